@@ -1,0 +1,92 @@
+/**
+ * The public vocabulary of the simulator: what an `Instance` takes and
+ * returns. Adapters (the PocketIC REST server, the IC HTTP interface, the CLI)
+ * translate to and from these types and nothing else.
+ */
+import type { Principal } from '@icp-sdk/core/principal';
+import type { ErrorCodeName, RejectCodeName } from './errors.ts';
+
+/** Subnet kinds as PocketIC names them (`SubnetKind` in `packages/pocket-ic/src/common/rest.rs`). */
+export type SubnetKind = 'Application' | 'VerifiedApplication' | 'System' | 'NNS' | 'II' | 'Fiduciary' | 'Bitcoin' | 'SNS';
+
+export interface SubnetSpec {
+  kind: SubnetKind;
+  instructionConfig?: 'Production' | 'Benchmarking';
+  costSchedule?: 'Normal' | 'Free';
+}
+
+export interface InstanceConfig {
+  /** Subnets in creation order; PocketIC consumes canister ranges NNS, SNS, II, Fiduciary, Bitcoin, System…, Application…, VerifiedApplication…. */
+  subnets: SubnetSpec[];
+  /** Initial time in ns since 1970; PocketIC's GENESIS by default. */
+  initialTimeNs?: bigint;
+}
+
+export interface CanisterRange {
+  start: Principal;
+  end: Principal;
+}
+
+export interface SubnetTopology {
+  id: Principal;
+  kind: SubnetKind;
+  /** Number of nodes, as PocketIC sizes its subnets. */
+  size: number;
+  seed: Uint8Array;
+  instructionConfig: 'Production' | 'Benchmarking';
+  canisterRanges: CanisterRange[];
+}
+
+export interface Topology {
+  subnets: SubnetTopology[];
+  defaultEffectiveCanisterId: Principal;
+}
+
+/** Where a call is routed, as PocketIC's `RawEffectivePrincipal`. */
+export type EffectivePrincipal =
+  | { kind: 'none' }
+  | { kind: 'subnet'; id: Principal }
+  | { kind: 'canister'; id: Principal };
+
+export interface CanisterCall {
+  sender: Principal;
+  canisterId: Principal;
+  method: string;
+  arg: Uint8Array;
+  effectivePrincipal: EffectivePrincipal;
+}
+
+export interface Rejection {
+  status: 'rejected';
+  rejectCode: RejectCodeName;
+  errorCode: ErrorCodeName;
+  message: string;
+}
+
+export type CallOutcome = { status: 'replied'; reply: Uint8Array } | Rejection;
+
+export interface SubmittedIngress {
+  status: 'submitted';
+  messageId: Uint8Array;
+  effectivePrincipal: EffectivePrincipal;
+}
+
+export interface HttpHeader {
+  name: string;
+  value: string;
+}
+
+/** A canister HTTPS outcall waiting for a (mocked) response. */
+export interface PendingHttpOutcall {
+  subnetId: Principal;
+  requestId: number;
+  httpMethod: 'GET' | 'POST' | 'HEAD';
+  url: string;
+  headers: HttpHeader[];
+  body: Uint8Array;
+  maxResponseBytes?: bigint;
+}
+
+export type HttpOutcallResponse =
+  | { kind: 'reply'; status: number; headers: HttpHeader[]; body: Uint8Array }
+  | { kind: 'reject'; rejectCode: number; message: string };
