@@ -1,0 +1,297 @@
+/**
+ * The `icsim` command line, shaped like `pocket-ic-server`
+ * (`rs/pocket_ic_server/src/main.rs`, clap `#[clap(name = "pocket-ic-server")]`):
+ *
+ *   --port-file <path>   created with O_EXCL before binding; if it already exists another
+ *                        server owns it and we exit 0 at once (PocketIC's reuse mechanism);
+ *                        after listening we write "<port>\n" into it, and remove it on exit.
+ *   --port/-p <n>        default 0 (ephemeral)
+ *   --ip-addr/-i <ip>    default 127.0.0.1
+ *   --ttl <secs>         default 60: exit when no request arrived or finished for that long
+ *                        and none is in flight
+ *   --hard-ttl <secs>    (v13) exit after that long, whatever happens
+ *   --log-levels/-l, --mainnet-routing-table, --fetch-mainnet-routing-table,
+ *   --mainnet-registry-version: accepted and ignored
+ *   --pid <pid>          (pre-v7 clients) port file = <tmpdir>/pocket_ic_<pid>.port
+ *
+ * Process contract for PicJS: /work/shared/reference/picjs-protocol.md §1.
+ */
+import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { InstanceFactory, ServerLogs } from './core.ts';
+import { createIcsimServer } from './server.ts';
+
+/** The PocketIC server version whose REST API icsim speaks (the one PicJS 0.23.0 downloads). */
+export const POCKET_IC_SERVER_VERSION = '14.0.0';
+
+export interface CliOptions {
+  portFile?: string;
+  port: number;
+  ipAddr: string;
+  ttlSecs: number;
+  hardTtlSecs?: number;
+}
+
+export type ParsedArgs =
+  | { kind: 'run'; options: CliOptions; ignored: string[] }
+  | { kind: 'version' }
+  | { kind: 'help' }
+  | { kind: 'error'; message: string };
+
+const USAGE = `icsim: a local Internet Computer replica simulator speaking PocketIC's REST API
+
+Usage: icsim [OPTIONS]
+
+Options:
+  -i, --ip-addr <IP_ADDR>        The IP address to which the server should bind [default: 127.0.0.1]
+  -l, --log-levels <LOG_LEVELS>  Accepted for compatibility and ignored
+  -p, --port <PORT>              The port at which the server listens (0 = any free port) [default: 0]
+      --port-file <PORT_FILE>    File to which the port is written once listening; if it already
+                                 exists, another server is assumed to own it and icsim exits at once
+      --ttl <TTL>                Seconds without requests after which the server exits [default: 60]
+      --hard-ttl <HARD_TTL>      Seconds after which the server exits unconditionally
+  -h, --help                     Print help
+  -V, --version                  Print version (stdout: "pocket-ic-server ${POCKET_IC_SERVER_VERSION}")
+`;
+
+export function usage(): string {
+  return USAGE;
+}
+
+function parseUint(flag: string, v: string, max: number): number | string {
+  if (!/^\d+$/.test(v) || Number(v) > max)
+    return `error: invalid value '${v}' for '${flag}': expected an integer in 0..=${max}`;
+  return Number(v);
+}
+
+export function parseArgs(argv: string[]): ParsedArgs {
+  const options: CliOptions = { port: 0, ipAddr: '127.0.0.1', ttlSecs: 60 };
+  const ignored: string[] = [];
+  let pid: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    let arg = argv[i]!;
+    let inline: string | undefined;
+    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
+    if (eq > 0) {
+      inline = arg.slice(eq + 1);
+      arg = arg.slice(0, eq);
+    }
+    const value = (): string | undefined => inline ?? argv[++i];
+    const need = (name: string): string | { error: string } => {
+      const v = value();
+      return v === undefined
+        ? { error: `error: a value is required for '${name}' but none was supplied` }
+        : v;
+    };
+    switch (arg) {
+      case '-h':
+      case '--help':
+        return { kind: 'help' };
+      case '-V':
+      case '--version':
+        return { kind: 'version' };
+      case '--port-file': {
+        const v = need(arg);
+        if (typeof v !== 'string') return { kind: 'error', message: v.error };
+        options.portFile = v;
+        break;
+      }
+      case '-p':
+      case '--port': {
+        const v = need(arg);
+        if (typeof v !== 'string') return { kind: 'error', message: v.error };
+        const n = parseUint(arg, v, 65535);
+        if (typeof n === 'string') return { kind: 'error', message: n };
+        options.port = n;
+        break;
+      }
+      case '-i':
+      case '--ip-addr': {
+        const v = need(arg);
+        if (typeof v !== 'string') return { kind: 'error', message: v.error };
+        options.ipAddr = v;
+        break;
+      }
+      case '--ttl':
+      case '--hard-ttl': {
+        const v = need(arg);
+        if (typeof v !== 'string') return { kind: 'error', message: v.error };
+        const n = parseUint(arg, v, 2 ** 31 / 1000);
+        if (typeof n === 'string') return { kind: 'error', message: n };
+        if (arg === '--ttl') options.ttlSecs = n;
+        else options.hardTtlSecs = n;
+        break;
+      }
+      case '--pid': {
+        const v = need(arg);
+        if (typeof v !== 'string') return { kind: 'error', message: v.error };
+        pid = v;
+        break;
+      }
+      case '-l':
+      case '--log-levels':
+      case '--mainnet-registry-version': {
+        const v = need(arg);
+        if (typeof v !== 'string') return { kind: 'error', message: v.error };
+        ignored.push(`${arg} ${v}`);
+        break;
+      }
+      case '--mainnet-routing-table':
+      case '--fetch-mainnet-routing-table':
+        ignored.push(arg);
+        break;
+      default:
+        return { kind: 'error', message: `error: unexpected argument '${argv[i]}' found\n\n${USAGE}` };
+    }
+  }
+  if (options.portFile === undefined && pid !== undefined) {
+    options.portFile = join(tmpdir(), `pocket_ic_${pid}.port`);
+  }
+  return { kind: 'run', options, ignored };
+}
+
+function icsimVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version?: string;
+    };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+export const processLogs: ServerLogs = {
+  runtime: (line) => void process.stdout.write(line.endsWith('\n') ? line : line + '\n'),
+  canister: (line) => void process.stderr.write(line.endsWith('\n') ? line : line + '\n'),
+};
+
+/**
+ * Runs the server process until a signal, the TTL or the hard TTL ends it.
+ * `loadCore` is called only when a server is started, so `--version` and
+ * `--help` work without loading the simulator core.
+ */
+export async function runCli(
+  argv: string[],
+  loadCore: () => Promise<InstanceFactory>,
+  logs: ServerLogs = processLogs,
+): Promise<void> {
+  const parsed = parseArgs(argv);
+  if (parsed.kind === 'help') {
+    process.stdout.write(USAGE);
+    return;
+  }
+  if (parsed.kind === 'version') {
+    // The Rust client (`check_pocketic_server_version` in packages/pocket-ic/src/lib.rs) compares
+    // stdout with exactly "pocket-ic-server <version>"; the icsim name goes to stderr.
+    process.stdout.write(`pocket-ic-server ${POCKET_IC_SERVER_VERSION}\n`);
+    process.stderr.write(`icsim ${icsimVersion()} (PocketIC REST API ${POCKET_IC_SERVER_VERSION})\n`);
+    return;
+  }
+  if (parsed.kind === 'error') {
+    process.stderr.write(parsed.message + '\n');
+    process.exitCode = 2;
+    return;
+  }
+  const { options, ignored } = parsed;
+  if (ignored.length > 0) logs.runtime(`icsim: ignoring ${ignored.join(', ')}`);
+
+  // 1. Claim the port file before binding (O_CREAT|O_EXCL, as PocketIC's `create_new`).
+  let portFd: number | undefined;
+  if (options.portFile !== undefined) {
+    try {
+      portFd = openSync(options.portFile, 'wx', 0o600);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
+        logs.runtime(`icsim: port file ${options.portFile} exists: a server is already running; exiting`);
+        return;
+      }
+      process.stderr.write(`icsim: cannot create port file ${options.portFile}: ${(e as Error).message}\n`);
+      process.exitCode = 1;
+      return;
+    }
+  }
+  const removePortFile = (): void => {
+    if (options.portFile === undefined || portFd === undefined) return;
+    try {
+      unlinkSync(options.portFile);
+    } catch {
+      // already gone
+    }
+    portFd = undefined;
+  };
+  process.on('exit', removePortFile);
+
+  let createInstance: InstanceFactory;
+  try {
+    createInstance = await loadCore();
+  } catch (e) {
+    process.stderr.write(
+      `icsim: cannot load the simulator core: ${(e as Error).stack ?? (e as Error).message}\n`,
+    );
+    removePortFile();
+    process.exitCode = 1;
+    return;
+  }
+  const icsim = createIcsimServer({ createInstance, logs });
+  const { server, registry, activity } = icsim;
+
+  let stopping = false;
+  const shutdown = (why: string): void => {
+    if (stopping) return;
+    stopping = true;
+    removePortFile();
+    logs.runtime(`icsim: shutting down (${why})`);
+    registry.deleteAll();
+    server.close();
+    server.closeAllConnections();
+    process.exit(0);
+  };
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => shutdown(signal));
+  process.on('uncaughtException', (e) => {
+    process.stderr.write(`icsim: fatal: ${e.stack ?? e.message}\n`);
+    removePortFile();
+    process.exit(1);
+  });
+
+  // 2. Listen, then 3. publish the port.
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port, options.ipAddr, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (e) {
+    process.stderr.write(
+      `icsim: cannot listen on ${options.ipAddr}:${options.port}: ${(e as Error).message}\n`,
+    );
+    removePortFile();
+    process.exitCode = 1;
+    return;
+  }
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  if (portFd !== undefined) {
+    writeSync(portFd, `${port}\n`);
+    closeSync(portFd);
+  }
+  logs.runtime(
+    `icsim ${icsimVersion()} (PocketIC REST API ${POCKET_IC_SERVER_VERSION}) listening on http://${options.ipAddr}:${port}`,
+  );
+
+  // 4. TTL: exit when idle (no request in flight, none started or finished for ttl seconds).
+  const ttlMs = options.ttlSecs * 1000;
+  setInterval(
+    () => {
+      if (activity.inFlight === 0 && Date.now() - activity.lastActivityMs >= ttlMs)
+        shutdown(`ttl of ${options.ttlSecs}s expired`);
+    },
+    Math.max(50, Math.min(1000, ttlMs / 4)),
+  );
+  if (options.hardTtlSecs !== undefined) {
+    setTimeout(() => shutdown(`hard ttl of ${options.hardTtlSecs}s expired`), options.hardTtlSecs * 1000);
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * Instance-level PocketIC routes (`/instances/{id}/…`): each handler decodes
+ * the body, calls one `Instance` method and encodes the result. Route list:
+ * `instance_read_routes` / `instance_update_routes` / `instances_routes` in
+ * `rs/pocket_ic_server/src/state_api/routes.rs`, plus the v9+ endpoints
+ * listed in /work/shared/reference/picjs-protocol.md §4.
+ *
+ * Errors thrown by the core (`InstanceError`) are mapped to 400 `{"message"}`
+ * (403 for `Forbidden(…)`) by the server loop, as `run_operation` does.
+ */
+import {
+  decodeAddCycles,
+  decodeAutoProgress,
+  decodeCanisterCall,
+  decodeCanisterIdBody,
+  decodeIngressStatusArgs,
+  decodeMessageId,
+  decodeMockHttpOutcall,
+  decodeSetStableMemory,
+  decodeSubnetIdBody,
+  decodeTime,
+  encodeCanisterResult,
+  encodePendingHttpOutcalls,
+  encodeSubmitResult,
+  encodeTopology,
+  principalToBase64,
+  toBase64,
+} from './codec.ts';
+import { ok, okEmpty, type Route, type RouteContext, type Reply } from './http.ts';
+import type { SimInstance } from './core.ts';
+import type { BlobStore, InstanceRegistry } from './state.ts';
+
+export function instanceRoutes(registry: InstanceRegistry, blobs: BlobStore): Route[] {
+  /** A route on one instance: looks the instance up, then runs `fn`. */
+  const on = (
+    method: Route['method'],
+    path: string,
+    body: Route['body'],
+    fn: (instance: SimInstance, ctx: RouteContext) => Reply,
+  ): Route => ({
+    method,
+    pattern: `/instances/:id${path}`,
+    body,
+    handler: (ctx) => fn(registry.get(ctx.params.id!), ctx),
+  });
+
+  return [
+    {
+      method: 'DELETE',
+      pattern: '/instances/:id',
+      body: 'none',
+      handler: (ctx) => {
+        registry.delete(ctx.params.id!);
+        return okEmpty();
+      },
+    },
+
+    // Topology: `/_/topology` (PicJS) and `/read/topology` (Rust client).
+    on('GET', '/_/topology', 'none', (i) => ok(encodeTopology(i.getTopology()))),
+    on('GET', '/read/topology', 'none', (i) => ok(encodeTopology(i.getTopology()))),
+
+    // Time (§4.4, §4.5).
+    on('GET', '/read/get_time', 'none', (i) => ok({ nanos_since_epoch: i.getTime() })),
+    on('POST', '/update/set_time', 'json', (i, ctx) => {
+      i.setTime(decodeTime(ctx.json()));
+      return ok(null);
+    }),
+    on('POST', '/update/set_certified_time', 'json', (i, ctx) => {
+      i.setCertifiedTime(decodeTime(ctx.json()));
+      return ok(null);
+    }),
+
+    // One round on every subnet (§4.6). The body is `TickConfigs`; blockmaker settings are ignored.
+    on('POST', '/update/tick', 'optional-json', (i, ctx) => {
+      ctx.optionalJson();
+      i.tick();
+      return ok(null);
+    }),
+
+    // Calls (§4.7–§4.11).
+    on('POST', '/read/query', 'json', (i, ctx) =>
+      ok(encodeCanisterResult(i.query(decodeCanisterCall(ctx.json())), false)),
+    ),
+    on('POST', '/update/submit_ingress_message', 'json', (i, ctx) =>
+      ok(encodeSubmitResult(i.submitIngress(decodeCanisterCall(ctx.json())))),
+    ),
+    on('POST', '/update/await_ingress_message', 'json', (i, ctx) => {
+      const id = decodeMessageId(ctx.json());
+      return ok(encodeCanisterResult(i.awaitIngress(id.messageId, id.effectivePrincipal), true));
+    }),
+    on('POST', '/read/ingress_status', 'json', (i, ctx) => {
+      const args = decodeIngressStatusArgs(ctx.json());
+      const outcome = i.ingressStatus(args.id.messageId, args.caller);
+      return ok(outcome === undefined ? null : encodeCanisterResult(outcome, true));
+    }),
+
+    // Cycles and stable memory (§4.12).
+    on('POST', '/read/get_cycles', 'json', (i, ctx) =>
+      ok({ cycles: i.getCycles(decodeCanisterIdBody(ctx.json())) }),
+    ),
+    on('POST', '/update/add_cycles', 'json', (i, ctx) => {
+      const { canisterId, amount } = decodeAddCycles(ctx.json());
+      return ok({ cycles: i.addCycles(canisterId, amount) });
+    }),
+    on('POST', '/update/set_stable_memory', 'json', (i, ctx) => {
+      const { canisterId, blobIdHex } = decodeSetStableMemory(ctx.json());
+      i.setStableMemory(canisterId, blobs.bytes(blobIdHex));
+      return ok(null);
+    }),
+    on('POST', '/read/get_stable_memory', 'json', (i, ctx) =>
+      ok({ blob: toBase64(i.getStableMemory(decodeCanisterIdBody(ctx.json()))) }),
+    ),
+
+    // Subnets, controllers, keys (§4.13).
+    on('POST', '/read/get_subnet', 'json', (i, ctx) => {
+      const subnet = i.getSubnet(decodeCanisterIdBody(ctx.json()));
+      return ok(subnet === undefined ? null : { subnet_id: principalToBase64(subnet) });
+    }),
+    on('POST', '/read/get_controllers', 'json', (i, ctx) =>
+      ok(
+        i
+          .getControllers(decodeCanisterIdBody(ctx.json()))
+          .map((p) => ({ principal_id: principalToBase64(p) })),
+      ),
+    ),
+    // `Vec<u8>` without the base64 annotation: a JSON array of numbers (`handler_pub_key`).
+    on('POST', '/read/pub_key', 'json', (i, ctx) =>
+      ok(Array.from(i.getPubKey(decodeSubnetIdBody(ctx.json())))),
+    ),
+
+    // HTTPS outcalls (§4.14).
+    on('GET', '/read/get_canister_http', 'none', (i) =>
+      ok(encodePendingHttpOutcalls(i.getPendingHttpOutcalls())),
+    ),
+    on('POST', '/update/mock_canister_http', 'json', (i, ctx) => {
+      const m = decodeMockHttpOutcall(ctx.json());
+      i.mockHttpOutcall(m.subnetId, m.requestId, m.response, m.additional);
+      return ok(null);
+    }),
+
+    // Live mode (§4.15).
+    on('GET', '/auto_progress', 'none', (i) => ok(i.isAutoProgress())),
+    on('POST', '/auto_progress', 'optional-json', (i, ctx) => {
+      i.startAutoProgress(decodeAutoProgress(ctx.optionalJson()));
+      return ok(null);
+    }),
+    on('POST', '/stop_progress', 'optional-json', (i) => {
+      i.stopAutoProgress();
+      return ok(null);
+    }),
+  ];
+}
