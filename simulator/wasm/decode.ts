@@ -29,6 +29,8 @@ export class WasmDecodeError extends Error {
    * validator instead.
    */
   readonly icReason: string | undefined;
+  /** The uncompressed module bytes, when decoding got past gzip. */
+  moduleBytes: Uint8Array | undefined;
   constructor(message: string, offset: number, icReason?: string) {
     super(offset >= 0 ? `${message} (at offset 0x${offset.toString(16)})` : message);
     this.name = 'WasmDecodeError';
@@ -425,6 +427,15 @@ const KIND_BY_BYTE: readonly ExternKind[] = ['func', 'table', 'memory', 'global'
  */
 export function decodeModule(raw: Uint8Array): ModuleInfo {
   const { bytes, gzipped } = gunzipIfNeeded(raw);
+  try {
+    return decodeSections(raw, bytes, gzipped);
+  } catch (e) {
+    if (e instanceof WasmDecodeError) e.moduleBytes = bytes;
+    throw e;
+  }
+}
+
+function decodeSections(raw: Uint8Array, bytes: Uint8Array, gzipped: boolean): ModuleInfo {
   const r = new Reader(bytes);
   const magic = r.take(4, 'the magic number');
   if (!WASM_MAGIC.every((b, i) => magic[i] === b)) r.fail('expected the magic number 00 61 73 6d', 0);

@@ -1,0 +1,163 @@
+/**
+ * Binary rewriting so that the simulator can reach from JavaScript what it
+ * needs, in the spirit of the IC's instrumentation (dfinity/ic
+ * `rs/embedders/src/wasm_utils/instrumentation.rs`, module doc comment):
+ *
+ * - table 0 is exported as `"table"` (the IC's `export_table`): callbacks are
+ *   table indices, and toolchains such as the Azle template do not export it;
+ * - memory 0 is exported as `"memory"` (the IC exports the heap as `memory`);
+ * - every mutable global gets an export, `"__icsim_global_<index>"` unless it
+ *   already has one, so that globals can be snapshotted and rolled back;
+ * - the start section is removed and its function exported as
+ *   `"canister_start"` (the IC does the same), so the simulator runs it itself
+ *   after instantiation, in the `(start)` context.
+ *
+ * Only the export section is re-encoded (and the start section dropped); every
+ * other section is copied byte for byte, so function indices, the name
+ * section and code offsets stay as they were. No instruction counting yet.
+ */
+import { SECTION_RANK, type ExportInfo, type ExternKind, type ModuleInfo } from './decode.ts';
+
+export interface GlobalExport {
+  /** Index in the global index space. */
+  index: number;
+  /** Export name under which the instrumented module exposes it. */
+  name: string;
+}
+
+export interface InstrumentedModule {
+  /** The rewritten module (uncompressed). */
+  bytes: Uint8Array;
+  /** Export name of table 0, or null when the module has no table. */
+  tableExport: string | null;
+  /** Export name of memory 0, or null when the module has no memory. */
+  memoryExport: string | null;
+  /** `"canister_start"` when the module had a start function, else null. */
+  startExport: string | null;
+  /** Every mutable global and the name it is exported under, by index. */
+  globalExports: GlobalExport[];
+  /** Names of the mutable-global exports (same order as `globalExports`). */
+  exportedGlobals: string[];
+}
+
+export class InstrumentationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InstrumentationError';
+  }
+}
+
+export const TABLE_EXPORT = 'table';
+export const MEMORY_EXPORT = 'memory';
+export const START_EXPORT = 'canister_start';
+export const GLOBAL_EXPORT_PREFIX = '__icsim_global_';
+
+const KIND_BYTE: Readonly<Record<ExternKind, number>> = { func: 0, table: 1, memory: 2, global: 3, tag: 4 };
+
+function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) b |= 0x80;
+    out.push(b);
+  } while (n > 0);
+  return out;
+}
+
+function encodeExportSection(exports: readonly ExportInfo[]): Uint8Array {
+  const enc = new TextEncoder();
+  const body: number[] = [...uleb(exports.length)];
+  for (const e of exports) {
+    const name = enc.encode(e.name);
+    body.push(...uleb(name.length));
+    for (const b of name) body.push(b);
+    body.push(KIND_BYTE[e.kind], ...uleb(e.index));
+  }
+  return Uint8Array.from([7, ...uleb(body.length), ...body]);
+}
+
+/**
+ * Rewrites `info.bytes` as described in the module comment and reports under
+ * which names table 0, memory 0, the start function and the mutable globals
+ * are exported. Throws {@link InstrumentationError} when a needed export name
+ * is already taken by something else.
+ */
+export function instrumentModule(info: ModuleInfo): InstrumentedModule {
+  const exports: ExportInfo[] = info.exports.map((e) => ({ ...e }));
+  const byName = new Map(exports.map((e) => [e.name, e]));
+  const ensure = (name: string, kind: ExternKind, index: number): void => {
+    const existing = byName.get(name);
+    if (existing === undefined) {
+      const e = { name, kind, index };
+      exports.push(e);
+      byName.set(name, e);
+    } else if (existing.kind !== kind || existing.index !== index) {
+      throw new InstrumentationError(
+        `cannot export ${kind} ${index} as "${name}": the module already exports ${existing.kind} ${existing.index} under that name`,
+      );
+    }
+  };
+
+  const numTables = info.numImportedTables + info.tables.length;
+  const tableExport = numTables > 0 ? TABLE_EXPORT : null;
+  if (tableExport !== null) ensure(tableExport, 'table', 0);
+
+  const numMemories = info.numImportedMemories + info.memories.length;
+  const memoryExport = numMemories > 0 ? MEMORY_EXPORT : null;
+  if (memoryExport !== null) ensure(memoryExport, 'memory', 0);
+
+  const startExport = info.start !== null ? START_EXPORT : null;
+  if (info.start !== null) ensure(START_EXPORT, 'func', info.start);
+
+  const globalExports: GlobalExport[] = [];
+  const mutableGlobals = [
+    ...info.imports.flatMap((i) => (i.kind === 'global' && i.global.mutable ? [i.index] : [])),
+    ...info.globals.filter((g) => g.mutable).map((g) => g.index),
+  ];
+  for (const index of mutableGlobals) {
+    const existing = exports.find((e) => e.kind === 'global' && e.index === index);
+    if (existing !== undefined) {
+      globalExports.push({ index, name: existing.name });
+    } else {
+      const name = `${GLOBAL_EXPORT_PREFIX}${index}`;
+      ensure(name, 'global', index);
+      globalExports.push({ index, name });
+    }
+  }
+
+  const exportSection = encodeExportSection(exports);
+  const chunks: Uint8Array[] = [info.bytes.subarray(0, 8)];
+  const exportRank = SECTION_RANK.get(7) ?? 0;
+  let placed = false;
+  for (const s of info.sections) {
+    if (s.id === 7) {
+      chunks.push(exportSection);
+      placed = true;
+      continue;
+    }
+    if (s.id === 8) continue; // start section: dropped, exported as canister_start instead
+    if (!placed && s.id !== 0 && (SECTION_RANK.get(s.id) ?? 0) > exportRank) {
+      chunks.push(exportSection);
+      placed = true;
+    }
+    chunks.push(info.bytes.subarray(s.start, s.end));
+  }
+  if (!placed) chunks.push(exportSection);
+
+  const total = chunks.reduce((n, c) => n + c.length, 0);
+  const bytes = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    bytes.set(c, at);
+    at += c.length;
+  }
+  return {
+    bytes,
+    tableExport,
+    memoryExport,
+    startExport,
+    globalExports,
+    exportedGlobals: globalExports.map((g) => g.name),
+  };
+}
