@@ -1,0 +1,54 @@
+/**
+ * Helpers for the tests in this folder: WAT → binary with wabt, appending
+ * custom sections, and the Azle stable template.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import wabtInit from 'wabt';
+
+const wabt = await wabtInit();
+
+/** Compiles WAT (with memory64, reference types, bulk memory, multi-memory, exceptions allowed) to a binary. */
+export function wat(src: string): Uint8Array {
+  const m = wabt.parseWat('test.wat', src, {
+    memory64: true,
+    reference_types: true,
+    bulk_memory: true,
+    multi_memory: true,
+    exceptions: true,
+    simd: true,
+  });
+  try {
+    m.resolveNames();
+    m.validate();
+    return new Uint8Array(m.toBinary({ write_debug_names: true }).buffer);
+  } finally {
+    m.destroy();
+  }
+}
+
+function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) b |= 0x80;
+    out.push(b);
+  } while (n > 0);
+  return out;
+}
+
+/** Appends a custom section `name` with `payload` to a module. */
+export function withCustomSection(bytes: Uint8Array, name: string, payload: Uint8Array | string): Uint8Array {
+  const enc = new TextEncoder();
+  const nameBytes = enc.encode(name);
+  const data = typeof payload === 'string' ? enc.encode(payload) : payload;
+  const body = [...uleb(nameBytes.length), ...nameBytes, ...data];
+  return Uint8Array.from([...bytes, 0, ...uleb(body.length), ...body]);
+}
+
+export const AZLE_STABLE_TEMPLATE = fileURLToPath(new URL('../../node_modules/azle/dist/canister_templates/stable.wasm', import.meta.url));
+
+export function azleStableTemplate(): Uint8Array {
+  return new Uint8Array(readFileSync(AZLE_STABLE_TEMPLATE));
+}
