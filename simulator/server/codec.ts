@@ -542,8 +542,8 @@ export function decodeInstanceConfig(body: Json): DecodedInstanceConfig {
     }
   }
   if (subnets.length === 0) {
-    // rest.rs `ExtendedSubnetConfigSet::validate`.
-    throw new UnsupportedConfig('ExtendedSubnetConfigSet must contain at least one subnet');
+    // routes.rs `create_instance` answers "Bad config" when `ExtendedSubnetConfigSet::validate` fails.
+    throw new UnsupportedConfig('Bad config: ExtendedSubnetConfigSet must contain at least one subnet');
   }
 
   const unsupported = (key: string, what: string): void => {
