@@ -43,12 +43,45 @@ export function withCustomSection(bytes: Uint8Array, name: string, payload: Uint
   const enc = new TextEncoder();
   const nameBytes = enc.encode(name);
   const data = typeof payload === 'string' ? enc.encode(payload) : payload;
-  const body = [...uleb(nameBytes.length), ...nameBytes, ...data];
-  return Uint8Array.from([...bytes, 0, ...uleb(body.length), ...body]);
+  const nameLen = uleb(nameBytes.length);
+  const size = uleb(nameLen.length + nameBytes.length + data.length);
+  const out = new Uint8Array(bytes.length + 1 + size.length + nameLen.length + nameBytes.length + data.length);
+  let at = 0;
+  for (const part of [bytes, [0], size, nameLen, nameBytes, data]) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
 }
 
 export const AZLE_STABLE_TEMPLATE = fileURLToPath(new URL('../../node_modules/azle/dist/canister_templates/stable.wasm', import.meta.url));
 
 export function azleStableTemplate(): Uint8Array {
   return new Uint8Array(readFileSync(AZLE_STABLE_TEMPLATE));
+}
+
+/** Encodes a u32 as unsigned LEB128. */
+export function leb(n: number): number[] {
+  return uleb(n);
+}
+
+/** A module from raw sections: `[id, contents]` pairs, in order. */
+export function rawModule(sections: ReadonlyArray<readonly [number, readonly number[]]>): Uint8Array {
+  const out: number[] = [0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0];
+  for (const [id, body] of sections) {
+    out.push(id, ...uleb(body.length));
+    for (const b of body) out.push(b);
+  }
+  return Uint8Array.from(out);
+}
+
+/** Compiles WAT without wabt's validation (for modules that the engine should reject). */
+export function watUnchecked(src: string): Uint8Array {
+  const m = wabt.parseWat('test.wat', src, { memory64: true, reference_types: true, bulk_memory: true, multi_memory: true, exceptions: true });
+  try {
+    m.resolveNames();
+    return new Uint8Array(m.toBinary({}).buffer);
+  } finally {
+    m.destroy();
+  }
 }
