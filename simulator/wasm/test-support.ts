@@ -8,13 +8,12 @@ import wabtInit from 'wabt';
 
 const wabt = await wabtInit();
 
-/** Compiles WAT (with memory64, reference types, bulk memory, multi-memory, exceptions allowed) to a binary. */
+/** Compiles WAT (with memory64, reference types, bulk memory, exceptions, SIMD) to a binary, validated by wabt. */
 export function wat(src: string): Uint8Array {
   const m = wabt.parseWat('test.wat', src, {
     memory64: true,
     reference_types: true,
     bulk_memory: true,
-    multi_memory: true,
     exceptions: true,
     simd: true,
   });
@@ -77,7 +76,7 @@ export function rawModule(sections: ReadonlyArray<readonly [number, readonly num
 
 /** Compiles WAT without wabt's validation (for modules that the engine should reject). */
 export function watUnchecked(src: string): Uint8Array {
-  const m = wabt.parseWat('test.wat', src, { memory64: true, reference_types: true, bulk_memory: true, multi_memory: true, exceptions: true });
+  const m = wabt.parseWat('test.wat', src, { memory64: true, reference_types: true, bulk_memory: true, exceptions: true });
   try {
     m.resolveNames();
     return new Uint8Array(m.toBinary({}).buffer);
