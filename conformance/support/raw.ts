@@ -15,7 +15,7 @@ export async function rawRequest(
   baseUrl: string,
   method: string,
   path: string,
-  body?: string | Uint8Array,
+  body?: string | Uint8Array<ArrayBuffer>,
   headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' },
 ): Promise<RawResponse> {
   const res = await fetch(`${baseUrl}${path}`, { method, headers, body });
