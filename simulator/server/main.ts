@@ -8,13 +8,9 @@ await runCli(
   process.argv.slice(2),
   async () => {
     const { Instance } = await import('../instance.ts');
-    return (config) => {
-      const instance = Instance.create(config);
-      // LOG HOOK: connect the core's log output here once `Instance` exposes it —
-      // canister logs (debug_print) to `processLogs.canister` (stderr, shown by PicJS
-      // `showCanisterLogs`), runtime logs to `processLogs.runtime` (stdout, `showRuntimeLogs`).
-      return instance;
-    };
+    // Log hook: canister logs (debug_print) go to stderr, which PicJS shows with
+    // `showCanisterLogs`; runtime logs go to stdout (`showRuntimeLogs`) via `processLogs.runtime`.
+    return (config) => Instance.create(config, { onCanisterLog: processLogs.canister });
   },
   processLogs,
 );
