@@ -1,0 +1,136 @@
+/**
+ * A canister's stable memory: 64 KiB Wasm pages stored sparsely, with a
+ * copy-on-write journal per message so that a rollback restores only the
+ * pages the message touched, whatever the total size.
+ *
+ * Semantics (IC interface specification, "Stable memory"): the size is counted
+ * in 64 KiB pages, `grow` returns the previous size or -1, and accesses out of
+ * bounds trap.
+ */
+
+export const WASM_PAGE_SIZE = 65536;
+/** 500 GiB: the IC's stable memory limit (docs `resource-limits.md`). */
+export const MAX_STABLE_MEMORY_PAGES = (500 * 1024 * 1024 * 1024) / WASM_PAGE_SIZE;
+
+export class StableMemory {
+  #pages = new Map<number, Uint8Array>();
+  #size = 0;
+  /** Page index → its bytes before the message touched it (`undefined`: the page was absent). */
+  #journal: Map<number, Uint8Array | undefined> | undefined;
+  #sizeAtBegin = 0;
+
+  /** Size in 64 KiB pages. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Size in bytes. */
+  get byteLength(): bigint {
+    return BigInt(this.#size) * BigInt(WASM_PAGE_SIZE);
+  }
+
+  /** Number of pages that hold non-zero data. */
+  get residentPages(): number {
+    return this.#pages.size;
+  }
+
+  /** Start journaling the changes of one message. */
+  begin(): void {
+    this.#journal = new Map();
+    this.#sizeAtBegin = this.#size;
+  }
+
+  /** Keep the message's changes. */
+  commit(): void {
+    this.#journal = undefined;
+  }
+
+  /** Undo every change since `begin()`: costs the pages touched, not the pages stored. */
+  rollback(): void {
+    if (!this.#journal) return;
+    for (const [index, before] of this.#journal) {
+      if (before === undefined) this.#pages.delete(index);
+      else this.#pages.set(index, before);
+    }
+    this.#size = this.#sizeAtBegin;
+    this.#journal = undefined;
+  }
+
+  /** Grows by `delta` pages; returns the old size, or -1 when the limit would be passed. */
+  grow(delta: number, maxPages: number = MAX_STABLE_MEMORY_PAGES): number {
+    const old = this.#size;
+    if (delta < 0 || old + delta > maxPages) return -1;
+    this.#size = old + delta;
+    return old;
+  }
+
+  /** True when [offset, offset+length) lies inside the memory. */
+  inBounds(offset: bigint, length: bigint): boolean {
+    return offset >= 0n && length >= 0n && offset + length <= this.byteLength;
+  }
+
+  /** Copies `length` bytes at `offset` into `target`; the caller checked the bounds. */
+  read(offset: number, target: Uint8Array): void {
+    let done = 0;
+    while (done < target.length) {
+      const position = offset + done;
+      const index = Math.floor(position / WASM_PAGE_SIZE);
+      const within = position - index * WASM_PAGE_SIZE;
+      const count = Math.min(WASM_PAGE_SIZE - within, target.length - done);
+      const page = this.#pages.get(index);
+      if (page) target.set(page.subarray(within, within + count), done);
+      else target.fill(0, done, done + count);
+      done += count;
+    }
+  }
+
+  /** Writes `source` at `offset`; the caller checked the bounds. */
+  write(offset: number, source: Uint8Array): void {
+    let done = 0;
+    while (done < source.length) {
+      const position = offset + done;
+      const index = Math.floor(position / WASM_PAGE_SIZE);
+      const within = position - index * WASM_PAGE_SIZE;
+      const count = Math.min(WASM_PAGE_SIZE - within, source.length - done);
+      this.#writablePage(index).set(source.subarray(done, done + count), within);
+      done += count;
+    }
+  }
+
+  /** The whole memory as one buffer (for PocketIC's get_stable_memory). */
+  snapshot(): Uint8Array {
+    const out = new Uint8Array(this.#size * WASM_PAGE_SIZE);
+    for (const [index, page] of this.#pages) {
+      if (index < this.#size) out.set(page, index * WASM_PAGE_SIZE);
+    }
+    return out;
+  }
+
+  /** Replaces the whole memory (PocketIC's set_stable_memory); the size is rounded up to pages. */
+  replace(bytes: Uint8Array): void {
+    this.#pages.clear();
+    this.#size = Math.ceil(bytes.length / WASM_PAGE_SIZE);
+    this.write(0, bytes);
+  }
+
+  /** Empties the memory (reinstall, uninstall). */
+  clear(): void {
+    if (this.#journal) {
+      for (const index of this.#pages.keys()) this.#writablePage(index);
+    }
+    this.#pages.clear();
+    this.#size = 0;
+  }
+
+  #writablePage(index: number): Uint8Array {
+    let page = this.#pages.get(index);
+    if (this.#journal && !this.#journal.has(index)) {
+      this.#journal.set(index, page ? page.slice() : undefined);
+    }
+    if (!page) {
+      page = new Uint8Array(WASM_PAGE_SIZE);
+      this.#pages.set(index, page);
+    }
+    return page;
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * Runs one Wasm entry point of a canister with a message context and decides
+ * what survives: a message that traps, and every query, leaves heap, globals
+ * and stable memory exactly as they were; a persisted message commits them.
+ * Effects collected in the context (reply, calls, certified data, timer,
+ * cycles, logs) are applied by the caller only when `error` is undefined.
+ */
+import type { CanisterState } from '../canister/state.ts';
+import type { MessageContext, WasmClosure } from './message.ts';
+import { classifyThrown, type HypervisorError } from './trap.ts';
+import type { WasmRuntime } from './runtime.ts';
+
+export type EntryPoint = { kind: 'export'; name: string } | { kind: 'closure'; closure: WasmClosure };
+
+/** Calls the entry point; returns the error it ended with, if any. Leaves state as the Wasm left it. */
+export function invoke(runtime: WasmRuntime, ctx: MessageContext, entry: EntryPoint): HypervisorError | undefined {
+  const api = runtime.api;
+  const outer = api.context;
+  api.context = ctx;
+  try {
+    if (entry.kind === 'export') runtime.callExport(entry.name);
+    else if (!runtime.callTable(entry.closure.fn, entry.closure.env)) {
+      return { kind: 'FunctionNotFound', table: 0, index: entry.closure.fn };
+    }
+  } catch (thrown) {
+    return classifyThrown(thrown);
+  } finally {
+    api.context = outer;
+  }
+  if (ctx.pendingCall) {
+    // A call built but never performed returns its cycles (spec: call_new … call_perform).
+    ctx.cyclesSpent -= ctx.pendingCall.cycles;
+    ctx.pendingCall = undefined;
+  }
+  return undefined;
+}
+
+function memoryLimitError(canister: CanisterState, runtime: WasmRuntime): HypervisorError | undefined {
+  const limit = canister.settings.wasmMemoryLimit;
+  const size = BigInt(runtime.heapSize());
+  if (limit > 0n && size > limit) return { kind: 'WasmMemoryLimitExceeded', bytes: size, limit };
+  return undefined;
+}
+
+/**
+ * One message as one transaction: runs `entry`, then commits heap, globals and
+ * stable memory when `persist` and no error, else rolls them back.
+ */
+export function execute(
+  canister: CanisterState,
+  ctx: MessageContext,
+  entry: EntryPoint,
+  persist: boolean,
+): HypervisorError | undefined {
+  const runtime = canister.runtime;
+  if (!runtime) return { kind: 'WasmModuleNotFound' };
+  canister.stable.begin();
+  let error = invoke(runtime, ctx, entry);
+  if (!error && persist) error = memoryLimitError(canister, runtime);
+  if (error || !persist) {
+    runtime.rollback();
+    canister.stable.rollback();
+  } else {
+    runtime.commit();
+    canister.stable.commit();
+  }
+  return error;
+}
+
+export { memoryLimitError };

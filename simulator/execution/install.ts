@@ -1,0 +1,137 @@
+/**
+ * Canister lifecycle executions: install, reinstall and upgrade as one atomic
+ * step each (IC interface specification, "IC method install_code" and
+ * "Canister upgrades"), and uninstall.
+ */
+import type { Principal } from '@icp-sdk/core/principal';
+import { UserError } from '../errors.ts';
+import type { CanisterState } from '../canister/state.ts';
+import { compileCanisterModule } from '../wasm/cache.ts';
+import { InvalidWasmError } from '../wasm/validate.ts';
+import { invoke, memoryLimitError } from './executor.ts';
+import { newMessageContext, type MessageContext } from './message.ts';
+import { WasmRuntime } from './runtime.ts';
+import { toUserError, type HypervisorError } from './trap.ts';
+import { WASM_PAGE_SIZE } from '../canister/stable-memory.ts';
+
+export type InstallMode =
+  | { kind: 'install' }
+  | { kind: 'reinstall' }
+  | { kind: 'upgrade'; skipPreUpgrade: boolean; keepWasmMemory: boolean };
+
+export interface InstallRequest {
+  mode: InstallMode;
+  wasm: Uint8Array;
+  arg: Uint8Array;
+  sender: Principal;
+  time: bigint;
+  onPrint: (canister: CanisterState, text: string) => void;
+}
+
+/** What an install leaves to apply: logs printed by the hooks, even when it failed. */
+export interface InstallOutcome {
+  error?: UserError;
+  logs: Uint8Array[];
+}
+
+/**
+ * Runs the install; on success the canister runs the new module, on failure
+ * it is exactly as before (heap, stable memory, module, version, timer).
+ */
+export function installCode(canister: CanisterState, request: InstallRequest): InstallOutcome {
+  const id = canister.idText;
+  const logs: Uint8Array[] = [];
+  let compiled;
+  try {
+    compiled = compileCanisterModule(request.wasm);
+  } catch (e) {
+    if (e instanceof InvalidWasmError) return { error: new UserError('CanisterInvalidWasm', e.fullMessage(id)), logs };
+    throw e;
+  }
+  const { mode } = request;
+  const old = canister.runtime;
+  if (mode.kind === 'upgrade' && !old) return { error: toUserError({ kind: 'WasmModuleNotFound' }, id), logs };
+
+  const contexts: MessageContext[] = [];
+  const context = (kind: MessageContext['kind'], globalTimer: bigint): MessageContext => {
+    const ctx = newMessageContext({ kind, time: request.time, globalTimer, caller: request.sender.toUint8Array(), arg: request.arg });
+    contexts.push(ctx);
+    return ctx;
+  };
+  const fail = (error: HypervisorError | UserError): InstallOutcome => {
+    old?.rollback();
+    canister.stable.rollback();
+    canister.versionNumber = versionBefore;
+    for (const c of contexts) logs.push(...c.logs);
+    return { error: error instanceof UserError ? error : toUserError(error, id), logs };
+  };
+
+  const versionBefore = canister.versionNumber;
+  canister.stable.begin();
+  let timer = canister.globalTimer;
+  let certified: Uint8Array | undefined;
+
+  if (mode.kind === 'upgrade' && old && !mode.skipPreUpgrade && old.hasExport('canister_pre_upgrade')) {
+    const ctx = context('G', timer);
+    const error = invoke(old, ctx, { kind: 'export', name: 'canister_pre_upgrade' });
+    if (error) return fail(error);
+    certified = ctx.certifiedData ?? certified;
+  }
+  if (mode.kind !== 'upgrade') canister.stable.clear();
+
+  let fresh: WasmRuntime;
+  try {
+    fresh = new WasmRuntime(compiled, canister, (text) => request.onPrint(canister, text));
+  } catch (e) {
+    const reason = e instanceof Error ? e.message : String(e);
+    return fail(new UserError('CanisterInvalidWasm', `Error from Canister ${id}: Canister's Wasm module is not valid: ${reason}`));
+  }
+  if (mode.kind === 'upgrade' && mode.keepWasmMemory && old) {
+    const previous = old.heap();
+    const pages = (previous.length - fresh.heapSize()) / WASM_PAGE_SIZE;
+    if (pages > 0) fresh.memory.grow(pages);
+    fresh.heap().set(previous);
+  }
+  // install_code deactivates the global timer; init sees 0 (interface-spec PR 133).
+  timer = 0n;
+  canister.versionNumber = versionBefore + 1n;
+
+  if (compiled.startExport) {
+    const error = invoke(fresh, context('s', timer), { kind: 'export', name: compiled.startExport });
+    if (error) return fail(error);
+  }
+  const hook = mode.kind === 'upgrade' ? 'canister_post_upgrade' : 'canister_init';
+  if (fresh.hasExport(hook)) {
+    const ctx = context('I', timer);
+    const error = invoke(fresh, ctx, { kind: 'export', name: hook });
+    if (error) return fail(error);
+    if (ctx.globalTimerChanged) timer = ctx.globalTimer;
+    certified = ctx.certifiedData ?? certified;
+  }
+  const limitError = memoryLimitError(canister, fresh);
+  if (limitError) return fail(limitError);
+
+  fresh.commit();
+  canister.stable.commit();
+  canister.runtime = fresh;
+  canister.moduleHash = compiled.hash;
+  canister.moduleBytes = request.wasm;
+  canister.globalTimer = timer;
+  canister.certifiedData = certified ?? (mode.kind === 'upgrade' ? canister.certifiedData : new Uint8Array());
+  for (const c of contexts) {
+    logs.push(...c.logs);
+    canister.balance -= c.cyclesSpent;
+  }
+  return { logs };
+}
+
+/** `uninstall_code`: the canister keeps its id, controllers, cycles and chunk store, and loses its code and memories. */
+export function uninstallCode(canister: CanisterState): void {
+  canister.runtime = undefined;
+  canister.moduleHash = undefined;
+  canister.moduleBytes = undefined;
+  canister.stable.clear();
+  canister.certifiedData = new Uint8Array();
+  canister.globalTimer = 0n;
+  canister.versionNumber += 1n;
+}

@@ -1,0 +1,84 @@
+/**
+ * The state of one message execution: what the System API reads (argument,
+ * caller, time, cycles on offer) and the effects it collects (reply, outgoing
+ * calls, certified data, timer, logs). The executor applies the effects only
+ * when the message commits, so a trap leaves no trace.
+ */
+import type { ContextKind } from './context.ts';
+
+/** A Wasm function in the canister's table and its environment argument (`I`: i32 or i64). */
+export interface WasmClosure {
+  fn: number;
+  env: number | bigint;
+}
+
+export interface OutgoingCall {
+  callee: Uint8Array;
+  method: string;
+  arg: Uint8Array;
+  cycles: bigint;
+  reply: WasmClosure;
+  reject: WasmClosure;
+  cleanup?: WasmClosure;
+  /** Seconds, for bounded-wait calls (`call_with_best_effort_response`). */
+  timeoutSeconds?: number;
+}
+
+export type Response = { kind: 'reply'; data: Uint8Array } | { kind: 'reject'; message: string };
+
+export interface MessageContext {
+  kind: ContextKind;
+  caller: Uint8Array;
+  arg: Uint8Array;
+  /** The method an ingress message targets (inspect_message). */
+  methodName: string;
+  time: bigint;
+  /** Reject code and message seen by a callback (0 in a reply callback). */
+  rejectCode: number;
+  rejectMessage: string;
+  /** Whether the call context was already answered before this execution. */
+  alreadyResponded: boolean;
+  response?: Response;
+  replyParts: Uint8Array[];
+  replySize: number;
+  cyclesAvailable: bigint;
+  cyclesAccepted: bigint;
+  cyclesRefunded: bigint;
+  /** Cycles taken from the balance by this message (sent with calls, burned). */
+  cyclesSpent: bigint;
+  pendingCall?: OutgoingCall;
+  calls: OutgoingCall[];
+  certifiedData?: Uint8Array;
+  globalTimer: bigint;
+  globalTimerChanged: boolean;
+  logs: Uint8Array[];
+  messageAccepted: boolean;
+  dataCertificate?: Uint8Array;
+  deadline: bigint;
+  /** A stand-in for the instruction counter: the simulator does not meter instructions. */
+  performanceCounterBase: bigint;
+}
+
+export function newMessageContext(init: Partial<MessageContext> & Pick<MessageContext, 'kind' | 'time' | 'globalTimer'>): MessageContext {
+  return {
+    caller: new Uint8Array(),
+    arg: new Uint8Array(),
+    methodName: '',
+    rejectCode: 0,
+    rejectMessage: '',
+    alreadyResponded: false,
+    replyParts: [],
+    replySize: 0,
+    cyclesAvailable: 0n,
+    cyclesAccepted: 0n,
+    cyclesRefunded: 0n,
+    cyclesSpent: 0n,
+    calls: [],
+    globalTimerChanged: false,
+    logs: [],
+    messageAccepted: false,
+    deadline: 0n,
+    performanceCounterBase: 0n,
+    ...init,
+  };
+}

@@ -1,0 +1,143 @@
+/**
+ * How a message fails: the replica's `HypervisorError`, rendered as the
+ * `UserError` a caller sees. Texts follow dfinity/ic
+ * `rs/interfaces/src/execution_environment/errors.rs` (`Display` and
+ * `into_user_error`): "Error from Canister <id>: <what>.\n<suggestion> See
+ * documentation: <link>".
+ */
+import { UserError, type ErrorCodeName } from '../errors.ts';
+
+const DOCS = 'https://internetcomputer.org/docs/current/references/execution-errors#';
+const TOOLCHAIN_HELP =
+  'This is likely an error with the compiler/CDK toolchain being used to build the canister. Please report the error message and Wasm module to the toolchain developers.';
+const TRAP_HELP = 'Consider gracefully handling failures from this canister or altering the canister to handle exceptions.';
+
+/** The replica's `TrapCode` display texts. */
+export type TrapCode =
+  | 'stack overflow'
+  | 'heap out of bounds'
+  | 'stable memory out of bounds'
+  | 'integer division by 0'
+  | 'unreachable'
+  | 'table out of bounds'
+  | '32 bit stable memory api used on a memory larger than 4GB'
+  | 'unknown';
+
+export type HypervisorError =
+  | { kind: 'Trapped'; code: TrapCode }
+  | { kind: 'CalledTrap'; message: string }
+  | { kind: 'ContractViolation'; message: string; toolchain: boolean }
+  | { kind: 'MethodNotFound'; methodKind: 'update' | 'query' | 'composite_query' | 'system'; name: string }
+  | { kind: 'WasmModuleNotFound' }
+  | { kind: 'OutOfMemory' }
+  | { kind: 'WasmMemoryLimitExceeded'; bytes: bigint; limit: bigint }
+  | { kind: 'FunctionNotFound'; table: number; index: number }
+  | { kind: 'InsufficientCyclesBalance'; canister: string; available: bigint; requested: bigint };
+
+/** Thrown inside a System API call or the executor to end the message with a trap. */
+export class TrapSignal extends Error {
+  readonly error: HypervisorError;
+  constructor(error: HypervisorError) {
+    super(describe(error));
+    this.name = 'TrapSignal';
+    this.error = error;
+  }
+}
+
+export function contractViolation(message: string, toolchain = false): TrapSignal {
+  return new TrapSignal({ kind: 'ContractViolation', message, toolchain });
+}
+
+function describe(e: HypervisorError): string {
+  switch (e.kind) {
+    case 'Trapped':
+      return `Canister trapped: ${e.code}`;
+    case 'CalledTrap':
+      return `Canister called \`ic0.trap\` with message: '${e.message}'`;
+    case 'ContractViolation':
+      return `Canister violated contract: ${e.message}`;
+    case 'MethodNotFound':
+      return `Canister has no ${e.methodKind} method '${e.name}'.`;
+    case 'WasmModuleNotFound':
+      return 'Attempted to execute a message, but the canister contains no Wasm module.';
+    case 'OutOfMemory':
+      return 'Canister cannot grow its memory usage.';
+    case 'WasmMemoryLimitExceeded':
+      return (
+        `Canister exceeded its current Wasm memory limit of ${e.limit} bytes. The peak Wasm memory usage was ${e.bytes} bytes. ` +
+        'If the canister reaches 4GiB, then it may stop functioning and may become unrecoverable. ' +
+        'Please reach out to the canister owner to investigate the reason for the increased memory usage. ' +
+        'It might be necessary to move data from the Wasm memory to the stable memory. ' +
+        'If such high Wasm memory usage is expected and safe, then the developer can increase the Wasm memory limit in the canister settings.'
+      );
+    case 'FunctionNotFound':
+      return `Canister requested to invoke a non-existent Wasm function ${e.index} from table ${e.table}`;
+    case 'InsufficientCyclesBalance':
+      return `Canister ${e.canister} is out of cycles`;
+  }
+}
+
+function help(e: HypervisorError): string {
+  switch (e.kind) {
+    case 'Trapped':
+      return `${TRAP_HELP} See documentation: ${DOCS}trapped`;
+    case 'CalledTrap':
+      return `${TRAP_HELP} See documentation: ${DOCS}trapped-explicitly`;
+    case 'ContractViolation':
+      return e.toolchain ? TOOLCHAIN_HELP : '';
+    case 'MethodNotFound':
+      return `Check that the method being called is exported by the target canister. See documentation: ${DOCS}method-not-found`;
+    case 'WasmModuleNotFound':
+      return `Please install code to this canister before calling it. See documentation: ${DOCS}wasm-module-not-found`;
+    case 'OutOfMemory':
+      return `Check the canister's memory usage against its allocation and the system wide limits to determine why more memory cannot be allocated. See documentation: ${DOCS}out-of-memory`;
+    case 'WasmMemoryLimitExceeded':
+      return `Try checking the canister for a possible memory leak or modifying it to use more stable memory instead of Wasm memory. See documentation: ${DOCS}wasm-memory-limit-exceeded`;
+    case 'FunctionNotFound':
+      return TOOLCHAIN_HELP;
+    case 'InsufficientCyclesBalance':
+      return '';
+  }
+}
+
+const CODES: Record<HypervisorError['kind'], ErrorCodeName> = {
+  Trapped: 'CanisterTrapped',
+  CalledTrap: 'CanisterCalledTrap',
+  ContractViolation: 'CanisterContractViolation',
+  MethodNotFound: 'CanisterMethodNotFound',
+  WasmModuleNotFound: 'CanisterWasmModuleNotFound',
+  OutOfMemory: 'CanisterOutOfMemory',
+  WasmMemoryLimitExceeded: 'CanisterWasmMemoryLimitExceeded',
+  FunctionNotFound: 'CanisterFunctionNotFound',
+  InsufficientCyclesBalance: 'CanisterContractViolation',
+};
+
+/** `HypervisorError::into_user_error`. */
+export function toUserError(e: HypervisorError, canisterId: string): UserError {
+  const h = help(e);
+  const text = h ? `Error from Canister ${canisterId}: ${describe(e)}.\n${h}` : `Error from Canister ${canisterId}: ${describe(e)}`;
+  return new UserError(CODES[e.kind], text);
+}
+
+/**
+ * Classifies whatever escaped a Wasm entry point. V8 reports Wasm traps as
+ * `WebAssembly.RuntimeError` with its own wording and stack exhaustion as
+ * `RangeError`; anything else thrown by JavaScript (a bug in a System API
+ * implementation included) still ends the message as a trap, never as a crash.
+ */
+export function classifyThrown(thrown: unknown): HypervisorError {
+  if (thrown instanceof TrapSignal) return thrown.error;
+  if (thrown instanceof RangeError && /call stack/i.test(thrown.message)) return { kind: 'Trapped', code: 'stack overflow' };
+  if (thrown instanceof WebAssembly.RuntimeError) {
+    const m = thrown.message;
+    if (/unreachable/.test(m)) return { kind: 'Trapped', code: 'unreachable' };
+    if (/memory access out of bounds|out of bounds memory/.test(m)) return { kind: 'Trapped', code: 'heap out of bounds' };
+    if (/divide by zero|division by zero|remainder by zero/.test(m)) return { kind: 'Trapped', code: 'integer division by 0' };
+    if (/table index|table access|out of bounds table|null function|function signature mismatch/.test(m))
+      return { kind: 'Trapped', code: 'table out of bounds' };
+    if (/call stack/.test(m)) return { kind: 'Trapped', code: 'stack overflow' };
+    return { kind: 'Trapped', code: 'unknown' };
+  }
+  const message = thrown instanceof Error ? thrown.message : String(thrown);
+  return { kind: 'ContractViolation', message: `icsim internal error in the System API: ${message}`, toolchain: false };
+}

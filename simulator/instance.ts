@@ -1,0 +1,376 @@
+/**
+ * An icsim instance: a set of subnets with their canisters, a virtual clock
+ * and the round model, driven through the same operations PocketIC offers.
+ * Every adapter (the PocketIC REST server, the IC HTTP interface, in-process
+ * users) calls these methods; no behaviour lives anywhere else.
+ *
+ * @example
+ * const ic = Instance.create({ subnets: [{ kind: 'Application' }] });
+ * const sent = ic.submitIngress({ sender, canisterId: Principal.managementCanister(),
+ *   method: 'provisional_create_canister_with_cycles', arg, effectivePrincipal: { kind: 'none' } });
+ * const outcome = ic.awaitIngress(sent.messageId, sent.effectivePrincipal);
+ */
+import { IDL } from '@icp-sdk/core/candid';
+import { Principal } from '@icp-sdk/core/principal';
+import { bls12_381 } from '@noble/curves/bls12-381.js';
+import { InstanceError, UserError } from './errors.ts';
+import { CanisterState } from './canister/state.ts';
+import { ManagementCanister } from './management/canister.ts';
+import * as mgmtErrors from './management/errors.ts';
+import { GENESIS_NS, Replica, hex, notFound, rejectionOf } from './subnet/replica.ts';
+import { MAINNET_RANGES, freshRange, inRange } from './subnet/ranges.ts';
+import { Subnet } from './subnet/subnet.ts';
+import type {
+  CallOutcome,
+  CanisterCall,
+  EffectivePrincipal,
+  HttpOutcallResponse,
+  InstanceConfig,
+  PendingHttpOutcall,
+  Rejection,
+  SubmittedIngress,
+  SubnetKind,
+  Topology,
+} from './types.ts';
+
+/** PocketIC's `await_ingress_message` gives up after this many rounds. */
+const MAX_AWAIT_ROUNDS = 100;
+/** Range consumption order of PocketIC (`pocket_ic.rs`). */
+const KIND_ORDER: SubnetKind[] = ['NNS', 'SNS', 'II', 'Fiduciary', 'Bitcoin', 'System', 'Application', 'VerifiedApplication'];
+const NAMED: SubnetKind[] = ['NNS', 'SNS', 'II', 'Fiduciary', 'Bitcoin'];
+/** DER prefix of an IC BLS12-381 G2 public key (IC interface specification, "Certification"). */
+const BLS_DER_PREFIX = Uint8Array.from(Buffer.from('308182301d060d2b0601040182dc7c0503010201060c2b0601040182dc7c05030201036100', 'hex'));
+
+export interface InstanceOptions {
+  /** Receives each `debug_print` line, formatted like the replica's log. */
+  onCanisterLog?: (line: string) => void;
+}
+
+export class Instance {
+  readonly replica: Replica;
+  readonly #keys = new Map<string, Uint8Array>();
+  #autoProgress: ReturnType<typeof setInterval> | undefined;
+  #deleted = false;
+
+  private constructor(replica: Replica) {
+    this.replica = replica;
+  }
+
+  /**
+   * Creates an instance with the given subnets (at least one).
+   * @example Instance.create({ subnets: [{ kind: 'NNS' }, { kind: 'Application' }] })
+   */
+  static create(config: InstanceConfig, options: InstanceOptions = {}): Instance {
+    if (config.subnets.length === 0) throw new InstanceError('Bad config: an instance needs at least one subnet');
+    const replica = new Replica(config.initialTimeNs ?? GENESIS_NS);
+    if (options.onCanisterLog) replica.onCanisterLog = options.onCanisterLog;
+    const ordered = [...config.subnets].sort((a, b) => KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind));
+    for (const kind of NAMED) {
+      if (ordered.filter((s) => s.kind === kind).length > 1) throw new InstanceError(`Bad config: at most one ${kind} subnet`);
+    }
+    ordered.forEach((spec, k) => {
+      const allocation = freshRange(k);
+      const mainnet = MAINNET_RANGES[spec.kind];
+      replica.subnets.push(
+        new Subnet({
+          kind: spec.kind,
+          index: k,
+          ranges: mainnet ? [mainnet, allocation] : [allocation],
+          allocationRange: allocation,
+          instructionConfig: spec.instructionConfig,
+          costSchedule: spec.costSchedule,
+        }),
+      );
+    });
+    const instance = new Instance(replica);
+    replica.management = new ManagementCanister({
+      replica,
+      createCanister: (subnet, o) => instance.#createCanister(subnet, o),
+      deleteCanister: (c) => instance.#deleteCanister(c),
+    });
+    return instance;
+  }
+
+  /** The subnet that canisters go to by default: PocketIC's default effective canister id. */
+  get defaultSubnet(): Subnet {
+    const s = this.replica.subnets;
+    return (
+      s.find((x) => x.kind === 'Application') ?? s.find((x) => x.kind === 'VerifiedApplication') ?? s.find((x) => x.kind === 'System') ?? s[0]
+    );
+  }
+
+  getTopology(): Topology {
+    return {
+      subnets: this.replica.subnets.map((s) => ({
+        id: s.id,
+        kind: s.kind,
+        size: s.size,
+        seed: s.seed,
+        instructionConfig: s.instructionConfig,
+        canisterRanges: s.ranges.map((r) => ({ start: idAt(r.start), end: idAt(r.end) })),
+      })),
+      defaultEffectiveCanisterId: idAt(this.defaultSubnet.allocationRange.start),
+    };
+  }
+
+  // ---- time ----------------------------------------------------------------
+
+  /** Current time in ns since 1970 (the time the next round runs at). */
+  getTime(): bigint {
+    return this.replica.time;
+  }
+
+  /** Sets the time of the next round; queries see it after a `tick`. Going back is refused, as in PocketIC. */
+  setTime(ns: bigint): void {
+    this.#alive();
+    const current = this.replica.time;
+    if (ns < current) throw new InstanceError(`SettingTimeIntoPast((${current}, ${ns}))`);
+    this.replica.time = ns;
+  }
+
+  /** Sets the time and certifies it at once: queries see it without a `tick`. */
+  setCertifiedTime(ns: bigint): void {
+    this.setTime(ns);
+    this.replica.certifiedTime = ns;
+  }
+
+  /** One round on every subnet: timers, heartbeats, then pending messages. */
+  tick(): void {
+    this.#alive();
+    this.replica.tick();
+  }
+
+  // ---- calls ---------------------------------------------------------------
+
+  query(call: CanisterCall): CallOutcome {
+    this.#alive();
+    this.#route(call);
+    return this.replica.query(call.sender, call.canisterId, call.method, call.arg);
+  }
+
+  submitIngress(call: CanisterCall): SubmittedIngress | Rejection {
+    this.#alive();
+    const subnet = this.#route(call);
+    const result = this.replica.submitIngress(call.sender, call.canisterId, call.method, call.arg, subnet);
+    if ('status' in result) return { ...result, message: result.message };
+    return { status: 'submitted', messageId: result.bytes, effectivePrincipal: { kind: 'subnet', id: subnet.id } };
+  }
+
+  /** Runs rounds until the message has an outcome, at most 100 (PocketIC's `AwaitIngressMessage`). */
+  awaitIngress(messageId: Uint8Array, _effectivePrincipal?: EffectivePrincipal): CallOutcome {
+    this.#alive();
+    const id = messageIdHex(messageId);
+    for (let round = 0; round <= MAX_AWAIT_ROUNDS; round++) {
+      const outcome = this.replica.ingress.get(id)?.outcome;
+      if (outcome) return outcome;
+      if (round < MAX_AWAIT_ROUNDS) this.replica.tick();
+    }
+    throw new InstanceError(`BadIngressMessage("Failed to answer to ingress ${id} after ${MAX_AWAIT_ROUNDS} rounds.")`);
+  }
+
+  /** The outcome of an ingress message, undefined while it runs; a caller other than the sender is refused. */
+  ingressStatus(messageId: Uint8Array, caller?: Principal): CallOutcome | undefined {
+    const record = this.replica.ingress.get(messageIdHex(messageId));
+    if (!record) return undefined;
+    if (caller && caller.compareTo(record.sender) !== 'eq') {
+      throw new InstanceError(`Forbidden("The user tries to access Request ID not signed by the caller.")`);
+    }
+    return record.outcome;
+  }
+
+  /**
+   * Where a call goes, as PocketIC's `route_call`: an explicit effective
+   * principal, else the management method's `canister_id` (or `specified_id`
+   * for provisional creation), else the target canister.
+   */
+  #route(call: CanisterCall): Subnet {
+    const ep = call.effectivePrincipal;
+    if (ep.kind === 'subnet') {
+      const subnet = this.replica.subnets.find((s) => s.id.compareTo(ep.id) === 'eq');
+      if (!subnet) throw new InstanceError(`SubnetNotFound(${ep.id.toText()})`);
+      return subnet;
+    }
+    let target: Principal | undefined = ep.kind === 'canister' ? ep.id : undefined;
+    const isManagement = call.canisterId.compareTo(Principal.managementCanister()) === 'eq';
+    if (!target && isManagement) {
+      if (call.method === 'provisional_create_canister_with_cycles' || call.method === 'create_canister') {
+        const specified = decodeField(call.arg, 'specified_id', IDL.Opt(IDL.Principal)) as [] | [Principal] | undefined;
+        if (!specified?.[0]) return this.defaultSubnet;
+        target = specified[0];
+      } else {
+        target = decodeField(call.arg, 'canister_id', IDL.Principal) as Principal | undefined;
+        if (!target) {
+          throw new InstanceError(`BadIngressMessage("Failed to decode the canister_id of management method ${call.method}; pass an effective principal")`);
+        }
+      }
+    }
+    target ??= call.canisterId;
+    const subnet = this.replica.subnetHosting(target);
+    if (!subnet) throw new InstanceError(`CanisterRequestRoutingError("Canister ${target.toText()} does not belong to any subnet.")`);
+    return subnet;
+  }
+
+  // ---- canisters -------------------------------------------------------------
+
+  #createCanister(
+    subnet: Subnet | undefined,
+    options: { controllers: Principal[]; cycles: bigint; specifiedId?: Principal },
+  ): CanisterState | UserError {
+    let target = subnet ?? this.defaultSubnet;
+    let id: Principal | undefined;
+    if (options.specifiedId) {
+      id = options.specifiedId;
+      if (this.replica.findCanister(id)) return mgmtErrors.idAlreadyExists(id);
+      const host = this.replica.subnets.find((s) => s.hostsId(id!));
+      if (!host) {
+        return new UserError(
+          'CanisterNotHostedBySubnet',
+          `Unsuccessful validation of specified ID: The specified_id ${id.toText()} does not belong to any subnet.`,
+        );
+      }
+      target = host;
+    } else {
+      id = target.allocateId();
+      if (!id) return new UserError('SubnetOversubscribed', 'Could not create canister. Subnet has surpassed its canister ID allocation.');
+    }
+    const canister = new CanisterState({
+      id,
+      subnetId: target.id,
+      controllers: options.controllers,
+      cycles: options.cycles,
+      rootKey: () => this.getRootKey(),
+    });
+    target.canisters.set(id.toText(), canister);
+    return canister;
+  }
+
+  #deleteCanister(canister: CanisterState): void {
+    this.replica.rejectOpenCallContexts(canister, `Canister ${canister.idText} has been deleted.`);
+    for (const s of this.replica.subnets) s.canisters.delete(canister.idText);
+  }
+
+  #canister(id: Principal): CanisterState {
+    const c = this.replica.findCanister(id);
+    if (!c) throw new InstanceError(`CanisterNotFound(${id.toText()})`);
+    return c;
+  }
+
+  getCycles(canisterId: Principal): bigint {
+    return this.#canister(canisterId).balance;
+  }
+
+  addCycles(canisterId: Principal, amount: bigint): bigint {
+    const c = this.#canister(canisterId);
+    c.balance += amount;
+    return c.balance;
+  }
+
+  getStableMemory(canisterId: Principal): Uint8Array {
+    const c = this.#canister(canisterId);
+    if (!c.runtime) throw new InstanceError(`CanisterIsEmpty(${canisterId.toText()})`);
+    return c.stable.snapshot();
+  }
+
+  setStableMemory(canisterId: Principal, bytes: Uint8Array): void {
+    const c = this.#canister(canisterId);
+    if (!c.runtime) throw new InstanceError(`CanisterIsEmpty(${canisterId.toText()})`);
+    c.stable.replace(bytes);
+  }
+
+  getSubnet(canisterId: Principal): Principal | undefined {
+    if (!this.replica.findCanister(canisterId)) return undefined;
+    return this.replica.subnetHosting(canisterId)?.id;
+  }
+
+  getControllers(canisterId: Principal): Principal[] {
+    return [...this.#canister(canisterId).controllers];
+  }
+
+  /** A subnet's public key, DER-encoded BLS12-381 G2 (133 bytes), like PocketIC's `root_key_der`. */
+  getPubKey(subnetId: Principal): Uint8Array {
+    const subnet = this.replica.subnets.find((s) => s.id.compareTo(subnetId) === 'eq');
+    if (!subnet) throw new InstanceError(`SubnetNotFound(${subnetId.toText()})`);
+    const key = subnet.id.toText();
+    let der = this.#keys.get(key);
+    if (!der) {
+      const raw = bls12_381.shortSignatures.getPublicKey(subnet.seed).toBytes(true);
+      der = new Uint8Array(BLS_DER_PREFIX.length + raw.length);
+      der.set(BLS_DER_PREFIX);
+      der.set(raw, BLS_DER_PREFIX.length);
+      this.#keys.set(key, der);
+    }
+    return der;
+  }
+
+  /** The root key: the NNS subnet's key, else the first subnet's. */
+  getRootKey(): Uint8Array {
+    const nns = this.replica.subnets.find((s) => s.kind === 'NNS') ?? this.replica.subnets[0];
+    return this.getPubKey(nns.id);
+  }
+
+  /** Canister HTTPS outcalls are not implemented yet: there are never pending ones. */
+  getPendingHttpOutcalls(): PendingHttpOutcall[] {
+    return [];
+  }
+
+  mockHttpOutcall(subnetId: Principal, requestId: number, _response: HttpOutcallResponse, _additional: HttpOutcallResponse[]): void {
+    throw new InstanceError(`InvalidCanisterHttpRequestId((${subnetId.toText()}, ${requestId}))`);
+  }
+
+  // ---- live mode -------------------------------------------------------------
+
+  /** Runs rounds on the wall clock (PocketIC's auto progress). */
+  startAutoProgress(artificialDelayMs = 0): void {
+    if (this.#autoProgress) throw new InstanceError('Auto progress mode has already been enabled.');
+    const step = (): void => {
+      const now = BigInt(Date.now()) * 1_000_000n;
+      if (now > this.replica.time) this.replica.time = now;
+      this.replica.tick();
+    };
+    step();
+    this.#autoProgress = setInterval(step, Math.max(artificialDelayMs, 100));
+  }
+
+  stopAutoProgress(): void {
+    if (this.#autoProgress) clearInterval(this.#autoProgress);
+    this.#autoProgress = undefined;
+  }
+
+  isAutoProgress(): boolean {
+    return this.#autoProgress !== undefined;
+  }
+
+  delete(): void {
+    this.stopAutoProgress();
+    this.#deleted = true;
+  }
+
+  #alive(): void {
+    if (this.#deleted) throw new InstanceError('UpdateError { message: "Instance was deleted" }');
+  }
+}
+
+function idAt(index: bigint): Principal {
+  const bytes = new Uint8Array(10);
+  new DataView(bytes.buffer).setBigUint64(0, index);
+  bytes[8] = 1;
+  bytes[9] = 1;
+  return Principal.fromUint8Array(bytes);
+}
+
+function messageIdHex(messageId: Uint8Array): string {
+  if (messageId.length !== 32) throw new InstanceError('ConversionError { message: "Bad message id" }');
+  return hex(messageId);
+}
+
+/** Reads one field of a Candid record argument, or undefined when the argument has no such field. */
+function decodeField(arg: Uint8Array, field: string, type: IDL.Type): unknown {
+  try {
+    const [value] = IDL.decode([IDL.Record({ [field]: type })], arg);
+    return (value as Record<string, unknown>)[field];
+  } catch {
+    return undefined;
+  }
+}
+
+export { inRange, notFound, rejectionOf };

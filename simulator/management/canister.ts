@@ -1,0 +1,352 @@
+/**
+ * The management canister `aaaaa-aa`: each method decodes its Candid
+ * argument, checks the caller, acts on the replica's state and answers with
+ * Candid, as in the IC interface specification ("The IC management canister").
+ */
+import { IDL } from '@icp-sdk/core/candid';
+import { Principal } from '@icp-sdk/core/principal';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { randomBytes } from 'node:crypto';
+import { UserError } from '../errors.ts';
+import { CanisterState, defaultSettings, type CanisterChange, type CanisterSettings } from '../canister/state.ts';
+import { installCode, uninstallCode, type InstallMode } from '../execution/install.ts';
+import { hex, notFound, type ManagementCall, type ManagementHandler, type Replica } from '../subnet/replica.ts';
+import type { Subnet } from '../subnet/subnet.ts';
+import * as errors from './errors.ts';
+import { methods, type ManagementMethod } from './idl.ts';
+
+/** 1 MiB: the IC's chunk size limit (spec: "IC method upload_chunk"). */
+const MAX_CHUNK_SIZE = 1024 * 1024;
+const MAX_CHUNKS = 100;
+const MAX_CONTROLLERS = 10;
+/** What `provisional_create_canister_with_cycles` gives when no amount is named (spec). */
+const DEFAULT_PROVISIONAL_CYCLES = 100_000_000_000_000n;
+
+/** Methods an ingress message may call (spec: "the management canister … ingress"); `raw_rand`, `canister_info` and friends are canister-only. */
+const INGRESS_METHODS = new Set<string>([
+  'provisional_create_canister_with_cycles',
+  'provisional_top_up_canister',
+  'install_code',
+  'install_chunked_code',
+  'upload_chunk',
+  'clear_chunk_store',
+  'stored_chunks',
+  'uninstall_code',
+  'update_settings',
+  'start_canister',
+  'stop_canister',
+  'canister_status',
+  'delete_canister',
+]);
+
+type Decoded = Record<string, unknown>;
+type Opt<T> = [] | [T];
+type SettingsArg = {
+  controllers: Opt<Principal[]>;
+  compute_allocation: Opt<bigint>;
+  memory_allocation: Opt<bigint>;
+  freezing_threshold: Opt<bigint>;
+  reserved_cycles_limit: Opt<bigint>;
+  log_visibility: Opt<CanisterSettings['logVisibility']>;
+  wasm_memory_limit: Opt<bigint>;
+  wasm_memory_threshold: Opt<bigint>;
+  environment_variables: Opt<{ name: string; value: string }[]>;
+};
+type ModeArg = { install: null } | { reinstall: null } | { upgrade: Opt<{ skip_pre_upgrade: Opt<boolean>; wasm_memory_persistence: Opt<{ keep: null } | { replace: null }> }> };
+
+export interface ManagementHost {
+  replica: Replica;
+  /** Creates a canister on `subnet` (at `specifiedId` if given). */
+  createCanister(subnet: Subnet | undefined, options: { controllers: Principal[]; cycles: bigint; specifiedId?: Principal }): CanisterState | UserError;
+  deleteCanister(canister: CanisterState): void;
+}
+
+export class ManagementCanister implements ManagementHandler {
+  readonly #host: ManagementHost;
+
+  constructor(host: ManagementHost) {
+    this.#host = host;
+  }
+
+  acceptsIngress(method: string): UserError | undefined {
+    if (INGRESS_METHODS.has(method)) return undefined;
+    if (method in methods) return errors.notViaIngress(method);
+    return errors.unknownMethod(method);
+  }
+
+  handle(call: ManagementCall): void {
+    try {
+      const result = this.#dispatch(call);
+      if (result !== 'pending') call.respond({ kind: 'reply', data: result });
+    } catch (e) {
+      if (e instanceof UserError) call.respond({ kind: 'error', error: e });
+      else throw e;
+    }
+  }
+
+  get #replica(): Replica {
+    return this.#host.replica;
+  }
+
+  #decode(method: ManagementMethod, arg: Uint8Array): Decoded {
+    const spec = methods[method];
+    if (!spec.arg) return {};
+    try {
+      const [value] = IDL.decode([spec.arg], arg);
+      return value as Decoded;
+    } catch (e) {
+      throw errors.invalidPayload(method, e instanceof Error ? e.message : String(e));
+    }
+  }
+
+  #encode(method: ManagementMethod, value: unknown): Uint8Array {
+    const ret = methods[method].ret;
+    return IDL.encode(ret ? [ret] : [], ret ? [value] : []);
+  }
+
+  /** The canister named by the argument, which the caller must control. */
+  #controlled(id: Principal, caller: Principal): CanisterState {
+    const canister = this.#replica.findCanister(id);
+    if (!canister) throw errors.canisterNotFound(id);
+    if (!canister.isControlledBy(caller)) throw errors.invalidController(id, canister.controllers, caller);
+    return canister;
+  }
+
+  #origin(call: ManagementCall, canisterVersion: Opt<bigint> = []): CanisterChange['origin'] {
+    return call.fromCanister
+      ? { from_canister: { canister_id: call.caller, canister_version: canisterVersion } }
+      : { from_user: { user_id: call.caller } };
+  }
+
+  #record(canister: CanisterState, call: ManagementCall, details: CanisterChange['details']): void {
+    canister.history.push({ timestamp_nanos: this.#replica.roundTime, canister_version: canister.versionNumber, origin: this.#origin(call), details });
+  }
+
+  #dispatch(call: ManagementCall): Uint8Array | 'pending' {
+    const method = call.method;
+    if (!(method in methods)) throw errors.unknownMethod(method);
+    const m = method as ManagementMethod;
+    const a = this.#decode(m, call.arg);
+    const reply = (value?: unknown): Uint8Array => this.#encode(m, value);
+    switch (m) {
+      case 'provisional_create_canister_with_cycles':
+      case 'create_canister': {
+        const settings = (a.settings as Opt<SettingsArg>)[0];
+        const controllers = settings?.controllers[0] ?? [call.caller];
+        const specified = m === 'provisional_create_canister_with_cycles' ? (a.specified_id as Opt<Principal>)[0] : undefined;
+        const cycles =
+          m === 'create_canister' ? call.cycles : ((a.amount as Opt<bigint>)[0] ?? DEFAULT_PROVISIONAL_CYCLES);
+        if (controllers.length > MAX_CONTROLLERS) throw errors.invalidSettings(`Invalid settings: 'controllers' length exceeds maximum size allowed of ${MAX_CONTROLLERS}.`);
+        const created = this.#host.createCanister(call.subnet, { controllers, cycles, specifiedId: specified });
+        if (created instanceof UserError) throw created;
+        if (settings) this.#applySettings(created, settings);
+        this.#record(created, call, { creation: { controllers: created.controllers } });
+        return reply({ canister_id: created.id });
+      }
+      case 'install_code': {
+        const canister = this.#controlled(a.canister_id as Principal, call.caller);
+        this.#install(canister, call, a.mode as ModeArg, a.wasm_module as Uint8Array, a.arg as Uint8Array);
+        return reply();
+      }
+      case 'install_chunked_code': {
+        const canister = this.#controlled(a.target_canister as Principal, call.caller);
+        const store = (a.store_canister as Opt<Principal>)[0];
+        const storeCanister = store ? this.#controlled(store, call.caller) : canister;
+        const hashes = (a.chunk_hashes_list as { hash: Uint8Array }[]).map((h) => hex(h.hash));
+        const parts: Uint8Array[] = [];
+        for (const h of hashes) {
+          const chunk = storeCanister.chunkStore.get(h);
+          if (!chunk) throw errors.chunkStoreError(`Chunk with hash ${h} not found`);
+          parts.push(chunk);
+        }
+        const wasm = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+        let at = 0;
+        for (const p of parts) {
+          wasm.set(p, at);
+          at += p.length;
+        }
+        const expected = hex(a.wasm_module_hash as Uint8Array);
+        const actual = hex(sha256(wasm));
+        if (expected !== actual) {
+          throw errors.chunkStoreError(`Wasm module hash ${actual} does not match given hash ${expected}`);
+        }
+        this.#install(canister, call, a.mode as ModeArg, wasm, a.arg as Uint8Array);
+        return reply();
+      }
+      case 'upload_chunk': {
+        const canister = this.#controlled(a.canister_id as Principal, call.caller);
+        const chunk = a.chunk as Uint8Array;
+        if (chunk.length > MAX_CHUNK_SIZE) {
+          throw errors.chunkStoreError(`Wasm chunk size ${chunk.length} exceeds the maximum chunk size of ${MAX_CHUNK_SIZE}`);
+        }
+        const hash = sha256(chunk);
+        if (!canister.chunkStore.has(hex(hash)) && canister.chunkStore.size >= MAX_CHUNKS) {
+          throw errors.chunkStoreError(`Wasm chunk store has already reached the maximum of ${MAX_CHUNKS} chunks`);
+        }
+        canister.chunkStore.set(hex(hash), chunk.slice());
+        return reply({ hash });
+      }
+      case 'clear_chunk_store': {
+        this.#controlled(a.canister_id as Principal, call.caller).chunkStore.clear();
+        return reply();
+      }
+      case 'stored_chunks': {
+        const canister = this.#controlled(a.canister_id as Principal, call.caller);
+        return reply([...canister.chunkStore.keys()].map((h) => ({ hash: Uint8Array.from(Buffer.from(h, 'hex')) })));
+      }
+      case 'uninstall_code': {
+        const canister = this.#controlled(a.canister_id as Principal, call.caller);
+        uninstallCode(canister);
+        this.#replica.rejectOpenCallContexts(canister, 'Canister has been uninstalled.');
+        this.#record(canister, call, { code_uninstall: null });
+        return reply();
+      }
+      case 'start_canister': {
+        const canister = this.#controlled(a.canister_id as Principal, call.caller);
+        if (canister.status === 'stopping') {
+          const waiters = canister.stopWaiters;
+          canister.stopWaiters = [];
+          for (const w of waiters) w('cancelled');
+        }
+        canister.status = 'running';
+        return reply();
+      }
+      case 'stop_canister': {
+        const canister = this.#controlled(a.canister_id as Principal, call.caller);
+        if (canister.status === 'stopped') return reply();
+        canister.status = 'stopping';
+        canister.stopWaiters.push((outcome) => {
+          if (outcome === 'stopped') call.respond({ kind: 'reply', data: reply() });
+          else
+            call.respond({
+              kind: 'error',
+              error: new UserError('CanisterStoppingCancelled', `Canister ${canister.idText}'s stop request was cancelled.`),
+            });
+        });
+        this.#replica.finishStopping(canister);
+        return 'pending';
+      }
+      case 'delete_canister': {
+        const canister = this.#controlled(a.canister_id as Principal, call.caller);
+        if (call.fromCanister && canister.id.compareTo(call.caller) === 'eq') throw errors.deleteSelf(canister.id);
+        if (canister.status !== 'stopped') throw errors.deleteNotStopped(canister.id);
+        this.#host.deleteCanister(canister);
+        return reply();
+      }
+      case 'canister_status': {
+        const canister = this.#replica.findCanister(a.canister_id as Principal);
+        if (!canister) throw errors.canisterNotFound(a.canister_id as Principal);
+        // A canister may ask for its own status (spec: "IC method canister_status").
+        const self = call.fromCanister && canister.id.compareTo(call.caller) === 'eq';
+        if (!self && !canister.isControlledBy(call.caller)) throw errors.invalidController(canister.id, canister.controllers, call.caller);
+        const s = canister.settings;
+        return reply({
+          status: { [canister.status]: null },
+          settings: {
+            controllers: canister.controllers,
+            compute_allocation: s.computeAllocation,
+            memory_allocation: s.memoryAllocation,
+            freezing_threshold: s.freezingThreshold,
+            reserved_cycles_limit: s.reservedCyclesLimit,
+            log_visibility: s.logVisibility,
+            wasm_memory_limit: s.wasmMemoryLimit,
+            wasm_memory_threshold: s.wasmMemoryThreshold,
+            environment_variables: s.environmentVariables,
+          },
+          module_hash: canister.moduleHash ? [canister.moduleHash] : [],
+          memory_size: canister.memorySize(),
+          cycles: canister.balance,
+          reserved_cycles: 0n,
+          idle_cycles_burned_per_day: 0n,
+          query_stats: { num_calls_total: 0n, num_instructions_total: 0n, request_payload_bytes_total: 0n, response_payload_bytes_total: 0n },
+        });
+      }
+      case 'update_settings': {
+        const canister = this.#controlled(a.canister_id as Principal, call.caller);
+        const settings = a.settings as SettingsArg;
+        this.#applySettings(canister, settings);
+        if (settings.controllers[0]) {
+          canister.versionNumber += 1n;
+          this.#record(canister, call, { controllers_change: { controllers: canister.controllers } });
+        }
+        return reply();
+      }
+      case 'raw_rand': {
+        if (!call.fromCanister) throw errors.onlyCanisters(m);
+        return reply(new Uint8Array(randomBytes(32)));
+      }
+      case 'provisional_top_up_canister': {
+        const canister = this.#replica.findCanister(a.canister_id as Principal);
+        if (!canister) throw errors.canisterNotFound(a.canister_id as Principal);
+        canister.balance += a.amount as bigint;
+        return reply();
+      }
+      case 'canister_info': {
+        if (!call.fromCanister) throw errors.onlyCanisters(m);
+        const canister = this.#replica.findCanister(a.canister_id as Principal);
+        if (!canister) throw errors.canisterNotFound(a.canister_id as Principal);
+        const n = Number((a.num_requested_changes as Opt<bigint>)[0] ?? 0n);
+        return reply({
+          total_num_changes: BigInt(canister.history.length),
+          recent_changes: n > 0 ? canister.history.slice(-Math.min(n, 20)) : [],
+          module_hash: canister.moduleHash ? [canister.moduleHash] : [],
+          controllers: canister.controllers,
+        });
+      }
+      case 'fetch_canister_logs': {
+        throw new UserError('CanisterRejectedMessage', 'fetch_canister_logs API is only accessible in non-replicated mode');
+      }
+    }
+  }
+
+  #install(canister: CanisterState, call: ManagementCall, mode: ModeArg, wasm: Uint8Array, arg: Uint8Array): void {
+    let installMode: InstallMode;
+    if ('install' in mode) {
+      if (canister.runtime) throw errors.canisterNonEmpty(canister.id);
+      installMode = { kind: 'install' };
+    } else if ('reinstall' in mode) installMode = { kind: 'reinstall' };
+    else {
+      const options = mode.upgrade[0];
+      installMode = {
+        kind: 'upgrade',
+        skipPreUpgrade: options?.skip_pre_upgrade[0] ?? false,
+        keepWasmMemory: options?.wasm_memory_persistence[0] !== undefined && 'keep' in options.wasm_memory_persistence[0],
+      };
+    }
+    const outcome = installCode(canister, {
+      mode: installMode,
+      wasm,
+      arg,
+      sender: call.caller,
+      time: this.#replica.roundTime,
+      onPrint: (c, text) => this.#replica.printLine(c, text),
+    });
+    for (const line of outcome.logs) this.#replica.log(canister, line);
+    if (outcome.error) throw outcome.error;
+    const modeName = installMode.kind === 'install' ? { install: null } : installMode.kind === 'reinstall' ? { reinstall: null } : { upgrade: null };
+    this.#record(canister, call, { code_deployment: { mode: modeName, module_hash: canister.moduleHash ?? new Uint8Array() } });
+  }
+
+  #applySettings(canister: CanisterState, s: SettingsArg): void {
+    const next = { ...canister.settings };
+    if (s.compute_allocation[0] !== undefined) {
+      if (s.compute_allocation[0] > 100n) throw errors.invalidSettings(`ComputeAllocation expected to be in the range [0..100], got ${s.compute_allocation[0]}`);
+      next.computeAllocation = s.compute_allocation[0];
+    }
+    if (s.memory_allocation[0] !== undefined) next.memoryAllocation = s.memory_allocation[0];
+    if (s.freezing_threshold[0] !== undefined) next.freezingThreshold = s.freezing_threshold[0];
+    if (s.reserved_cycles_limit[0] !== undefined) next.reservedCyclesLimit = s.reserved_cycles_limit[0];
+    if (s.log_visibility[0] !== undefined) next.logVisibility = s.log_visibility[0];
+    if (s.wasm_memory_limit[0] !== undefined) next.wasmMemoryLimit = s.wasm_memory_limit[0];
+    if (s.wasm_memory_threshold[0] !== undefined) next.wasmMemoryThreshold = s.wasm_memory_threshold[0];
+    if (s.environment_variables[0] !== undefined) next.environmentVariables = s.environment_variables[0];
+    const controllers = s.controllers[0];
+    if (controllers && controllers.length > MAX_CONTROLLERS) {
+      throw errors.invalidSettings(`Invalid settings: 'controllers' length exceeds maximum size allowed of ${MAX_CONTROLLERS}.`);
+    }
+    canister.settings = next;
+    if (controllers) canister.controllers = controllers;
+  }
+}
+
+export { defaultSettings, notFound };

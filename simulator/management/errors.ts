@@ -1,0 +1,73 @@
+/**
+ * Errors of the management canister, as the replica's `CanisterManagerError`
+ * renders them (dfinity/ic `rs/execution_environment/src/canister_manager/types.rs`,
+ * `impl From<CanisterManagerError> for UserError` and its `error_help`).
+ */
+import type { Principal } from '@icp-sdk/core/principal';
+import { UserError } from '../errors.ts';
+
+const DOCS = 'https://internetcomputer.org/docs/current/references/execution-errors#';
+const help = (suggestion: string, anchor: string): string => `\n${suggestion} See documentation: ${DOCS}${anchor}`;
+
+export const canisterNotFound = (id: Principal | string): UserError =>
+  new UserError(
+    'CanisterNotFound',
+    `Canister ${id.toString()} not found.${help('Check the ICP dashboard to ensure the canister exists.', 'canister-not-found')}`,
+  );
+
+export const invalidController = (id: Principal, controllers: Principal[], sender: Principal): UserError =>
+  new UserError(
+    'CanisterInvalidController',
+    `Only the controllers of the canister ${id.toText()} can control it.\n` +
+      `Canister's controllers: ${controllers.map((c) => c.toText()).join(' ')}\n` +
+      `Sender's ID: ${sender.toText()}` +
+      help('Execute this call from a controller of the target canister or add the current caller as a controller.', 'invalid-controller'),
+  );
+
+export const canisterNonEmpty = (id: Principal): UserError =>
+  new UserError(
+    'CanisterNonEmpty',
+    `Canister ${id.toText()} cannot be installed because the canister is not empty. Try installing with mode='reinstall' instead.` +
+      help("Check that you want to overwrite the canister and, if so, use mode='reinstall'.", 'canister-not-empty'),
+  );
+
+export const deleteNotStopped = (id: Principal): UserError =>
+  new UserError(
+    'CanisterNotStopped',
+    `Canister ${id.toText()} must be stopped before it is deleted.${help('Stop the canister before deleting it.', 'delete-canister-not-stopped')}`,
+  );
+
+export const deleteSelf = (id: Principal): UserError =>
+  new UserError(
+    'CanisterInvalidController',
+    `Canister ${id.toText()} cannot delete itself.${help('Delete the canister from one of its other controllers.', 'delete-canister-self')}`,
+  );
+
+export const idAlreadyExists = (id: Principal): UserError =>
+  new UserError('CanisterIdAlreadyExists', `Unsuccessful canister creation: canister id ${id.toText()} already exists.`);
+
+export const invalidSettings = (message: string): UserError =>
+  new UserError(
+    'CanisterContractViolation',
+    `Could not validate the settings: ${message} ${help('Apply the described changes to make the settings valid.', 'invalid-settings').slice(1)}`,
+  );
+
+export const chunkStoreError = (message: string): UserError =>
+  new UserError(
+    'CanisterContractViolation',
+    `Error from Wasm chunk store: ${message}.` +
+      help('Use the `stored_chunks` API to check which hashes are present or top up the canister if it is low on cycles.', 'wasm-chunk-store-error'),
+  );
+
+/** A payload that does not decode as the method's Candid argument (`InvalidManagementPayload`). */
+export const invalidPayload = (method: string, detail: string): UserError =>
+  new UserError('InvalidManagementPayload', `Error decoding candid: ${detail} (management canister method ${method})`);
+
+export const unknownMethod = (method: string): UserError =>
+  new UserError('CanisterMethodNotFound', `Management canister has no method '${method}'`);
+
+export const notViaIngress = (method: string): UserError =>
+  new UserError('CanisterRejectedMessage', `ic00 method ${method} can not be called via ingress messages`);
+
+export const onlyCanisters = (method: string): UserError =>
+  new UserError('CanisterContractViolation', `Only canisters can call ic00 method ${method}`);
