@@ -7,7 +7,12 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { decodeModule, WasmDecodeError, type CanisterMetadata, type ModuleInfo } from './decode.ts';
 import { wasmCompile, wasmCompileError } from './engine.ts';
 import { instrumentModule, InstrumentationError, type GlobalExport } from './instrument.ts';
-import { decodingError, InvalidWasmError, validateCanisterModule, wasmtimeValidationError } from './validate.ts';
+import {
+  decodingError,
+  InvalidWasmError,
+  validateCanisterModule,
+  wasmtimeValidationError,
+} from './validate.ts';
 
 /** Exported methods by kind, names without the `canister_update ` / … prefix. */
 export interface CanisterMethods {
@@ -78,7 +83,8 @@ function methodsOf(info: ModuleInfo): CanisterMethods {
     if (e.kind !== 'func') continue;
     if (e.name.startsWith('canister_update ')) methods.update.push(e.name.slice('canister_update '.length));
     else if (e.name.startsWith('canister_query ')) methods.query.push(e.name.slice('canister_query '.length));
-    else if (e.name.startsWith('canister_composite_query ')) methods.compositeQuery.push(e.name.slice('canister_composite_query '.length));
+    else if (e.name.startsWith('canister_composite_query '))
+      methods.compositeQuery.push(e.name.slice('canister_composite_query '.length));
   }
   return methods;
 }
@@ -115,7 +121,10 @@ export function compileCanisterModule(bytes: Uint8Array): CompiledModule {
     instrumented = instrumentModule(info);
   } catch (e) {
     if (e instanceof InstrumentationError) {
-      throw new InvalidWasmError('InvalidExportSection', `Wasm module has an invalid export section. ${e.message}`);
+      throw new InvalidWasmError(
+        'InvalidExportSection',
+        `Wasm module has an invalid export section. ${e.message}`,
+      );
     }
     throw e;
   }

@@ -33,7 +33,11 @@ describe('decodeModule on the Azle stable template', () => {
     expect(info.isWasm64).toBe(false);
     expect(info.globals).toEqual([{ valType: 'i32', mutable: true, index: 0 }]);
     expect(info.exports.some((e) => e.kind === 'table')).toBe(false);
-    expect(info.exports.find((e) => e.name === 'memory')).toEqual({ name: 'memory', kind: 'memory', index: 0 });
+    expect(info.exports.find((e) => e.name === 'memory')).toEqual({
+      name: 'memory',
+      kind: 'memory',
+      index: 0,
+    });
     expect(info.start).toBeNull();
   });
 
@@ -91,7 +95,13 @@ describe('decodeModule on small modules', () => {
         (import "env" "table" (table 4 funcref)))`),
     );
     expect(info.imports).toEqual([
-      { module: 'env', name: 'memory', index: 0, kind: 'memory', memory: { min: 1n, max: null, is64: true, shared: false } },
+      {
+        module: 'env',
+        name: 'memory',
+        index: 0,
+        kind: 'memory',
+        memory: { min: 1n, max: null, is64: true, shared: false },
+      },
       {
         module: 'env',
         name: 'table',
@@ -144,7 +154,12 @@ describe('decodeModule on small modules', () => {
       { name: 'candid:service', visibility: 'public', content: new TextEncoder().encode('service : {}') },
       { name: ' spaced', visibility: 'private', content: new Uint8Array([1, 2, 3]) },
     ]);
-    expect(info.customSections.map((c) => c.name)).toEqual(['name', 'icp:public candid:service', 'icp:private  spaced', 'other']);
+    expect(info.customSections.map((c) => c.name)).toEqual([
+      'name',
+      'icp:public candid:service',
+      'icp:private  spaced',
+      'other',
+    ]);
   });
 
   it('ignores a malformed name section', () => {
@@ -202,18 +217,24 @@ describe('bad bytes', () => {
   });
 
   it('rejects an empty input', () => {
-    expect(catchDecode(() => decodeModule(new Uint8Array())).icReason).toBe('unsupported canister module format');
+    expect(catchDecode(() => decodeModule(new Uint8Array())).icReason).toBe(
+      'unsupported canister module format',
+    );
   });
 
   it('rejects a wrong version at offset 4', () => {
     const err = catchDecode(() => decodeModule(new Uint8Array([0, 0x61, 0x73, 0x6d, 2, 0, 0, 0])));
     expect(err.offset).toBe(4);
-    expect(err.message).toMatch(/unsupported binary version 02 00 00 00, expected 01 00 00 00 \(at offset 0x4\)/);
+    expect(err.message).toMatch(
+      /unsupported binary version 02 00 00 00, expected 01 00 00 00 \(at offset 0x4\)/,
+    );
     expect(err.icReason).toBeUndefined();
   });
 
   it('rejects a section that runs past the end, naming its offset', () => {
-    const err = catchDecode(() => decodeModule(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 0x10, 0])));
+    const err = catchDecode(() =>
+      decodeModule(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 0x10, 0])),
+    );
     expect(err.offset).toBe(8);
     expect(err.message).toContain('section 1 claims 16 bytes but only 1 remain');
   });
@@ -221,46 +242,60 @@ describe('bad bytes', () => {
   it('rejects an over-long u32 LEB128', () => {
     // type section, size 6, count encoded in 6 bytes
     const err = catchDecode(() =>
-      decodeModule(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 6, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00])),
+      decodeModule(
+        new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 6, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00]),
+      ),
     );
     expect(err.offset).toBe(10);
     expect(err.message).toMatch(/invalid LEB128 for the type count/);
   });
 
   it('rejects a u32 LEB128 whose fifth byte overflows 32 bits', () => {
-    const err = catchDecode(() => decodeModule(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 5, 0xff, 0xff, 0xff, 0xff, 0x1f])));
+    const err = catchDecode(() =>
+      decodeModule(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 5, 0xff, 0xff, 0xff, 0xff, 0x1f])),
+    );
     expect(err.message).toMatch(/does not fit in 32 bits/);
   });
 
   it('rejects an unknown section id and out-of-order sections', () => {
-    expect(catchDecode(() => decodeModule(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 42, 0]))).message).toMatch(
-      /unknown section id 42 \(at offset 0x8\)/,
-    );
+    expect(
+      catchDecode(() => decodeModule(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 42, 0]))).message,
+    ).toMatch(/unknown section id 42 \(at offset 0x8\)/);
     // memory section (5) before type section (1)
     const outOfOrder = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 5, 1, 0, 1, 1, 0]);
-    expect(catchDecode(() => decodeModule(outOfOrder)).message).toMatch(/section id 1 out of order \(at offset 0xb\)/);
+    expect(catchDecode(() => decodeModule(outOfOrder)).message).toMatch(
+      /section id 1 out of order \(at offset 0xb\)/,
+    );
   });
 
   it('rejects a bad value type, naming the byte and offset', () => {
     // type section: 1 type, func, 1 param of type 0x42
-    const err = catchDecode(() => decodeModule(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 5, 1, 0x60, 1, 0x42, 0])));
+    const err = catchDecode(() =>
+      decodeModule(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 5, 1, 0x60, 1, 0x42, 0])),
+    );
     expect(err.message).toBe('expected a value type, found 0x42 (at offset 0xd)');
   });
 
   it('rejects trailing bytes inside a section', () => {
-    const err = catchDecode(() => decodeModule(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 2, 0, 0])));
+    const err = catchDecode(() =>
+      decodeModule(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 2, 0, 0])),
+    );
     expect(err.message).toMatch(/section 1 has 1 unexpected trailing bytes/);
   });
 
   it('rejects invalid UTF-8 in an export name', () => {
     // export section: 1 export, name length 1 = 0xff, kind func, index 0 (validity beyond the decoder is not checked)
-    const err = catchDecode(() => decodeModule(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 7, 5, 1, 1, 0xff, 0, 0])));
+    const err = catchDecode(() =>
+      decodeModule(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 7, 5, 1, 1, 0xff, 0, 0])),
+    );
     expect(err.message).toBe('invalid UTF-8 in an export name (at offset 0xc)');
   });
 
   it('rejects a function section without matching code section', () => {
     const bytes = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0]);
-    expect(catchDecode(() => decodeModule(bytes)).message).toMatch(/inconsistent lengths: 1 functions, 0 bodies/);
+    expect(catchDecode(() => decodeModule(bytes)).message).toMatch(
+      /inconsistent lengths: 1 functions, 0 bodies/,
+    );
   });
 
   it('attaches the uncompressed bytes to structural errors inside a gzipped module', () => {

@@ -206,12 +206,18 @@ export class Reader {
   }
 
   byte(what = 'a byte'): number {
-    if (this.pos >= this.end) this.fail(`unexpected end of ${this.end === this.bytes.length ? 'module' : 'section'}, expected ${what}`);
+    if (this.pos >= this.end)
+      this.fail(
+        `unexpected end of ${this.end === this.bytes.length ? 'module' : 'section'}, expected ${what}`,
+      );
     return this.bytes[this.pos++] as number;
   }
 
   take(n: number, what: string): Uint8Array {
-    if (n > this.end - this.pos) this.fail(`unexpected end of ${this.end === this.bytes.length ? 'module' : 'section'}, expected ${n} bytes of ${what}`);
+    if (n > this.end - this.pos)
+      this.fail(
+        `unexpected end of ${this.end === this.bytes.length ? 'module' : 'section'}, expected ${n} bytes of ${what}`,
+      );
     const out = this.bytes.subarray(this.pos, this.pos + n);
     this.pos += n;
     return out;
@@ -283,14 +289,22 @@ function gunzipIfNeeded(raw: Uint8Array): { bytes: Uint8Array; gzipped: boolean 
   if (raw.length >= 3 && raw[0] === 0x1f && raw[1] === 0x8b && raw[2] === 0x08) {
     // dfinity/ic rs/embedders/src/wasm_utils/decoding.rs `wasm_encoding_and_size`.
     if (raw.length < 16) {
-      throw new WasmDecodeError('gzip stream is too short', -1, 'invalid Wasm module: gzip stream is too short');
+      throw new WasmDecodeError(
+        'gzip stream is too short',
+        -1,
+        'invalid Wasm module: gzip stream is too short',
+      );
     }
     let out: Uint8Array;
     try {
       out = new Uint8Array(gunzipSync(raw));
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
-      throw new WasmDecodeError(`cannot gunzip module: ${msg}`, -1, `failed to decode compressed Wasm module: ${msg}`);
+      throw new WasmDecodeError(
+        `cannot gunzip module: ${msg}`,
+        -1,
+        `failed to decode compressed Wasm module: ${msg}`,
+      );
     }
     return { bytes: out, gzipped: true };
   }
@@ -334,7 +348,8 @@ function valType(r: Reader): ValType {
 function refType(r: Reader, what: string): ValType {
   const at = r.pos;
   const t = valType(r);
-  if (t !== 'funcref' && t !== 'externref' && t !== 'ref') r.fail(`expected a reference type for ${what}, found ${t}`, at);
+  if (t !== 'funcref' && t !== 'externref' && t !== 'ref')
+    r.fail(`expected a reference type for ${what}, found ${t}`, at);
   return t;
 }
 
@@ -441,7 +456,10 @@ function decodeSections(raw: Uint8Array, bytes: Uint8Array, gzipped: boolean): M
   if (!WASM_MAGIC.every((b, i) => magic[i] === b)) r.fail('expected the magic number 00 61 73 6d', 0);
   const version = r.take(4, 'the version');
   if (!WASM_VERSION.every((b, i) => version[i] === b)) {
-    r.fail(`unsupported binary version ${Array.from(version, (b) => b.toString(16).padStart(2, '0')).join(' ')}, expected 01 00 00 00`, 4);
+    r.fail(
+      `unsupported binary version ${Array.from(version, (b) => b.toString(16).padStart(2, '0')).join(' ')}, expected 01 00 00 00`,
+      4,
+    );
   }
 
   const info: ModuleInfo = {
@@ -553,7 +571,8 @@ function readSection(id: number, s: Reader, info: ModuleInfo): void {
       for (let i = 0; i < n; i++) {
         const at = s.pos;
         const form = s.byte('a type form');
-        if (form !== 0x60) s.fail(`unsupported type form 0x${form.toString(16)} (only function types 0x60 are supported)`, at);
+        if (form !== 0x60)
+          s.fail(`unsupported type form 0x${form.toString(16)} (only function types 0x60 are supported)`, at);
         const np = s.u32('a parameter count');
         const params: ValType[] = [];
         for (let j = 0; j < np; j++) params.push(valType(s));
@@ -577,7 +596,11 @@ function readSection(id: number, s: Reader, info: ModuleInfo): void {
           case 'func': {
             const tat = s.pos;
             const typeIndex = s.u32('a type index');
-            if (typeIndex >= info.types.length) s.fail(`import ${module}.${name} refers to type ${typeIndex}, but there are ${info.types.length} types`, tat);
+            if (typeIndex >= info.types.length)
+              s.fail(
+                `import ${module}.${name} refers to type ${typeIndex}, but there are ${info.types.length} types`,
+                tat,
+              );
             info.imports.push({ module, name, index: info.numImportedFunctions++, kind, typeIndex });
             break;
           }
@@ -585,10 +608,22 @@ function readSection(id: number, s: Reader, info: ModuleInfo): void {
             info.imports.push({ module, name, index: info.numImportedTables++, kind, table: tableType(s) });
             break;
           case 'memory':
-            info.imports.push({ module, name, index: info.numImportedMemories++, kind, memory: limits(s, 'a memory') });
+            info.imports.push({
+              module,
+              name,
+              index: info.numImportedMemories++,
+              kind,
+              memory: limits(s, 'a memory'),
+            });
             break;
           case 'global':
-            info.imports.push({ module, name, index: info.numImportedGlobals++, kind, global: globalType(s) });
+            info.imports.push({
+              module,
+              name,
+              index: info.numImportedGlobals++,
+              kind,
+              global: globalType(s),
+            });
             break;
           case 'tag': {
             s.byte('a tag attribute');
@@ -605,7 +640,11 @@ function readSection(id: number, s: Reader, info: ModuleInfo): void {
       for (let i = 0; i < n; i++) {
         const at = s.pos;
         const t = s.u32('a type index');
-        if (t >= info.types.length) s.fail(`function ${info.numImportedFunctions + i} refers to type ${t}, but there are ${info.types.length} types`, at);
+        if (t >= info.types.length)
+          s.fail(
+            `function ${info.numImportedFunctions + i} refers to type ${t}, but there are ${info.types.length} types`,
+            at,
+          );
         info.functions.push(t);
       }
       return;
@@ -648,7 +687,8 @@ function readSection(id: number, s: Reader, info: ModuleInfo): void {
         const at = s.pos;
         const kindByte = s.byte('an export kind');
         const kind = KIND_BY_BYTE[kindByte];
-        if (kind === undefined) s.fail(`invalid export kind 0x${kindByte.toString(16)} for export "${name}"`, at);
+        if (kind === undefined)
+          s.fail(`invalid export kind 0x${kindByte.toString(16)} for export "${name}"`, at);
         info.exports.push({ name, kind, index: s.u32('an export index') });
       }
       return;

@@ -29,7 +29,10 @@ interface WasmInstance {
 interface WasmApi {
   validate(bytes: Uint8Array): boolean;
   Module: WasmModuleConstructor;
-  Instance: new (module: WebAssembly.Module, imports?: Record<string, Record<string, unknown>>) => WasmInstance;
+  Instance: new (
+    module: WebAssembly.Module,
+    imports?: Record<string, Record<string, unknown>>,
+  ) => WasmInstance;
 }
 
 const api = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
@@ -55,7 +58,10 @@ export function wasmCompileError(bytes: Uint8Array): string | null {
 }
 
 /** `new WebAssembly.Instance(module, imports).exports`. */
-export function wasmInstantiate(module: WebAssembly.Module, imports: Record<string, Record<string, unknown>> = {}): Record<string, unknown> {
+export function wasmInstantiate(
+  module: WebAssembly.Module,
+  imports: Record<string, Record<string, unknown>> = {},
+): Record<string, unknown> {
   return new api.Instance(module, imports).exports;
 }
 

@@ -138,8 +138,10 @@ function build(ptr: WasmNumType): ReadonlyMap<string, Ic0Signature> {
  * modules with 32-bit memory (I = i32), `IC0_SIGNATURES.wasm64` for wasm64
  * (I = i64; the legacy 32-bit-only functions are absent).
  */
-export const IC0_SIGNATURES: Readonly<{ wasm32: ReadonlyMap<string, Ic0Signature>; wasm64: ReadonlyMap<string, Ic0Signature> }> =
-  Object.freeze({ wasm32: build('i32'), wasm64: build('i64') });
+export const IC0_SIGNATURES: Readonly<{
+  wasm32: ReadonlyMap<string, Ic0Signature>;
+  wasm64: ReadonlyMap<string, Ic0Signature>;
+}> = Object.freeze({ wasm32: build('i32'), wasm64: build('i64') });
 
 /** The signature of `ic0.<name>` for the given memory width, or undefined if no such import exists there. */
 export function sigFor(name: string, isWasm64: boolean): Ic0Signature | undefined {

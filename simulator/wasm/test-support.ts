@@ -44,7 +44,9 @@ export function withCustomSection(bytes: Uint8Array, name: string, payload: Uint
   const data = typeof payload === 'string' ? enc.encode(payload) : payload;
   const nameLen = uleb(nameBytes.length);
   const size = uleb(nameLen.length + nameBytes.length + data.length);
-  const out = new Uint8Array(bytes.length + 1 + size.length + nameLen.length + nameBytes.length + data.length);
+  const out = new Uint8Array(
+    bytes.length + 1 + size.length + nameLen.length + nameBytes.length + data.length,
+  );
   let at = 0;
   for (const part of [bytes, [0], size, nameLen, nameBytes, data]) {
     out.set(part, at);
@@ -53,7 +55,9 @@ export function withCustomSection(bytes: Uint8Array, name: string, payload: Uint
   return out;
 }
 
-export const AZLE_STABLE_TEMPLATE = fileURLToPath(new URL('../../node_modules/azle/dist/canister_templates/stable.wasm', import.meta.url));
+export const AZLE_STABLE_TEMPLATE = fileURLToPath(
+  new URL('../../node_modules/azle/dist/canister_templates/stable.wasm', import.meta.url),
+);
 
 export function azleStableTemplate(): Uint8Array {
   return new Uint8Array(readFileSync(AZLE_STABLE_TEMPLATE));
@@ -76,7 +80,12 @@ export function rawModule(sections: ReadonlyArray<readonly [number, readonly num
 
 /** Compiles WAT without wabt's validation (for modules that the engine should reject). */
 export function watUnchecked(src: string): Uint8Array {
-  const m = wabt.parseWat('test.wat', src, { memory64: true, reference_types: true, bulk_memory: true, exceptions: true });
+  const m = wabt.parseWat('test.wat', src, {
+    memory64: true,
+    reference_types: true,
+    bulk_memory: true,
+    exceptions: true,
+  });
   try {
     m.resolveNames();
     return new Uint8Array(m.toBinary({}).buffer);

@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { decodeModule } from './decode.ts';
 import { IC0_SIGNATURES, ic0Names, sigFor } from './ic0.ts';
 import { azleStableTemplate, leb, rawModule, wat, watUnchecked, withCustomSection } from './test-support.ts';
-import { InvalidWasmError, invalidWasmMessage, TOOLCHAIN_ERROR_HELP, validateCanisterModule } from './validate.ts';
+import {
+  InvalidWasmError,
+  invalidWasmMessage,
+  TOOLCHAIN_ERROR_HELP,
+  validateCanisterModule,
+} from './validate.ts';
 
 function rejection(bytes: Uint8Array): InvalidWasmError {
   try {
@@ -53,11 +58,13 @@ describe('engine validation (validation.rs can_compile)', () => {
     ]);
     const err = rejection(bytes);
     expect(err.kind).toBe('WasmtimeValidation');
-    expect(err.message).toMatch(/^Canister's Wasm module is not valid: Wasmtime failed to validate wasm module wasmtime::Module::validate\(\) failed with Compiling function #0 failed/);
+    expect(err.message).toMatch(
+      /^Canister's Wasm module is not valid: Wasmtime failed to validate wasm module wasmtime::Module::validate\(\) failed with Compiling function #0 failed/,
+    );
     expect(err.help).toBe(TOOLCHAIN_ERROR_HELP);
   });
 
-  it('rejects two memories with the replica\'s exact message (execution_test.rs toolchain_error_message)', () => {
+  it("rejects two memories with the replica's exact message (execution_test.rs toolchain_error_message)", () => {
     const err = rejection(
       watUnchecked(`(module
             (func $update)
@@ -97,7 +104,9 @@ describe('size limits', () => {
     ]);
     const err = rejection(bytes);
     expect(err.kind).toBe('CodeSectionTooLarge');
-    expect(err.reason).toBe(`Wasm module code section size of ${n + 2 + 1 + leb(body.length).length} exceeds the maximum allowed size of 10485760.`);
+    expect(err.reason).toBe(
+      `Wasm module code section size of ${n + 2 + 1 + leb(body.length).length} exceeds the maximum allowed size of 10485760.`,
+    );
     expect(err.help).toBe(
       'Try shrinking the module code section using tools like `ic-wasm` or splitting the logic across multiple canisters. See documentation: http://internetcomputer.org/docs/current/references/execution-errors#wasm-module-code-section-too-large',
     );
@@ -107,7 +116,9 @@ describe('size limits', () => {
     const bytes = withCustomSection(wat('(module)'), 'padding', new Uint8Array(100 * 1024 * 1024));
     const err = rejection(bytes);
     expect(err.kind).toBe('ModuleTooLarge');
-    expect(err.reason).toBe(`Wasm module size of ${bytes.length} exceeds the maximum allowed size of 104857600.`);
+    expect(err.reason).toBe(
+      `Wasm module size of ${bytes.length} exceeds the maximum allowed size of 104857600.`,
+    );
   });
 
   it('rejects more than 50,000 functions', () => {
@@ -121,14 +132,17 @@ describe('size limits', () => {
     ]);
     const err = rejection(bytes);
     expect(err.kind).toBe('TooManyFunctions');
-    expect(err.reason).toBe('Wasm module defined 50001 functions which exceeds the maximum number allowed 50000.');
+    expect(err.reason).toBe(
+      'Wasm module defined 50001 functions which exceeds the maximum number allowed 50000.',
+    );
     expect(err.help).toBe(
       'Try spliting this canister into multiple canisters. See documentation: http://internetcomputer.org/docs/current/references/execution-errors#wasm-module-too-many-functions',
     );
   });
 
   it('accepts exactly 1,000 globals and rejects 1,001, with the help text in the full message', () => {
-    const globals = (n: number): string => Array.from({ length: n }, () => '(global i32 (i32.const 0))').join(' ');
+    const globals = (n: number): string =>
+      Array.from({ length: n }, () => '(global i32 (i32.const 0))').join(' ');
     expect(() => accepts(wat(`(module ${globals(1000)})`))).not.toThrow();
     const err = rejection(wat(`(module ${globals(1001)})`));
     expect(invalidWasmMessage('aaaaa-aa', err)).toBe(
@@ -139,7 +153,9 @@ describe('size limits', () => {
 
   it('rejects a global of reference type', () => {
     const err = rejection(wat('(module (global funcref (ref.null func)))'));
-    expect(err.reason).toBe('Wasm module has an invalid global section. Unsupported global type: Ref(funcref)');
+    expect(err.reason).toBe(
+      'Wasm module has an invalid global section. Unsupported global type: Ref(funcref)',
+    );
   });
 });
 
@@ -156,13 +172,19 @@ describe('import section (validation.rs validate_import_section)', () => {
     expect(rejection(wat('(module (import "env" "msg_reply" (func)))')).reason).toBe(
       'Wasm module has an invalid import section. Module imports function "msg_reply" from "env", expected to be imported from one of ["ic0"] instead.',
     );
-    expect(rejection(wat('(module (import "wasi_snapshot_preview1" "fd_close" (func (param i32) (result i32))))')).reason).toBe(
+    expect(
+      rejection(wat('(module (import "wasi_snapshot_preview1" "fd_close" (func (param i32) (result i32))))'))
+        .reason,
+    ).toBe(
       "Wasm module has an invalid import section. Module imports function 'fd_close' from 'wasi_snapshot_preview1' that is not exported by the runtime.",
     );
   });
 
   it('rejects wrong parameter and result types', () => {
-    expect(rejection(wat('(module (import "ic0" "msg_reply_data_append" (func (param i64 i32))) (memory 1))')).reason).toBe(
+    expect(
+      rejection(wat('(module (import "ic0" "msg_reply_data_append" (func (param i64 i32))) (memory 1))'))
+        .reason,
+    ).toBe(
       "Wasm module has an invalid function signature. Expected input params [I32, I32] for 'msg_reply_data_append', got [I64, I32].",
     );
     expect(rejection(wat('(module (import "ic0" "time" (func (result i32))))')).reason).toBe(
@@ -171,16 +193,23 @@ describe('import section (validation.rs validate_import_section)', () => {
   });
 
   it('checks I against the memory width', () => {
-    expect(rejection(wat('(module (import "ic0" "msg_reply_data_append" (func (param i32 i32))) (memory i64 1))')).reason).toBe(
+    expect(
+      rejection(wat('(module (import "ic0" "msg_reply_data_append" (func (param i32 i32))) (memory i64 1))'))
+        .reason,
+    ).toBe(
       "Wasm module has an invalid function signature. Expected input params [I64, I64] for 'msg_reply_data_append', got [I32, I32].",
     );
   });
 
   it('rejects the legacy 32-bit-only functions in a wasm64 module and accepts them with 32-bit memory', () => {
-    expect(rejection(wat('(module (import "ic0" "stable_size" (func (result i32))) (memory i64 1))')).reason).toBe(
+    expect(
+      rejection(wat('(module (import "ic0" "stable_size" (func (result i32))) (memory i64 1))')).reason,
+    ).toBe(
       "Wasm module has an invalid import section. Module imports function 'stable_size' from 'ic0' that is not exported by the runtime.",
     );
-    expect(() => accepts(wat('(module (import "ic0" "stable_size" (func (result i32))) (memory 1))'))).not.toThrow();
+    expect(() =>
+      accepts(wat('(module (import "ic0" "stable_size" (func (result i32))) (memory 1))')),
+    ).not.toThrow();
   });
 
   it('rejects global and tag imports, and memory/table imports not from env', () => {
@@ -196,7 +225,9 @@ describe('import section (validation.rs validate_import_section)', () => {
     expect(rejection(wat('(module (import "foo" "table" (table 1 funcref)))')).reason).toBe(
       'Wasm module has an invalid import section. Only tables imported from env.table are allowed.',
     );
-    expect(() => accepts(wat('(module (import "env" "memory" (memory 1)) (import "env" "table" (table 1 funcref)))'))).not.toThrow();
+    expect(() =>
+      accepts(wat('(module (import "env" "memory" (memory 1)) (import "env" "table" (table 1 funcref)))')),
+    ).not.toThrow();
   });
 });
 
@@ -205,7 +236,10 @@ describe('export section (validation.rs validate_export_section)', () => {
     expect(rejection(wat('(module (func (export "canister_start")))')).reason).toBe(
       'Wasm module has an invalid export section. Exporting reserved symbol canister_start not allowed.',
     );
-    expect(rejection(wat('(module (global (export "canister counter_instructions") (mut i64) (i64.const 0)))')).reason).toBe(
+    expect(
+      rejection(wat('(module (global (export "canister counter_instructions") (mut i64) (i64.const 0)))'))
+        .reason,
+    ).toBe(
       'Wasm module has an invalid export section. Exporting reserved symbol canister counter_instructions not allowed.',
     );
     expect(rejection(wat('(module (memory (export "stable_memory") 1))')).reason).toBe(
@@ -214,7 +248,11 @@ describe('export section (validation.rs validate_export_section)', () => {
   });
 
   it('rejects the same method under two call types, with the IC help text', () => {
-    const err = rejection(wat('(module (func $f) (export "canister_update get" (func $f)) (export "canister_query get" (func $f)))'));
+    const err = rejection(
+      wat(
+        '(module (func $f) (export "canister_update get" (func $f)) (export "canister_query get" (func $f)))',
+      ),
+    );
     expect(err.kind).toBe('DuplicateExport');
     expect(err.reason).toBe(
       "Duplicate function 'get' exported multiple times with different call types: update, query, or composite_query.",
@@ -222,7 +260,11 @@ describe('export section (validation.rs validate_export_section)', () => {
     expect(err.help).toBe(
       'Try defining different versions of the function for each call type, e.g. `get_update`, `get_query`, etc. See documentation: http://internetcomputer.org/docs/current/references/execution-errors#wasm-module-duplicate-exports',
     );
-    const cq = rejection(wat('(module (func $f) (export "canister_composite_query x" (func $f)) (export "canister_update x" (func $f)))'));
+    const cq = rejection(
+      wat(
+        '(module (func $f) (export "canister_composite_query x" (func $f)) (export "canister_update x" (func $f)))',
+      ),
+    );
     expect(cq.kind).toBe('DuplicateExport');
   });
 
@@ -244,17 +286,24 @@ describe('export section (validation.rs validate_export_section)', () => {
       "Wasm module has an invalid function signature. Expected return type [] for 'canister_init', got [I32].",
     );
     // An imported function exported as an entry point is checked against its import type.
-    expect(rejection(wat('(module (import "ic0" "time" (func $t (result i64))) (export "canister_heartbeat" (func $t)))')).reason).toBe(
+    expect(
+      rejection(
+        wat('(module (import "ic0" "time" (func $t (result i64))) (export "canister_heartbeat" (func $t)))'),
+      ).reason,
+    ).toBe(
       "Wasm module has an invalid function signature. Expected return type [] for 'canister_heartbeat', got [I64].",
     );
   });
 
   it('allows other exports with any type', () => {
-    expect(() => accepts(wat('(module (func (export "helper") (param i32) (result i64) (i64.const 1)))'))).not.toThrow();
+    expect(() =>
+      accepts(wat('(module (func (export "helper") (param i32) (result i64) (i64.const 1)))')),
+    ).not.toThrow();
   });
 
   it('rejects more than 1,000 methods', () => {
-    const exports = (n: number): string => Array.from({ length: n }, (_, i) => `(export "canister_query m${i}" (func $f))`).join(' ');
+    const exports = (n: number): string =>
+      Array.from({ length: n }, (_, i) => `(export "canister_query m${i}" (func $f))`).join(' ');
     expect(() => accepts(wat(`(module (func $f) ${exports(1000)})`))).not.toThrow();
     const err = rejection(wat(`(module (func $f) ${exports(1001)})`));
     expect(err.kind).toBe('TooManyExports');
@@ -280,7 +329,9 @@ describe('export section (validation.rs validate_export_section)', () => {
 
 describe('data section (validation.rs validate_data_section)', () => {
   it('rejects an active segment whose offset is not an i32.const', () => {
-    const err = rejection(watUnchecked('(module (global $g i32 (i32.const 0)) (memory 1) (data (global.get $g) "x"))'));
+    const err = rejection(
+      watUnchecked('(module (global $g i32 (i32.const 0)) (memory 1) (data (global.get $g) "x"))'),
+    );
     expect(err.reason).toBe(
       'Wasm module has an invalid data section. Invalid offset expression in data segment for 32bit memory: GlobalGet { global_index: 0 }',
     );
@@ -305,7 +356,9 @@ describe('custom sections (validation.rs validate_custom_section)', () => {
   it('rejects the same metadata name twice, even across visibilities', () => {
     let bytes = withCustomSection(wat('(module)'), 'icp:public candid:service', 'a');
     bytes = withCustomSection(bytes, 'icp:private candid:service', 'b');
-    expect(rejection(bytes).reason).toBe('Wasm module has an invalid custom section. Invalid custom section: name candid:service already exists');
+    expect(rejection(bytes).reason).toBe(
+      'Wasm module has an invalid custom section. Invalid custom section: name candid:service already exists',
+    );
   });
 
   it('rejects more than 16 icp: sections', () => {
@@ -313,14 +366,24 @@ describe('custom sections (validation.rs validate_custom_section)', () => {
     for (let i = 0; i < 17; i++) bytes = withCustomSection(bytes, `icp:private s${i}`, 'x');
     const err = rejection(bytes);
     expect(err.kind).toBe('TooManyCustomSections');
-    expect(err.reason).toBe('Wasm module defined 17 custom sections which exceeds the maximum number allowed 16.');
+    expect(err.reason).toBe(
+      'Wasm module defined 17 custom sections which exceeds the maximum number allowed 16.',
+    );
   });
 
   it('counts payload plus name against 1 MiB', () => {
     const name = 'big';
-    const fits = withCustomSection(wat('(module)'), `icp:public ${name}`, new Uint8Array(1_048_576 - name.length));
+    const fits = withCustomSection(
+      wat('(module)'),
+      `icp:public ${name}`,
+      new Uint8Array(1_048_576 - name.length),
+    );
     expect(() => accepts(fits)).not.toThrow();
-    const over = withCustomSection(wat('(module)'), `icp:public ${name}`, new Uint8Array(1_048_576 - name.length + 1));
+    const over = withCustomSection(
+      wat('(module)'),
+      `icp:public ${name}`,
+      new Uint8Array(1_048_576 - name.length + 1),
+    );
     expect(rejection(over).reason).toBe(
       'Wasm module has an invalid custom section. Invalid custom sections: total size of the custom sections exceeds the maximum allowed: size 1048577 bytes, allowed 1048576 bytes',
     );
@@ -343,8 +406,14 @@ describe('IC0_SIGNATURES', () => {
     expect(sigFor('msg_arg_data_copy', true)).toEqual({ params: ['i64', 'i64', 'i64'], results: [] });
     expect(sigFor('msg_reject_code', true)).toEqual({ params: [], results: ['i32'] });
     expect(sigFor('call_new', true)?.params).toEqual(Array(8).fill('i64'));
-    expect(sigFor('cost_sign_with_ecdsa', true)).toEqual({ params: ['i64', 'i64', 'i32', 'i64'], results: ['i32'] });
-    expect(sigFor('env_var_value_copy', false)).toEqual({ params: ['i32', 'i32', 'i32', 'i32', 'i32'], results: [] });
+    expect(sigFor('cost_sign_with_ecdsa', true)).toEqual({
+      params: ['i64', 'i64', 'i32', 'i64'],
+      results: ['i32'],
+    });
+    expect(sigFor('env_var_value_copy', false)).toEqual({
+      params: ['i32', 'i32', 'i32', 'i32', 'i32'],
+      results: [],
+    });
     expect(sigFor('mint_cycles128', true)).toEqual({ params: ['i64', 'i64', 'i64'], results: [] });
     expect(sigFor('msg_deadline', false)).toEqual({ params: [], results: ['i64'] });
     expect(sigFor('stable64_read', false)).toEqual({ params: ['i64', 'i64', 'i64'], results: [] });
@@ -375,7 +444,17 @@ describe('IC0_SIGNATURES', () => {
       expect(IC0_SIGNATURES.wasm32.has(n), n).toBe(true);
       expect(IC0_SIGNATURES.wasm64.has(n), n).toBe(true);
     }
-    const legacy = ['msg_cycles_available', 'msg_cycles_refunded', 'msg_cycles_accept', 'canister_cycle_balance', 'call_cycles_add', 'stable_size', 'stable_grow', 'stable_read', 'stable_write'];
+    const legacy = [
+      'msg_cycles_available',
+      'msg_cycles_refunded',
+      'msg_cycles_accept',
+      'canister_cycle_balance',
+      'call_cycles_add',
+      'stable_size',
+      'stable_grow',
+      'stable_read',
+      'stable_write',
+    ];
     for (const n of legacy) {
       expect(sigFor(n, false), n).toBeDefined();
       expect(sigFor(n, true), n).toBeUndefined();
@@ -401,11 +480,14 @@ describe('IC0_SIGNATURES', () => {
 
 describe('invalidWasmMessage', () => {
   it('appends the toolchain help to a decoding error', () => {
-    const err = new InvalidWasmError('DecodingError', 'Failed to decode wasm module: unsupported canister module format');
+    const err = new InvalidWasmError(
+      'DecodingError',
+      'Failed to decode wasm module: unsupported canister module format',
+    );
     // DecodingError is a toolchain error in errors.rs, so it carries the toolchain help.
     expect(invalidWasmMessage('x', err)).toBe(
-      "Error from Canister x: Canister's Wasm module is not valid: Failed to decode wasm module: unsupported canister module format.\n" + TOOLCHAIN_ERROR_HELP,
+      "Error from Canister x: Canister's Wasm module is not valid: Failed to decode wasm module: unsupported canister module format.\n" +
+        TOOLCHAIN_ERROR_HELP,
     );
   });
 });
-

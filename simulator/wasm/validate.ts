@@ -79,7 +79,8 @@ export type WasmValidationErrorKind =
   | 'ModuleTooLarge';
 
 // rs/types/wasm_types/src/errors.rs `doc_ref`
-const docRef = (section: string): string => `http://internetcomputer.org/docs/current/references/execution-errors#${section}`;
+const docRef = (section: string): string =>
+  `http://internetcomputer.org/docs/current/references/execution-errors#${section}`;
 
 // rs/types/wasm_types/src/errors.rs `ErrorHelp::ToolchainError` (the newer text, as pinned by
 // rs/execution_environment/tests/execution_test.rs `toolchain_error_message`).
@@ -88,7 +89,8 @@ export const TOOLCHAIN_ERROR_HELP =
   'Otherwise, this is likely an error with the compiler/CDK toolchain being used to build the canister. ' +
   'Please report the error to IC devs on the forum: https://forum.dfinity.org and include which language/CDK was used to create the canister.';
 
-const userHelp = (suggestion: string, section: string): string => `${suggestion} See documentation: ${docRef(section)}`;
+const userHelp = (suggestion: string, section: string): string =>
+  `${suggestion} See documentation: ${docRef(section)}`;
 
 /** `AsErrorHelp for WasmValidationError` (rs/types/wasm_types/src/errors.rs). */
 function helpFor(kind: WasmValidationErrorKind, reasonName: string | undefined): string {
@@ -99,11 +101,20 @@ function helpFor(kind: WasmValidationErrorKind, reasonName: string | undefined):
         'wasm-module-duplicate-exports',
       );
     case 'TooManyExports':
-      return userHelp('Try combining multiple endpoints into a single endpoint.', 'wasm-module-exports-too-many-methods');
+      return userHelp(
+        'Try combining multiple endpoints into a single endpoint.',
+        'wasm-module-exports-too-many-methods',
+      );
     case 'ExportedNamesTooLong':
-      return userHelp('Try using shorter method names.', 'wasm-module-sum-of-exported-name-lengths-too-large');
+      return userHelp(
+        'Try using shorter method names.',
+        'wasm-module-sum-of-exported-name-lengths-too-large',
+      );
     case 'TooManyFunctions':
-      return userHelp('Try spliting this canister into multiple canisters.', 'wasm-module-too-many-functions');
+      return userHelp(
+        'Try spliting this canister into multiple canisters.',
+        'wasm-module-too-many-functions',
+      );
     case 'TooManyGlobals':
       return userHelp(
         'Try collecting multiple globals into a single structured which can be stored on the heap.',
@@ -214,7 +225,11 @@ function debugOp(op: ConstOp | undefined): string {
 }
 
 // validation.rs `validate_function_signature`
-function checkSignature(expected: { params: readonly string[]; results: readonly string[] }, field: string, actual: FuncType): void {
+function checkSignature(
+  expected: { params: readonly string[]; results: readonly string[] },
+  field: string,
+  actual: FuncType,
+): void {
   const exp = (ts: readonly string[]): ValType[] => ts.map((t) => t as ValType);
   if (expected.params.join() !== actual.params.join()) {
     throw new InvalidWasmError(
@@ -299,13 +314,18 @@ function validateWithEngine(info: ModuleInfo): void {
   if (memoryImports + info.memories.length > 1) {
     const memSection = info.sections.find((s) => s.id === 5);
     const importSection = info.sections.find((s) => s.id === 2);
-    const offset = info.memories.length > 1 || memoryImports === 0 ? memSection?.contentStart : importSection?.contentStart;
+    const offset =
+      info.memories.length > 1 || memoryImports === 0
+        ? memSection?.contentStart
+        : importSection?.contentStart;
     throw wasmtimeValidationError(`multiple memories (at offset 0x${(offset ?? 0).toString(16)})`);
   }
   const tagSection = info.sections.find((s) => s.id === 13);
   if (tagSection !== undefined) {
     // [inference] wasmparser's wording for a tag section with exceptions disabled.
-    throw wasmtimeValidationError(`exceptions proposal not enabled (at offset 0x${tagSection.start.toString(16)})`);
+    throw wasmtimeValidationError(
+      `exceptions proposal not enabled (at offset 0x${tagSection.start.toString(16)})`,
+    );
   }
 }
 
@@ -348,9 +368,15 @@ function validateImports(info: ModuleInfo): void {
         }
         break;
       case 'global':
-        throw new InvalidWasmError('InvalidImportSection', 'Wasm module has an invalid import section. Importing globals is not allowed.');
+        throw new InvalidWasmError(
+          'InvalidImportSection',
+          'Wasm module has an invalid import section. Importing globals is not allowed.',
+        );
       case 'tag':
-        throw new InvalidWasmError('InvalidImportSection', 'Wasm module has an invalid import section. Importing tags is not allowed.');
+        throw new InvalidWasmError(
+          'InvalidImportSection',
+          'Wasm module has an invalid import section. Importing tags is not allowed.',
+        );
     }
   }
 }
@@ -450,10 +476,14 @@ function validateGlobals(info: ModuleInfo): void {
  * section, null for other sections; throws for `icp:` names without a valid
  * scope.
  */
-export function extractCustomSectionName(sectionName: string): { name: string; visibility: 'public' | 'private' } | null {
+export function extractCustomSectionName(
+  sectionName: string,
+): { name: string; visibility: 'public' | 'private' } | null {
   if (!sectionName.startsWith('icp:')) return null;
-  if (sectionName.startsWith('icp:public ')) return { name: sectionName.slice('icp:public '.length), visibility: 'public' };
-  if (sectionName.startsWith('icp:private ')) return { name: sectionName.slice('icp:private '.length), visibility: 'private' };
+  if (sectionName.startsWith('icp:public '))
+    return { name: sectionName.slice('icp:public '.length), visibility: 'public' };
+  if (sectionName.startsWith('icp:private '))
+    return { name: sectionName.slice('icp:private '.length), visibility: 'private' };
   if (sectionName === 'icp:public' || sectionName === 'icp:private') {
     throw new InvalidWasmError(
       'InvalidCustomSection',
