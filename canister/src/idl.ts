@@ -1,0 +1,128 @@
+// The Candid interface of the upload canister, written once and used by both
+// sides: the canister entry (index.ts) passes Azle's IDL, clients pass the IDL
+// of @icp-sdk/core or @dfinity/candid (PicJS). canister/upload.did is the same
+// interface as text; canister/idl.test.ts keeps them in step.
+
+import type { IDL as CandidIDL } from '@icp-sdk/core/candid';
+
+type Idl = typeof CandidIDL;
+
+export function uploadTypes(IDL: Idl) {
+  const SessionId = IDL.Vec(IDL.Nat8);
+  const BlobId = IDL.Vec(IDL.Nat8);
+  const BeginUpload = IDL.Record({
+    name: IDL.Text,
+    size: IDL.Nat64,
+    chunk_size: IDL.Nat32,
+    content_type: IDL.Text,
+    expected_sha256: IDL.Opt(IDL.Vec(IDL.Nat8)),
+  });
+  const Reason = IDL.Record({ reason: IDL.Text });
+  const UploadError = IDL.Variant({
+    AnonymousCaller: IDL.Null,
+    InvalidName: Reason,
+    InvalidContentType: Reason,
+    InvalidChunkSize: IDL.Record({ chunk_size: IDL.Nat32, min: IDL.Nat32, max: IDL.Nat32 }),
+    FileTooLarge: IDL.Record({ size: IDL.Nat64, max: IDL.Nat64 }),
+    TooManyChunks: IDL.Record({ chunk_count: IDL.Nat64, max: IDL.Nat32 }),
+    InvalidSha256Length: IDL.Record({ length: IDL.Nat32 }),
+    TooManySessions: IDL.Record({ open: IDL.Nat32, max: IDL.Nat32 }),
+    TooManyBlobs: IDL.Record({ count: IDL.Nat32, max: IDL.Nat32 }),
+    SessionNotFound: IDL.Null,
+    NotOwner: IDL.Null,
+    ChunkIndexOutOfRange: IDL.Record({ index: IDL.Nat32, chunk_count: IDL.Nat32 }),
+    ChunkSizeMismatch: IDL.Record({ index: IDL.Nat32, expected: IDL.Nat32, actual: IDL.Nat32 }),
+    ChunkConflict: IDL.Record({ index: IDL.Nat32 }),
+    MissingChunks: IDL.Record({ missing_count: IDL.Nat32, first_missing: IDL.Vec(IDL.Nat32) }),
+    HashInProgress: IDL.Record({ hashed_bytes: IDL.Nat64, size: IDL.Nat64 }),
+    SizeMismatch: IDL.Record({ expected: IDL.Nat64, received: IDL.Nat64 }),
+    HashMismatch: IDL.Record({ expected: IDL.Vec(IDL.Nat8), actual: IDL.Vec(IDL.Nat8) }),
+    BlobNotFound: IDL.Null,
+    RangeOutOfBounds: IDL.Record({ offset: IDL.Nat64, length: IDL.Nat64, size: IDL.Nat64 }),
+    ReadTooLarge: IDL.Record({ length: IDL.Nat64, max: IDL.Nat64 }),
+    InvalidKind: Reason,
+    InvalidLink: Reason,
+    AlreadyLinked: IDL.Record({ original: BlobId, kind: IDL.Text }),
+    TooManyDerivatives: IDL.Record({ max: IDL.Nat32 }),
+  });
+  const result = <T extends CandidIDL.Type>(ok: T) => IDL.Variant({ Ok: ok, Err: UploadError });
+  const PutChunkOk = IDL.Record({
+    received_chunks: IDL.Nat32,
+    chunk_count: IDL.Nat32,
+    hashed_bytes: IDL.Nat64,
+  });
+  const SessionInfo = IDL.Record({
+    session: SessionId,
+    name: IDL.Text,
+    content_type: IDL.Text,
+    size: IDL.Nat64,
+    chunk_size: IDL.Nat32,
+    chunk_count: IDL.Nat32,
+    received: IDL.Vec(IDL.Nat32),
+    hashed_bytes: IDL.Nat64,
+    created_at: IDL.Nat64,
+    last_activity: IDL.Nat64,
+    expires_at: IDL.Nat64,
+  });
+  const DerivativeLink = IDL.Record({ blob_id: BlobId, kind: IDL.Text });
+  const BlobMetadata = IDL.Record({
+    blob_id: BlobId,
+    owner: IDL.Principal,
+    name: IDL.Text,
+    content_type: IDL.Text,
+    size: IDL.Nat64,
+    sha256: IDL.Vec(IDL.Nat8),
+    created_at: IDL.Nat64,
+    derivative_of: IDL.Opt(DerivativeLink),
+    derivatives: IDL.Vec(DerivativeLink),
+  });
+  const StorageStats = IDL.Record({
+    layout_version: IDL.Nat32,
+    page_size: IDL.Nat32,
+    page_high_water: IDL.Nat32,
+    pages_free: IDL.Nat32,
+    pages_stored: IDL.Nat32,
+    sessions: IDL.Nat64,
+    blobs: IDL.Nat64,
+    session_ttl_ns: IDL.Nat64,
+  });
+  const InitArgs = IDL.Opt(IDL.Record({ session_ttl_ns: IDL.Opt(IDL.Nat64) }));
+  return {
+    SessionId,
+    BlobId,
+    BeginUpload,
+    UploadError,
+    PutChunkOk,
+    SessionInfo,
+    DerivativeLink,
+    BlobMetadata,
+    StorageStats,
+    InitArgs,
+    BeginResult: result(SessionId),
+    PutChunkResult: result(PutChunkOk),
+    FinishResult: result(BlobId),
+    UnitResult: result(IDL.Null),
+    ReadResult: result(IDL.Vec(IDL.Nat8)),
+    MetadataResult: result(BlobMetadata),
+  };
+}
+
+/** Standard interface factory (`({ IDL }) => IDL.Service(...)`) for agents and PicJS. */
+export const idlFactory = ({ IDL }: { IDL: Idl }) => {
+  const T = uploadTypes(IDL);
+  return IDL.Service({
+    begin_upload: IDL.Func([T.BeginUpload], [T.BeginResult], []),
+    put_chunk: IDL.Func([T.SessionId, IDL.Nat32, IDL.Vec(IDL.Nat8)], [T.PutChunkResult], []),
+    finish_upload: IDL.Func([T.SessionId, IDL.Vec(IDL.Nat8)], [T.FinishResult], []),
+    abort_upload: IDL.Func([T.SessionId], [T.UnitResult], []),
+    read_blob: IDL.Func([T.BlobId, IDL.Nat64, IDL.Nat64], [T.ReadResult], ['query']),
+    blob_metadata: IDL.Func([T.BlobId], [T.MetadataResult], ['query']),
+    list_sessions: IDL.Func([], [IDL.Vec(T.SessionInfo)], ['query']),
+    list_blobs: IDL.Func([], [IDL.Vec(T.BlobMetadata)], ['query']),
+    link_derivative: IDL.Func([T.BlobId, T.BlobId, IDL.Text], [T.UnitResult], []),
+    storage_stats: IDL.Func([], [T.StorageStats], ['query']),
+  });
+};
+
+/** Install and upgrade argument: `(opt record { session_ttl_ns : opt nat64 })`. */
+export const initArgTypes = ({ IDL }: { IDL: Idl }) => [uploadTypes(IDL).InitArgs];
