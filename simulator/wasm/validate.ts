@@ -22,6 +22,8 @@ import { functionType, type ConstOp, type FuncType, type ModuleInfo, type ValTyp
 import { wasmCompileError, wasmValidate } from './engine.ts';
 import { sigFor } from './ic0.ts';
 
+export { IC0_SIGNATURES, sigFor } from './ic0.ts';
+
 // dfinity/ic rs/config/src/embedders.rs
 export const MAX_GLOBALS = 1000;
 export const MAX_FUNCTIONS = 50_000;
