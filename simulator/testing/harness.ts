@@ -92,3 +92,6 @@ export function rejectOf(outcome: CallOutcome): Rejection {
 }
 
 export const u32 = (bytes: Uint8Array): number => new DataView(bytes.buffer, bytes.byteOffset).getUint32(0, true);
+
+/** Byte equality without Vitest's element-wise diff, which cannot cope with megabytes of stable memory. */
+export const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => Buffer.compare(a, b) === 0;

@@ -1,0 +1,74 @@
+import { IDL } from '@icp-sdk/core/candid';
+import { Principal } from '@icp-sdk/core/principal';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildAzleCanister } from '../fixtures/azle.ts';
+import { Harness, rejectOf, replyOf, sameBytes } from './testing/harness.ts';
+
+const text = (s: string) => IDL.encode([IDL.Text], [s]);
+const decode = <T>(type: IDL.Type, bytes: Uint8Array): T => IDL.decode([type], bytes)[0] as T;
+const Counters = IDL.Record({ heap: IDL.Nat64, stable: IDL.Nat64 });
+
+describe('an Azle 0.33 canister on the in-process simulator', () => {
+  let wasm: Uint8Array;
+  beforeAll(async () => {
+    ({ wasm } = await buildAzleCanister({ name: 'basic', main: 'fixtures/azle/basic/index.ts' }));
+  }, 300_000);
+
+  it('installs with an init argument and answers an update and a query', () => {
+    const h = new Harness();
+    const id = h.deploy(wasm, text('Hi'));
+    expect(decode(IDL.Text, replyOf(h.query(id, 'greet', text('Ann'))))).toBe('Hi, Ann!');
+    expect(decode(IDL.Text, replyOf(h.update(id, 'greetUpdate', text('Bob'))))).toBe('Hi, Bob!');
+    expect(decode<Principal>(IDL.Principal, replyOf(h.query(id, 'whoami', IDL.encode([], [])))).toText()).toBe('2vxsx-fae');
+  });
+
+  it('a thrown error rolls back the StableBTreeMap write and the heap', () => {
+    const h = new Harness();
+    const id = h.deploy(wasm, text('Hi'));
+    const stableBefore = h.ic.getStableMemory(id);
+    const r = rejectOf(h.update(id, 'putThenThrow', IDL.encode([IDL.Text, IDL.Text], ['k', 'v'])));
+    expect(r.errorCode).toBe('CanisterCalledTrap');
+    expect(r.message).toContain('boom');
+    expect(decode(IDL.Opt(IDL.Text), replyOf(h.query(id, 'get', text('k'))))).toEqual([]);
+    expect(decode(Counters, replyOf(h.query(id, 'counters', IDL.encode([], []))))).toEqual({ heap: 0n, stable: 0n });
+    expect(sameBytes(h.ic.getStableMemory(id), stableBefore)).toBe(true);
+  });
+
+  it('fires a timer once time is advanced', () => {
+    const h = new Harness();
+    const id = h.deploy(wasm, text('Hi'));
+    replyOf(h.update(id, 'scheduleTimer', IDL.encode([IDL.Nat32], [10])));
+    h.ic.tick();
+    expect(decode(IDL.Nat32, replyOf(h.query(id, 'timerFiredStable', IDL.encode([], []))))).toBe(0);
+    h.ic.setTime(h.ic.getTime() + 11_000_000_000n);
+    h.ic.tick();
+    h.ic.tick();
+    expect(decode(IDL.Nat32, replyOf(h.query(id, 'timerFiredStable', IDL.encode([], []))))).toBe(1);
+  });
+
+  it('keeps the StableBTreeMap across an upgrade, loses the heap, and loses both on reinstall', () => {
+    const h = new Harness();
+    const id = h.deploy(wasm, text('Hi'));
+    replyOf(h.update(id, 'put', IDL.encode([IDL.Text, IDL.Text], ['a', '1'])));
+    replyOf(h.update(id, 'inc', IDL.encode([], [])));
+    replyOf(h.install(id, wasm, text('Hey'), 'upgrade'));
+    expect(decode(IDL.Opt(IDL.Text), replyOf(h.query(id, 'get', text('a'))))).toEqual(['1']);
+    expect(decode(Counters, replyOf(h.query(id, 'counters', IDL.encode([], []))))).toEqual({ heap: 0n, stable: 1n });
+    expect(decode(IDL.Text, replyOf(h.query(id, 'greet', text('Cy'))))).toBe('Hey, Cy!');
+    replyOf(h.install(id, wasm, text('Yo'), 'reinstall'));
+    expect(decode(IDL.Opt(IDL.Text), replyOf(h.query(id, 'get', text('a'))))).toEqual([]);
+    expect(decode(IDL.Nat64, replyOf(h.query(id, 'len', IDL.encode([], []))))).toBe(0n);
+  });
+
+  it('makes inter-canister calls: to the management canister and to another canister', () => {
+    const h = new Harness();
+    const a = h.deploy(wasm, text('Hi'));
+    const b = h.deploy(wasm, text('Bonjour'));
+    const rand = decode<Uint8Array>(IDL.Vec(IDL.Nat8), replyOf(h.update(a, 'rawRand', IDL.encode([], []))));
+    expect(rand.length).toBe(32);
+    const greeting = decode(IDL.Text, replyOf(h.update(a, 'callGreet', IDL.encode([IDL.Principal, IDL.Text], [b, 'Dee']))));
+    expect(greeting).toBe('Bonjour, Dee!');
+    const report = decode<string>(IDL.Text, replyOf(h.update(a, 'callAndReport', IDL.encode([IDL.Principal, IDL.Text], [b, 'nope']))));
+    expect(report).toMatch(/^rejected 5: IC0536: Error from Canister .* has no update method 'nope'/);
+  });
+});
