@@ -58,6 +58,7 @@ export function uploadTypes(IDL: Idl) {
     size: IDL.Nat64,
     chunk_size: IDL.Nat32,
     chunk_count: IDL.Nat32,
+    expected_sha256: IDL.Opt(IDL.Vec(IDL.Nat8)),
     received: IDL.Vec(IDL.Nat32),
     hashed_bytes: IDL.Nat64,
     created_at: IDL.Nat64,

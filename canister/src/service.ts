@@ -655,6 +655,7 @@ export class UploadService {
         size: BigInt(s.size),
         chunk_size: s.chunkSize,
         chunk_count: s.chunkCount,
+        expected_sha256: s.expectedSha256 === undefined ? [] : [s.expectedSha256],
         received,
         hashed_bytes: BigInt(s.hash.length),
         created_at: s.createdAt,

@@ -57,6 +57,7 @@ export type SessionInfo = {
   size: bigint;
   chunk_size: number;
   chunk_count: number;
+  expected_sha256: [] | [Uint8Array];
   received: number[];
   hashed_bytes: bigint;
   created_at: bigint;
