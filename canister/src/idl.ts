@@ -5,7 +5,8 @@
 
 import type { IDL as CandidIDL } from '@icp-sdk/core/candid';
 
-type Idl = typeof CandidIDL;
+/** The IDL namespace as an interface factory receives it. */
+type Idl = Parameters<CandidIDL.InterfaceFactory>[0]['IDL'];
 
 export function uploadTypes(IDL: Idl) {
   const SessionId = IDL.Vec(IDL.Nat8);
@@ -109,7 +110,7 @@ export function uploadTypes(IDL: Idl) {
 }
 
 /** Standard interface factory (`({ IDL }) => IDL.Service(...)`) for agents and PicJS. */
-export const idlFactory = ({ IDL }: { IDL: Idl }) => {
+export const idlFactory: CandidIDL.InterfaceFactory = ({ IDL }) => {
   const T = uploadTypes(IDL);
   return IDL.Service({
     begin_upload: IDL.Func([T.BeginUpload], [T.BeginResult], []),
@@ -126,4 +127,4 @@ export const idlFactory = ({ IDL }: { IDL: Idl }) => {
 };
 
 /** Install and upgrade argument: `(opt record { session_ttl_ns : opt nat64 })`. */
-export const initArgTypes = ({ IDL }: { IDL: Idl }) => [uploadTypes(IDL).InitArgs];
+export const initArgTypes = ({ IDL }: { IDL: Idl }): CandidIDL.Type[] => [uploadTypes(IDL).InitArgs];
