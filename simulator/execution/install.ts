@@ -6,7 +6,7 @@
 import type { Principal } from '@icp-sdk/core/principal';
 import { UserError } from '../errors.ts';
 import type { CanisterState } from '../canister/state.ts';
-import { compileCanisterModule } from '../wasm/cache.ts';
+import { compileCanisterModule, type CompiledModule } from '../wasm/cache.ts';
 import { InvalidWasmError } from '../wasm/validate.ts';
 import { invoke, memoryLimitError } from './executor.ts';
 import { newMessageContext, type MessageContext } from './message.ts';
@@ -52,6 +52,11 @@ export function installCode(canister: CanisterState, request: InstallRequest): I
   const old = canister.runtime;
   if (mode.kind === 'upgrade' && !old) return { error: toUserError({ kind: 'WasmModuleNotFound' }, id), logs };
 
+  if (mode.kind === 'upgrade' && old) {
+    const refused = checkPersistenceOption(old.compiled, compiled, mode.keepWasmMemory);
+    if (refused) return { error: refused, logs };
+  }
+
   const contexts: MessageContext[] = [];
   const context = (kind: MessageContext['kind'], globalTimer: bigint): MessageContext => {
     const ctx = newMessageContext({ kind, time: request.time, globalTimer, caller: request.sender.toUint8Array(), arg: request.arg });
@@ -89,7 +94,7 @@ export function installCode(canister: CanisterState, request: InstallRequest): I
   if (mode.kind === 'upgrade' && mode.keepWasmMemory && old) {
     const previous = old.heap();
     const pages = (previous.length - fresh.heapSize()) / WASM_PAGE_SIZE;
-    if (pages > 0) fresh.memory.grow(pages);
+    if (pages > 0) fresh.growMemory(pages);
     fresh.heap().set(previous);
   }
   // install_code deactivates the global timer; init sees 0 (interface-spec PR 133).
@@ -123,6 +128,31 @@ export function installCode(canister: CanisterState, request: InstallRequest): I
     canister.balance -= c.cyclesSpent;
   }
   return { logs };
+}
+
+const EOP_SECTION = 'enhanced-orthogonal-persistence';
+const usesEop = (m: CompiledModule): boolean => m.metadata.some((s) => s.name === EOP_SECTION);
+
+/**
+ * The replica's safety guards for Motoko's enhanced orthogonal persistence
+ * (dfinity/ic `rs/execution_environment/src/canister_manager.rs`,
+ * `get_wasm_memory_handling`): an EOP canister must be upgraded with
+ * `wasm_memory_persistence = keep`, and `keep` needs an EOP module.
+ */
+function checkPersistenceOption(old: CompiledModule, next: CompiledModule, keep: boolean): UserError | undefined {
+  if (!keep && usesEop(old)) {
+    return new UserError(
+      'CanisterContractViolation',
+      'Missing upgrade option: Enhanced orthogonal persistence requires the `wasm_memory_persistence` upgrade option.',
+    );
+  }
+  if (keep && !usesEop(next)) {
+    return new UserError(
+      'CanisterContractViolation',
+      'Invalid upgrade option: The `wasm_memory_persistence: opt Keep` upgrade option requires that the new canister module supports enhanced orthogonal persistence.',
+    );
+  }
+  return undefined;
 }
 
 /** `uninstall_code`: the canister keeps its id, controllers, cycles and chunk store, and loses its code and memories. */

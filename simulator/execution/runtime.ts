@@ -10,17 +10,14 @@
  */
 import { SystemApi, type CanisterEnv } from './system-api.ts';
 import { WASM_PAGE_SIZE } from '../canister/stable-memory.ts';
+import type { CompiledModule } from '../wasm/cache.ts';
 
-export interface LoadableModule {
-  module: WebAssembly.Module;
-  isWasm64: boolean;
-}
 
 type WasmFunction = (...args: (number | bigint)[]) => unknown;
 
 export class WasmRuntime {
   readonly api: SystemApi;
-  readonly compiled: LoadableModule;
+  readonly compiled: CompiledModule;
   #instance: WebAssembly.Instance;
   #imports: WebAssembly.Imports;
   #committedHeap: Uint8Array;
@@ -28,7 +25,7 @@ export class WasmRuntime {
   #committedGlobals: (number | bigint)[];
 
   /** Instantiates `compiled` for `env`; the (start) function is not run here (the module's is exported as `canister_start`). */
-  constructor(compiled: LoadableModule, env: CanisterEnv, onPrint: (text: string) => void) {
+  constructor(compiled: CompiledModule, env: CanisterEnv, onPrint: (text: string) => void) {
     this.compiled = compiled;
     this.api = new SystemApi(env, { bytes: () => this.heap() }, compiled.isWasm64, onPrint);
     const ic0Names = WebAssembly.Module.imports(compiled.module)
@@ -98,7 +95,7 @@ export class WasmRuntime {
     if (this.heapSize() !== this.#committedHeap.length) {
       this.#instance = new WebAssembly.Instance(this.compiled.module, this.#imports);
       const missing = (this.#committedHeap.length - this.heapSize()) / WASM_PAGE_SIZE;
-      if (missing > 0) this.#grow(missing);
+      if (missing > 0) this.growMemory(missing);
     }
     this.heap().set(this.#committedHeap);
     this.#globalNames.forEach((name, i) => {
@@ -107,7 +104,8 @@ export class WasmRuntime {
     });
   }
 
-  #grow(pages: number): void {
+  /** Grows the heap by `pages` 64 KiB pages. */
+  growMemory(pages: number): void {
     try {
       this.memory.grow(pages);
     } catch (e) {
