@@ -34,6 +34,11 @@ export class StableMemory {
     return this.#pages.size;
   }
 
+  /** Pages the current message has written: what a rollback will restore. */
+  get touchedPages(): number {
+    return this.#journal?.size ?? 0;
+  }
+
   /** Start journaling the changes of one message. */
   begin(): void {
     this.#journal = new Map();
