@@ -5,12 +5,12 @@
  * memory, controllers and subnet lookup. Reference:
  * /work/shared/reference/picjs-protocol.md §4.7–§4.13, §5, §6.
  */
-import { PocketIc, type Actor, type PocketIcServer } from '@dfinity/pic';
+import type { Actor, PocketIc } from '@dfinity/pic';
 import { Principal } from '@icp-sdk/core/principal';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { counterIdl, counterWasm, type CounterService } from '../support/counter.ts';
-import { startServer } from '../support/target.ts';
+import { createPic } from '../support/pic.ts';
 
 const FIRST_CANISTER = 'lxzze-o7777-77777-aaaaa-cai';
 const ANONYMOUS = Principal.anonymous().toText();
@@ -22,15 +22,10 @@ const u64le = (n: bigint) => {
   return b;
 };
 
-let server: PocketIcServer;
 let wasm: Uint8Array;
 
 beforeAll(async () => {
-  [server, wasm] = await Promise.all([startServer(), counterWasm()]);
-});
-
-afterAll(async () => {
-  await server?.stop();
+  wasm = await counterWasm();
 });
 
 describe('a counter canister', () => {
@@ -39,7 +34,7 @@ describe('a counter canister', () => {
   let actor: Actor<CounterService>;
 
   beforeAll(async () => {
-    pic = await PocketIc.create(server.getUrl());
+    pic = await createPic();
     const fixture = await pic.setupCanister<CounterService>({ idlFactory: counterIdl, wasm });
     canisterId = fixture.canisterId;
     actor = fixture.actor;
@@ -118,7 +113,7 @@ describe('a counter canister', () => {
 describe('canister management', () => {
   let pic: PocketIc;
   beforeAll(async () => {
-    pic = await PocketIc.create(server.getUrl());
+    pic = await createPic();
   });
   afterAll(async () => {
     await pic.tearDown();

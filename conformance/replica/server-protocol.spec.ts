@@ -3,15 +3,21 @@
  * canister: process contract, error model, instances, topology, time, tick.
  * Reference: /work/shared/reference/picjs-protocol.md (§1 process, §2 errors,
  * §4.1–4.6 endpoints). Runs against icsim or `POCKET_IC_BIN`.
+ *
+ * Most checks use the run's shared server (`inject('PIC_URL')`). The process
+ * checks spawn the binary with their own `--port-file`, and the checks that
+ * depend on instance numbering use a server of this file's own, since other
+ * spec files create instances on the shared one in parallel.
  */
-import { PocketIc, SubnetType, type PocketIcServer } from '@dfinity/pic';
+import { PocketIc, SubnetType } from '@dfinity/pic';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_INSTANCE_CONFIG, rawCreateInstance, rawRequest } from '../support/raw.ts';
-import { binPath, isIcsim, startServer, targetName } from '../support/target.ts';
+import { createPic, picUrl } from '../support/pic.ts';
+import { binPath, isIcsim, spawnServer, targetName, type SpawnedServer } from '../support/target.ts';
 
 /** PocketIC's initial time: 2021-05-06T19:17:10Z (`GENESIS`, protocol §4.4). */
 const GENESIS_NS = 1_620_328_630_000_000_000n;
@@ -19,26 +25,25 @@ const GENESIS_MS = 1_620_328_630_000;
 const FIRST_CANISTER = 'lxzze-o7777-77777-aaaaa-cai';
 const FIRST_RANGE_END = 'x47dp-5x777-77777-p777q-cai';
 
-let server: PocketIcServer;
+/** The run's shared server. */
 let url: string;
+/** A server only this file uses: instance ids on it are predictable. */
+let own: SpawnedServer;
+let ownUrl: string;
 
 beforeAll(async () => {
-  server = await startServer();
-  url = server.getUrl();
+  url = picUrl();
+  own = await spawnServer();
+  ownUrl = own.url;
 });
 
 afterAll(async () => {
-  await server?.stop();
-  if (isIcsim) {
-    // icsim removes its port file on SIGTERM, so the next PicJS start from the same
-    // parent process does not read a stale port (protocol §1.4 item 7).
-    expect(existsSync(join(tmpdir(), `pocket_ic_${process.ppid}.port`))).toBe(false);
-  }
+  await own?.stop();
 });
 
 /** Nanoseconds from a raw `get_time` answer, read from the JSON text so no precision is lost. */
-async function rawTimeNs(instanceId: number): Promise<bigint> {
-  const res = await rawRequest(url, 'GET', `/instances/${instanceId}/read/get_time`);
+async function rawTimeNs(instanceId: number, base: string = url): Promise<bigint> {
+  const res = await rawRequest(base, 'GET', `/instances/${instanceId}/read/get_time`);
   expect(res.status).toBe(200);
   const m = /^\{\s*"nanos_since_epoch"\s*:\s*(\d+)\s*\}$/.exec(res.text);
   expect(m, res.text).not.toBeNull();
@@ -63,21 +68,20 @@ describe(`server process (${targetName})`, () => {
   });
 
   it('writes "<port>\\n" once listening, exits after --ttl idle seconds and removes its port file', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'icsim-ttl-'));
-    const portFile = join(dir, 'server.port');
-    const started = Date.now();
-    const child = spawn(binPath, ['--port-file', portFile, '--ttl', '1'], { stdio: 'ignore' });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-    let content = '';
-    while (!content.endsWith('\n') && Date.now() - started < 30_000) {
-      await new Promise((r) => setTimeout(r, 50));
-      content = existsSync(portFile) ? readFileSync(portFile, 'utf8') : '';
-    }
-    expect(content).toMatch(/^\d+\n$/);
-    const res = await rawRequest(`http://127.0.0.1:${parseInt(content, 10)}`, 'GET', '/status');
+    const server = await spawnServer({ ttl: 1 });
+    expect(readFileSync(server.portFile, 'utf8')).toMatch(/^\d+\n$/);
+    const res = await rawRequest(server.url, 'GET', '/status');
     expect(res.status).toBe(200);
-    await exited;
-    expect(existsSync(portFile)).toBe(false);
+    await server.exited;
+    expect(existsSync(server.portFile)).toBe(false);
+  });
+
+  it('exits on SIGTERM and removes its port file', async () => {
+    const server = await spawnServer();
+    expect((await rawRequest(server.url, 'GET', '/status')).status).toBe(200);
+    await server.stop();
+    // So the next start with the same port file does not read a stale port (protocol §1.4 item 7).
+    if (isIcsim) expect(existsSync(server.portFile)).toBe(false);
   });
 });
 
@@ -148,7 +152,7 @@ describe('bad input gets a 4xx with a message, and the server keeps serving', ()
   });
 
   it('PicJS surfaces a server error as "PocketIC server error: …"', async () => {
-    const pic = await PocketIc.create(url);
+    const pic = await createPic();
     try {
       await expect(pic.getCyclesBalance(await pic.getDefaultEffectiveCanisterId())).rejects.toThrow(
         /PocketIC server error/,
@@ -162,7 +166,7 @@ describe('bad input gets a 4xx with a message, and the server keeps serving', ()
 
 describe('instances', () => {
   it('several instances live side by side, each with its own state', async () => {
-    const [a, b] = await Promise.all([PocketIc.create(url), PocketIc.create(url)]);
+    const [a, b] = await Promise.all([createPic(), createPic()]);
     try {
       await a.setTime(GENESIS_MS + 86_400_000);
       expect(await a.getTime()).toBe(GENESIS_MS + 86_400_000);
@@ -175,33 +179,33 @@ describe('instances', () => {
   });
 
   it('ids are sequential; a deleted instance keeps its slot and says so', async () => {
-    const first = await rawCreateInstance(url);
-    const second = await rawCreateInstance(url);
+    const first = await rawCreateInstance(ownUrl);
+    const second = await rawCreateInstance(ownUrl);
     expect(second).toBe(first + 1);
 
-    const del = await rawRequest(url, 'DELETE', `/instances/${first}`);
+    const del = await rawRequest(ownUrl, 'DELETE', `/instances/${first}`);
     expect(del.status).toBe(200);
-    const list = await rawRequest(url, 'GET', '/instances');
+    const list = await rawRequest(ownUrl, 'GET', '/instances');
     expect(list.status).toBe(200);
     expect((list.json as string[])[first]).toBe('Deleted');
     expect((list.json as string[])[second]).toBe('Available');
 
-    const gone = await rawRequest(url, 'GET', `/instances/${first}/read/get_time`);
+    const gone = await rawRequest(ownUrl, 'GET', `/instances/${first}/read/get_time`);
     expect(gone.status).toBe(400);
     expect(gone.message).toContain('Instance was deleted');
-    expect((await rawRequest(url, 'DELETE', `/instances/${first}`)).status).toBe(200);
+    expect((await rawRequest(ownUrl, 'DELETE', `/instances/${first}`)).status).toBe(200);
 
-    expect(await rawCreateInstance(url)).toBe(second + 1);
-    expect(await rawTimeNs(second)).toBe(GENESIS_NS);
+    expect(await rawCreateInstance(ownUrl)).toBe(second + 1);
+    expect(await rawTimeNs(second, ownUrl)).toBe(GENESIS_NS);
   });
 
   it('tearDown deletes the instance on the server', async () => {
-    const before = (await rawRequest(url, 'GET', '/instances')).json as string[];
-    const pic = await PocketIc.create(url);
+    const before = (await rawRequest(ownUrl, 'GET', '/instances')).json as string[];
+    const pic = await PocketIc.create(ownUrl);
     const id = before.length;
-    expect(((await rawRequest(url, 'GET', '/instances')).json as string[])[id]).toBe('Available');
+    expect(((await rawRequest(ownUrl, 'GET', '/instances')).json as string[])[id]).toBe('Available');
     await pic.tearDown();
-    expect(((await rawRequest(url, 'GET', '/instances')).json as string[])[id]).toBe('Deleted');
+    expect(((await rawRequest(ownUrl, 'GET', '/instances')).json as string[])[id]).toBe('Deleted');
     await expect(pic.getTime()).rejects.toThrow('Instance was deleted');
   });
 
@@ -229,7 +233,7 @@ describe('instances', () => {
 describe('topology of a default instance', () => {
   let pic: PocketIc;
   beforeAll(async () => {
-    pic = await PocketIc.create(url);
+    pic = await createPic();
   });
   afterAll(async () => {
     await pic.tearDown();
@@ -256,8 +260,8 @@ describe('time', () => {
   let pic: PocketIc;
   let id: number;
   beforeAll(async () => {
-    const before = (await rawRequest(url, 'GET', '/instances')).json as string[];
-    pic = await PocketIc.create(url);
+    const before = (await rawRequest(ownUrl, 'GET', '/instances')).json as string[];
+    pic = await PocketIc.create(ownUrl);
     id = before.length;
   });
   afterAll(async () => {
@@ -266,20 +270,20 @@ describe('time', () => {
 
   it('starts at PocketIC genesis, exactly', async () => {
     expect(await pic.getTime()).toBe(GENESIS_MS);
-    expect(await rawTimeNs(id)).toBe(GENESIS_NS);
+    expect(await rawTimeNs(id, ownUrl)).toBe(GENESIS_NS);
   });
 
   it('set_time and get_time keep nanoseconds beyond 2^53 exact', async () => {
     const ns = GENESIS_NS + 10_000_000_001n;
     const res = await rawRequest(
-      url,
+      ownUrl,
       'POST',
       `/instances/${id}/update/set_time`,
       `{"nanos_since_epoch":${ns}}`,
     );
     expect(res.status).toBe(200);
     expect(res.json).toBeNull();
-    expect(await rawTimeNs(id)).toBe(ns);
+    expect(await rawTimeNs(id, ownUrl)).toBe(ns);
   });
 
   it('setTime, advanceTime and setting the current time again', async () => {
@@ -312,17 +316,17 @@ describe('time', () => {
 
 describe('tick', () => {
   it('executes rounds and never moves time backwards', async () => {
-    const before = (await rawRequest(url, 'GET', '/instances')).json as string[];
-    const pic = await PocketIc.create(url);
+    const before = (await rawRequest(ownUrl, 'GET', '/instances')).json as string[];
+    const pic = await PocketIc.create(ownUrl);
     const id = before.length;
     try {
-      const t0 = await rawTimeNs(id);
+      const t0 = await rawTimeNs(id, ownUrl);
       await pic.tick();
       await pic.tick(3);
-      const t1 = await rawTimeNs(id);
+      const t1 = await rawTimeNs(id, ownUrl);
       expect(t1).toBeGreaterThanOrEqual(t0);
       expect(t1 - t0).toBeLessThan(1_000_000n); // rounds bump time by nanoseconds at most
-      const res = await rawRequest(url, 'POST', `/instances/${id}/update/tick`, '{}');
+      const res = await rawRequest(ownUrl, 'POST', `/instances/${id}/update/tick`, '{}');
       expect(res.status).toBe(200);
       expect(res.json).toBeNull();
     } finally {

@@ -1,15 +1,16 @@
 /**
- * Which server the conformance specs run against, and how to start it.
+ * Which server the conformance specs run against.
  *
  * - `POCKET_IC_BIN` set: that binary (a real PocketIC server, or anything that
  *   speaks its REST API).
  * - otherwise: icsim, `<repo>/simulator/bin/icsim`.
  *
- * Specs reach the server through PicJS only (`startServer()` then
- * `PocketIc.create(server.getUrl())`) and never import simulator internals.
+ * One server serves the whole run (`global-setup.ts`); specs reach it through
+ * PicJS only (`createPic()` in `pic.ts`) and never import simulator internals.
+ * `spawnServer()` is for the few checks of the server process itself.
  */
-import { PocketIcServer } from '@dfinity/pic';
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,104 +29,54 @@ export const isIcsim: boolean = !(fromEnv && fromEnv !== '');
 /** A human-readable name of the target, for logs and test titles. */
 export const targetName: string = isIcsim ? `icsim (${binPath})` : `POCKET_IC_BIN=${binPath}`;
 
-export interface StartOptions {
-  showRuntimeLogs?: boolean;
-  showCanisterLogs?: boolean;
-  ttl?: number;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/**
- * PicJS names its port file after `process.ppid` (`<tmpdir>/pocket_ic_<ppid>.port`), and
- * every Vitest worker of one run has the same parent. Two spec files starting servers at
- * once would therefore share one port file: the second server sees it, exits at once
- * (PocketIC's "reuse" rule), its client talks to the first file's server, and its
- * `stop()` waits forever for a child that already exited. So servers of one run are
- * taken one at a time, under a lock file keyed like the port file; a file waits until
- * the previous one has stopped its server.
- */
-const lockPath = join(tmpdir(), `icsim_conformance_${process.ppid}.lock`);
-const portFilePath = join(tmpdir(), `pocket_ic_${process.ppid}.port`);
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-async function acquireLock(timeoutMs: number): Promise<() => void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const fd = openSync(lockPath, 'wx');
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      let released = false;
-      const release = (): void => {
-        if (released) return;
-        released = true;
-        process.off('exit', release);
-        try {
-          unlinkSync(lockPath);
-        } catch {
-          // gone already
-        }
-      };
-      process.on('exit', release);
-      return release;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    }
-    // A holder that died without releasing: take the lock over.
-    let holder = NaN;
-    try {
-      holder = Number(readFileSync(lockPath, 'utf8'));
-    } catch {
-      continue;
-    }
-    if (Number.isInteger(holder) && holder > 0 && !alive(holder)) {
-      try {
-        unlinkSync(lockPath);
-      } catch {
-        // someone else took it over first
-      }
-      continue;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${lockPath} (held by pid ${holder})`);
-    await sleep(100);
-  }
+export interface SpawnedServer {
+  url: string;
+  portFile: string;
+  child: ChildProcess;
+  /** Resolves with the exit code (or the signal's name) once the process has exited. */
+  exited: Promise<number | string | null>;
+  /** SIGTERM, then waits for the exit. */
+  stop(): Promise<number | string | null>;
 }
 
 /**
- * Starts the target server with PicJS (`PocketIcServer.start({ binPath })`).
- * The returned server's `stop()` also lets the next spec file start its own.
+ * Starts `binPath` directly with its own `--port-file` in a fresh temp dir
+ * (not PicJS's `pocket_ic_<ppid>.port`, which the run's shared server owns),
+ * and waits until it has written `<port>\n`.
  */
-export async function startServer(options: StartOptions = {}): Promise<PocketIcServer> {
-  const release = await acquireLock(240_000);
-  try {
-    // Only the lock holder runs a server for this parent pid, so an existing port file is
-    // a leftover of a server that died without cleaning up: PicJS would read its stale port.
-    try {
-      unlinkSync(portFilePath);
-    } catch {
-      // none
+export async function spawnServer(
+  options: { ttl?: number; timeoutMs?: number } = {},
+): Promise<SpawnedServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'icsim-spawn-'));
+  const portFile = join(dir, 'server.port');
+  const args = ['--port-file', portFile];
+  if (options.ttl !== undefined) args.push('--ttl', String(options.ttl));
+  const child = spawn(binPath, args, { stdio: 'ignore' });
+  const exited = new Promise<number | string | null>((resolve) =>
+    child.on('exit', (code, signal) => resolve(code ?? signal)),
+  );
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  let content = '';
+  while (!/^\d+\n$/.test(content)) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`${binPath} exited (${child.exitCode ?? child.signalCode}) before writing ${portFile}`);
     }
-    const server = await PocketIcServer.start({ ...options, binPath });
-    const stop = server.stop.bind(server);
-    server.stop = async () => {
-      try {
-        await stop();
-      } finally {
-        release();
-      }
-    };
-    return server;
-  } catch (e) {
-    release();
-    throw e;
+    if (Date.now() > deadline) {
+      child.kill();
+      throw new Error(`${binPath} wrote no port to ${portFile} in time`);
+    }
+    await new Promise((r) => setTimeout(r, 25));
+    content = existsSync(portFile) ? readFileSync(portFile, 'utf8') : '';
   }
+  const url = `http://127.0.0.1:${parseInt(content, 10)}`;
+  return {
+    url,
+    portFile,
+    child,
+    exited,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
 }
