@@ -26,8 +26,24 @@ function tokenize(src: string): Tok[] {
 }
 
 const PRIMS = new Set([
-  'nat', 'nat8', 'nat16', 'nat32', 'nat64', 'int', 'int8', 'int16', 'int32', 'int64',
-  'float32', 'float64', 'bool', 'text', 'null', 'reserved', 'empty', 'principal',
+  'nat',
+  'nat8',
+  'nat16',
+  'nat32',
+  'nat64',
+  'int',
+  'int8',
+  'int16',
+  'int32',
+  'int64',
+  'float32',
+  'float64',
+  'bool',
+  'text',
+  'null',
+  'reserved',
+  'empty',
+  'principal',
 ]);
 
 export type CanonicalService = { init: string[]; methods: Record<string, string> };
@@ -145,7 +161,9 @@ export function canonicalIdl(t: IDL.Type): string {
   if (t instanceof IDL.VecClass) return `vec ${canonicalIdl((t as unknown as { _type: IDL.Type })._type)}`;
   if (t instanceof IDL.OptClass) return `opt ${canonicalIdl((t as unknown as { _type: IDL.Type })._type)}`;
   if (t instanceof IDL.VariantClass || t instanceof IDL.RecordClass) {
-    const fields = (t as unknown as { _fields: [string, IDL.Type][] })._fields.map(([k, v]) => `${k}:${canonicalIdl(v)}`);
+    const fields = (t as unknown as { _fields: [string, IDL.Type][] })._fields.map(
+      ([k, v]) => `${k}:${canonicalIdl(v)}`,
+    );
     fields.sort();
     return `${t instanceof IDL.VariantClass ? 'variant' : 'record'}{${fields.join(';')}}`;
   }

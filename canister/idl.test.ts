@@ -13,12 +13,22 @@ describe('Candid interface', () => {
   it('upload.did and the shared IDL factory describe the same service', async () => {
     const did = parseDid(await readFile(UPLOAD_CANISTER_DID, 'utf8'));
     expect(Object.keys(did.methods).sort()).toEqual([
-      'abort_upload', 'begin_upload', 'blob_metadata', 'finish_upload', 'link_derivative',
-      'list_blobs', 'list_sessions', 'put_chunk', 'read_blob', 'storage_stats',
+      'abort_upload',
+      'begin_upload',
+      'blob_metadata',
+      'finish_upload',
+      'link_derivative',
+      'list_blobs',
+      'list_sessions',
+      'put_chunk',
+      'read_blob',
+      'storage_stats',
     ]);
     expect(did).toEqual(fromIdl);
     expect(did.methods.read_blob).toMatch(/ query$/);
-    expect(did.methods.put_chunk.startsWith('(vec nat8, nat32, vec nat8) -> (variant{Err:variant{')).toBe(true);
+    expect(did.methods.put_chunk.startsWith('(vec nat8, nat32, vec nat8) -> (variant{Err:variant{')).toBe(
+      true,
+    );
   });
 
   it('the built Wasm exposes exactly upload.did', async () => {
@@ -30,9 +40,13 @@ describe('Candid interface', () => {
 
   it('the reader notices a difference', () => {
     const a = parseDid('type T = record { a : nat; b : blob }; service : (T) -> { f : (T) -> () query; }');
-    const b = parseDid('service : (record { b : vec nat8; a : nat }) -> { f : (x : record { a : nat; b : vec nat8 }) -> () query }');
+    const b = parseDid(
+      'service : (record { b : vec nat8; a : nat }) -> { f : (x : record { a : nat; b : vec nat8 }) -> () query }',
+    );
     expect(a).toEqual(b);
-    const c = parseDid('service : (record { b : vec nat8; a : nat }) -> { f : (record { a : nat; b : vec nat16 }) -> () query }');
+    const c = parseDid(
+      'service : (record { b : vec nat8; a : nat }) -> { f : (record { a : nat; b : vec nat16 }) -> () query }',
+    );
     expect(c).not.toEqual(a);
   });
 });

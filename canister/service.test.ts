@@ -38,7 +38,10 @@ function freshMaps(): Maps {
 }
 
 function ok<T>(r: Result<T>): T {
-  if ('Err' in r) throw new Error(`expected Ok, got ${JSON.stringify(r.Err, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}`);
+  if ('Err' in r)
+    throw new Error(
+      `expected Ok, got ${JSON.stringify(r.Err, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}`,
+    );
   return r.Ok;
 }
 
@@ -58,7 +61,14 @@ function bytes(n: number, seed = 1): Uint8Array {
 }
 
 function args(size: number, chunkSize: number, extra: Partial<BeginUpload> = {}): BeginUpload {
-  return { name: 'file.bin', size: BigInt(size), chunk_size: chunkSize, content_type: 'application/octet-stream', expected_sha256: [], ...extra };
+  return {
+    name: 'file.bin',
+    size: BigInt(size),
+    chunk_size: chunkSize,
+    content_type: 'application/octet-stream',
+    expected_sha256: [],
+    ...extra,
+  };
 }
 
 const T0 = 1_700_000_000_000_000_000n;
@@ -82,7 +92,8 @@ describe('UploadService', () => {
     const id = ok(svc.beginUpload(as(ALICE), args(data.length, chunkSize)));
     const count = Math.ceil(data.length / chunkSize);
     const indexes = order ?? [...Array(count).keys()];
-    for (const i of indexes) ok(svc.putChunk(as(ALICE), id, i, data.subarray(i * chunkSize, (i + 1) * chunkSize)));
+    for (const i of indexes)
+      ok(svc.putChunk(as(ALICE), id, i, data.subarray(i * chunkSize, (i + 1) * chunkSize)));
     return ok(svc.finishUpload(as(ALICE), id, nobleSha256(data)));
   }
 
@@ -121,7 +132,8 @@ describe('UploadService', () => {
     const count = 12;
     const data = bytes(chunk * count, 5);
     const id = ok(svc.beginUpload(as(ALICE), args(data.length, chunk)));
-    for (let i = count - 1; i >= 1; i--) ok(svc.putChunk(as(ALICE), id, i, data.subarray(i * chunk, (i + 1) * chunk)));
+    for (let i = count - 1; i >= 1; i--)
+      ok(svc.putChunk(as(ALICE), id, i, data.subarray(i * chunk, (i + 1) * chunk)));
     const r = ok(svc.putChunk(as(ALICE), id, 0, data.subarray(0, chunk)));
     // Own chunk plus at most CATCH_UP_BYTES_PER_MESSAGE of read-back.
     expect(r.hashed_bytes).toBe(BigInt(chunk + Math.ceil(LIMITS.CATCH_UP_BYTES_PER_MESSAGE / chunk) * chunk));
@@ -144,7 +156,9 @@ describe('UploadService', () => {
 
   it('refuses missing chunks, a wrong hash and a wrong begin expectation, committing nothing', () => {
     const data = bytes(5000, 11);
-    const id = ok(svc.beginUpload(as(ALICE), args(5000, 1000, { expected_sha256: [nobleSha256(bytes(5000, 12))] })));
+    const id = ok(
+      svc.beginUpload(as(ALICE), args(5000, 1000, { expected_sha256: [nobleSha256(bytes(5000, 12))] })),
+    );
     for (const i of [0, 1, 3]) ok(svc.putChunk(as(ALICE), id, i, data.subarray(i * 1000, (i + 1) * 1000)));
     expect(errOf(svc.finishUpload(as(ALICE), id, nobleSha256(data)))).toEqual({
       MissingChunks: { missing_count: 2, first_missing: [2, 4] },
@@ -154,7 +168,9 @@ describe('UploadService', () => {
     expect(errOf(svc.finishUpload(as(ALICE), id, wrong))).toEqual({
       HashMismatch: { expected: nobleSha256(bytes(5000, 12)), actual: nobleSha256(data) },
     });
-    expect(errOf(svc.finishUpload(as(ALICE), id, new Uint8Array(31)))).toEqual({ InvalidSha256Length: { length: 31 } });
+    expect(errOf(svc.finishUpload(as(ALICE), id, new Uint8Array(31)))).toEqual({
+      InvalidSha256Length: { length: 31 },
+    });
     expect(svc.listBlobs(as(ALICE))).toEqual([]);
     expect(svc.stats().blobs).toBe(0n);
     // The session is untouched and can still be aborted.
@@ -176,9 +192,15 @@ describe('UploadService', () => {
   it('checks chunk indexes and sizes; duplicates are idempotent only with identical bytes', () => {
     const data = bytes(2500, 4);
     const id = ok(svc.beginUpload(as(ALICE), args(2500, 1000)));
-    expect(errOf(svc.putChunk(as(ALICE), id, 3, new Uint8Array(1)))).toEqual({ ChunkIndexOutOfRange: { index: 3, chunk_count: 3 } });
-    expect(errOf(svc.putChunk(as(ALICE), id, 0, new Uint8Array(999)))).toEqual({ ChunkSizeMismatch: { index: 0, expected: 1000, actual: 999 } });
-    expect(errOf(svc.putChunk(as(ALICE), id, 2, new Uint8Array(1000)))).toEqual({ ChunkSizeMismatch: { index: 2, expected: 500, actual: 1000 } });
+    expect(errOf(svc.putChunk(as(ALICE), id, 3, new Uint8Array(1)))).toEqual({
+      ChunkIndexOutOfRange: { index: 3, chunk_count: 3 },
+    });
+    expect(errOf(svc.putChunk(as(ALICE), id, 0, new Uint8Array(999)))).toEqual({
+      ChunkSizeMismatch: { index: 0, expected: 1000, actual: 999 },
+    });
+    expect(errOf(svc.putChunk(as(ALICE), id, 2, new Uint8Array(1000)))).toEqual({
+      ChunkSizeMismatch: { index: 2, expected: 500, actual: 1000 },
+    });
     ok(svc.putChunk(as(ALICE), id, 1, data.subarray(1000, 2000)));
     const again = ok(svc.putChunk(as(ALICE), id, 1, data.subarray(1000, 2000)));
     expect(again.received_chunks).toBe(1);
@@ -224,15 +246,25 @@ describe('UploadService', () => {
   });
 
   it('enforces the documented limits with the numbers in the error', () => {
-    expect(errOf(svc.beginUpload(as(ALICE), args(10, 1_900_001)))).toEqual({ InvalidChunkSize: { chunk_size: 1_900_001, min: 1, max: 1_900_000 } });
-    expect(errOf(svc.beginUpload(as(ALICE), args(10, 0)))).toEqual({ InvalidChunkSize: { chunk_size: 0, min: 1, max: 1_900_000 } });
+    expect(errOf(svc.beginUpload(as(ALICE), args(10, 1_900_001)))).toEqual({
+      InvalidChunkSize: { chunk_size: 1_900_001, min: 1, max: 1_900_000 },
+    });
+    expect(errOf(svc.beginUpload(as(ALICE), args(10, 0)))).toEqual({
+      InvalidChunkSize: { chunk_size: 0, min: 1, max: 1_900_000 },
+    });
     expect(errOf(svc.beginUpload(as(ALICE), args(Number(LIMITS.MAX_FILE_SIZE) + 1, 1_900_000)))).toEqual({
       FileTooLarge: { size: LIMITS.MAX_FILE_SIZE + 1n, max: LIMITS.MAX_FILE_SIZE },
     });
-    expect(errOf(svc.beginUpload(as(ALICE), args(65_537, 1)))).toEqual({ TooManyChunks: { chunk_count: 65_537n, max: 65_536 } });
+    expect(errOf(svc.beginUpload(as(ALICE), args(65_537, 1)))).toEqual({
+      TooManyChunks: { chunk_count: 65_537n, max: 65_536 },
+    });
     expect(errOf(svc.beginUpload(as(ALICE), args(1, 1, { name: '' })))).toHaveProperty('InvalidName');
-    expect(errOf(svc.beginUpload(as(ALICE), args(1, 1, { content_type: 'x'.repeat(257) })))).toHaveProperty('InvalidContentType');
-    expect(errOf(svc.beginUpload(as(ALICE), args(1, 1, { expected_sha256: [new Uint8Array(5)] })))).toEqual({ InvalidSha256Length: { length: 5 } });
+    expect(errOf(svc.beginUpload(as(ALICE), args(1, 1, { content_type: 'x'.repeat(257) })))).toHaveProperty(
+      'InvalidContentType',
+    );
+    expect(errOf(svc.beginUpload(as(ALICE), args(1, 1, { expected_sha256: [new Uint8Array(5)] })))).toEqual({
+      InvalidSha256Length: { length: 5 },
+    });
     for (let i = 0; i < LIMITS.MAX_SESSIONS_PER_CALLER; i++) ok(svc.beginUpload(as(ALICE), args(1, 1)));
     expect(errOf(svc.beginUpload(as(ALICE), args(1, 1)))).toEqual({ TooManySessions: { open: 8, max: 8 } });
     ok(svc.beginUpload(as(BOB), args(1, 1))); // the limit is per caller
@@ -242,8 +274,12 @@ describe('UploadService', () => {
 
   it('enforces read limits', () => {
     const blob = upload(bytes(100), 100);
-    expect(errOf(svc.readBlob(as(ALICE), blob, 90n, 11n))).toEqual({ RangeOutOfBounds: { offset: 90n, length: 11n, size: 100n } });
-    expect(errOf(svc.readBlob(as(ALICE), blob, 0n, 1_900_001n))).toEqual({ ReadTooLarge: { length: 1_900_001n, max: 1_900_000n } });
+    expect(errOf(svc.readBlob(as(ALICE), blob, 90n, 11n))).toEqual({
+      RangeOutOfBounds: { offset: 90n, length: 11n, size: 100n },
+    });
+    expect(errOf(svc.readBlob(as(ALICE), blob, 0n, 1_900_001n))).toEqual({
+      ReadTooLarge: { length: 1_900_001n, max: 1_900_000n },
+    });
     expect(errOf(svc.readBlob(as(ALICE), new Uint8Array(32), 0n, 1n))).toEqual({ BlobNotFound: null });
   });
 
@@ -300,9 +336,16 @@ describe('UploadService', () => {
     ok(svc.linkDerivative(as(ALICE), original, thumb, 'thumbnail')); // idempotent
     ok(svc.linkDerivative(as(ALICE), original, preview, 'preview'));
     const meta = ok(svc.blobMetadata(as(ALICE), original));
-    expect(meta.derivatives).toEqual([{ blob_id: thumb, kind: 'thumbnail' }, { blob_id: preview, kind: 'preview' }]);
-    expect(ok(svc.blobMetadata(as(ALICE), thumb)).derivative_of).toEqual([{ blob_id: original, kind: 'thumbnail' }]);
-    expect(errOf(svc.linkDerivative(as(ALICE), preview, thumb, 'thumbnail'))).toEqual({ AlreadyLinked: { original, kind: 'thumbnail' } });
+    expect(meta.derivatives).toEqual([
+      { blob_id: thumb, kind: 'thumbnail' },
+      { blob_id: preview, kind: 'preview' },
+    ]);
+    expect(ok(svc.blobMetadata(as(ALICE), thumb)).derivative_of).toEqual([
+      { blob_id: original, kind: 'thumbnail' },
+    ]);
+    expect(errOf(svc.linkDerivative(as(ALICE), preview, thumb, 'thumbnail'))).toEqual({
+      AlreadyLinked: { original, kind: 'thumbnail' },
+    });
     expect(errOf(svc.linkDerivative(as(ALICE), original, original, 'x'))).toHaveProperty('InvalidLink');
     expect(errOf(svc.linkDerivative(as(ALICE), thumb, original, 'x'))).toHaveProperty('InvalidLink');
     expect(errOf(svc.linkDerivative(as(ALICE), original, thumb, ''))).toHaveProperty('InvalidKind');

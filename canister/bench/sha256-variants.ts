@@ -10,6 +10,7 @@ import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 
 import { sha256 as shipped } from '../src/sha256.ts';
 
+// prettier-ignore
 const K = [
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
   0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
@@ -20,11 +21,13 @@ const K = [
   0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
   0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 ].map((v) => v | 0);
+// prettier-ignore
 const IV = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
 
 type Compress = (h: Int32Array, data: Uint8Array, offset: number, blocks: number) => void;
 
 // Textbook loop: one round per iteration, eight moves per round.
+// prettier-ignore
 function makeLoop(useTyped: boolean): Compress {
   const k: ArrayLike<number> = useTyped ? Int32Array.from(K) : K.slice();
   const w: number[] | Int32Array = useTyped ? new Int32Array(64) : new Array<number>(64).fill(0);
@@ -55,6 +58,7 @@ function makeLoop(useTyped: boolean): Compress {
 }
 
 // Same loop, words read through a DataView (one call per word).
+// prettier-ignore
 function makeDataView(): Compress {
   const k = Int32Array.from(K);
   const w = new Int32Array(64);
@@ -151,7 +155,9 @@ for (let i = 0; i < size; i++) data[i] = (i * 2654435761) >>> 24;
 const check = data.subarray(0, 100_003);
 const expected = Buffer.from(nobleSha256(check)).toString('hex');
 
-console.log(`SHA-256 variants, ${(size / 1048576).toFixed(1)} MiB per run, node ${process.version}${jitless ? ' --jitless' : ''}`);
+console.log(
+  `SHA-256 variants, ${(size / 1048576).toFixed(1)} MiB per run, node ${process.version}${jitless ? ' --jitless' : ''}`,
+);
 for (const variant of variants) {
   if (Buffer.from(variant.hash(check)).toString('hex') !== expected) {
     throw new Error(`${variant.name} computes a wrong digest`);
@@ -166,5 +172,7 @@ for (const variant of variants) {
   const best = Math.min(...runs);
   const mbps = size / 1e6 / (best / 1000);
   const nsPerByte = (best * 1e6) / size;
-  console.log(`${variant.name.padEnd(36)} ${mbps.toFixed(2).padStart(8)} MB/s  ${nsPerByte.toFixed(1).padStart(7)} ns/byte`);
+  console.log(
+    `${variant.name.padEnd(36)} ${mbps.toFixed(2).padStart(8)} MB/s  ${nsPerByte.toFixed(1).padStart(7)} ns/byte`,
+  );
 }

@@ -20,7 +20,9 @@ describe('upload CLI', () => {
   it('reads secp256k1 EC PEMs', () => {
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'secp256k1' });
     const pem = privateKey.export({ type: 'sec1', format: 'pem' }).toString();
-    expect(identityFromPem(pem).getPrincipal().toText()).toBe(Secp256k1KeyIdentity.fromPem(pem).getPrincipal().toText());
+    expect(identityFromPem(pem).getPrincipal().toText()).toBe(
+      Secp256k1KeyIdentity.fromPem(pem).getPrincipal().toText(),
+    );
   });
 
   it('guesses content types from extensions', () => {
@@ -36,7 +38,9 @@ describe('upload CLI', () => {
       expect(await main(['f.bin'])).toBe(2);
       expect(await main(['f.bin', '--canister-id', 'aaaaa-aa', '--lanes', '0'])).toBe(2);
       expect(await main(['f.bin', '--canister-id', 'aaaaa-aa', '--chunk-size', '1900001'])).toBe(2);
-      expect(errors.mock.calls.map((c) => String(c[0]))).toContain('--chunk-size must be an integer up to 1900000, got 1900001');
+      expect(errors.mock.calls.map((c) => String(c[0]))).toContain(
+        '--chunk-size must be an integer up to 1900000, got 1900001',
+      );
     } finally {
       errors.mockRestore();
     }

@@ -28,10 +28,24 @@ const USAGE = `usage: npm run upload -- FILE --canister-id ID [--network URL] [-
        [--lanes N] [--chunk-size BYTES] [--name NAME] [--content-type TYPE] [--retries N] [--no-resume]`;
 
 const CONTENT_TYPES: Record<string, string> = {
-  jpg: 'image/jpeg', jpeg: 'image/jpeg', png: 'image/png', gif: 'image/gif', webp: 'image/webp', svg: 'image/svg+xml',
-  mp4: 'video/mp4', webm: 'video/webm', mp3: 'audio/mpeg', pdf: 'application/pdf', json: 'application/json',
-  txt: 'text/plain', html: 'text/html', css: 'text/css', js: 'text/javascript', wasm: 'application/wasm',
-  zip: 'application/zip', gz: 'application/gzip',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  png: 'image/png',
+  gif: 'image/gif',
+  webp: 'image/webp',
+  svg: 'image/svg+xml',
+  mp4: 'video/mp4',
+  webm: 'video/webm',
+  mp3: 'audio/mpeg',
+  pdf: 'application/pdf',
+  json: 'application/json',
+  txt: 'text/plain',
+  html: 'text/html',
+  css: 'text/css',
+  js: 'text/javascript',
+  wasm: 'application/wasm',
+  zip: 'application/zip',
+  gz: 'application/gzip',
 };
 
 export function guessContentType(path: string): string {
@@ -94,7 +108,11 @@ export async function main(argv: string[]): Promise<number> {
   const lanes = Number(values.lanes);
   const chunkSize = Number(values['chunk-size']);
   const retries = Number(values.retries);
-  for (const [flag, v, max] of [['--lanes', lanes, 64], ['--chunk-size', chunkSize, MAX_CHUNK_SIZE], ['--retries', retries, 100]] as const) {
+  for (const [flag, v, max] of [
+    ['--lanes', lanes, 64],
+    ['--chunk-size', chunkSize, MAX_CHUNK_SIZE],
+    ['--retries', retries, 100],
+  ] as const) {
     if (!Number.isInteger(v) || v < (flag === '--retries' ? 0 : 1) || v > max) {
       console.error(`${flag} must be an integer up to ${max}, got ${String(v)}`);
       return 2;
@@ -108,7 +126,8 @@ export async function main(argv: string[]): Promise<number> {
   let source: Awaited<ReturnType<typeof fileSource>> | undefined;
   try {
     source = await fileSource(file);
-    const identity = values.identity === undefined ? undefined : identityFromPem(await readFile(values.identity, 'utf8'));
+    const identity =
+      values.identity === undefined ? undefined : identityFromPem(await readFile(values.identity, 'utf8'));
     const agent = await HttpAgent.create({ host, identity, shouldFetchRootKey: !mainnet });
     const actor = Actor.createActor<UploadActor>(idlFactory, { agent, canisterId });
     const client = new UploadClient(actor);

@@ -61,6 +61,14 @@ export class UploadCanisterError extends Error {
   readonly method: string;
 
   constructor(method: string, error: UploadError) {
+    if ('MissingChunks' in error) {
+      error = {
+        MissingChunks: {
+          ...error.MissingChunks,
+          first_missing: Array.from(error.MissingChunks.first_missing),
+        },
+      };
+    }
     const kind = Object.keys(error)[0] as UploadErrorKind;
     super(`${method}: ${describeUploadError(error)}`);
     this.name = 'UploadCanisterError';
@@ -76,7 +84,7 @@ export function describeUploadError(error: UploadError): string {
   if (detail === null || detail === undefined) return kind;
   const parts = Object.entries(detail as Record<string, unknown>).map(([k, v]) => {
     if (v instanceof Uint8Array) return `${k}=${Buffer.from(v).toString('hex')}`;
-    if (Array.isArray(v)) return `${k}=[${v.join(',')}]`;
+    if (Array.isArray(v) || v instanceof Uint32Array) return `${k}=[${Array.from(v).join(',')}]`;
     return `${k}=${String(v)}`;
   });
   return `${kind} (${parts.join(', ')})`;
@@ -135,8 +143,9 @@ export class UploadClient {
     return unwrap('blob_metadata', await this.actor.blob_metadata(blobId));
   }
 
-  async listSessions(): Promise<SessionInfo[]> {
-    return this.actor.list_sessions();
+  /** The caller's open sessions; `received` is always a plain number[]. */
+  async listSessions(): Promise<(SessionInfo & { received: number[] })[]> {
+    return (await this.actor.list_sessions()).map((s) => ({ ...s, received: Array.from(s.received) }));
   }
 
   async listBlobs(): Promise<BlobMetadata<Principal>[]> {

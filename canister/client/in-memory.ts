@@ -36,7 +36,11 @@ export class InMemoryUploadCanister {
         this.catchUpDue = true;
       },
     };
-    this.service = new UploadService(maps, Principal.fromText('uxrrr-q7777-77774-qaaaq-cai').toUint8Array(), scheduler);
+    this.service = new UploadService(
+      maps,
+      Principal.fromText('uxrrr-q7777-77774-qaaaq-cai').toUint8Array(),
+      scheduler,
+    );
     this.service.install(options.sessionTtlNs);
   }
 
@@ -56,7 +60,10 @@ export class InMemoryUploadCanister {
   actorFor(principal: Principal): UploadActor {
     const caller = () => ({ principal: principal.toUint8Array(), now: this.now });
     const svc = this.service;
-    const withOwner = (m: BlobMetadata): BlobMetadata<Principal> => ({ ...m, owner: Principal.fromUint8Array(m.owner) });
+    const withOwner = (m: BlobMetadata): BlobMetadata<Principal> => ({
+      ...m,
+      owner: Principal.fromUint8Array(m.owner),
+    });
     return {
       begin_upload: async (args) => svc.beginUpload(caller(), args),
       put_chunk: async (session, index, bytes) => svc.putChunk(caller(), session, index, bytes),

@@ -20,7 +20,10 @@ function data(n: number, seed = 1): Uint8Array {
 }
 
 /** Wraps an actor so that chosen calls fail like a dropped connection. */
-function flaky(actor: UploadActor, shouldFail: (method: string, n: number) => boolean): { actor: UploadActor; calls: string[] } {
+function flaky(
+  actor: UploadActor,
+  shouldFail: (method: string, n: number) => boolean,
+): { actor: UploadActor; calls: string[] } {
   const calls: string[] = [];
   const counts = new Map<string, number>();
   const wrapped = new Proxy(actor, {
@@ -64,7 +67,9 @@ describe('uploadFile', () => {
     expect(await client.read(result.blobId, { rangeSize: 300_000 })).toEqual(file);
     const uploading = seen.filter((p) => p.phase === 'uploading');
     expect(uploading.at(-1)?.bytesSent).toBe(1_000_000);
-    expect(uploading.map((p) => p.chunksDone)).toEqual([...uploading.map((p) => p.chunksDone)].sort((a, b) => a - b));
+    expect(uploading.map((p) => p.chunksDone)).toEqual(
+      [...uploading.map((p) => p.chunksDone)].sort((a, b) => a - b),
+    );
     expect(seen.at(-1)?.phase).toBe('done');
   });
 
@@ -74,7 +79,10 @@ describe('uploadFile', () => {
     const { actor, calls } = flaky(canister.actorFor(ALICE), (m, n) => m === 'put_chunk' && n % 3 === 0);
     const file = data(500_000, 5);
     const result = await uploadFile(new UploadClient(actor), bytesSource(file), {
-      name: 'a', chunkSize: 50_000, lanes: 3, sleep: noSleep,
+      name: 'a',
+      chunkSize: 50_000,
+      lanes: 3,
+      sleep: noSleep,
     });
     expect(result.retries).toBeGreaterThan(0);
     expect(calls.filter((c) => c === 'put_chunk').length).toBe(10 + result.retries);
@@ -87,7 +95,13 @@ describe('uploadFile', () => {
     // The connection dies for good after six chunks.
     const { actor } = flaky(canister.actorFor(ALICE), (m, n) => m === 'put_chunk' && n > 6);
     await expect(
-      uploadFile(new UploadClient(actor), bytesSource(file), { name: 'big', chunkSize: 40_000, lanes: 1, retries: 2, sleep: noSleep }),
+      uploadFile(new UploadClient(actor), bytesSource(file), {
+        name: 'big',
+        chunkSize: 40_000,
+        lanes: 1,
+        retries: 2,
+        sleep: noSleep,
+      }),
     ).rejects.toThrow(/fetch failed/);
     const client = new UploadClient(canister.actorFor(ALICE));
     const [open] = await client.listSessions();
@@ -104,7 +118,13 @@ describe('uploadFile', () => {
     const canister = new InMemoryUploadCanister();
     const file = data(100_000, 1);
     const alice = new UploadClient(canister.actorFor(ALICE));
-    await alice.begin({ name: 'x', size: 100_000n, chunk_size: 10_000, content_type: '', expected_sha256: [sha256(data(100_000, 2))] });
+    await alice.begin({
+      name: 'x',
+      size: 100_000n,
+      chunk_size: 10_000,
+      content_type: '',
+      expected_sha256: [sha256(data(100_000, 2))],
+    });
     const bob = new UploadClient(canister.actorFor(BOB));
     const r = await uploadFile(bob, bytesSource(file), { name: 'x', chunkSize: 10_000 });
     expect(r.resumed).toBe(false);
@@ -120,7 +140,11 @@ describe('uploadFile', () => {
     const file = data(chunk * 11, 4);
     // Send chunks 1..10 first (by hand), then let the uploader resume with chunk 0.
     const id = await client.begin({
-      name: 'rev', size: BigInt(file.length), chunk_size: chunk, content_type: '', expected_sha256: [sha256(file)],
+      name: 'rev',
+      size: BigInt(file.length),
+      chunk_size: chunk,
+      content_type: '',
+      expected_sha256: [sha256(file)],
     });
     for (let i = 10; i >= 1; i--) await client.putChunk(id, i, file.subarray(i * chunk, (i + 1) * chunk));
     let waits = 0;
@@ -142,18 +166,30 @@ describe('uploadFile', () => {
     const canister = new InMemoryUploadCanister();
     const { actor, calls } = flaky(canister.actorFor(ALICE), () => false);
     const client = new UploadClient(actor);
-    const id = await client.begin({ name: 'x', size: 10n, chunk_size: 10, content_type: '', expected_sha256: [] });
+    const id = await client.begin({
+      name: 'x',
+      size: 10n,
+      chunk_size: 10,
+      content_type: '',
+      expected_sha256: [],
+    });
     const error = await client.putChunk(id, 0, new Uint8Array(9)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UploadCanisterError);
     expect((error as UploadCanisterError).kind).toBe('ChunkSizeMismatch');
-    expect((error as UploadCanisterError).error).toEqual({ ChunkSizeMismatch: { index: 0, expected: 10, actual: 9 } });
+    expect((error as UploadCanisterError).error).toEqual({
+      ChunkSizeMismatch: { index: 0, expected: 10, actual: 9 },
+    });
     expect((error as Error).message).toBe('put_chunk: ChunkSizeMismatch (index=0, expected=10, actual=9)');
     await expect(
       uploadFile(client, bytesSource(new Uint8Array(10)), { name: 'y', chunkSize: 2_000_000 }),
     ).rejects.toThrow(RangeError);
     const before = calls.length;
     await expect(
-      uploadFile(new UploadClient(canister.actorFor(Principal.anonymous())), bytesSource(new Uint8Array(10)), { name: 'y' }),
+      uploadFile(
+        new UploadClient(canister.actorFor(Principal.anonymous())),
+        bytesSource(new Uint8Array(10)),
+        { name: 'y' },
+      ),
     ).rejects.toThrow(/AnonymousCaller/);
     expect(calls.length).toBe(before);
   });
@@ -164,7 +200,12 @@ describe('uploadFile', () => {
     const file = data(30_000, 8);
     const { actor } = flaky(canister.actorFor(ALICE), (m, n) => m === 'put_chunk' && n > 1);
     await expect(
-      uploadFile(new UploadClient(actor), bytesSource(file), { name: 'f', chunkSize: 10_000, lanes: 1, retries: 0 }),
+      uploadFile(new UploadClient(actor), bytesSource(file), {
+        name: 'f',
+        chunkSize: 10_000,
+        lanes: 1,
+        retries: 0,
+      }),
     ).rejects.toThrow();
     expect(await client.listSessions()).toHaveLength(1);
     canister.now += 10_000_000_000n;

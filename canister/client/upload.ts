@@ -116,7 +116,11 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-export async function uploadFile(client: UploadClient, source: FileSource, options: UploadOptions): Promise<UploadResult> {
+export async function uploadFile(
+  client: UploadClient,
+  source: FileSource,
+  options: UploadOptions,
+): Promise<UploadResult> {
   const chunkSize = options.chunkSize ?? MAX_CHUNK_SIZE;
   if (!Number.isInteger(chunkSize) || chunkSize < 1 || chunkSize > MAX_CHUNK_SIZE) {
     throw new RangeError(`chunkSize must be an integer in 1..${MAX_CHUNK_SIZE}, got ${chunkSize}`);
@@ -131,7 +135,14 @@ export async function uploadFile(client: UploadClient, source: FileSource, optio
   let retriesUsed = 0;
 
   const progress: UploadProgress = {
-    phase: 'hashing', totalBytes: size, bytesHashed: 0, bytesSent: 0, chunksDone: 0, chunkCount, elapsedMs: 0, mbps: 0,
+    phase: 'hashing',
+    totalBytes: size,
+    bytesHashed: 0,
+    bytesSent: 0,
+    chunksDone: 0,
+    chunkCount,
+    elapsedMs: 0,
+    mbps: 0,
   };
   let uploadStarted = started;
   const report = (): void => {

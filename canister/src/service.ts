@@ -206,8 +206,22 @@ function decodeSession(bytes: Uint8Array): SessionRecord {
   const hashedChunks = r.u32();
   const hash = decodeSha256State(r.bytes());
   return {
-    id, blobId, owner, name, contentType, size, chunkSize, chunkCount, expectedSha256, region,
-    createdAt, lastActivity, received, receivedCount, hashedChunks, hash,
+    id,
+    blobId,
+    owner,
+    name,
+    contentType,
+    size,
+    chunkSize,
+    chunkCount,
+    expectedSha256,
+    region,
+    createdAt,
+    lastActivity,
+    received,
+    receivedCount,
+    hashedChunks,
+    hash,
   };
 }
 
@@ -283,7 +297,12 @@ function err(e: UploadError): { Err: UploadError } {
 }
 
 /** Deterministic ids: SHA-256 over a domain tag, the canister, the caller and the caller's counter. */
-export function deriveId(domain: string, canister: Uint8Array, caller: Uint8Array, counter: bigint): Uint8Array {
+export function deriveId(
+  domain: string,
+  canister: Uint8Array,
+  caller: Uint8Array,
+  counter: bigint,
+): Uint8Array {
   return sha256(
     new ByteWriter().text(`icsim-upload/${domain}`).bytes(canister).bytes(caller).u64(counter).finish(),
   );
@@ -321,7 +340,9 @@ export class UploadService {
   upgrade(ttlNs: bigint | undefined): number {
     const found = this.layoutVersion();
     if (found > LAYOUT_VERSION) {
-      throw new Error(`stable layout version ${found} is newer than this code (${LAYOUT_VERSION}); refusing to downgrade`);
+      throw new Error(
+        `stable layout version ${found} is newer than this code (${LAYOUT_VERSION}); refusing to downgrade`,
+      );
     }
     for (let v = found; v < LAYOUT_VERSION; v++) {
       MIGRATIONS[v](this.maps);
@@ -384,12 +405,16 @@ export class UploadService {
     if (bytesEqual(caller.principal, ANONYMOUS)) return err({ AnonymousCaller: null });
     const nameBytes = encoder.encode(args.name).length;
     if (nameBytes === 0 || nameBytes > LIMITS.MAX_NAME_BYTES) {
-      return err({ InvalidName: { reason: `name must be 1..${LIMITS.MAX_NAME_BYTES} UTF-8 bytes, got ${nameBytes}` } });
+      return err({
+        InvalidName: { reason: `name must be 1..${LIMITS.MAX_NAME_BYTES} UTF-8 bytes, got ${nameBytes}` },
+      });
     }
     const typeBytes = encoder.encode(args.content_type).length;
     if (typeBytes > LIMITS.MAX_CONTENT_TYPE_BYTES) {
       return err({
-        InvalidContentType: { reason: `content type must be at most ${LIMITS.MAX_CONTENT_TYPE_BYTES} UTF-8 bytes, got ${typeBytes}` },
+        InvalidContentType: {
+          reason: `content type must be at most ${LIMITS.MAX_CONTENT_TYPE_BYTES} UTF-8 bytes, got ${typeBytes}`,
+        },
       });
     }
     if (args.chunk_size < 1 || args.chunk_size > LIMITS.MAX_CHUNK_SIZE) {
@@ -409,7 +434,9 @@ export class UploadService {
     }
     const callerRecord = decodeCaller(this.maps.callers.get(caller.principal));
     if (callerRecord.sessions.length >= LIMITS.MAX_SESSIONS_PER_CALLER) {
-      return err({ TooManySessions: { open: callerRecord.sessions.length, max: LIMITS.MAX_SESSIONS_PER_CALLER } });
+      return err({
+        TooManySessions: { open: callerRecord.sessions.length, max: LIMITS.MAX_SESSIONS_PER_CALLER },
+      });
     }
     const blobCount = this.ownerBlobIds(caller.principal).length + callerRecord.sessions.length;
     if (blobCount >= LIMITS.MAX_BLOBS_PER_CALLER) {
@@ -505,7 +532,11 @@ export class UploadService {
     this.maps.sessions.insert(s.id, encodeSession(s));
     this.scheduler.sweepAt(s.lastActivity + this.ttl());
     return {
-      Ok: { received_chunks: s.receivedCount, chunk_count: s.chunkCount, hashed_bytes: BigInt(s.hash.length) },
+      Ok: {
+        received_chunks: s.receivedCount,
+        chunk_count: s.chunkCount,
+        hashed_bytes: BigInt(s.hash.length),
+      },
     };
   }
 
@@ -579,7 +610,10 @@ export class UploadService {
       derivatives: [],
     };
     this.maps.blobs.insert(blob.id, encodeBlob(blob));
-    this.maps.ownerBlobs.insert(s.owner, concatBytes(this.maps.ownerBlobs.get(s.owner) ?? new Uint8Array(0), blob.id));
+    this.maps.ownerBlobs.insert(
+      s.owner,
+      concatBytes(this.maps.ownerBlobs.get(s.owner) ?? new Uint8Array(0), blob.id),
+    );
     this.dropSession(s);
     return { Ok: blob.id };
   }
@@ -701,7 +735,8 @@ export class UploadService {
   readBlob(caller: Caller, id: BlobId, offset: bigint, length: bigint): Result<Uint8Array> {
     const b = this.ownedBlob(caller, id);
     if (!('id' in b)) return err(b);
-    if (length > LIMITS.MAX_READ_LENGTH) return err({ ReadTooLarge: { length, max: LIMITS.MAX_READ_LENGTH } });
+    if (length > LIMITS.MAX_READ_LENGTH)
+      return err({ ReadTooLarge: { length, max: LIMITS.MAX_READ_LENGTH } });
     if (offset + length > BigInt(b.size)) {
       return err({ RangeOutOfBounds: { offset, length, size: BigInt(b.size) } });
     }
@@ -730,7 +765,9 @@ export class UploadService {
     if (!('id' in derivative)) return err(derivative);
     const kindBytes = encoder.encode(kind).length;
     if (kindBytes === 0 || kindBytes > LIMITS.MAX_KIND_BYTES) {
-      return err({ InvalidKind: { reason: `kind must be 1..${LIMITS.MAX_KIND_BYTES} UTF-8 bytes, got ${kindBytes}` } });
+      return err({
+        InvalidKind: { reason: `kind must be 1..${LIMITS.MAX_KIND_BYTES} UTF-8 bytes, got ${kindBytes}` },
+      });
     }
     if (bytesEqual(originalId, derivativeId)) {
       return err({ InvalidLink: { reason: 'a blob cannot be a derivative of itself' } });
@@ -741,7 +778,9 @@ export class UploadService {
       return err({ AlreadyLinked: { original: d.blob_id, kind: d.kind } });
     }
     if (original.derivativeOf !== undefined) {
-      return err({ InvalidLink: { reason: 'the original is itself a derivative; link to its original instead' } });
+      return err({
+        InvalidLink: { reason: 'the original is itself a derivative; link to its original instead' },
+      });
     }
     if (derivative.derivatives.length > 0) {
       return err({ InvalidLink: { reason: 'the derivative has derivatives of its own' } });

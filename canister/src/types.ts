@@ -1,7 +1,8 @@
 // TypeScript mirror of canister/upload.did. Shapes follow the Candid JS
 // mapping used by @dfinity/candid and @icp-sdk/core: nat64 -> bigint,
 // nat32 -> number, blob -> Uint8Array, opt T -> [] | [T], variants as
-// single-key objects. Principals are raw bytes here (the service core is free
+// single-key objects. `vec nat32` decodes to a Uint32Array in those
+// libraries; the service core produces number[]; both encode the same. Principals are raw bytes here (the service core is free
 // of Azle); the canister entry converts them to Principal.
 
 export type SessionId = Uint8Array;
@@ -30,7 +31,7 @@ export type UploadError =
   | { ChunkIndexOutOfRange: { index: number; chunk_count: number } }
   | { ChunkSizeMismatch: { index: number; expected: number; actual: number } }
   | { ChunkConflict: { index: number } }
-  | { MissingChunks: { missing_count: number; first_missing: number[] } }
+  | { MissingChunks: { missing_count: number; first_missing: number[] | Uint32Array } }
   | { HashInProgress: { hashed_bytes: bigint; size: bigint } }
   | { SizeMismatch: { expected: bigint; received: bigint } }
   | { HashMismatch: { expected: Uint8Array; actual: Uint8Array } }
@@ -58,7 +59,7 @@ export type SessionInfo = {
   chunk_size: number;
   chunk_count: number;
   expected_sha256: [] | [Uint8Array];
-  received: number[];
+  received: number[] | Uint32Array;
   hashed_bytes: bigint;
   created_at: bigint;
   last_activity: bigint;
