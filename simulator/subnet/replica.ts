@@ -78,6 +78,12 @@ export class Replica {
   #queue: Message[] = [];
   #ingressCounter = 0n;
   #lastRoundTime: bigint;
+  /**
+   * The data certificate a non-replicated query on `canister` sees
+   * (`data_certificate_copy`): a CBOR certificate covering the canister's
+   * certified data and the time. Installed by whoever signs the state tree.
+   */
+  dataCertificate: (canister: CanisterState) => Uint8Array | undefined = () => undefined;
   /** Called with every `debug_print` line, formatted like the replica's log. */
   onCanisterLog: (line: string) => void = () => {};
 
@@ -499,7 +505,7 @@ export class Replica {
     }
     const time = this.certifiedTime;
     const base = { time, globalTimer: canister.globalTimer, caller };
-    const ctx = newMessageContext({ ...base, kind, arg });
+    const ctx = newMessageContext({ ...base, kind, arg, dataCertificate: level === 'top' ? this.dataCertificate(canister) : undefined });
     const error = invoke(runtime, ctx, { kind: 'export', name: entry });
     if (error) return { kind: 'error', error: toUserError(error, canister.idText) };
     let response = ctx.response;
@@ -528,7 +534,6 @@ export class Replica {
     if (!response) {
       return { kind: 'error', error: new UserError('CanisterDidNotReply', `Error from Canister ${canister.idText}: Canister did not respond`) };
     }
-    void level;
     return response;
   }
 }
