@@ -72,3 +72,42 @@ describe('an Azle 0.33 canister on the in-process simulator', () => {
     expect(report).toMatch(/^rejected 5: IC0536: Error from Canister .* has no update method 'nope'/);
   });
 });
+
+describe('HTTPS outcalls (PocketIC mocking)', () => {
+  let wasm: Uint8Array;
+  beforeAll(async () => {
+    ({ wasm } = await buildAzleCanister({ name: 'basic', main: 'fixtures/azle/basic/index.ts' }));
+  }, 300_000);
+
+  it('lists the outcall, answers it with the mock through the transform, and refuses bad mocks', () => {
+    const h = new Harness();
+    const id = h.deploy(wasm, text('Hi'));
+    const sent = h.ic.submitIngress({ sender: Principal.anonymous(), canisterId: id, method: 'httpGet', arg: text('https://example.org/x'), effectivePrincipal: { kind: 'none' } });
+    if (sent.status !== 'submitted') throw new Error(sent.message);
+    h.ic.tick();
+    h.ic.tick();
+    const [pending] = h.ic.getPendingHttpOutcalls();
+    expect(pending).toMatchObject({ httpMethod: 'GET', url: 'https://example.org/x', headers: [{ name: 'accept', value: 'text/plain' }] });
+    expect(() => h.ic.mockHttpOutcall(pending.subnetId, pending.requestId + 1, { kind: 'reject', rejectCode: 2, message: 'x' }, [])).toThrow(
+      /InvalidCanisterHttpRequestId/,
+    );
+    expect(() => h.ic.mockHttpOutcall(pending.subnetId, pending.requestId, { kind: 'reject', rejectCode: 9, message: 'x' }, [])).toThrow('InvalidRejectCode(9)');
+    const body = new TextEncoder().encode('hello');
+    h.ic.mockHttpOutcall(pending.subnetId, pending.requestId, { kind: 'reply', status: 200, headers: [{ name: 'x', value: 'y' }], body }, []);
+    expect(h.ic.getPendingHttpOutcalls()).toEqual([]);
+    const outcome = h.ic.awaitIngress(sent.messageId);
+    expect(decode(IDL.Text, replyOf(outcome))).toBe('200 hello+1');
+  });
+
+  it('delivers a mocked reject to the canister', () => {
+    const h = new Harness();
+    const id = h.deploy(wasm, text('Hi'));
+    const sent = h.ic.submitIngress({ sender: Principal.anonymous(), canisterId: id, method: 'httpGet', arg: text('https://example.org/y'), effectivePrincipal: { kind: 'none' } });
+    if (sent.status !== 'submitted') throw new Error(sent.message);
+    h.ic.tick();
+    const [pending] = h.ic.getPendingHttpOutcalls();
+    h.ic.mockHttpOutcall(pending.subnetId, pending.requestId, { kind: 'reject', rejectCode: 2, message: 'host unreachable' }, []);
+    const r = rejectOf(h.ic.awaitIngress(sent.messageId));
+    expect(r.message).toContain('host unreachable');
+  });
+});

@@ -17,7 +17,8 @@ import { InstanceError, UserError } from './errors.ts';
 import { CanisterState } from './canister/state.ts';
 import { ManagementCanister } from './management/canister.ts';
 import * as mgmtErrors from './management/errors.ts';
-import { GENESIS_NS, Replica, hex, notFound, rejectionOf } from './subnet/replica.ts';
+import { GENESIS_NS, Replica, hex, notFound, rejectionOf, type ManagementResult, type PendingOutcall } from './subnet/replica.ts';
+import { HttpRequestResult, TransformArgs } from './management/idl.ts';
 import { MAINNET_RANGES, freshRange, inRange } from './subnet/ranges.ts';
 import { Subnet } from './subnet/subnet.ts';
 import type {
@@ -308,13 +309,50 @@ export class Instance {
     return this.getPubKey(nns.id);
   }
 
-  /** Canister HTTPS outcalls are not implemented yet: there are never pending ones. */
+  /** HTTPS outcalls made by canisters and not answered yet, oldest first. */
   getPendingHttpOutcalls(): PendingHttpOutcall[] {
-    return [];
+    return [...this.replica.httpOutcalls.values()].map((p) => p.request);
   }
 
-  mockHttpOutcall(subnetId: Principal, requestId: number, _response: HttpOutcallResponse, _additional: HttpOutcallResponse[]): void {
-    throw new InstanceError(`InvalidCanisterHttpRequestId((${subnetId.toText()}, ${requestId}))`);
+  /**
+   * Answers a pending HTTPS outcall as PocketIC's `mock_canister_http`: the
+   * reply goes through the canister's transform function; `additional` holds
+   * the other nodes' responses (empty: all nodes saw `response`), and
+   * responses that disagree after the transform make the outcall fail.
+   */
+  mockHttpOutcall(subnetId: Principal, requestId: number, response: HttpOutcallResponse, additional: HttpOutcallResponse[]): void {
+    this.#alive();
+    const subnet = this.replica.subnets.find((s) => s.id.compareTo(subnetId) === 'eq');
+    if (!subnet) throw new InstanceError(`SubnetNotFound(${subnetId.toText()})`);
+    const pending = this.replica.httpOutcalls.get(requestId);
+    if (!pending || pending.request.subnetId.compareTo(subnetId) !== 'eq') {
+      throw new InstanceError(`InvalidCanisterHttpRequestId((${subnetId.toText()}, ${requestId}))`);
+    }
+    if (additional.length > 0 && additional.length + 1 !== subnet.size) {
+      throw new InstanceError(`InvalidMockCanisterHttpResponses((${additional.length + 1}, ${subnet.size}))`);
+    }
+    for (const r of [response, ...additional]) {
+      if (r.kind === 'reject' && (r.rejectCode < 1 || r.rejectCode > 6)) throw new InstanceError(`InvalidRejectCode(${r.rejectCode})`);
+    }
+    this.replica.httpOutcalls.delete(requestId);
+    const outcomes = [response, ...additional].map((r) => this.#transformed(pending, r));
+    const first = outcomes[0];
+    const agree = outcomes.every((o) => o.kind === first.kind && sameResult(o, first));
+    // IC: rs/https_outcalls/consensus — no 2f+1 equal responses.
+    pending.respond(
+      agree ? first : { kind: 'reject', code: 2, message: 'No consensus could be reached. Replicas had different responses.' },
+    );
+  }
+
+  #transformed(pending: PendingOutcall, r: HttpOutcallResponse): ManagementResult {
+    if (r.kind === 'reject') return { kind: 'reject', code: r.rejectCode, message: r.message };
+    const result = { status: BigInt(r.status), headers: r.headers, body: r.body };
+    if (!pending.transform) return { kind: 'reply', data: IDL.encode([HttpRequestResult], [result]) };
+    const arg = IDL.encode([TransformArgs], [{ response: result, context: pending.transform.context }]);
+    const out = this.replica.transform(pending.canisterId, pending.transform.method, arg);
+    if (out.kind === 'reply') return { kind: 'reply', data: out.data };
+    if (out.kind === 'reject') return { kind: 'reject', code: 4, message: out.message };
+    return { kind: 'reject', code: 5, message: out.error.message };
   }
 
   // ---- live mode -------------------------------------------------------------
@@ -348,6 +386,12 @@ export class Instance {
   #alive(): void {
     if (this.#deleted) throw new InstanceError('UpdateError { message: "Instance was deleted" }');
   }
+}
+
+function sameResult(a: ManagementResult, b: ManagementResult): boolean {
+  if (a.kind === 'reply' && b.kind === 'reply') return Buffer.compare(a.data, b.data) === 0;
+  if (a.kind === 'reject' && b.kind === 'reject') return a.code === b.code && a.message === b.message;
+  return false;
 }
 
 function idAt(index: bigint): Principal {

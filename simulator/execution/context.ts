@@ -7,9 +7,10 @@
  * The spec's context letters: I init/post_upgrade, G pre_upgrade, U update,
  * RQ/NRQ replicated/non-replicated query, CQ composite query, Ry/Rt reply/reject
  * callback, CRy/CRt the same inside a composite query, C/CC cleanup, F
- * inspect_message, T system task (heartbeat, global timer), s the (start) function.
+ * inspect_message, T system task (heartbeat, global timer), TQ an HTTPS outcall's
+ * transform function, s the (start) function.
  */
-export type ContextKind = 'I' | 'G' | 'U' | 'RQ' | 'NRQ' | 'CQ' | 'Ry' | 'Rt' | 'CRy' | 'CRt' | 'C' | 'CC' | 'F' | 'T' | 's';
+export type ContextKind = 'I' | 'G' | 'U' | 'RQ' | 'NRQ' | 'TQ' | 'CQ' | 'Ry' | 'Rt' | 'CRy' | 'CRt' | 'C' | 'CC' | 'F' | 'T' | 's';
 
 /** How the replica names the context in "cannot be executed in … mode" traps (`ApiType` in dfinity/ic `rs/embedders/src/wasmtime_embedder/system_api/sandbox_safe_system_state.rs`). */
 export const CONTEXT_NAMES: Record<ContextKind, string> = {
@@ -19,6 +20,7 @@ export const CONTEXT_NAMES: Record<ContextKind, string> = {
   U: 'update',
   RQ: 'replicated query',
   NRQ: 'non-replicated query',
+  TQ: 'transform',
   CQ: 'composite query',
   Ry: 'reply callback',
   Rt: 'reject callback',
@@ -30,14 +32,14 @@ export const CONTEXT_NAMES: Record<ContextKind, string> = {
   T: 'system task',
 };
 
-const ALL: ContextKind[] = ['I', 'G', 'U', 'RQ', 'NRQ', 'CQ', 'Ry', 'Rt', 'CRy', 'CRt', 'C', 'CC', 'F', 'T'];
+const ALL: ContextKind[] = ['I', 'G', 'U', 'RQ', 'NRQ', 'TQ', 'CQ', 'Ry', 'Rt', 'CRy', 'CRt', 'C', 'CC', 'F', 'T'];
 const ALL_AND_START: ContextKind[] = [...ALL, 's'];
 
 // The table of the spec's "Overview of imports" (canister-interface.md).
 // `*` is every context but (start); `* s` adds (start).
 const TABLE: Record<string, ContextKind[]> = {
-  msg_arg_data_size: ['I', 'U', 'RQ', 'NRQ', 'CQ', 'Ry', 'CRy', 'F'],
-  msg_arg_data_copy: ['I', 'U', 'RQ', 'NRQ', 'CQ', 'Ry', 'CRy', 'F'],
+  msg_arg_data_size: ['I', 'U', 'RQ', 'NRQ', 'TQ', 'CQ', 'Ry', 'CRy', 'F'],
+  msg_arg_data_copy: ['I', 'U', 'RQ', 'NRQ', 'TQ', 'CQ', 'Ry', 'CRy', 'F'],
   msg_caller_size: ALL,
   msg_caller_copy: ALL,
   msg_caller_info_data_size: ALL,
@@ -48,9 +50,9 @@ const TABLE: Record<string, ContextKind[]> = {
   msg_reject_msg_size: ['Rt', 'CRt'],
   msg_reject_msg_copy: ['Rt', 'CRt'],
   msg_deadline: ['U', 'RQ', 'NRQ', 'CQ', 'Ry', 'Rt', 'CRy', 'CRt'],
-  msg_reply_data_append: ['U', 'RQ', 'NRQ', 'CQ', 'Ry', 'Rt', 'CRy', 'CRt'],
-  msg_reply: ['U', 'RQ', 'NRQ', 'CQ', 'Ry', 'Rt', 'CRy', 'CRt'],
-  msg_reject: ['U', 'RQ', 'NRQ', 'CQ', 'Ry', 'Rt', 'CRy', 'CRt'],
+  msg_reply_data_append: ['U', 'RQ', 'NRQ', 'TQ', 'CQ', 'Ry', 'Rt', 'CRy', 'CRt'],
+  msg_reply: ['U', 'RQ', 'NRQ', 'TQ', 'CQ', 'Ry', 'Rt', 'CRy', 'CRt'],
+  msg_reject: ['U', 'RQ', 'NRQ', 'TQ', 'CQ', 'Ry', 'Rt', 'CRy', 'CRt'],
   msg_cycles_available: ['U', 'RQ', 'Rt', 'Ry'],
   msg_cycles_available128: ['U', 'RQ', 'Rt', 'Ry'],
   msg_cycles_refunded: ['Rt', 'Ry'],
@@ -123,5 +125,5 @@ export function isAllowed(name: string, kind: ContextKind): boolean {
 }
 
 export function isReplicated(kind: ContextKind): boolean {
-  return kind !== 'NRQ' && kind !== 'CQ' && kind !== 'CRy' && kind !== 'CRt' && kind !== 'CC' && kind !== 'F';
+  return kind !== 'NRQ' && kind !== 'TQ' && kind !== 'CQ' && kind !== 'CRy' && kind !== 'CRt' && kind !== 'CC' && kind !== 'F';
 }

@@ -275,6 +275,28 @@ export class ManagementCanister implements ManagementHandler {
         if (!call.fromCanister) throw errors.onlyCanisters(m);
         return reply(new Uint8Array(randomBytes(32)));
       }
+      case 'http_request': {
+        if (!call.fromCanister) throw errors.onlyCanisters(m);
+        const subnet = call.subnet ?? this.#replica.subnets[0];
+        const method = Object.keys(a.method as object)[0].toUpperCase() as 'GET' | 'HEAD' | 'POST';
+        const transform = (a.transform as Opt<{ function: [Principal, string]; context: Uint8Array }>)[0];
+        const requestId = this.#replica.nextHttpRequestId++;
+        this.#replica.httpOutcalls.set(requestId, {
+          canisterId: call.caller,
+          request: {
+            subnetId: subnet.id,
+            requestId,
+            httpMethod: method,
+            url: a.url as string,
+            headers: a.headers as { name: string; value: string }[],
+            body: (a.body as Opt<Uint8Array>)[0] ?? new Uint8Array(),
+            maxResponseBytes: (a.max_response_bytes as Opt<bigint>)[0],
+          },
+          transform: transform ? { method: transform.function[1], context: transform.context } : undefined,
+          respond: call.respond,
+        });
+        return 'pending';
+      }
       case 'provisional_top_up_canister': {
         const canister = this.#replica.findCanister(a.canister_id as Principal);
         if (!canister) throw errors.canisterNotFound(a.canister_id as Principal);

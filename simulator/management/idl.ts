@@ -75,6 +75,10 @@ export const Change = IDL.Record({
 
 export const ChunkHash = IDL.Record({ hash: IDL.Vec(IDL.Nat8) });
 
+export const HttpHeader = IDL.Record({ name: IDL.Text, value: IDL.Text });
+export const HttpRequestResult = IDL.Record({ status: IDL.Nat, headers: IDL.Vec(HttpHeader), body: IDL.Vec(IDL.Nat8) });
+export const TransformArgs = IDL.Record({ response: HttpRequestResult, context: IDL.Vec(IDL.Nat8) });
+
 export const methods = {
   create_canister: {
     arg: IDL.Record({ settings: IDL.Opt(CanisterSettings), sender_canister_version: IDL.Opt(IDL.Nat64) }),
@@ -151,6 +155,23 @@ export const methods = {
     ret: undefined,
   },
   raw_rand: { arg: undefined, ret: IDL.Vec(IDL.Nat8) },
+  http_request: {
+    arg: IDL.Record({
+      url: IDL.Text,
+      max_response_bytes: IDL.Opt(IDL.Nat64),
+      method: IDL.Variant({ get: IDL.Null, head: IDL.Null, post: IDL.Null }),
+      headers: IDL.Vec(HttpHeader),
+      body: IDL.Opt(IDL.Vec(IDL.Nat8)),
+      transform: IDL.Opt(
+        IDL.Record({
+          function: IDL.Func([TransformArgs], [HttpRequestResult], ['query']),
+          context: IDL.Vec(IDL.Nat8),
+        }),
+      ),
+      is_replicated: IDL.Opt(IDL.Bool),
+    }),
+    ret: HttpRequestResult,
+  },
   provisional_top_up_canister: {
     arg: IDL.Record({ canister_id: IDL.Principal, amount: IDL.Nat }),
     ret: undefined,

@@ -16,7 +16,7 @@ import type { CallContext, CallOrigin, CanisterState } from '../canister/state.t
 import { execute, invoke, type EntryPoint } from '../execution/executor.ts';
 import { newMessageContext, type MessageContext, type Response } from '../execution/message.ts';
 import { toUserError, type HypervisorError } from '../execution/trap.ts';
-import type { CallOutcome, Rejection } from '../types.ts';
+import type { CallOutcome, PendingHttpOutcall, Rejection } from '../types.ts';
 import type { Subnet } from './subnet.ts';
 
 /** PocketIC's GENESIS: 2021-05-06T19:17:10Z. */
@@ -41,7 +41,11 @@ export interface IngressRecord {
 }
 
 /** The result of a management method, delivered now or later (`stop_canister`). */
-export type ManagementResult = { kind: 'reply'; data: Uint8Array } | { kind: 'error'; error: UserError };
+export type ManagementResult =
+  | { kind: 'reply'; data: Uint8Array }
+  | { kind: 'error'; error: UserError }
+  /** A reject passed through verbatim (an HTTPS outcall's mocked reject). */
+  | { kind: 'reject'; code: number; message: string };
 
 export interface ManagementCall {
   method: string;
@@ -61,6 +65,14 @@ export interface ManagementHandler {
   acceptsIngress(method: string): UserError | undefined;
 }
 
+/** An HTTPS outcall a canister made, waiting for a (mocked) response. */
+export interface PendingOutcall {
+  request: PendingHttpOutcall;
+  canisterId: Principal;
+  transform?: { method: string; context: Uint8Array };
+  respond: (result: ManagementResult) => void;
+}
+
 export function rejectionOf(error: UserError): Rejection {
   return { status: 'rejected', rejectCode: error.rejectCode, errorCode: error.errorCode, message: error.message };
 }
@@ -75,6 +87,9 @@ export class Replica {
   roundTime: bigint;
   management: ManagementHandler | undefined;
   readonly ingress = new Map<string, IngressRecord>();
+  /** HTTPS outcalls by request id, in the order canisters made them. */
+  readonly httpOutcalls = new Map<number, PendingOutcall>();
+  nextHttpRequestId = 0;
   #queue: Message[] = [];
   #ingressCounter = 0n;
   #lastRoundTime: bigint;
@@ -221,7 +236,12 @@ export class Replica {
         if (!record) return;
         if (message.target.compareTo(MANAGEMENT) === 'eq') {
           this.#callManagement(message.method, message.arg, message.sender, false, 0n, message.subnet, (result) => {
-            record.outcome = result.kind === 'reply' ? { status: 'replied', reply: result.data } : rejectionOf(result.error);
+            record.outcome =
+              result.kind === 'reply'
+                ? { status: 'replied', reply: result.data }
+                : result.kind === 'error'
+                  ? rejectionOf(result.error)
+                  : { status: 'rejected', rejectCode: rejectCodeName(result.code), errorCode: 'CanisterRejectedMessage', message: result.message };
           });
         } else {
           this.#executeCall(message.target, { kind: 'ingress', messageId: message.id }, message.sender.toUint8Array(), message.method, message.arg, 0n, 0n);
@@ -235,7 +255,9 @@ export class Replica {
             const payload: CallPayload =
               result.kind === 'reply'
                 ? { kind: 'reply', data: result.data }
-                : { kind: 'reject', code: RejectCode[result.error.rejectCode], message: interCanisterText(result.error) };
+                : result.kind === 'reject'
+                  ? { kind: 'reject', code: result.code, message: result.message }
+                  : { kind: 'reject', code: RejectCode[result.error.rejectCode], message: interCanisterText(result.error) };
             this.#queue.push({ kind: 'response', target: message.caller, callbackId: message.callbackId, payload, refund: result.kind === 'reply' ? 0n : message.cycles });
           });
         } else {
@@ -456,6 +478,26 @@ export class Replica {
 
   // ---- queries -----------------------------------------------------------
 
+  /**
+   * Runs an HTTPS outcall's transform function (`canister_query <method>` in
+   * the spec's transform context, called by the management canister); nothing
+   * it does persists.
+   */
+  transform(canisterId: Principal, method: string, arg: Uint8Array): Response | { kind: 'error'; error: UserError } {
+    const canister = this.findCanister(canisterId);
+    if (!canister) return { kind: 'error', error: notFound(canisterId) };
+    const runtime = canister.runtime;
+    if (!runtime) return { kind: 'error', error: toUserError({ kind: 'WasmModuleNotFound' }, canister.idText) };
+    const entry = `canister_query ${method}`;
+    if (!runtime.hasExport(entry)) {
+      return { kind: 'error', error: toUserError({ kind: 'MethodNotFound', methodKind: 'query', name: method }, canister.idText) };
+    }
+    const ctx = newMessageContext({ kind: 'TQ', time: this.roundTime, globalTimer: canister.globalTimer, caller: MANAGEMENT.toUint8Array(), arg });
+    const error = execute(canister, ctx, { kind: 'export', name: entry }, false);
+    if (error) return { kind: 'error', error: toUserError(error, canister.idText) };
+    return ctx.response ?? { kind: 'error', error: new UserError('CanisterDidNotReply', `Error from Canister ${canister.idText}: Canister did not respond`) };
+  }
+
   /** A non-replicated (composite) query against the committed state; nothing it does persists. */
   query(sender: Principal, target: Principal, method: string, arg: Uint8Array): CallOutcome {
     const touched = new Set<CanisterState>();
@@ -536,6 +578,11 @@ export class Replica {
     }
     return response;
   }
+}
+
+function rejectCodeName(code: number): keyof typeof RejectCode {
+  const name = (Object.keys(RejectCode) as (keyof typeof RejectCode)[]).find((k) => RejectCode[k] === code);
+  return name ?? 'SysFatal';
 }
 
 function toOutcome(response: Response | { kind: 'error'; error: UserError }): CallOutcome {
