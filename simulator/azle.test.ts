@@ -2,6 +2,7 @@ import { IDL } from '@icp-sdk/core/candid';
 import { Principal } from '@icp-sdk/core/principal';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildAzleCanister } from '../fixtures/azle.ts';
+import { watToWasm } from '../fixtures/wat.ts';
 import { Harness, rejectOf, replyOf, sameBytes } from './testing/harness.ts';
 
 const text = (s: string) => IDL.encode([IDL.Text], [s]);
@@ -109,5 +110,47 @@ describe('HTTPS outcalls (PocketIC mocking)', () => {
     h.ic.mockHttpOutcall(pending.subnetId, pending.requestId, { kind: 'reject', rejectCode: 2, message: 'host unreachable' }, []);
     const r = rejectOf(h.ic.awaitIngress(sent.messageId));
     expect(r.message).toContain('host unreachable');
+  });
+});
+
+describe('bounded-wait calls (call_with_best_effort_response)', () => {
+  it('answer SYS_UNKNOWN once the deadline passes while the callee has not replied', async () => {
+    const { wasm } = await buildAzleCanister({ name: 'basic', main: 'fixtures/azle/basic/index.ts' });
+    const caller = await watToWasm(`
+      (module
+        (import "ic0" "call_new" (func $call_new (param i32 i32 i32 i32 i32 i32 i32 i32)))
+        (import "ic0" "call_data_append" (func $call_arg (param i32 i32)))
+        (import "ic0" "call_with_best_effort_response" (func $best_effort (param i32)))
+        (import "ic0" "call_perform" (func $perform (result i32)))
+        (import "ic0" "msg_arg_data_copy" (func $arg_copy (param i32 i32 i32)))
+        (import "ic0" "msg_arg_data_size" (func $arg_size (result i32)))
+        (import "ic0" "msg_reject_code" (func $reject_code (result i32)))
+        (import "ic0" "msg_reply_data_append" (func $append (param i32 i32)))
+        (import "ic0" "msg_reply" (func $reply))
+        (memory 1)
+        (table 2 funcref)
+        (elem (i32.const 0) $on_reply $on_reject)
+        (data (i32.const 1000) "httpGet")
+        ;; argument: the callee's 10-byte id, then the Candid argument to forward
+        (func (export "canister_update go")
+          (call $arg_copy (i32.const 0) (i32.const 0) (call $arg_size))
+          (call $call_new (i32.const 0) (i32.const 10) (i32.const 1000) (i32.const 7) (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 0))
+          (call $call_arg (i32.const 10) (i32.sub (call $arg_size) (i32.const 10)))
+          (call $best_effort (i32.const 1))
+          (drop (call $perform)))
+        (func $on_reply (param i32) (i32.store (i32.const 2000) (i32.const 0)) (call $append (i32.const 2000) (i32.const 4)) (call $reply))
+        (func $on_reject (param i32) (i32.store (i32.const 2000) (call $reject_code)) (call $append (i32.const 2000) (i32.const 4)) (call $reply)))`);
+    const h = new Harness();
+    const callee = h.deploy(wasm, text('Hi'));
+    const a = h.deploy(caller);
+    const arg = new Uint8Array([...callee.toUint8Array(), ...text('https://never.example')]);
+    const sent = h.ic.submitIngress({ sender: Principal.anonymous(), canisterId: a, method: 'go', arg, effectivePrincipal: { kind: 'none' } });
+    if (sent.status !== 'submitted') throw new Error(sent.message);
+    h.ic.tick();
+    expect(h.ic.getPendingHttpOutcalls()).toHaveLength(1);
+    expect(h.ic.ingressStatus(sent.messageId)).toBeUndefined();
+    h.ic.setTime(h.ic.getTime() + 2_000_000_000n);
+    const outcome = h.ic.awaitIngress(sent.messageId);
+    expect(new DataView(replyOf(outcome).buffer).getUint32(0, true)).toBe(6);
   });
 });

@@ -200,6 +200,7 @@ export class Replica {
     this.time = time;
     this.roundTime = time;
     this.#lastRoundTime = time;
+    for (const canister of [...this.canisters()]) this.#expireBoundedWaitCalls(canister);
     for (const canister of [...this.canisters()]) this.#runSystemTasks(canister);
     for (let i = 0; i < MAX_INNER_ITERATIONS && this.#queue.length > 0; i++) {
       const wave = this.#queue;
@@ -208,6 +209,26 @@ export class Replica {
     }
     for (const canister of [...this.canisters()]) this.finishStopping(canister);
     this.certifiedTime = time;
+  }
+
+  /**
+   * A bounded-wait call (`call_with_best_effort_response`) whose deadline has
+   * passed is answered with SYS_UNKNOWN; a response arriving later finds no
+   * callback and is dropped (spec: "Best-effort responses").
+   */
+  #expireBoundedWaitCalls(canister: CanisterState): void {
+    for (const callback of canister.callbacks.values()) {
+      if (callback.deadline !== 0n && callback.deadline <= this.roundTime) {
+        this.#queue.push({
+          kind: 'response',
+          target: canister.id,
+          callbackId: callback.id,
+          payload: { kind: 'reject', code: RejectCode.SysUnknown, message: 'Timeout expired' },
+          refund: 0n,
+        });
+        callback.deadline = 0n;
+      }
+    }
   }
 
   #runSystemTasks(canister: CanisterState): void {
