@@ -1,0 +1,463 @@
+/**
+ * The IC HTTP interface of one instance (ic-http-interface.md): what
+ * `/api/v2|v3|v4/...` answer, independent of any HTTP server. The route
+ * layer (`simulator/server/http-interface-routes.ts`) only hands over the
+ * method, the URL parts and the body, and sends back the `HttpAnswer`.
+ *
+ * - status: the root key (`instance.getRootKey()`), `healthy`.
+ * - call v2: validate, submit, 202; v3/v4: validate, submit, run rounds
+ *   until the message is done (as PocketIC's `await_ingress_message`), then a
+ *   certificate of `/time` and `/request_status/<rid>`; 202 if it does not
+ *   finish within 100 rounds. Resubmitting a request id runs nothing again.
+ * - query: validate, run, sign the response with the subnet's node key.
+ * - read_state: validate, check the paths, certify them plus `/time`.
+ *
+ * Each subnet certifies its own tree with its BLS key (the subnet's seed,
+ * as `Instance.getPubKey`); a subnet that is not the root subnet adds a
+ * delegation signed by the root subnet. Certificates name subnets by
+ * `selfAuthenticating(public key)`, the id agents derive from the root key.
+ * The instance's `replica.dataCertificate` hook is set so non-replicated
+ * queries see a data certificate of their canister's `certified_data`.
+ */
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { Principal } from '@icp-sdk/core/principal';
+import { InstanceError, RejectCode, errorCodeText } from '../errors.ts';
+import type { CanisterState } from '../canister/state.ts';
+import type { Instance } from '../instance.ts';
+import { canisterIdFromIndex } from '../subnet/ranges.ts';
+import type { Subnet } from '../subnet/subnet.ts';
+import type { CallOutcome, EffectivePrincipal } from '../types.ts';
+import { encodeTagged, type CborRecord } from './cbor.ts';
+import { signCertificate, type CertificateDelegation } from './certificate.ts';
+import { HttpInterfaceError, MAX_INGRESS_TTL_NS, validateEnvelope, type ValidRequest, type RequestKind } from './envelope.ts';
+import { domainSep, type SubTree } from './hash-tree.ts';
+import { compareBytes, concatBytes, equalBytes, hashOfMap, toHex } from './request-id.ts';
+import { ed25519Der } from './signatures.ts';
+import { buildStateTree, subnetSubtree, type CanisterView, type RequestStatus, type SubnetView } from './state-tree.ts';
+
+/** What a route sends back: a CBOR body (200) or a plain-text body. */
+export interface HttpAnswer {
+  status: number;
+  /** Tagged CBOR, sent as `application/cbor`. */
+  cbor?: Uint8Array;
+  /** Sent as `text/plain; charset=utf-8`. */
+  text?: string;
+}
+
+export type CallVersion = 2 | 3 | 4;
+
+/** `ic_api_version` the simulator reports in `/api/v2/status`. */
+export const IC_API_VERSION = '0.18.0';
+/** How long the status of a finished call stays readable after its expiry (ns). */
+const STATUS_RETENTION_NS = MAX_INGRESS_TTL_NS;
+const RESPONSE_SEP = domainSep('ic-response');
+const MANAGEMENT = Principal.managementCanister();
+const utf8 = new TextEncoder();
+
+interface CallRecord {
+  id: Uint8Array;
+  messageId: Uint8Array;
+  sender: Principal;
+  canisterId: Principal;
+  subnet: Subnet;
+  expiry: bigint;
+}
+
+interface NodeKey {
+  secret: Uint8Array;
+  view: { id: Uint8Array; publicKeyDer: Uint8Array };
+}
+
+const interfaces = new WeakMap<Instance, IcHttpInterface>();
+
+export class IcHttpInterface {
+  readonly instance: Instance;
+  readonly #calls = new Map<string, CallRecord>();
+  readonly #nodes = new Map<Subnet, NodeKey>();
+  readonly #views = new Map<Subnet, SubnetView>();
+  readonly #delegations = new Map<Subnet, { time: bigint; bytes: Uint8Array }>();
+  readonly #dataCertificates = new Map<string, Uint8Array>();
+  #subnetTree: SubTree | undefined;
+
+  private constructor(instance: Instance) {
+    this.instance = instance;
+    instance.replica.dataCertificate = (canister) => this.dataCertificate(canister);
+  }
+
+  /** The interface of `instance` (created on first use; installs the data-certificate hook). */
+  static of(instance: Instance): IcHttpInterface {
+    let i = interfaces.get(instance);
+    if (!i) {
+      i = new IcHttpInterface(instance);
+      interfaces.set(instance, i);
+    }
+    return i;
+  }
+
+  // ---- endpoints ---------------------------------------------------------------------
+
+  status(): HttpAnswer {
+    return {
+      status: 200,
+      cbor: encodeTagged({
+        ic_api_version: IC_API_VERSION,
+        root_key: this.instance.getRootKey(),
+        impl_version: 'icsim',
+        replica_health_status: 'healthy',
+      }),
+    };
+  }
+
+  call(version: CallVersion, ecidText: string, body: Uint8Array): HttpAnswer {
+    return this.#answer(() => {
+      const ecid = parsePrincipal(ecidText, 'canister');
+      const request = this.#validate('call', body, ecid);
+      this.#prune();
+      const key = toHex(request.requestId);
+      let record = this.#calls.get(key);
+      if (!record) {
+        const submitted = this.#submit(request, ecid);
+        if ('rejection' in submitted) {
+          const r = submitted.rejection;
+          const map: CborRecord = { error_code: r.errorCode, reject_message: r.message, reject_code: r.rejectCode };
+          return { status: 200, cbor: encodeTagged(version === 2 ? map : { status: 'non_replicated_rejection', ...map }) };
+        }
+        record = submitted.record;
+        this.#calls.set(key, record);
+      }
+      if (version === 2) return { status: 202 };
+      try {
+        this.instance.awaitIngress(record.messageId);
+      } catch (e) {
+        if (e instanceof InstanceError) return { status: 202, text: 'Request timed out.' };
+        throw e;
+      }
+      const certificate = this.#certificate(record.subnet, [[utf8.encode('request_status'), record.id]]);
+      return { status: 200, cbor: encodeTagged({ status: 'replied', certificate }) };
+    });
+  }
+
+  query(ecidText: string, body: Uint8Array): HttpAnswer {
+    return this.#answer(() => {
+      const ecid = parsePrincipal(ecidText, 'canister');
+      const request = this.#validate('query', body, ecid);
+      let outcome: CallOutcome;
+      try {
+        outcome = this.instance.query({
+          sender: request.sender,
+          canisterId: request.canisterId!,
+          method: request.methodName!,
+          arg: request.arg!,
+          effectivePrincipal: effectivePrincipal(ecid),
+        });
+      } catch (e) {
+        if (!(e instanceof InstanceError)) throw e;
+        outcome = canisterNotFound(request.canisterId!);
+      }
+      const subnet = this.#subnetOf(ecid);
+      const node = this.#node(subnet);
+      const timestamp = this.instance.replica.certifiedTime;
+      const response: CborRecord =
+        outcome.status === 'replied'
+          ? { status: 'replied', reply: { arg: outcome.reply } }
+          : {
+              status: 'rejected',
+              reject_code: RejectCode[outcome.rejectCode],
+              reject_message: outcome.message,
+              error_code: errorCodeText(outcome.errorCode),
+            };
+      const signed = hashOfMap({ ...response, timestamp, request_id: request.requestId });
+      const signature = ed25519.sign(concatBytes([RESPONSE_SEP, signed]), node.secret);
+      return {
+        status: 200,
+        cbor: encodeTagged({ ...response, signatures: [{ timestamp, signature, identity: node.view.id }] }),
+      };
+    });
+  }
+
+  /** `/api/v2|v3/canister/<ecid>/read_state` and `/api/v2|v3/subnet/<sid>/read_state`. */
+  readState(target: 'canister' | 'subnet', idText: string, body: Uint8Array): HttpAnswer {
+    return this.#answer(() => {
+      const effective = parsePrincipal(idText, target);
+      let subnet: Subnet;
+      if (target === 'subnet') {
+        const found = this.instance.replica.subnets.find(
+          (s) => s.id.compareTo(effective) === 'eq' || equalBytes(this.#view(s).id, effective.toUint8Array()),
+        );
+        if (!found) throw new HttpInterfaceError(404, `Subnet ${effective.toText()} not found.`);
+        subnet = found;
+      } else {
+        subnet = this.#subnetOf(effective);
+      }
+      const request = this.#validate('read_state', body, effective, target === 'subnet');
+      const paths = request.paths!;
+      this.#checkPaths(request, target, effective, paths);
+      const certificate = this.#certificate(subnet, paths);
+      return { status: 200, cbor: encodeTagged({ certificate }) };
+    });
+  }
+
+  // ---- certificates ------------------------------------------------------------------
+
+  /** The data certificate of a non-replicated query on `canister`: `/canister/<id>/certified_data` and `/time`. */
+  dataCertificate(canister: CanisterState): Uint8Array | undefined {
+    const subnet = this.instance.replica.subnets.find((s) => s.canisters.get(canister.idText) === canister);
+    if (!subnet) return undefined;
+    const key = `${canister.idText}|${this.instance.replica.certifiedTime}|${toHex(canister.certifiedData)}`;
+    let cert = this.#dataCertificates.get(key);
+    if (!cert) {
+      cert = this.#certificate(subnet, [[utf8.encode('canister'), canister.idBytes, utf8.encode('certified_data')]]);
+      if (this.#dataCertificates.size >= 64) this.#dataCertificates.delete(this.#dataCertificates.keys().next().value!);
+      this.#dataCertificates.set(key, cert);
+    }
+    return cert;
+  }
+
+  /** A certificate of `subnet`'s state revealing `paths` and `/time`. */
+  #certificate(subnet: Subnet, paths: readonly (readonly Uint8Array[])[]): Uint8Array {
+    const time = this.instance.replica.certifiedTime;
+    const tree = buildStateTree(
+      {
+        time,
+        subnets: [],
+        canisters: [...subnet.canisters.values()].map(canisterView),
+        requests: [...this.#calls.values()].filter((r) => r.subnet === subnet).map((r) => ({ id: r.id, status: this.#status(r) })),
+      },
+      this.#subnets(),
+    );
+    return signCertificate(tree, [[utf8.encode('time')], ...paths], subnet.seed, this.#delegation(subnet, time));
+  }
+
+  /** For a subnet that is not the root subnet: the root's certificate of its key and ranges (cached an hour). */
+  #delegation(subnet: Subnet, time: bigint): CertificateDelegation | undefined {
+    const root = this.#rootSubnet();
+    if (root === subnet) return undefined;
+    const view = this.#view(subnet);
+    let cached = this.#delegations.get(subnet);
+    if (!cached || time - cached.time > 3_600_000_000_000n) {
+      const tree = buildStateTree({ time, subnets: [], canisters: [], requests: [] }, this.#subnets());
+      const sid = view.id;
+      const bytes = signCertificate(
+        tree,
+        [
+          [utf8.encode('subnet'), sid, utf8.encode('public_key')],
+          [utf8.encode('subnet'), sid, utf8.encode('canister_ranges')],
+        ],
+        root.seed,
+      );
+      cached = { time, bytes };
+      this.#delegations.set(subnet, cached);
+    }
+    return { subnetId: view.id, certificate: cached.bytes };
+  }
+
+  #status(record: CallRecord): RequestStatus {
+    const outcome = this.instance.ingressStatus(record.messageId);
+    if (!outcome) return { status: 'received' };
+    if (outcome.status === 'replied') return { status: 'replied', reply: outcome.reply };
+    return {
+      status: 'rejected',
+      rejectCode: RejectCode[outcome.rejectCode],
+      rejectMessage: outcome.message,
+      errorCode: errorCodeText(outcome.errorCode),
+    };
+  }
+
+  // ---- topology ------------------------------------------------------------------------
+
+  #rootSubnet(): Subnet {
+    const rootKey = this.instance.getRootKey();
+    const root = this.instance.replica.subnets.find((s) => equalBytes(this.instance.getPubKey(s.id), rootKey));
+    if (!root) throw new Error('no subnet holds the root key');
+    return root;
+  }
+
+  /** The subnet hosting `id`, else the root subnet (which then certifies the absence). */
+  #subnetOf(id: Principal): Subnet {
+    return this.instance.replica.subnetHosting(id) ?? this.#rootSubnet();
+  }
+
+  #node(subnet: Subnet): NodeKey {
+    let node = this.#nodes.get(subnet);
+    if (!node) {
+      const secret = sha256(concatBytes([utf8.encode('icsim node key 0'), subnet.seed]));
+      const publicKeyDer = ed25519Der(ed25519.getPublicKey(secret));
+      node = { secret, view: { id: Principal.selfAuthenticating(publicKeyDer).toUint8Array(), publicKeyDer } };
+      this.#nodes.set(subnet, node);
+    }
+    return node;
+  }
+
+  #view(subnet: Subnet): SubnetView {
+    let view = this.#views.get(subnet);
+    if (!view) {
+      const publicKeyDer = this.instance.getPubKey(subnet.id);
+      const ranges = subnet.ranges
+        .map((r): [Uint8Array, Uint8Array] => [canisterIdFromIndex(r.start).toUint8Array(), canisterIdFromIndex(r.end).toUint8Array()])
+        .sort((a, b) => compareBytes(a[0], b[0]));
+      view = {
+        id: Principal.selfAuthenticating(publicKeyDer).toUint8Array(),
+        publicKeyDer,
+        ranges,
+        nodes: [this.#node(subnet).view],
+      };
+      this.#views.set(subnet, view);
+    }
+    return view;
+  }
+
+  #subnets(): SubTree {
+    this.#subnetTree ??= subnetSubtree(this.instance.replica.subnets.map((s) => this.#view(s)));
+    return this.#subnetTree;
+  }
+
+  // ---- requests ---------------------------------------------------------------------------
+
+  #validate(kind: RequestKind, body: Uint8Array, effective: Principal, subnetEndpoint = false): ValidRequest {
+    return validateEnvelope(kind, body, {
+      now: this.instance.getTime(),
+      effective,
+      subnetEndpoint,
+      trust: { rootKey: this.instance.getRootKey() },
+    });
+  }
+
+  #submit(request: ValidRequest, ecid: Principal): { record: CallRecord } | { rejection: { errorCode: string; message: string; rejectCode: number } } {
+    const canisterId = request.canisterId!;
+    let result;
+    try {
+      result = this.instance.submitIngress({
+        sender: request.sender,
+        canisterId,
+        method: request.methodName!,
+        arg: request.arg!,
+        effectivePrincipal: effectivePrincipal(ecid),
+      });
+    } catch (e) {
+      if (!(e instanceof InstanceError)) throw e;
+      result = canisterNotFound(canisterId);
+    }
+    if (result.status === 'rejected') {
+      return { rejection: { errorCode: errorCodeText(result.errorCode), message: result.message, rejectCode: RejectCode[result.rejectCode] } };
+    }
+    const ep = result.effectivePrincipal;
+    const subnet =
+      (ep.kind === 'subnet' ? this.instance.replica.subnets.find((s) => s.id.compareTo(ep.id) === 'eq') : undefined) ?? this.#subnetOf(canisterId);
+    return {
+      record: { id: request.requestId, messageId: result.messageId, sender: request.sender, canisterId, subnet, expiry: request.ingressExpiry },
+    };
+  }
+
+  /** Forgets calls whose expiry passed more than 5 minutes ago. */
+  #prune(): void {
+    const now = this.instance.getTime();
+    for (const [key, r] of this.#calls) if (r.expiry + STATUS_RETENTION_NS < now) this.#calls.delete(key);
+  }
+
+  /** The replica's path rules of read_state (ic-http-interface.md §2.5). */
+  #checkPaths(request: ValidRequest, target: 'canister' | 'subnet', effective: Principal, paths: Uint8Array[][]): void {
+    const text = (b: Uint8Array): string | undefined => {
+      try {
+        return new TextDecoder('utf-8', { fatal: true }).decode(b);
+      } catch {
+        return undefined;
+      }
+    };
+    const invalid = (): HttpInterfaceError => new HttpInterfaceError(404, 'Invalid path requested.');
+    let requestId: Uint8Array | undefined;
+    for (const path of paths) {
+      const head = path[0] ? text(path[0]) : undefined;
+      switch (head) {
+        case 'time':
+          if (path.length !== 1) throw invalid();
+          break;
+        case 'subnet':
+        case 'api_boundary_nodes':
+        case 'canister_ranges':
+          break;
+        case 'canister': {
+          if (target !== 'canister' || path.length < 3) throw invalid();
+          const cid = Principal.fromUint8Array(path[1]!);
+          const leaf = text(path[2]!);
+          if (!((leaf === 'module_hash' || leaf === 'controllers') && path.length === 3) && !(leaf === 'metadata' && path.length === 4)) {
+            throw invalid();
+          }
+          if (cid.compareTo(effective) !== 'eq') {
+            throw new HttpInterfaceError(
+              400,
+              `Effective principal id in URL ${effective.toText()} does not match requested principal id: ${cid.toText()}.`,
+            );
+          }
+          if (leaf === 'metadata') {
+            const name = text(path[3]!);
+            if (name === undefined) throw invalid();
+            const canister = this.instance.replica.findCanister(cid);
+            const section = canister?.runtime?.compiled.metadata.find((m) => m.name === name);
+            if (canister && section?.visibility === 'private' && !canister.isControlledBy(request.sender)) {
+              throw new HttpInterfaceError(403, `Custom section ${name} can only be requested by the controllers of the canister.`);
+            }
+          }
+          break;
+        }
+        case 'request_status': {
+          if (target !== 'canister' || path.length < 2 || path.length > 3) throw invalid();
+          const rid = path[1]!;
+          if (rid.length !== 32) throw new HttpInterfaceError(400, `Invalid request id in request_status path: expected 32 bytes, got ${rid.length}.`);
+          if (requestId && !equalBytes(requestId, rid)) {
+            throw new HttpInterfaceError(400, `More than one non-unique request ID exists in request_status paths: ${toHex(requestId)} and ${toHex(rid)}.`);
+          }
+          requestId = rid;
+          const record = this.#calls.get(toHex(rid));
+          if (record) {
+            if (record.sender.compareTo(request.sender) !== 'eq') {
+              throw new HttpInterfaceError(403, 'The user tries to access Request ID not signed by the caller.');
+            }
+            if (request.targets !== 'all' && !request.targets.has(toHex(record.canisterId.toUint8Array()))) {
+              throw new HttpInterfaceError(403, 'The user tries to access request IDs for canisters not belonging to sender delegation targets.');
+            }
+          }
+          break;
+        }
+        default:
+          throw invalid();
+      }
+    }
+  }
+
+  /** Runs `fn`, turning refusals into plain-text answers. */
+  #answer(fn: () => HttpAnswer): HttpAnswer {
+    try {
+      return fn();
+    } catch (e) {
+      if (e instanceof HttpInterfaceError) return { status: e.status, text: e.message };
+      throw e;
+    }
+  }
+}
+
+function parsePrincipal(text: string, what: 'canister' | 'subnet'): Principal {
+  try {
+    return Principal.fromText(text.toLowerCase());
+  } catch (e) {
+    throw new HttpInterfaceError(400, `Invalid URL: could not parse the effective ${what} id \`${text}\`: ${(e as Error).message}`);
+  }
+}
+
+function effectivePrincipal(ecid: Principal): EffectivePrincipal {
+  return ecid.compareTo(MANAGEMENT) === 'eq' ? { kind: 'none' } : { kind: 'canister', id: ecid };
+}
+
+function canisterNotFound(id: Principal): Extract<CallOutcome, { status: 'rejected' }> {
+  return { status: 'rejected', rejectCode: 'DestinationInvalid', errorCode: 'CanisterNotFound', message: `Canister ${id.toText()} not found` };
+}
+
+function canisterView(c: CanisterState): CanisterView {
+  return {
+    id: c.idBytes,
+    controllers: c.controllers,
+    moduleHash: c.moduleHash,
+    metadata: c.runtime?.compiled.metadata ?? [],
+    certifiedData: c.certifiedData,
+  };
+}
