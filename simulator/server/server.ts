@@ -12,6 +12,7 @@ import { InstanceError } from '../errors.ts';
 import { BadRequest } from './codec.ts';
 import type { InstanceFactory, ServerLogs } from './core.ts';
 import { HttpError, makeContext, messageReply, readBody, Router, send, type Reply } from './http.ts';
+import { createHttpInterfaceMount, type HttpInterfaceMount } from './http-interface-routes.ts';
 import { instanceRoutes } from './instance-routes.ts';
 import { serverRoutes } from './server-routes.ts';
 import { BlobStore, InstanceRegistry } from './state.ts';
@@ -37,6 +38,8 @@ export interface IcsimServer {
   registry: InstanceRegistry;
   /** For the TTL: requests in flight and the time (ms) the last one started or finished. */
   activity: { inFlight: number; lastActivityMs: number };
+  /** The IC HTTP interface: `/instances/{id}/api/...` and the `/http_gateway` ports. */
+  httpInterface: HttpInterfaceMount;
 }
 
 const silentLogs: ServerLogs = { runtime() {}, canister() {} };
@@ -48,13 +51,16 @@ export function createIcsimServer(options: IcsimServerOptions): IcsimServer {
   const registry = new InstanceRegistry();
   const blobs = new BlobStore();
   const router = new Router();
-  for (const route of [
-    ...serverRoutes(registry, blobs, options.createInstance),
-    ...instanceRoutes(registry, blobs),
-  ]) {
+  const activity = { inFlight: 0, lastActivityMs: Date.now() };
+  const httpInterface = createHttpInterfaceMount(registry, activity, logs);
+  const createInstance: InstanceFactory = (config) => {
+    const instance = options.createInstance(config);
+    httpInterface.attach(instance);
+    return instance;
+  };
+  for (const route of [...serverRoutes(registry, blobs, createInstance), ...instanceRoutes(registry, blobs)]) {
     router.add(route);
   }
-  const activity = { inFlight: 0, lastActivityMs: Date.now() };
 
   function errorReply(e: unknown, path: string): Reply {
     if (e instanceof HttpError) return e.reply;
@@ -77,6 +83,7 @@ export function createIcsimServer(options: IcsimServerOptions): IcsimServer {
     } catch {
       path = req.url ?? '/';
     }
+    if (await httpInterface.handle(req, res, method, path)) return;
     const match = router.match(method, path);
     if (match.kind !== 'found') {
       await readBody(req, 0); // drain, keep nothing
@@ -133,7 +140,9 @@ export function createIcsimServer(options: IcsimServerOptions): IcsimServer {
       });
   });
 
-  return { server, registry, activity };
+  server.on('close', () => httpInterface.closeAll());
+
+  return { server, registry, activity, httpInterface };
 }
 
 function notFoundMessage(method: string, path: string): string {
