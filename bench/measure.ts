@@ -1,0 +1,26 @@
+/**
+ * Small timing helpers shared by the suites: medians of repeated runs and a
+ * results record that becomes `bench/results/latest.json`.
+ */
+export type Figure = { value: number; unit: string; note?: string };
+export type Results = Record<string, Figure>;
+
+export function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+/** Runs `fn` `warmup` times unmeasured, then `runs` times; returns each run's milliseconds. */
+export async function timeRuns(fn: () => unknown, runs: number, warmup = 1): Promise<number[]> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const out: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    await fn();
+    out.push(performance.now() - t);
+  }
+  return out;
+}
+
+export const mbPerSecond = (bytes: number, ms: number): number => bytes / 1e6 / (ms / 1000);

@@ -1,0 +1,92 @@
+/**
+ * The simulator's own costs: start-up, instance creation, installs, empty
+ * calls through PicJS and in process, and the overhead on a compute-heavy
+ * method against the same Wasm called bare.
+ */
+import { PocketIc } from '@dfinity/pic';
+import { IDL } from '@icp-sdk/core/candid';
+import { buildAzleCanister } from '../../fixtures/azle.ts';
+import { watToWasm } from '../../fixtures/wat.ts';
+import { Harness, replyOf } from '../../simulator/testing/harness.ts';
+import { median, timeRuns, type Results } from '../measure.ts';
+import { startPic } from '../pic.ts';
+import { BENCH_CANISTER } from '../wat.ts';
+
+const u32 = (n: number): Uint8Array => new Uint8Array(new Uint32Array([n]).buffer);
+const SPIN = 30_000_000;
+
+export async function simulatorSuite(results: Results): Promise<void> {
+  const starts: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const { server, pic, ms } = await startPic();
+    starts.push(ms);
+    await pic.tearDown();
+    await server.stop();
+  }
+  results['simulator.start_to_first_instance_ms'] = { value: median(starts), unit: 'ms' };
+
+  const { server, pic } = await startPic();
+  try {
+    const creates = await timeRuns(async () => (await PocketIc.create(server.getUrl())).tearDown(), 10);
+    results['simulator.instance_create_ms'] = { value: median(creates), unit: 'ms', note: 'create + tearDown' };
+
+    const azle = (await buildAzleCanister({ name: 'basic', main: 'fixtures/azle/basic/index.ts' })).wasm;
+    const initArg = IDL.encode([IDL.Text], ['Hi']);
+    const installOnce = async (): Promise<number> => {
+      const canisterId = await pic.createCanister();
+      const t = performance.now();
+      await pic.installCode({ canisterId, wasm: azle, arg: initArg });
+      return performance.now() - t;
+    };
+    results['simulator.install_azle_cold_ms'] = { value: await installOnce(), unit: 'ms', note: 'first install of the module on the server: validate, instrument, compile' };
+    results['simulator.install_azle_cached_ms'] = { value: median([await installOnce(), await installOnce(), await installOnce()]), unit: 'ms', note: 'compiled module cached by hash' };
+
+    const wasm = await watToWasm(BENCH_CANISTER);
+    const canisterId = await pic.createCanister();
+    await pic.installCode({ canisterId, wasm });
+    const empty = new Uint8Array();
+    const updates = await timeRuns(() => pic.updateCall({ canisterId, method: 'noop', arg: empty }), 300, 20);
+    const queries = await timeRuns(() => pic.queryCall({ canisterId, method: 'noop_query', arg: empty }), 300, 20);
+    results['simulator.update_empty_picjs_median_ms'] = { value: median(updates), unit: 'ms' };
+    results['simulator.query_empty_picjs_median_ms'] = { value: median(queries), unit: 'ms' };
+    results['simulator.calls_per_s_picjs'] = { value: 1000 / (updates.reduce((a, b) => a + b, 0) / updates.length), unit: 'calls/s', note: 'sequential updates' };
+    const spinPic = await timeRuns(() => pic.updateCall({ canisterId, method: 'spin', arg: u32(SPIN) }), 5);
+    results['simulator.compute_picjs_ms'] = { value: median(spinPic), unit: 'ms', note: `${SPIN} loop iterations` };
+  } finally {
+    await pic.tearDown();
+    await server.stop();
+  }
+
+  // In process: the same canister through the Instance API, no HTTP.
+  const wasm = await watToWasm(BENCH_CANISTER);
+  const h = new Harness();
+  const id = h.deploy(wasm);
+  const updates = await timeRuns(() => replyOf(h.update(id, 'noop')), 2000, 100);
+  const queries = await timeRuns(() => replyOf(h.query(id, 'noop_query')), 2000, 100);
+  results['simulator.update_empty_inprocess_median_ms'] = { value: median(updates), unit: 'ms' };
+  results['simulator.query_empty_inprocess_median_ms'] = { value: median(queries), unit: 'ms' };
+  results['simulator.calls_per_s_inprocess'] = { value: 1000 / (updates.reduce((a, b) => a + b, 0) / updates.length), unit: 'calls/s', note: 'sequential updates' };
+
+  const spinSim = median(await timeRuns(() => replyOf(h.update(id, 'spin', u32(SPIN))), 5));
+  // Bare: the same module, instantiated by V8 with stub imports, no simulator around it.
+  const bare = await bareSpin(wasm);
+  results['simulator.compute_inprocess_ms'] = { value: spinSim, unit: 'ms', note: `${SPIN} loop iterations` };
+  results['limits.compute_bare_ms'] = { value: bare, unit: 'ms', note: 'same Wasm, plain WebAssembly.Instance with stub imports' };
+  results['simulator.compute_overhead_ratio'] = { value: spinSim / bare, unit: '×', note: 'in process ÷ bare; target ≤ 1.2' };
+}
+
+async function bareSpin(wasm: Uint8Array): Promise<number> {
+  let memory: WebAssembly.Memory | undefined;
+  const stub = () => undefined;
+  const ic0 = new Proxy(
+    {
+      msg_arg_data_copy: (dst: number) => new DataView(memory!.buffer).setUint32(dst, SPIN, true),
+      msg_arg_data_size: () => 4,
+    } as Record<string, (...a: number[]) => unknown>,
+    { get: (t, k: string) => t[k] ?? stub },
+  );
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(wasm), { ic0 });
+  memory = instance.exports.memory as WebAssembly.Memory;
+  const spin = instance.exports.spin_bare as () => number;
+  return median(await timeRuns(() => spin(), 5));
+}
