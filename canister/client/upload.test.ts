@@ -238,7 +238,10 @@ describe('uploadFile against the canister Wasm', () => {
     // The anonymous caller is refused by the canister: a canister error, final at once.
     const anonymous = flaky(actorFor(Principal.anonymous()), () => false);
     await expect(
-      uploadFile(new UploadClient(anonymous.actor), bytesSource(new Uint8Array(10)), { name: 'y', sleep: tick }),
+      uploadFile(new UploadClient(anonymous.actor), bytesSource(new Uint8Array(10)), {
+        name: 'y',
+        sleep: tick,
+      }),
     ).rejects.toThrow(/begin_upload: AnonymousCaller/);
     expect(anonymous.calls.filter((c) => c === 'begin_upload')).toHaveLength(1);
     expect(calls.filter((c) => c === 'put_chunk')).toHaveLength(1);
