@@ -1,3 +1,4 @@
+import { Bench } from 'tinybench';
 /**
  * Small timing helpers shared by the suites: medians of repeated runs and a
  * results record that becomes `bench/results/latest.json`.
@@ -24,3 +25,17 @@ export async function timeRuns(fn: () => unknown, runs: number, warmup = 1): Pro
 }
 
 export const mbPerSecond = (bytes: number, ms: number): number => bytes / 1e6 / (ms / 1000);
+
+
+
+/** Latency of `fn` with tinybench: median (p50) in ms and mean throughput in calls/s. */
+export async function latency(fn: () => unknown, iterations: number): Promise<{ p50: number; perSecond: number }> {
+  const bench = new Bench({ iterations, time: 0, warmupIterations: Math.ceil(iterations / 10), warmupTime: 0 });
+  bench.add('task', async () => {
+    await fn();
+  });
+  await bench.run();
+  const result = bench.tasks[0].result;
+  if (!result || !('latency' in result)) throw new Error('tinybench produced no latency for the task');
+  return { p50: result.latency.p50, perSecond: result.throughput.mean };
+}

@@ -8,7 +8,7 @@ import { IDL } from '@icp-sdk/core/candid';
 import { buildAzleCanister } from '../../fixtures/azle.ts';
 import { watToWasm } from '../../fixtures/wat.ts';
 import { Harness, replyOf } from '../../simulator/testing/harness.ts';
-import { median, timeRuns, type Results } from '../measure.ts';
+import { latency, median, timeRuns, type Results } from '../measure.ts';
 import { startPic } from '../pic.ts';
 import { BENCH_CANISTER } from '../wat.ts';
 
@@ -45,11 +45,11 @@ export async function simulatorSuite(results: Results): Promise<void> {
     const canisterId = await pic.createCanister();
     await pic.installCode({ canisterId, wasm });
     const empty = new Uint8Array();
-    const updates = await timeRuns(() => pic.updateCall({ canisterId, method: 'noop', arg: empty }), 300, 20);
-    const queries = await timeRuns(() => pic.queryCall({ canisterId, method: 'noop_query', arg: empty }), 300, 20);
-    results['simulator.update_empty_picjs_median_ms'] = { value: median(updates), unit: 'ms' };
-    results['simulator.query_empty_picjs_median_ms'] = { value: median(queries), unit: 'ms' };
-    results['simulator.calls_per_s_picjs'] = { value: 1000 / (updates.reduce((a, b) => a + b, 0) / updates.length), unit: 'calls/s', note: 'sequential updates' };
+    const updates = await latency(() => pic.updateCall({ canisterId, method: 'noop', arg: empty }), 300);
+    const queries = await latency(() => pic.queryCall({ canisterId, method: 'noop_query', arg: empty }), 300);
+    results['simulator.update_empty_picjs_median_ms'] = { value: updates.p50, unit: 'ms' };
+    results['simulator.query_empty_picjs_median_ms'] = { value: queries.p50, unit: 'ms' };
+    results['simulator.calls_per_s_picjs'] = { value: updates.perSecond, unit: 'calls/s', note: 'sequential updates' };
     const spinPic = await timeRuns(() => pic.updateCall({ canisterId, method: 'spin', arg: u32(SPIN) }), 5);
     results['simulator.compute_picjs_ms'] = { value: median(spinPic), unit: 'ms', note: `${SPIN} loop iterations` };
   } finally {
@@ -61,11 +61,11 @@ export async function simulatorSuite(results: Results): Promise<void> {
   const wasm = await watToWasm(BENCH_CANISTER);
   const h = new Harness();
   const id = h.deploy(wasm);
-  const updates = await timeRuns(() => replyOf(h.update(id, 'noop')), 2000, 100);
-  const queries = await timeRuns(() => replyOf(h.query(id, 'noop_query')), 2000, 100);
-  results['simulator.update_empty_inprocess_median_ms'] = { value: median(updates), unit: 'ms' };
-  results['simulator.query_empty_inprocess_median_ms'] = { value: median(queries), unit: 'ms' };
-  results['simulator.calls_per_s_inprocess'] = { value: 1000 / (updates.reduce((a, b) => a + b, 0) / updates.length), unit: 'calls/s', note: 'sequential updates' };
+  const updates = await latency(() => replyOf(h.update(id, 'noop')), 2000);
+  const queries = await latency(() => replyOf(h.query(id, 'noop_query')), 2000);
+  results['simulator.update_empty_inprocess_median_ms'] = { value: updates.p50, unit: 'ms' };
+  results['simulator.query_empty_inprocess_median_ms'] = { value: queries.p50, unit: 'ms' };
+  results['simulator.calls_per_s_inprocess'] = { value: updates.perSecond, unit: 'calls/s', note: 'sequential updates' };
 
   const spinSim = median(await timeRuns(() => replyOf(h.update(id, 'spin', u32(SPIN))), 5));
   // Bare: the same module, instantiated by V8 with stub imports, no simulator around it.
