@@ -13,6 +13,9 @@
  *   --log-levels/-l, --mainnet-routing-table, --fetch-mainnet-routing-table,
  *   --mainnet-registry-version: accepted and ignored
  *   --pid <pid>          (pre-v7 clients) port file = <tmpdir>/pocket_ic_<pid>.port
+ *   --http-port <n>      icsim only: create a default instance (one application subnet) in live
+ *                        mode and serve its IC HTTP interface (/api/v2/status, …) at the root of
+ *                        that port, like `dfx start`; the idle TTL is then off unless --ttl is given
  *
  * Process contract for PicJS: /work/shared/reference/picjs-protocol.md §1.
  */
@@ -31,6 +34,10 @@ export interface CliOptions {
   ipAddr: string;
   ttlSecs: number;
   hardTtlSecs?: number;
+  /** Serve a default live instance's IC HTTP interface at the root of this port. */
+  httpPort?: number;
+  /** True when --ttl was given (with --http-port, no idle TTL applies otherwise). */
+  ttlGiven?: boolean;
 }
 
 export type ParsedArgs =
@@ -51,6 +58,10 @@ Options:
                                  exists, another server is assumed to own it and icsim exits at once
       --ttl <TTL>                Seconds without requests after which the server exits [default: 60]
       --hard-ttl <HARD_TTL>      Seconds after which the server exits unconditionally
+      --http-port <HTTP_PORT>    Also create a default instance (one application subnet) in live
+                                 mode and serve its IC HTTP interface (/api/v2/status, /api/v3/…)
+                                 at the root of this port, for agents (HttpAgent host); no idle
+                                 TTL applies then unless --ttl is given
   -h, --help                     Print help
   -V, --version                  Print version (stdout: "pocket-ic-server ${POCKET_IC_SERVER_VERSION}")
 `;
@@ -97,6 +108,14 @@ export function parseArgs(argv: string[]): ParsedArgs {
         options.portFile = v;
         break;
       }
+      case '--http-port': {
+        const v = need(arg);
+        if (typeof v !== 'string') return { kind: 'error', message: v.error };
+        const n = parseUint(arg, v, 65535);
+        if (typeof n === 'string') return { kind: 'error', message: n };
+        options.httpPort = n;
+        break;
+      }
       case '-p':
       case '--port': {
         const v = need(arg);
@@ -119,8 +138,10 @@ export function parseArgs(argv: string[]): ParsedArgs {
         if (typeof v !== 'string') return { kind: 'error', message: v.error };
         const n = parseUint(arg, v, 2 ** 31 / 1000);
         if (typeof n === 'string') return { kind: 'error', message: n };
-        if (arg === '--ttl') options.ttlSecs = n;
-        else options.hardTtlSecs = n;
+        if (arg === '--ttl') {
+          options.ttlSecs = n;
+          options.ttlGiven = true;
+        } else options.hardTtlSecs = n;
         break;
       }
       case '--pid': {
@@ -282,15 +303,30 @@ export async function runCli(
     `icsim ${icsimVersion()} (PocketIC REST API ${POCKET_IC_SERVER_VERSION}) listening on http://${options.ipAddr}:${port}`,
   );
 
+  // 3b. --http-port: a default live instance, its IC HTTP interface at the root of that port.
+  if (options.httpPort !== undefined) {
+    try {
+      const instanceId = registry.add(createInstance({ subnets: [{ kind: 'Application' }] }));
+      const gateway = await icsim.httpInterface.startGateway(instanceId, { ipAddr: options.ipAddr, port: options.httpPort });
+      logs.runtime(`icsim: IC HTTP interface of instance ${instanceId} (live) at http://${options.ipAddr}:${gateway.port}`);
+    } catch (e) {
+      process.stderr.write(`icsim: cannot serve the IC HTTP interface on port ${options.httpPort}: ${(e as Error).message}\n`);
+      removePortFile();
+      process.exit(1);
+    }
+  }
+
   // 4. TTL: exit when idle (no request in flight, none started or finished for ttl seconds).
   const ttlMs = options.ttlSecs * 1000;
-  setInterval(
-    () => {
-      if (activity.inFlight === 0 && Date.now() - activity.lastActivityMs >= ttlMs)
-        shutdown(`ttl of ${options.ttlSecs}s expired`);
-    },
-    Math.max(50, Math.min(1000, ttlMs / 4)),
-  );
+  if (options.httpPort === undefined || options.ttlGiven) {
+    setInterval(
+      () => {
+        if (activity.inFlight === 0 && Date.now() - activity.lastActivityMs >= ttlMs)
+          shutdown(`ttl of ${options.ttlSecs}s expired`);
+      },
+      Math.max(50, Math.min(1000, ttlMs / 4)),
+    );
+  }
   if (options.hardTtlSecs !== undefined) {
     setTimeout(() => shutdown(`hard ttl of ${options.hardTtlSecs}s expired`), options.hardTtlSecs * 1000);
   }
