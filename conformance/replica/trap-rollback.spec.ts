@@ -3,7 +3,9 @@
  * points": "If the execution of any of these entry points traps for any
  * reason, then all changes to the WebAssembly state, as well as the effect of
  * any externally visible system call (like ic0.msg_reply, ic0.msg_reject,
- * ic0.call_perform), are discarded." Also §"Query methods": state changes of a
+ * ic0.call_perform), are discarded." Certified data set by a trapping message
+ * is discarded too (§"Certified data", read back through the data certificate
+ * of a non-replicated query). Also §"Query methods": state changes of a
  * query are discarded, whether it runs non-replicated or replicated (as an
  * update call). Error codes: IC0502 CanisterTrapped (Wasm traps), IC0503
  * CanisterCalledTrap (ic0.trap).
@@ -12,7 +14,7 @@ import type { PocketIc } from '@dfinity/pic';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPic } from '../support/pic.ts';
 import { expectCallFailure } from '../support/reject.ts';
-import { Principal, installUniversal, readState, readU64, u64 } from '../support/universal.ts';
+import { Principal, bytes, installUniversal, readState, readU64, text, u64 } from '../support/universal.ts';
 
 let pic: PocketIc;
 let canisterId: Principal;
@@ -97,6 +99,26 @@ describe('a trapping update leaves no trace', () => {
       expect(readU64(await pic.updateCall({ canisterId, method: 'inc' }))).toBe(before.counter + 1n);
     });
   }
+});
+
+describe('certified data', () => {
+  const contains = (hay: Uint8Array, needle: Uint8Array): boolean =>
+    Buffer.from(hay).indexOf(Buffer.from(needle)) >= 0;
+
+  it('a trapping update does not change what the data certificate covers', async () => {
+    const data = bytes('certified-by-spec-0123456789abcd'); // 31 bytes (at most 32)
+    await pic.updateCall({ canisterId, method: 'certify', arg: data });
+    const cert = await pic.queryCall({ canisterId, method: 'certificate' });
+    expect(text(cert)).not.toBe('none'); // a non-replicated query has a certificate
+    expect(contains(cert, data)).toBe(true);
+    await expectCallFailure(pic.updateCall({ canisterId, method: 'inc_trap' }), {
+      rejectCode: 'CanisterError',
+      errorCode: 'CanisterCalledTrap',
+    });
+    const after = await pic.queryCall({ canisterId, method: 'certificate' });
+    expect(contains(after, data)).toBe(true);
+    expect(contains(after, bytes('changed'))).toBe(false); // what inc_trap set before trapping
+  });
 });
 
 describe('queries never persist', () => {
