@@ -241,6 +241,7 @@ export class IcHttpInterface {
       const bytes = signCertificate(
         tree,
         [
+          [utf8.encode('time')],
           [utf8.encode('subnet'), sid, utf8.encode('public_key')],
           [utf8.encode('subnet'), sid, utf8.encode('canister_ranges')],
         ],
