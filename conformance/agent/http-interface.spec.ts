@@ -1,0 +1,211 @@
+/**
+ * The IC HTTP interface as the real agents use it: PicJS starts the server
+ * and an instance, `pic.makeLive()` opens the HTTP gateway, and
+ * `@icp-sdk/core` 5.x (`/api/v4` call, `/api/v3` query and read_state) and
+ * `@dfinity/agent` 3.x (`/api/v3` call, `/api/v2` query and read_state)
+ * talk to the Azle `basic` fixture canister with `shouldFetchRootKey`, so
+ * every certificate and query signature is verified against the root key of
+ * `/api/v2/status`. Refusals (forged signature, wrong sender, expired
+ * request) are sent as raw envelopes and must leave the canister unchanged.
+ * Reference: /work/shared/reference/ic-http-interface.md.
+ */
+import { PocketIc, SubnetStateType } from '@dfinity/pic';
+import { encodeWithSelfDescribedTag } from '@dfinity/cbor';
+import * as agent5 from '@icp-sdk/core/agent';
+import { IDL } from '@icp-sdk/core/candid';
+import type { SignIdentity } from '@icp-sdk/core/agent';
+import { DelegationChain, DelegationIdentity, ECDSAKeyIdentity, Ed25519KeyIdentity } from '@icp-sdk/core/identity';
+import { Secp256k1KeyIdentity } from '@icp-sdk/core/identity/secp256k1';
+import { Principal } from '@icp-sdk/core/principal';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as agent3 from '../../node_modules/azle/node_modules/@dfinity/agent/lib/esm/index.js';
+import { buildAzleCanister } from '../../fixtures/azle.ts';
+import { createPic, picUrl } from '../support/pic.ts';
+
+const idlFactory: IDL.InterfaceFactory = ({ IDL: I }) =>
+  I.Service({
+    whoami: I.Func([], [I.Principal], ['query']),
+    whoamiUpdate: I.Func([], [I.Principal], []),
+    greet: I.Func([I.Text], [I.Text], ['query']),
+    put: I.Func([I.Text, I.Text], [I.Opt(I.Text)], []),
+    get: I.Func([I.Text], [I.Opt(I.Text)], ['query']),
+    putThenThrow: I.Func([I.Text, I.Text], [I.Null], []),
+    noSuchQuery: I.Func([], [], ['query']),
+  });
+
+interface Basic {
+  whoami(): Promise<Principal>;
+  whoamiUpdate(): Promise<Principal>;
+  greet(name: string): Promise<string>;
+  put(key: string, value: string): Promise<[] | [string]>;
+  get(key: string): Promise<[] | [string]>;
+  putThenThrow(key: string, value: string): Promise<null>;
+  noSuchQuery(): Promise<void>;
+}
+
+const generations = [
+  ['@icp-sdk/core 5.x', agent5 as unknown as typeof agent3],
+  ['@dfinity/agent 3.x', agent3],
+] as const;
+
+let wasm: Uint8Array<ArrayBuffer>;
+let pic: PocketIc;
+let canisterId: Principal;
+let host: string;
+
+beforeAll(async () => {
+  ({ wasm } = await buildAzleCanister({ name: 'basic', main: 'fixtures/azle/basic/index.ts' }));
+  pic = await createPic();
+  ({ canisterId } = await pic.setupCanister({ idlFactory, wasm, arg: IDL.encode([IDL.Text], ['Hello']) }));
+  const port = await pic.makeLive();
+  host = `http://127.0.0.1:${port}`;
+});
+
+afterAll(async () => {
+  await pic?.stopLive();
+  await pic?.tearDown();
+});
+
+function actorOf(lib: typeof agent3, agent: unknown, id: Principal = canisterId): Basic {
+  return lib.Actor.createActor<Basic>(idlFactory as never, { agent: agent as never, canisterId: id.toText() }) as unknown as Basic;
+}
+
+async function delegated(): Promise<{ identity: DelegationIdentity; root: Ed25519KeyIdentity }> {
+  const root = Ed25519KeyIdentity.generate();
+  const session = Ed25519KeyIdentity.generate();
+  const chain = await DelegationChain.create(root, session.getPublicKey(), new Date(Date.now() + 15 * 60_000), { targets: [canisterId] });
+  return { identity: DelegationIdentity.fromDelegation(session, chain), root };
+}
+
+describe.each(generations)('%s against the gateway of makeLive', (_name, lib) => {
+  const signed = (i: SignIdentity) => ({ identity: i, principal: i.getPrincipal() });
+  const identities: [string, () => Promise<{ identity?: SignIdentity; principal: Principal }>][] = [
+    ['anonymous', async () => ({ principal: Principal.anonymous() })],
+    ['Ed25519', async () => signed(Ed25519KeyIdentity.generate())],
+    ['secp256k1', async () => signed(Secp256k1KeyIdentity.generate())],
+    ['ECDSA P-256', async () => signed(await ECDSAKeyIdentity.generate())],
+    ['delegated', async () => delegated().then((d) => ({ identity: d.identity, principal: d.root.getPrincipal() }))],
+  ];
+
+  it.each(identities)('%s: update and query reach the canister with the sender as msg_caller', async (_kind, make) => {
+    const { identity, principal } = await make();
+    const agent = await lib.HttpAgent.create({ host, shouldFetchRootKey: true, identity: identity as never });
+    const actor = actorOf(lib, agent);
+    expect((await actor.whoamiUpdate()).toText()).toBe(principal.toText());
+    expect((await actor.whoami()).toText()).toBe(principal.toText());
+  });
+
+  it('update then query see the same state; a trap is a certified reject; a missing query method an uncertified one', async () => {
+    const agent = await lib.HttpAgent.create({ host, shouldFetchRootKey: true, identity: Ed25519KeyIdentity.generate() as never });
+    const actor = actorOf(lib, agent);
+    const key = `k-${Math.random()}`;
+    expect(await actor.put(key, 'one')).toEqual([]);
+    expect(await actor.get(key)).toEqual(['one']);
+    expect(await actor.greet('agent')).toBe('Hello, agent!');
+    await expect(actor.putThenThrow(key, 'two')).rejects.toThrow(/IC05\d\d|boom/);
+    expect(await actor.get(key)).toEqual(['one']);
+    await expect(actor.noSuchQuery()).rejects.toThrow(/noSuchQuery|IC0536|has no query method/);
+  });
+
+  it('a v2 call answers 202 and the agent polls read_state for the certified reply', async () => {
+    const identity = Ed25519KeyIdentity.generate();
+    const agent = await lib.HttpAgent.create({ host, shouldFetchRootKey: true, identity: identity as never });
+    const { requestId, response } = await agent.call(canisterId.toText(), {
+      methodName: 'whoamiUpdate',
+      arg: IDL.encode([], []),
+      callSync: false,
+    } as never);
+    expect(response.status).toBe(202);
+    const { reply } = await lib.pollForResponse(agent as never, canisterId as never, requestId);
+    const [who] = IDL.decode([IDL.Principal], reply) as unknown as [Principal];
+    expect(who.toText()).toBe(identity.getPrincipal().toText());
+  });
+
+  it('CanisterStatus reads module_hash, controllers and time', async () => {
+    const agent = await lib.HttpAgent.create({ host, shouldFetchRootKey: true });
+    const status = await lib.CanisterStatus.request({
+      agent: agent as never,
+      canisterId: canisterId as never,
+      paths: ['module_hash', 'controllers', 'time'],
+    });
+    expect(status.get('module_hash')).toBe(Buffer.from(sha256(wasm)).toString('hex'));
+    const controllers = (status.get('controllers') as unknown as Principal[]).map((p) => p.toText());
+    expect(controllers).toEqual((await pic.getControllers(canisterId)).map((p) => p.toText()));
+    const time = status.get('time') as Date;
+    expect(Math.abs(time.getTime() - Date.now())).toBeLessThan(60_000);
+  });
+});
+
+describe('refused requests leave the canister unchanged', () => {
+  const text = new TextEncoder();
+
+  /** A signed `put(key, value)` envelope, with one thing wrong. */
+  async function envelope(key: string, fault: 'forged signature' | 'wrong sender' | 'expired'): Promise<Uint8Array> {
+    const identity = Ed25519KeyIdentity.generate();
+    const sender = fault === 'wrong sender' ? Ed25519KeyIdentity.generate().getPrincipal() : identity.getPrincipal();
+    const expiryMs = fault === 'expired' ? Date.now() - 60_000 : Date.now() + 3 * 60_000;
+    const content = {
+      request_type: 'call',
+      canister_id: canisterId.toUint8Array(),
+      method_name: 'put',
+      arg: IDL.encode([IDL.Text, IDL.Text], [key, 'refused']),
+      sender: sender.toUint8Array(),
+      ingress_expiry: BigInt(expiryMs) * 1_000_000n,
+      nonce: crypto.getRandomValues(new Uint8Array(16)),
+    };
+    const requestId = agent5.requestIdOf(content);
+    const sig = new Uint8Array(await identity.sign(new Uint8Array([...text.encode('\x0Aic-request'), ...requestId])));
+    if (fault === 'forged signature') sig[10]! ^= 0xff;
+    return encodeWithSelfDescribedTag({ content, sender_pubkey: new Uint8Array(identity.getPublicKey().toDer()), sender_sig: sig });
+  }
+
+  it.each([
+    ['forged signature', /^Invalid signature: /],
+    ['wrong sender', /does not match the public key/],
+    ['expired', /^Invalid request expiry: /],
+  ] as const)('%s: 400 on every call endpoint with the IC text', async (fault, expected) => {
+    const agent = await agent5.HttpAgent.create({ host, shouldFetchRootKey: true });
+    const actor = actorOf(agent5 as unknown as typeof agent3, agent);
+    const key = `refused-${fault}`;
+    const body = await envelope(key, fault);
+    for (const version of ['v2', 'v3', 'v4']) {
+      const res = await fetch(`${host}/api/${version}/canister/${canisterId.toText()}/call`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/cbor' },
+        body: Buffer.from(body),
+      });
+      expect(res.status).toBe(400);
+      expect(await res.text()).toMatch(expected);
+    }
+    await pic.tick();
+    expect(await actor.get(key)).toEqual([]);
+  });
+});
+
+describe('an application subnet behind an NNS root subnet (certificate delegation)', () => {
+  let pic2: PocketIc;
+  let id2: Principal;
+  let host2: string;
+
+  beforeAll(async () => {
+    pic2 = await PocketIc.create(picUrl(), { nns: { state: { type: SubnetStateType.New } }, application: [{ state: { type: SubnetStateType.New } }] });
+    ({ canisterId: id2 } = await pic2.setupCanister({ idlFactory, wasm, arg: IDL.encode([IDL.Text], ['Hi']) }));
+    host2 = `http://127.0.0.1:${await pic2.makeLive()}`;
+  });
+
+  afterAll(async () => {
+    await pic2?.stopLive();
+    await pic2?.tearDown();
+  });
+
+  it.each(generations)('%s verifies the delegated certificates and query signatures', async (_name, lib) => {
+    const identity = Ed25519KeyIdentity.generate();
+    const agent = await lib.HttpAgent.create({ host: host2, shouldFetchRootKey: true, identity: identity as never });
+    const actor = actorOf(lib, agent, id2);
+    expect((await actor.whoamiUpdate()).toText()).toBe(identity.getPrincipal().toText());
+    expect(await actor.greet('NNS')).toBe('Hi, NNS!');
+    const status = await lib.CanisterStatus.request({ agent: agent as never, canisterId: id2 as never, paths: ['module_hash'] });
+    expect(status.get('module_hash')).toBe(Buffer.from(sha256(wasm)).toString('hex'));
+  });
+});
