@@ -28,6 +28,8 @@ export default defineConfig({
       {
         test: {
           name: 'conformance',
+          // Spec files share one server (global setup) and run two at a time on 2 cores.
+          maxWorkers: 2,
           include: ['conformance/**/*.spec.ts'],
           globalSetup: ['conformance/support/global-setup.ts'],
           testTimeout: 120_000,

@@ -199,7 +199,10 @@ export class Instance {
         if (!specified?.[0]) return this.defaultSubnet;
         target = specified[0];
       } else {
-        target = decodeField(call.arg, 'canister_id', IDL.Principal) as Principal | undefined;
+        // Most methods name the canister `canister_id`; install_chunked_code names it `target_canister`.
+        target = (decodeField(call.arg, 'canister_id', IDL.Principal) ?? decodeField(call.arg, 'target_canister', IDL.Principal)) as
+          | Principal
+          | undefined;
         if (!target) {
           throw new InstanceError(`BadIngressMessage("Failed to decode the canister_id of management method ${call.method}; pass an effective principal")`);
         }

@@ -408,9 +408,9 @@ export class Replica {
     if (!cc.responded && cc.outstandingCalls === 0) {
       const failure = error
         ? toUserError(error, canister.idText)
-        : // IC interface spec "Abstract behavior": a call context with no reply and no outstanding calls.
-          new UserError('CanisterDidNotReply', `Error from Canister ${canister.idText}: Canister did not respond`);
-      this.#respond(canister, cc, { kind: 'error', error: failure });
+        : undefined;
+      // IC interface spec "Abstract behavior": a call context with no reply and no outstanding calls.
+      this.#respond(canister, cc, failure ? { kind: 'error', error: failure } : { kind: 'no-response', canister: canister.idText });
     }
     if (cc.responded && cc.outstandingCalls === 0) canister.callContexts.delete(cc.id);
   }
@@ -454,14 +454,14 @@ export class Replica {
     }
   }
 
-  #respond(canister: CanisterState, cc: CallContext, response: Response | { kind: 'error'; error: UserError }): void {
+  #respond(canister: CanisterState, cc: CallContext, response: Answer): void {
     cc.responded = true;
     const refund = cc.availableCycles;
     cc.availableCycles = 0n;
     this.#answerOrigin(cc.origin, response, refund);
   }
 
-  #answerOrigin(origin: CallOrigin, response: Response | { kind: 'error'; error: UserError }, refund: bigint): void {
+  #answerOrigin(origin: CallOrigin, response: Answer, refund: bigint): void {
     if (origin.kind === 'system') return;
     if (origin.kind === 'ingress') {
       const record = this.ingress.get(origin.messageId);
@@ -473,7 +473,10 @@ export class Replica {
         ? { kind: 'reply', data: response.data }
         : response.kind === 'reject'
           ? { kind: 'reject', code: RejectCode.CanisterReject, message: response.message }
-          : { kind: 'reject', code: RejectCode[response.error.rejectCode], message: interCanisterText(response.error) };
+          : response.kind === 'no-response'
+            ? // The replica's `CallContextAction::NoResponse` for a canister caller.
+              { kind: 'reject', code: RejectCode.CanisterError, message: 'No response' }
+            : { kind: 'reject', code: RejectCode[response.error.rejectCode], message: interCanisterText(response.error) };
     this.#queue.push({ kind: 'response', target: origin.caller, callbackId: origin.callbackId, payload, refund });
   }
 
@@ -516,7 +519,7 @@ export class Replica {
     const ctx = newMessageContext({ kind: 'TQ', time: this.roundTime, globalTimer: canister.globalTimer, caller: MANAGEMENT.toUint8Array(), arg });
     const error = execute(canister, ctx, { kind: 'export', name: entry }, false);
     if (error) return { kind: 'error', error: toUserError(error, canister.idText) };
-    return ctx.response ?? { kind: 'error', error: new UserError('CanisterDidNotReply', `Error from Canister ${canister.idText}: Canister did not respond`) };
+    return ctx.response ?? { kind: 'error', error: didNotReply(canister.idText) };
   }
 
   /** A non-replicated (composite) query against the committed state; nothing it does persists. */
@@ -595,7 +598,7 @@ export class Replica {
       pending.push(...cb.calls);
     }
     if (!response) {
-      return { kind: 'error', error: new UserError('CanisterDidNotReply', `Error from Canister ${canister.idText}: Canister did not respond`) };
+      return { kind: 'error', error: didNotReply(canister.idText) };
     }
     return response;
   }
@@ -606,8 +609,17 @@ function rejectCodeName(code: number): keyof typeof RejectCode {
   return name ?? 'SysFatal';
 }
 
-function toOutcome(response: Response | { kind: 'error'; error: UserError }): CallOutcome {
+/** How a call context is answered: a reply or reject of the canister, an error, or nothing at all. */
+type Answer = Response | { kind: 'error'; error: UserError } | { kind: 'no-response'; canister: string };
+
+/** `CanisterDidNotReply` as an ingress sender or a query caller sees it (replica: `CallContextAction::NoResponse`). */
+function didNotReply(canisterId: string): UserError {
+  return new UserError('CanisterDidNotReply', `Canister ${canisterId} did not reply to the call`);
+}
+
+function toOutcome(response: Answer): CallOutcome {
   if (response.kind === 'reply') return { status: 'replied', reply: response.data };
+  if (response.kind === 'no-response') return rejectionOf(didNotReply(response.canister));
   if (response.kind === 'reject') {
     return { status: 'rejected', rejectCode: 'CanisterReject', errorCode: 'CanisterRejectedMessage', message: response.message };
   }
