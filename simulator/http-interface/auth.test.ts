@@ -1,0 +1,285 @@
+/**
+ * Envelope authentication beyond what the agents' own identities produce:
+ * WebAuthn (COSE P-256) signatures, canister signatures (Internet Identity's
+ * delegation root), delegation expiry, targets, chain length, anonymous rules
+ * and the nonce limit — all against `validateEnvelope` directly.
+ */
+import { Ed25519KeyIdentity } from '@icp-sdk/core/identity';
+import { Principal } from '@icp-sdk/core/principal';
+import { p256 } from '@noble/curves/nist.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { describe, expect, it } from 'vitest';
+import { encodeTagged, type CborRecord } from './cbor.ts';
+import { signCertificate } from './certificate.ts';
+import { HttpInterfaceError, validateEnvelope, type ValidationContext } from './envelope.ts';
+import { domainSep, subtree, treeHash, witness } from './hash-tree.ts';
+import { concatBytes, fromHex, hashOfMap, requestIdOf, uleb128 } from './request-id.ts';
+import { BLS_DER_PREFIX, blsPublicKey, parsePublicKey, verifySignature } from './signatures.ts';
+
+const NOW = 1_750_000_000_000_000_000n;
+const CANISTER = Principal.fromText('ryjl3-tyaaa-aaaaa-aaaba-cai');
+const ROOT_SK = new Uint8Array(32).fill(9);
+const ROOT_KEY = concatBytes([BLS_DER_PREFIX, blsPublicKey(ROOT_SK)]);
+const ctx: ValidationContext = { now: NOW, effective: CANISTER, trust: { rootKey: ROOT_KEY } };
+const utf8 = (s: string) => new TextEncoder().encode(s);
+const REQUEST_SEP = domainSep('ic-request');
+const DELEGATION_SEP = domainSep('ic-request-auth-delegation');
+
+function callContent(sender: Principal, extra: CborRecord = {}): CborRecord {
+  return {
+    request_type: 'call',
+    canister_id: CANISTER.toUint8Array(),
+    method_name: 'm',
+    arg: new Uint8Array(),
+    sender: sender.toUint8Array(),
+    ingress_expiry: NOW + 60_000_000_000n,
+    ...extra,
+  };
+}
+
+function refusal(body: Uint8Array, kind: 'call' | 'query' | 'read_state' = 'call'): HttpInterfaceError {
+  try {
+    validateEnvelope(kind, body, ctx);
+  } catch (e) {
+    if (e instanceof HttpInterfaceError) return e;
+    throw e;
+  }
+  throw new Error('the envelope was accepted');
+}
+
+// ---- WebAuthn --------------------------------------------------------------------
+
+function webAuthnKey() {
+  const sk = p256.utils.randomSecretKey();
+  const pub = p256.getPublicKey(sk, false);
+  const cose = concatBytes([
+    fromHex('a5010203262001215820'),
+    pub.subarray(1, 33),
+    fromHex('225820'),
+    pub.subarray(33, 65),
+  ]);
+  const der = concatBytes([fromHex('305e300c060a2b0601040183b8430101034e00'), cose]);
+  const sign = (message: Uint8Array, challenge = Buffer.from(message).toString('base64url')) => {
+    const authenticatorData = crypto.getRandomValues(new Uint8Array(37));
+    const clientData = JSON.stringify({ type: 'webauthn.get', challenge, origin: 'https://example.org' });
+    const signature = p256.sign(concatBytes([authenticatorData, sha256(utf8(clientData))]), sk, {
+      format: 'der',
+    });
+    return encodeTagged({ authenticator_data: authenticatorData, client_data_json: clientData, signature });
+  };
+  return { der, sign };
+}
+
+describe('WebAuthn signatures', () => {
+  it('accept a COSE P-256 key signing the challenge, refuse another challenge', () => {
+    const key = webAuthnKey();
+    const message = concatBytes([REQUEST_SEP, new Uint8Array(32).fill(1)]);
+    const pk = parsePublicKey(key.der);
+    expect(pk.kind).toBe('webauthn-p256');
+    expect(verifySignature(pk, key.sign(message), message, ctx.trust)).toBeUndefined();
+    expect(verifySignature(pk, key.sign(message, 'AAAA'), message, ctx.trust)).toMatch(
+      /Challenge in client data/,
+    );
+  });
+
+  it('authenticate a whole envelope', () => {
+    const key = webAuthnKey();
+    const sender = Principal.selfAuthenticating(key.der);
+    const content = callContent(sender);
+    const sig = key.sign(concatBytes([REQUEST_SEP, requestIdOf(content)]));
+    const ok = validateEnvelope(
+      'call',
+      encodeTagged({ content, sender_pubkey: key.der, sender_sig: sig }),
+      ctx,
+    );
+    expect(ok.sender.toText()).toBe(sender.toText());
+  });
+});
+
+// ---- canister signatures -------------------------------------------------------------
+
+/** A canister-signature key of `CANISTER` with `seed`, and a signer that certifies each message in the canister's certified data. */
+function canisterKey(seed = utf8('user 1')) {
+  const cid = CANISTER.toUint8Array();
+  const der = concatBytes([
+    Uint8Array.of(0x30, 2 + 12 + 2 + 1 + 1 + cid.length + seed.length),
+    fromHex('300c060a2b0601040183b8430102'),
+    Uint8Array.of(0x03, 1 + 1 + cid.length + seed.length, 0x00, cid.length),
+    cid,
+    seed,
+  ]);
+  const sign = (message: Uint8Array) => {
+    const sigTree = subtree([
+      ['sig', subtree([[sha256(seed), subtree([[sha256(message), new Uint8Array()]])]])],
+    ]);
+    const state = subtree([
+      ['time', uleb128(NOW)],
+      ['canister', subtree([[cid, subtree([['certified_data', treeHash(sigTree)]])]])],
+    ]);
+    const certificate = signCertificate(state, [[utf8('canister'), cid, utf8('certified_data')]], ROOT_SK);
+    return encodeTagged({
+      certificate,
+      tree: witness(sigTree, [[utf8('sig'), sha256(seed), sha256(message)]]) as never,
+    });
+  };
+  return { der, sign };
+}
+
+describe('canister signatures', () => {
+  it('verify against the root key and the certified data, and refuse another message', () => {
+    const key = canisterKey();
+    const pk = parsePublicKey(key.der);
+    expect(pk.kind).toBe('canister');
+    const message = concatBytes([REQUEST_SEP, new Uint8Array(32).fill(2)]);
+    const sig = key.sign(message);
+    expect(verifySignature(pk, sig, message, ctx.trust)).toBeUndefined();
+    const other = concatBytes([REQUEST_SEP, new Uint8Array(32).fill(3)]);
+    expect(verifySignature(pk, sig, other, ctx.trust)).toMatch(/no entry for this seed and message/);
+    const otherRoot = { rootKey: concatBytes([BLS_DER_PREFIX, blsPublicKey(new Uint8Array(32).fill(1))]) };
+    expect(verifySignature(pk, sig, message, otherRoot)).toMatch(/certificate signature does not verify/);
+  });
+
+  it('authenticate an Internet-Identity-style chain: canister key → session key', async () => {
+    const key = canisterKey();
+    const session = Ed25519KeyIdentity.generate();
+    const delegation = {
+      pubkey: new Uint8Array(session.getPublicKey().toDer()),
+      expiration: NOW + 600_000_000_000n,
+    };
+    const dsig = key.sign(concatBytes([DELEGATION_SEP, hashOfMap(delegation)]));
+    const sender = Principal.selfAuthenticating(key.der);
+    const content = callContent(sender);
+    const sig = new Uint8Array(await session.sign(concatBytes([REQUEST_SEP, requestIdOf(content)])));
+    const body = encodeTagged({
+      content,
+      sender_pubkey: key.der,
+      sender_sig: sig,
+      sender_delegation: [{ delegation, signature: dsig }],
+    });
+    expect(validateEnvelope('call', body, ctx).sender.toText()).toBe(sender.toText());
+  });
+});
+
+// ---- delegations and the other rules --------------------------------------------------
+
+async function delegatedEnvelope(opts: {
+  expiration?: bigint;
+  targets?: Uint8Array[];
+  length?: number;
+  content?: (s: Principal) => CborRecord;
+}) {
+  const root = Ed25519KeyIdentity.generate();
+  const keys = [root, ...Array.from({ length: opts.length ?? 1 }, () => Ed25519KeyIdentity.generate())];
+  const chain = [];
+  for (let i = 1; i < keys.length; i++) {
+    const delegation: CborRecord = {
+      pubkey: new Uint8Array(keys[i]!.getPublicKey().toDer()),
+      expiration: opts.expiration ?? NOW + 600_000_000_000n,
+    };
+    if (opts.targets) delegation.targets = opts.targets;
+    chain.push({
+      delegation,
+      signature: new Uint8Array(
+        await keys[i - 1]!.sign(concatBytes([DELEGATION_SEP, hashOfMap(delegation)])),
+      ),
+    });
+  }
+  const sender = root.getPrincipal();
+  const content = (opts.content ?? callContent)(sender);
+  const sig = new Uint8Array(await keys.at(-1)!.sign(concatBytes([REQUEST_SEP, requestIdOf(content)])));
+  return encodeTagged({
+    content,
+    sender_pubkey: new Uint8Array(root.getPublicKey().toDer()),
+    sender_sig: sig,
+    sender_delegation: chain,
+  });
+}
+
+describe('delegations', () => {
+  it('an expired delegation is refused, even for a query', async () => {
+    const e = refusal(await delegatedEnvelope({ expiration: NOW - 1n }));
+    expect(e.status).toBe(400);
+    expect(e.message).toMatch(/^Invalid delegation expiry: Specified sender delegation has expired: /);
+    const q = refusal(
+      await delegatedEnvelope({
+        expiration: NOW - 1n,
+        content: (s) => ({ ...callContent(s), request_type: 'query' }),
+      }),
+      'query',
+    );
+    expect(q.message).toMatch(/^Invalid delegation expiry: /);
+  });
+
+  it('a canister outside the targets is refused', async () => {
+    const e = refusal(
+      await delegatedEnvelope({
+        targets: [Principal.fromText('aaaaa-aa').toUint8Array(), Uint8Array.of(1, 2, 3)],
+      }),
+    );
+    expect(e.message).toBe(`Canister '${CANISTER.toText()}' is not one of the delegation targets.`);
+    expect(
+      validateEnvelope('call', await delegatedEnvelope({ targets: [CANISTER.toUint8Array()] }), ctx).targets,
+    ).toEqual(new Set([Buffer.from(CANISTER.toUint8Array()).toString('hex')]));
+  });
+
+  it('a chain of more than 20 delegations is refused; 20 pass', async () => {
+    expect(refusal(await delegatedEnvelope({ length: 21 })).message).toMatch(
+      /^Invalid delegation: Chain of delegations is too long/,
+    );
+    expect(validateEnvelope('call', await delegatedEnvelope({ length: 20 }), ctx).sender).toBeDefined();
+  });
+});
+
+describe('anonymous requests, expiry and nonce', () => {
+  it('anonymous query and read_state skip the expiry check; an anonymous call does not', () => {
+    const anon = Principal.anonymous();
+    const stale = { ingress_expiry: 1n };
+    expect(() =>
+      validateEnvelope(
+        'query',
+        encodeTagged({ content: { ...callContent(anon, stale), request_type: 'query' } }),
+        ctx,
+      ),
+    ).not.toThrow();
+    expect(() =>
+      validateEnvelope(
+        'read_state',
+        encodeTagged({
+          content: { request_type: 'read_state', paths: [], sender: anon.toUint8Array(), ...stale },
+        }),
+        ctx,
+      ),
+    ).not.toThrow();
+    expect(refusal(encodeTagged({ content: callContent(anon, stale) })).message).toMatch(
+      /^Invalid request expiry: /,
+    );
+  });
+
+  it('an unsigned request from a non-anonymous sender is refused', () => {
+    const sender = Ed25519KeyIdentity.generate().getPrincipal();
+    expect(refusal(encodeTagged({ content: callContent(sender) })).message).toBe(
+      `Missing signature from user: ${sender.toText()}`,
+    );
+  });
+
+  it('a nonce over 32 bytes is refused', () => {
+    const e = refusal(
+      encodeTagged({ content: callContent(Principal.anonymous(), { nonce: new Uint8Array(33) }) }),
+    );
+    expect(e.message).toBe('Nonce in request is too big: got 33 bytes, but at most 32 are allowed.');
+  });
+
+  it('the expiry window is [now, now + 5 min 30 s]', () => {
+    const at = (t: bigint) =>
+      encodeTagged({ content: callContent(Principal.anonymous(), { ingress_expiry: t }) });
+    expect(() => validateEnvelope('call', at(NOW), ctx)).not.toThrow();
+    expect(() => validateEnvelope('call', at(NOW + 330_000_000_000n), ctx)).not.toThrow();
+    expect(refusal(at(NOW + 330_000_000_001n)).message).toMatch(/^Invalid request expiry: /);
+    expect(refusal(at(NOW - 1n)).message).toMatch(/^Invalid request expiry: /);
+  });
+
+  it('garbage is a parse error, not a crash', () => {
+    expect(refusal(Uint8Array.of(1, 2, 3)).message).toMatch(/^Could not parse body as call message: /);
+    expect(refusal(Uint8Array.of(0xff), 'query').message).toMatch(/^Malformed request: /);
+  });
+});
