@@ -14,7 +14,12 @@ import { encodeWithSelfDescribedTag } from '@dfinity/cbor';
 import * as agent5 from '@icp-sdk/core/agent';
 import { IDL } from '@icp-sdk/core/candid';
 import type { SignIdentity } from '@icp-sdk/core/agent';
-import { DelegationChain, DelegationIdentity, ECDSAKeyIdentity, Ed25519KeyIdentity } from '@icp-sdk/core/identity';
+import {
+  DelegationChain,
+  DelegationIdentity,
+  ECDSAKeyIdentity,
+  Ed25519KeyIdentity,
+} from '@icp-sdk/core/identity';
 import { Secp256k1KeyIdentity } from '@icp-sdk/core/identity/secp256k1';
 import { Principal } from '@icp-sdk/core/principal';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -68,13 +73,21 @@ afterAll(async () => {
 });
 
 function actorOf(lib: typeof agent3, agent: unknown, id: Principal = canisterId): Basic {
-  return lib.Actor.createActor<Basic>(idlFactory as never, { agent: agent as never, canisterId: id.toText() }) as unknown as Basic;
+  return lib.Actor.createActor<Basic>(idlFactory as never, {
+    agent: agent as never,
+    canisterId: id.toText(),
+  }) as unknown as Basic;
 }
 
 async function delegated(): Promise<{ identity: DelegationIdentity; root: Ed25519KeyIdentity }> {
   const root = Ed25519KeyIdentity.generate();
   const session = Ed25519KeyIdentity.generate();
-  const chain = await DelegationChain.create(root, session.getPublicKey(), new Date(Date.now() + 15 * 60_000), { targets: [canisterId] });
+  const chain = await DelegationChain.create(
+    root,
+    session.getPublicKey(),
+    new Date(Date.now() + 15 * 60_000),
+    { targets: [canisterId] },
+  );
   return { identity: DelegationIdentity.fromDelegation(session, chain), root };
 }
 
@@ -85,19 +98,33 @@ describe.each(generations)('%s against the gateway of makeLive', (_name, lib) =>
     ['Ed25519', async () => signed(Ed25519KeyIdentity.generate())],
     ['secp256k1', async () => signed(Secp256k1KeyIdentity.generate())],
     ['ECDSA P-256', async () => signed(await ECDSAKeyIdentity.generate())],
-    ['delegated', async () => delegated().then((d) => ({ identity: d.identity, principal: d.root.getPrincipal() }))],
+    [
+      'delegated',
+      async () => delegated().then((d) => ({ identity: d.identity, principal: d.root.getPrincipal() })),
+    ],
   ];
 
-  it.each(identities)('%s: update and query reach the canister with the sender as msg_caller', async (_kind, make) => {
-    const { identity, principal } = await make();
-    const agent = await lib.HttpAgent.create({ host, shouldFetchRootKey: true, identity: identity as never });
-    const actor = actorOf(lib, agent);
-    expect((await actor.whoamiUpdate()).toText()).toBe(principal.toText());
-    expect((await actor.whoami()).toText()).toBe(principal.toText());
-  });
+  it.each(identities)(
+    '%s: update and query reach the canister with the sender as msg_caller',
+    async (_kind, make) => {
+      const { identity, principal } = await make();
+      const agent = await lib.HttpAgent.create({
+        host,
+        shouldFetchRootKey: true,
+        identity: identity as never,
+      });
+      const actor = actorOf(lib, agent);
+      expect((await actor.whoamiUpdate()).toText()).toBe(principal.toText());
+      expect((await actor.whoami()).toText()).toBe(principal.toText());
+    },
+  );
 
   it('update then query see the same state; a trap is a certified reject; a missing query method an uncertified one', async () => {
-    const agent = await lib.HttpAgent.create({ host, shouldFetchRootKey: true, identity: Ed25519KeyIdentity.generate() as never });
+    const agent = await lib.HttpAgent.create({
+      host,
+      shouldFetchRootKey: true,
+      identity: Ed25519KeyIdentity.generate() as never,
+    });
     const actor = actorOf(lib, agent);
     const key = `k-${Math.random()}`;
     expect(await actor.put(key, 'one')).toEqual([]);
@@ -141,9 +168,13 @@ describe('refused requests leave the canister unchanged', () => {
   const text = new TextEncoder();
 
   /** A signed `put(key, value)` envelope, with one thing wrong. */
-  async function envelope(key: string, fault: 'forged signature' | 'wrong sender' | 'expired'): Promise<Uint8Array> {
+  async function envelope(
+    key: string,
+    fault: 'forged signature' | 'wrong sender' | 'expired',
+  ): Promise<Uint8Array> {
     const identity = Ed25519KeyIdentity.generate();
-    const sender = fault === 'wrong sender' ? Ed25519KeyIdentity.generate().getPrincipal() : identity.getPrincipal();
+    const sender =
+      fault === 'wrong sender' ? Ed25519KeyIdentity.generate().getPrincipal() : identity.getPrincipal();
     const expiryMs = fault === 'expired' ? Date.now() - 60_000 : Date.now() + 3 * 60_000;
     const content = {
       request_type: 'call',
@@ -155,9 +186,15 @@ describe('refused requests leave the canister unchanged', () => {
       nonce: crypto.getRandomValues(new Uint8Array(16)),
     };
     const requestId = agent5.requestIdOf(content);
-    const sig = new Uint8Array(await identity.sign(new Uint8Array([...text.encode('\x0Aic-request'), ...requestId])));
+    const sig = new Uint8Array(
+      await identity.sign(new Uint8Array([...text.encode('\x0Aic-request'), ...requestId])),
+    );
     if (fault === 'forged signature') sig[10]! ^= 0xff;
-    return encodeWithSelfDescribedTag({ content, sender_pubkey: new Uint8Array(identity.getPublicKey().toDer()), sender_sig: sig });
+    return encodeWithSelfDescribedTag({
+      content,
+      sender_pubkey: new Uint8Array(identity.getPublicKey().toDer()),
+      sender_sig: sig,
+    });
   }
 
   it.each([
@@ -189,8 +226,15 @@ describe('an application subnet behind an NNS root subnet (certificate delegatio
   let host2: string;
 
   beforeAll(async () => {
-    pic2 = await PocketIc.create(picUrl(), { nns: { state: { type: SubnetStateType.New } }, application: [{ state: { type: SubnetStateType.New } }] });
-    ({ canisterId: id2 } = await pic2.setupCanister({ idlFactory, wasm, arg: IDL.encode([IDL.Text], ['Hi']) }));
+    pic2 = await PocketIc.create(picUrl(), {
+      nns: { state: { type: SubnetStateType.New } },
+      application: [{ state: { type: SubnetStateType.New } }],
+    });
+    ({ canisterId: id2 } = await pic2.setupCanister({
+      idlFactory,
+      wasm,
+      arg: IDL.encode([IDL.Text], ['Hi']),
+    }));
     host2 = `http://127.0.0.1:${await pic2.makeLive()}`;
   });
 
@@ -201,11 +245,19 @@ describe('an application subnet behind an NNS root subnet (certificate delegatio
 
   it.each(generations)('%s verifies the delegated certificates and query signatures', async (_name, lib) => {
     const identity = Ed25519KeyIdentity.generate();
-    const agent = await lib.HttpAgent.create({ host: host2, shouldFetchRootKey: true, identity: identity as never });
+    const agent = await lib.HttpAgent.create({
+      host: host2,
+      shouldFetchRootKey: true,
+      identity: identity as never,
+    });
     const actor = actorOf(lib, agent, id2);
     expect((await actor.whoamiUpdate()).toText()).toBe(identity.getPrincipal().toText());
     expect(await actor.greet('NNS')).toBe('Hi, NNS!');
-    const status = await lib.CanisterStatus.request({ agent: agent as never, canisterId: id2 as never, paths: ['module_hash'] });
+    const status = await lib.CanisterStatus.request({
+      agent: agent as never,
+      canisterId: id2 as never,
+      paths: ['module_hash'],
+    });
     expect(status.get('module_hash')).toBe(Buffer.from(sha256(wasm)).toString('hex'));
   });
 });

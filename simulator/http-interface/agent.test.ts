@@ -6,7 +6,12 @@
 import * as agent5 from '@icp-sdk/core/agent';
 import { Certificate, lookupResultToBuffer } from '@icp-sdk/core/agent';
 import { IDL } from '@icp-sdk/core/candid';
-import { DelegationChain, DelegationIdentity, ECDSAKeyIdentity, Ed25519KeyIdentity } from '@icp-sdk/core/identity';
+import {
+  DelegationChain,
+  DelegationIdentity,
+  ECDSAKeyIdentity,
+  Ed25519KeyIdentity,
+} from '@icp-sdk/core/identity';
 import { Secp256k1KeyIdentity } from '@icp-sdk/core/identity/secp256k1';
 import { Principal } from '@icp-sdk/core/principal';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -110,7 +115,11 @@ afterAll(() => {
 });
 
 const rawPost = async (path: string, body: Uint8Array, contentType = 'application/cbor') => {
-  const res = await fetch(`${host}${path}`, { method: 'POST', headers: { 'content-type': contentType }, body: Buffer.from(body) });
+  const res = await fetch(`${host}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': contentType },
+    body: Buffer.from(body),
+  });
   return { status: res.status, bytes: new Uint8Array(await res.arrayBuffer()), headers: res.headers };
 };
 
@@ -138,7 +147,11 @@ describe('status and CORS', () => {
   });
 
   it('refuses another content type', async () => {
-    const res = await rawPost(`/api/v2/canister/${canisterId.toText()}/query`, new Uint8Array([1]), 'application/json');
+    const res = await rawPost(
+      `/api/v2/canister/${canisterId.toText()}/query`,
+      new Uint8Array([1]),
+      'application/json',
+    );
     expect(res.status).toBe(400);
     expect(new TextDecoder().decode(res.bytes)).toBe('Unexpected content-type, expected application/cbor.');
   });
@@ -158,11 +171,15 @@ describe.each([
     anonymous: () => Promise.resolve(identities().anonymous),
     ed25519: () => Promise.resolve(identities().ed25519),
     secp256k1: () => Promise.resolve(identities().secp256k1),
-    'p256': () => ECDSAKeyIdentity.generate(),
+    p256: () => ECDSAKeyIdentity.generate(),
   })) {
     it(`update and query as ${kind}: the sender is msg_caller`, async () => {
       const identity = await make();
-      const agent = await lib.HttpAgent.create({ host, shouldFetchRootKey: true, identity: identity as never });
+      const agent = await lib.HttpAgent.create({
+        host,
+        shouldFetchRootKey: true,
+        identity: identity as never,
+      });
       const actor = lib.Actor.createActor<Service>(idl as never, { agent, canisterId: canisterId.toText() });
       const expected = identity ? identity.getPrincipal().toText() : Principal.anonymous().toText();
       expect((await actor.whoami()).toText()).toBe(expected);
@@ -171,7 +188,11 @@ describe.each([
   }
 
   it('update, query, certified reject and query reject', async () => {
-    const agent = await lib.HttpAgent.create({ host, shouldFetchRootKey: true, identity: Ed25519KeyIdentity.generate() as never });
+    const agent = await lib.HttpAgent.create({
+      host,
+      shouldFetchRootKey: true,
+      identity: Ed25519KeyIdentity.generate() as never,
+    });
     const actor = lib.Actor.createActor<Service>(idl as never, { agent, canisterId: canisterId.toText() });
     const n = await actor.inc();
     expect(await actor.get()).toBe(n);
@@ -182,7 +203,9 @@ describe.each([
   it('a delegated identity calls as the root of its chain, within its targets', async () => {
     const root = Ed25519KeyIdentity.generate();
     const session = Ed25519KeyIdentity.generate();
-    const chain = await DelegationChain.create(root, session.getPublicKey(), new Date(Date.now() + 600_000), { targets: [canisterId] });
+    const chain = await DelegationChain.create(root, session.getPublicKey(), new Date(Date.now() + 600_000), {
+      targets: [canisterId],
+    });
     const identity = DelegationIdentity.fromDelegation(session, chain);
     const agent = await lib.HttpAgent.create({ host, shouldFetchRootKey: true, identity: identity as never });
     const actor = lib.Actor.createActor<Service>(idl as never, { agent, canisterId: canisterId.toText() });
@@ -194,7 +217,11 @@ describe.each([
     const identity = Ed25519KeyIdentity.generate();
     const agent = await lib.HttpAgent.create({ host, shouldFetchRootKey: true, identity: identity as never });
     const arg = IDL.encode([], []);
-    const { requestId, response } = await agent.call(canisterId.toText(), { methodName: 'whoami', arg, callSync: false } as never);
+    const { requestId, response } = await agent.call(canisterId.toText(), {
+      methodName: 'whoami',
+      arg,
+      callSync: false,
+    } as never);
     expect(response.status).toBe(202);
     const { reply } = await lib.pollForResponse(agent as never, canisterId as never, requestId);
     const [who] = IDL.decode([IDL.Principal], reply) as unknown as [Principal];
@@ -209,14 +236,19 @@ describe.each([
       paths: ['module_hash', 'controllers', 'time', 'candid'],
     });
     expect(status.get('module_hash')).toBe(toHex(ic.replica.findCanister(canisterId)!.moduleHash!));
-    expect((status.get('controllers') as unknown as Principal[]).map((p) => p.toText())).toEqual([controller.getPrincipal().toText()]);
+    expect((status.get('controllers') as unknown as Principal[]).map((p) => p.toText())).toEqual([
+      controller.getPrincipal().toText(),
+    ]);
     expect(status.get('time')).toBeInstanceOf(Date);
     expect(status.get('candid')).toBe('service : {}');
   });
 });
 
 describe('refusals leave the canister unchanged', () => {
-  async function signedCall(identity: Ed25519KeyIdentity, overrides: { expiry?: bigint; sender?: Principal; tamper?: boolean }) {
+  async function signedCall(
+    identity: Ed25519KeyIdentity,
+    overrides: { expiry?: bigint; sender?: Principal; tamper?: boolean },
+  ) {
     const content = {
       request_type: 'call',
       canister_id: canisterId.toUint8Array(),
@@ -227,17 +259,42 @@ describe('refusals leave the canister unchanged', () => {
       nonce: crypto.getRandomValues(new Uint8Array(16)),
     };
     const rid = requestIdOf(content);
-    const sig = new Uint8Array(await identity.sign(concatBytes([new TextEncoder().encode('\x0Aic-request'), rid])));
+    const sig = new Uint8Array(
+      await identity.sign(concatBytes([new TextEncoder().encode('\x0Aic-request'), rid])),
+    );
     if (overrides.tamper) sig[0]! ^= 1;
-    return encodeTagged({ content, sender_pubkey: new Uint8Array(identity.getPublicKey().toDer()), sender_sig: sig });
+    return encodeTagged({
+      content,
+      sender_pubkey: new Uint8Array(identity.getPublicKey().toDer()),
+      sender_sig: sig,
+    });
   }
 
-  const counter = () => ic.query({ sender: Principal.anonymous(), canisterId, method: 'get', arg: IDL.encode([], []), effectivePrincipal: { kind: 'none' } });
+  const counter = () =>
+    ic.query({
+      sender: Principal.anonymous(),
+      canisterId,
+      method: 'get',
+      arg: IDL.encode([], []),
+      effectivePrincipal: { kind: 'none' },
+    });
 
   it.each([
-    ['a forged signature', { tamper: true }, /^Invalid signature: Invalid basic signature: Ed25519 signature could not be verified/],
-    ['a wrong sender', { sender: Ed25519KeyIdentity.generate().getPrincipal() }, /^The user id '.*' does not match the public key '302a/],
-    ['an expired request', { expiry: 1n }, /^Invalid request expiry: Specified ingress_expiry not within expected range: Minimum allowed expiry: /],
+    [
+      'a forged signature',
+      { tamper: true },
+      /^Invalid signature: Invalid basic signature: Ed25519 signature could not be verified/,
+    ],
+    [
+      'a wrong sender',
+      { sender: Ed25519KeyIdentity.generate().getPrincipal() },
+      /^The user id '.*' does not match the public key '302a/,
+    ],
+    [
+      'an expired request',
+      { expiry: 1n },
+      /^Invalid request expiry: Specified ingress_expiry not within expected range: Minimum allowed expiry: /,
+    ],
     ['an expiry too far ahead', { expiry: 10n ** 19n }, /^Invalid request expiry: /],
   ])('%s: 400 with the IC text, nothing runs', async (_what, overrides, text) => {
     const before = counter();
@@ -267,40 +324,72 @@ describe('refusals leave the canister unchanged', () => {
     const body = await signedCall(Ed25519KeyIdentity.generate(), {});
     const res = await rawPost(`/api/v3/canister/ryjl3-tyaaa-aaaaa-aaaba-cai/call`, body);
     expect(res.status).toBe(400);
-    expect(new TextDecoder().decode(res.bytes)).toMatch(/^Specified CanisterId .* does not match effective canister id in URL ryjl3-tyaaa-aaaaa-aaaba-cai$/);
+    expect(new TextDecoder().decode(res.bytes)).toMatch(
+      /^Specified CanisterId .* does not match effective canister id in URL ryjl3-tyaaa-aaaaa-aaaba-cai$/,
+    );
   });
 });
 
 describe('read_state paths', () => {
-  async function readState(identity: Ed25519KeyIdentity | undefined, paths: (string | Uint8Array)[][], ecid = canisterId) {
+  async function readState(
+    identity: Ed25519KeyIdentity | undefined,
+    paths: (string | Uint8Array)[][],
+    ecid = canisterId,
+  ) {
     const enc = (l: string | Uint8Array) => (typeof l === 'string' ? new TextEncoder().encode(l) : l);
     const sender = identity ? identity.getPrincipal() : Principal.anonymous();
-    const content = { request_type: 'read_state', paths: paths.map((p) => p.map(enc)), sender: sender.toUint8Array(), ingress_expiry: ic.getTime() + 60_000_000_000n };
+    const content = {
+      request_type: 'read_state',
+      paths: paths.map((p) => p.map(enc)),
+      sender: sender.toUint8Array(),
+      ingress_expiry: ic.getTime() + 60_000_000_000n,
+    };
     const envelope: Record<string, unknown> = { content };
     if (identity) {
       envelope.sender_pubkey = new Uint8Array(identity.getPublicKey().toDer());
-      envelope.sender_sig = new Uint8Array(await identity.sign(concatBytes([new TextEncoder().encode('\x0Aic-request'), requestIdOf(content)])));
+      envelope.sender_sig = new Uint8Array(
+        await identity.sign(concatBytes([new TextEncoder().encode('\x0Aic-request'), requestIdOf(content)])),
+      );
     }
-    const res = await rawPost(`/api/v3/canister/${ecid.toText()}/read_state`, encodeTagged(envelope as never));
+    const res = await rawPost(
+      `/api/v3/canister/${ecid.toText()}/read_state`,
+      encodeTagged(envelope as never),
+    );
     return { status: res.status, text: new TextDecoder().decode(res.bytes), bytes: res.bytes };
   }
 
   it('private metadata only for controllers', async () => {
-    const refused = await readState(Ed25519KeyIdentity.generate(), [['canister', canisterId.toUint8Array(), 'metadata', 'secret']]);
+    const refused = await readState(Ed25519KeyIdentity.generate(), [
+      ['canister', canisterId.toUint8Array(), 'metadata', 'secret'],
+    ]);
     expect(refused.status).toBe(403);
-    expect(refused.text).toBe('Custom section secret can only be requested by the controllers of the canister.');
-    const allowed = await readState(controller, [['canister', canisterId.toUint8Array(), 'metadata', 'secret']]);
+    expect(refused.text).toBe(
+      'Custom section secret can only be requested by the controllers of the canister.',
+    );
+    const allowed = await readState(controller, [
+      ['canister', canisterId.toUint8Array(), 'metadata', 'secret'],
+    ]);
     expect(allowed.status).toBe(200);
     const { certificate } = decodeCbor(allowed.bytes) as { certificate: Uint8Array };
-    const cert = await Certificate.create({ certificate, rootKey: ic.getRootKey(), principal: { canisterId } });
-    expect(new TextDecoder().decode(lookupResultToBuffer(cert.lookup_path(['canister', canisterId.toUint8Array(), 'metadata', 'secret'])))).toBe('hidden');
+    const cert = await Certificate.create({
+      certificate,
+      rootKey: ic.getRootKey(),
+      principal: { canisterId },
+    });
+    expect(
+      new TextDecoder().decode(
+        lookupResultToBuffer(cert.lookup_path(['canister', canisterId.toUint8Array(), 'metadata', 'secret'])),
+      ),
+    ).toBe('hidden');
   });
 
   it('another canister’s paths, certified_data and unknown paths are refused', async () => {
     const other = Principal.fromText('ryjl3-tyaaa-aaaaa-aaaba-cai');
     const mismatch = await readState(undefined, [['canister', other.toUint8Array(), 'module_hash']]);
     expect(mismatch.status).toBe(400);
-    expect(mismatch.text).toBe(`Effective principal id in URL ${canisterId.toText()} does not match requested principal id: ${other.toText()}.`);
+    expect(mismatch.text).toBe(
+      `Effective principal id in URL ${canisterId.toText()} does not match requested principal id: ${other.toText()}.`,
+    );
     for (const path of [['canister', canisterId.toUint8Array(), 'certified_data'], ['foo']]) {
       const res = await readState(undefined, [path]);
       expect([res.status, res.text]).toEqual([404, 'Invalid path requested.']);
@@ -310,11 +399,20 @@ describe('read_state paths', () => {
   it('a request status is only readable by its sender', async () => {
     const identity = Ed25519KeyIdentity.generate();
     const agent = await agent5.HttpAgent.create({ host, shouldFetchRootKey: true, identity });
-    const { requestId } = await agent.call(canisterId, { methodName: 'inc', arg: IDL.encode([], []), effectiveCanisterId: canisterId });
+    const { requestId } = await agent.call(canisterId, {
+      methodName: 'inc',
+      arg: IDL.encode([], []),
+      effectiveCanisterId: canisterId,
+    });
     const mine = await readState(identity, [['request_status', new Uint8Array(requestId)]]);
     expect(mine.status).toBe(200);
-    const theirs = await readState(Ed25519KeyIdentity.generate(), [['request_status', new Uint8Array(requestId)]]);
-    expect([theirs.status, theirs.text]).toEqual([403, 'The user tries to access Request ID not signed by the caller.']);
+    const theirs = await readState(Ed25519KeyIdentity.generate(), [
+      ['request_status', new Uint8Array(requestId)],
+    ]);
+    expect([theirs.status, theirs.text]).toEqual([
+      403,
+      'The user tries to access Request ID not signed by the caller.',
+    ]);
   });
 });
 
@@ -324,8 +422,14 @@ describe('data certificates', () => {
     expect(h.update(canisterId, 'certify', new TextEncoder().encode('hello')).status).toBe('replied');
     const canister = ic.replica.findCanister(canisterId)!;
     const bytes = IcHttpInterface.of(ic).dataCertificate(canister)!;
-    const cert = await Certificate.create({ certificate: bytes, rootKey: ic.getRootKey(), principal: { canisterId } });
-    const data = lookupResultToBuffer(cert.lookup_path(['canister', canisterId.toUint8Array(), 'certified_data']));
+    const cert = await Certificate.create({
+      certificate: bytes,
+      rootKey: ic.getRootKey(),
+      principal: { canisterId },
+    });
+    const data = lookupResultToBuffer(
+      cert.lookup_path(['canister', canisterId.toUint8Array(), 'certified_data']),
+    );
     expect(new TextDecoder().decode(data)).toBe('hello');
   });
 });

@@ -14,7 +14,8 @@
 import { decode, encodeWithSelfDescribedTag, type CborValue } from '@dfinity/cbor';
 
 /** A value decoded from a request: what the IC's CBOR data model can carry. */
-export type CborData = number | bigint | string | Uint8Array | boolean | null | undefined | CborData[] | CborRecord;
+export type CborData =
+  number | bigint | string | Uint8Array | boolean | null | undefined | CborData[] | CborRecord;
 export interface CborRecord {
   [key: string]: CborData;
 }
@@ -45,7 +46,14 @@ export function decodeCbor(bytes: Uint8Array): CborData {
 
 /** Copies into plain records/arrays and Uint8Arrays, rejecting what the IC data model has no use for. */
 function normalize(v: unknown): CborData {
-  if (v === undefined || v === null || typeof v === 'boolean' || typeof v === 'string' || typeof v === 'bigint') return v;
+  if (
+    v === undefined ||
+    v === null ||
+    typeof v === 'boolean' ||
+    typeof v === 'string' ||
+    typeof v === 'bigint'
+  )
+    return v;
   if (typeof v === 'number') {
     if (!Number.isInteger(v)) throw new CborError('floating-point numbers are not allowed');
     return v;
@@ -112,7 +120,10 @@ export function decodeCborItem(bytes: Uint8Array): CborItem {
       case 2:
         return { type: 'bytes', value: take(argument(info)) };
       case 3:
-        return { type: 'text', value: new TextDecoder('utf-8', { fatal: true }).decode(take(argument(info))) };
+        return {
+          type: 'text',
+          value: new TextDecoder('utf-8', { fatal: true }).decode(take(argument(info))),
+        };
       case 4: {
         const n = argument(info);
         const items: CborItem[] = [];

@@ -80,11 +80,15 @@ export function formatIcTime(ns: bigint): string {
 }
 
 function malformed(kind: RequestKind, why: string): HttpInterfaceError {
-  return new HttpInterfaceError(400, kind === 'call' ? `Could not parse body as call message: ${why}` : `Malformed request: ${why}`);
+  return new HttpInterfaceError(
+    400,
+    kind === 'call' ? `Could not parse body as call message: ${why}` : `Malformed request: ${why}`,
+  );
 }
 
 function blob(kind: RequestKind, v: CborData, field: string): Uint8Array {
-  if (!(v instanceof Uint8Array)) throw malformed(kind, `invalid type: expected a byte string for field \`${field}\``);
+  if (!(v instanceof Uint8Array))
+    throw malformed(kind, `invalid type: expected a byte string for field \`${field}\``);
   return v;
 }
 
@@ -118,7 +122,14 @@ export function validateEnvelope(kind: RequestKind, body: Uint8Array, ctx: Valid
   }
   const sender = principal(kind, content.sender, 'sender');
   const ingressExpiry = nat(kind, content.ingress_expiry, 'ingress_expiry');
-  const request: ValidRequest = { kind, content, requestId: new Uint8Array(), sender, ingressExpiry, targets: 'all' };
+  const request: ValidRequest = {
+    kind,
+    content,
+    requestId: new Uint8Array(),
+    sender,
+    ingressExpiry,
+    targets: 'all',
+  };
   if (kind === 'read_state') {
     if (!Array.isArray(content.paths)) throw malformed(kind, 'missing field `paths`');
     request.paths = content.paths.map((p) => {
@@ -152,11 +163,17 @@ export function validateEnvelope(kind: RequestKind, body: Uint8Array, ctx: Valid
   // ---- limits
   if (request.paths) {
     if (request.paths.length > MAX_READ_STATE_PATHS) {
-      throw new HttpInterfaceError(400, `Invalid read state request: Too many paths: got ${request.paths.length}, at most ${MAX_READ_STATE_PATHS} are allowed.`);
+      throw new HttpInterfaceError(
+        400,
+        `Invalid read state request: Too many paths: got ${request.paths.length}, at most ${MAX_READ_STATE_PATHS} are allowed.`,
+      );
     }
     const long = request.paths.find((p) => p.length > MAX_PATH_LABELS);
     if (long) {
-      throw new HttpInterfaceError(400, `Invalid read state request: Path too long: got ${long.length} labels, at most ${MAX_PATH_LABELS} are allowed.`);
+      throw new HttpInterfaceError(
+        400,
+        `Invalid read state request: Path too long: got ${long.length} labels, at most ${MAX_PATH_LABELS} are allowed.`,
+      );
     }
   }
 
@@ -176,13 +193,23 @@ export function validateEnvelope(kind: RequestKind, body: Uint8Array, ctx: Valid
 
   // ---- nonce
   if (content.nonce instanceof Uint8Array && content.nonce.length > MAX_NONCE_BYTES) {
-    throw new HttpInterfaceError(400, `Nonce in request is too big: got ${content.nonce.length} bytes, but at most ${MAX_NONCE_BYTES} are allowed.`);
+    throw new HttpInterfaceError(
+      400,
+      `Nonce in request is too big: got ${content.nonce.length} bytes, but at most ${MAX_NONCE_BYTES} are allowed.`,
+    );
   }
 
   // ---- authentication
   request.targets = authenticate(kind, envelope, request, ctx);
-  if (request.canisterId && request.targets !== 'all' && !request.targets.has(toHex(request.canisterId.toUint8Array()))) {
-    throw new HttpInterfaceError(400, `Canister '${request.canisterId.toText()}' is not one of the delegation targets.`);
+  if (
+    request.canisterId &&
+    request.targets !== 'all' &&
+    !request.targets.has(toHex(request.canisterId.toUint8Array()))
+  ) {
+    throw new HttpInterfaceError(
+      400,
+      `Canister '${request.canisterId.toText()}' is not one of the delegation targets.`,
+    );
   }
   return request;
 }
@@ -191,24 +218,41 @@ function present(v: CborData): boolean {
   return v !== undefined && v !== null;
 }
 
-function authenticate(kind: RequestKind, envelope: CborRecord, request: ValidRequest, ctx: ValidationContext): Targets {
+function authenticate(
+  kind: RequestKind,
+  envelope: CborRecord,
+  request: ValidRequest,
+  ctx: ValidationContext,
+): Targets {
   const { sender_pubkey: pubkey, sender_sig: sig, sender_delegation: delegations } = envelope;
   const sender = request.sender;
   if (!present(pubkey) && !present(sig) && !present(delegations)) {
-    if (sender.compareTo(ANONYMOUS) !== 'eq') throw new HttpInterfaceError(400, `Missing signature from user: ${sender.toText()}`);
+    if (sender.compareTo(ANONYMOUS) !== 'eq')
+      throw new HttpInterfaceError(400, `Missing signature from user: ${sender.toText()}`);
     return 'all';
   }
   if (!present(pubkey) || !present(sig)) throw malformed(kind, 'missing pubkey or signature');
-  if (sender.compareTo(ANONYMOUS) === 'eq') throw new HttpInterfaceError(400, 'Signature is not allowed for the anonymous user.');
+  if (sender.compareTo(ANONYMOUS) === 'eq')
+    throw new HttpInterfaceError(400, 'Signature is not allowed for the anonymous user.');
   const senderKey = blob(kind, pubkey, 'sender_pubkey');
   const senderSig = blob(kind, sig, 'sender_sig');
   if (!equalBytes(Principal.selfAuthenticating(senderKey).toUint8Array(), sender.toUint8Array())) {
-    throw new HttpInterfaceError(400, `The user id '${sender.toText()}' does not match the public key '${toHex(senderKey)}'`);
+    throw new HttpInterfaceError(
+      400,
+      `The user id '${sender.toText()}' does not match the public key '${toHex(senderKey)}'`,
+    );
   }
 
-  const chain: { pubkey: Uint8Array; expiration: bigint; targets?: Uint8Array[]; map: CborRecord; signature: Uint8Array }[] = [];
+  const chain: {
+    pubkey: Uint8Array;
+    expiration: bigint;
+    targets?: Uint8Array[];
+    map: CborRecord;
+    signature: Uint8Array;
+  }[] = [];
   if (present(delegations)) {
-    if (!Array.isArray(delegations)) throw malformed(kind, 'invalid type: `sender_delegation` must be an array');
+    if (!Array.isArray(delegations))
+      throw malformed(kind, 'invalid type: `sender_delegation` must be an array');
     for (const sd of delegations) {
       if (!isRecord(sd) || !isRecord(sd.delegation)) throw malformed(kind, 'invalid signed delegation');
       const d = sd.delegation;
@@ -244,7 +288,11 @@ function authenticate(kind: RequestKind, envelope: CborRecord, request: ValidReq
   const seen = new Set<string>();
   for (const k of keys) {
     const h = toHex(k);
-    if (seen.has(h)) throw new HttpInterfaceError(400, 'Invalid delegation: Chain of delegations contains a cycle: a public key appears twice');
+    if (seen.has(h))
+      throw new HttpInterfaceError(
+        400,
+        'Invalid delegation: Chain of delegations contains a cycle: a public key appears twice',
+      );
     seen.add(h);
   }
 

@@ -29,7 +29,9 @@ describe('request id', () => {
   };
 
   it('matches the specification example', () => {
-    expect(toHex(requestIdOf(content))).toBe('1d1091364d6bb8a6c16b203ee75467d59ead468f523eb058880ae8ec80e2b101');
+    expect(toHex(requestIdOf(content))).toBe(
+      '1d1091364d6bb8a6c16b203ee75467d59ead468f523eb058880ae8ec80e2b101',
+    );
   });
 
   it('is independent of integer width and key order, and equals the agent’s', () => {
@@ -38,7 +40,9 @@ describe('request id', () => {
     expect(toHex(requestIdOf(reordered))).toBe(toHex(requestIdOf(content)));
     const decoded = decodeCbor(encodeTagged(content));
     expect(toHex(requestIdOf(decoded as Record<string, never>))).toBe(toHex(requestIdOf(content)));
-    expect(toHex(requestIdOf({ ...content, nonce: Uint8Array.of(1, 2), paths: [[utf8('time')]], n: 624485 }))).toBe(
+    expect(
+      toHex(requestIdOf({ ...content, nonce: Uint8Array.of(1, 2), paths: [[utf8('time')]], n: 624485 })),
+    ).toBe(
       toHex(agentRequestId({ ...content, nonce: Uint8Array.of(1, 2), paths: [[utf8('time')]], n: 624485 })),
     );
   });
@@ -68,7 +72,18 @@ describe('hash trees', () => {
 
   const state = subtree([
     ['time', Uint8Array.of(1)],
-    ['canister', subtree([[Uint8Array.of(1), subtree([['module_hash', Uint8Array.of(9)], ['controllers', Uint8Array.of(8)]])]])],
+    [
+      'canister',
+      subtree([
+        [
+          Uint8Array.of(1),
+          subtree([
+            ['module_hash', Uint8Array.of(9)],
+            ['controllers', Uint8Array.of(8)],
+          ]),
+        ],
+      ]),
+    ],
     ['request_status', subtree([[new Uint8Array(32).fill(5), subtree([['status', utf8('replied')]])]])],
     ['subnet', subtree([])],
   ]);
@@ -79,7 +94,10 @@ describe('hash trees', () => {
     const w = witness(state, [[utf8('time')], [utf8('canister'), Uint8Array.of(1), utf8('module_hash')]]);
     expect(toHex(reconstruct(w))).toBe(toHex(treeHash(state)));
     expect(lookupPath(w, ['time'])).toEqual({ status: 'found', value: Uint8Array.of(1) });
-    expect(lookupPath(w, ['canister', Uint8Array.of(1), 'module_hash'])).toEqual({ status: 'found', value: Uint8Array.of(9) });
+    expect(lookupPath(w, ['canister', Uint8Array.of(1), 'module_hash'])).toEqual({
+      status: 'found',
+      value: Uint8Array.of(9),
+    });
     expect(lookupPath(w, ['canister', Uint8Array.of(1), 'controllers']).status).toBe('unknown');
     expect(lookupPath(w, ['request_status']).status).toBe('unknown');
   });
@@ -124,7 +142,11 @@ describe('certificates', () => {
     const other = concatBytes([BLS_DER_PREFIX, blsPublicKey(new Uint8Array(32).fill(8))]);
     const bytes = signCertificate(state, [[utf8('time')]], sk);
     await expect(
-      Certificate.create({ certificate: bytes, rootKey: other, principal: { canisterId: Principal.fromUint8Array(Uint8Array.of(1, 2)) } }),
+      Certificate.create({
+        certificate: bytes,
+        rootKey: other,
+        principal: { canisterId: Principal.fromUint8Array(Uint8Array.of(1, 2)) },
+      }),
     ).rejects.toThrow(/signature/i);
   });
 });
@@ -145,7 +167,9 @@ describe('signatures', () => {
       expect(verifySignature(pk, sig, message, { rootKey: new Uint8Array() })).toBeUndefined();
       const bad = sig.slice();
       bad[5]! ^= 1;
-      expect(verifySignature(pk, bad, message, { rootKey: new Uint8Array() })).toMatch(/could not be verified/);
+      expect(verifySignature(pk, bad, message, { rootKey: new Uint8Array() })).toMatch(
+        /could not be verified/,
+      );
     }
   });
 

@@ -70,7 +70,7 @@ function derRead(bytes: Uint8Array, at: number): { node: DerNode; next: number }
 
 function derChildren(body: Uint8Array): DerNode[] {
   const out: DerNode[] = [];
-  for (let at = 0; at < body.length; ) {
+  for (let at = 0; at < body.length;) {
     const { node, next } = derRead(body, at);
     out.push(node);
     at = next;
@@ -83,7 +83,8 @@ function parseSpki(der: Uint8Array): { oids: string[]; key: Uint8Array } {
   const { node: outer, next } = derRead(der, 0);
   if (outer.tag !== 0x30 || next !== der.length) throw new KeyError('not a DER SEQUENCE');
   const [alg, bits] = derChildren(outer.body);
-  if (!alg || alg.tag !== 0x30 || !bits || bits.tag !== 0x03) throw new KeyError('not a SubjectPublicKeyInfo');
+  if (!alg || alg.tag !== 0x30 || !bits || bits.tag !== 0x03)
+    throw new KeyError('not a SubjectPublicKeyInfo');
   const oids = derChildren(alg.body)
     .filter((n) => n.tag === 0x06)
     .map((n) => toHex(n.body));
@@ -102,7 +103,10 @@ export const BLS_DER_PREFIX = Uint8Array.from(
 );
 
 export function blsKeyFromDer(der: Uint8Array): Uint8Array {
-  if (der.length !== BLS_DER_PREFIX.length + 96 || !equalBytes(der.subarray(0, BLS_DER_PREFIX.length), BLS_DER_PREFIX)) {
+  if (
+    der.length !== BLS_DER_PREFIX.length + 96 ||
+    !equalBytes(der.subarray(0, BLS_DER_PREFIX.length), BLS_DER_PREFIX)
+  ) {
     throw new KeyError('not a DER-encoded BLS12-381 G2 public key');
   }
   return der.subarray(BLS_DER_PREFIX.length);
@@ -151,7 +155,8 @@ function coseToSec1(cose: Uint8Array): Uint8Array {
     return v?.type === 'bytes' ? v.value : undefined;
   };
   if (int(1) === 3n) throw new KeyError('RSA WebAuthn keys are not supported by icsim');
-  if (int(1) !== 2n || int(3) !== -7n || int(-1) !== 1n) throw new KeyError('unsupported COSE key: only EC2 P-256 with ES256');
+  if (int(1) !== 2n || int(3) !== -7n || int(-1) !== 1n)
+    throw new KeyError('unsupported COSE key: only EC2 P-256 with ES256');
   const x = bytes(-2);
   const y = bytes(-3);
   if (x?.length !== 32 || y?.length !== 32) throw new KeyError('malformed COSE EC2 key coordinates');
@@ -175,7 +180,12 @@ export interface TrustContext {
  * Verifies `signature` by `pk` over `message` (domain separator included).
  * Answers the reason of a failure, or undefined when the signature is valid.
  */
-export function verifySignature(pk: UserPublicKey, signature: Uint8Array, message: Uint8Array, trust: TrustContext): string | undefined {
+export function verifySignature(
+  pk: UserPublicKey,
+  signature: Uint8Array,
+  message: Uint8Array,
+  trust: TrustContext,
+): string | undefined {
   switch (pk.kind) {
     case 'ed25519': {
       let ok = false;
@@ -193,7 +203,9 @@ export function verifySignature(pk: UserPublicKey, signature: Uint8Array, messag
       const curve = pk.kind === 'p256' ? p256 : secp256k1;
       let ok = false;
       try {
-        ok = signature.length === 64 && curve.verify(signature, message, pk.key, { prehash: true, lowS: false, format: 'compact' });
+        ok =
+          signature.length === 64 &&
+          curve.verify(signature, message, pk.key, { prehash: true, lowS: false, format: 'compact' });
       } catch {
         ok = false;
       }
@@ -258,7 +270,8 @@ function verifyCanisterSignature(
   } catch (e) {
     return fail((e as CborError).message);
   }
-  if (!isRecord(sig) || !(sig.certificate instanceof Uint8Array)) return fail('expected a CBOR map with certificate and tree');
+  if (!isRecord(sig) || !(sig.certificate instanceof Uint8Array))
+    return fail('expected a CBOR map with certificate and tree');
   let tree;
   try {
     tree = parseHashTree(sig.tree);
@@ -276,7 +289,8 @@ function verifyCanisterSignature(
     return fail('the certified data of the canister does not match the signature tree');
   }
   const leaf = lookupPath(tree, ['sig', sha256(pk.seed), sha256(message)]);
-  if (leaf.status !== 'found' || leaf.value.length !== 0) return fail('the signature tree has no entry for this seed and message');
+  if (leaf.status !== 'found' || leaf.value.length !== 0)
+    return fail('the signature tree has no entry for this seed and message');
   return undefined;
 }
 
@@ -313,7 +327,12 @@ export function stateRootMessage(rootHash: Uint8Array): Uint8Array {
  * host `canisterId`. Returns the decoded tree. Time is not checked (canister
  * signatures carry old certificates by design).
  */
-export function verifyCertificate(bytes: Uint8Array, rootKeyDer: Uint8Array, canisterId: Uint8Array, nested = false): { tree: ReturnType<typeof parseHashTree> } {
+export function verifyCertificate(
+  bytes: Uint8Array,
+  rootKeyDer: Uint8Array,
+  canisterId: Uint8Array,
+  nested = false,
+): { tree: ReturnType<typeof parseHashTree> } {
   const cert = decodeCbor(bytes);
   if (!isRecord(cert) || !(cert.signature instanceof Uint8Array)) throw new Error('malformed certificate');
   const tree = parseHashTree(cert.tree);
@@ -327,7 +346,9 @@ export function verifyCertificate(bytes: Uint8Array, rootKeyDer: Uint8Array, can
     const inner = verifyCertificate(d.certificate, rootKeyDer, canisterId, true);
     const ranges = lookupPath(inner.tree, ['subnet', d.subnet_id, 'canister_ranges']);
     if (ranges.status !== 'found' || !inRanges(ranges.value, canisterId)) {
-      throw new Error(`canister ${Principal.fromUint8Array(canisterId).toText()} is not in the delegated subnet's ranges`);
+      throw new Error(
+        `canister ${Principal.fromUint8Array(canisterId).toText()} is not in the delegated subnet's ranges`,
+      );
     }
     const key = lookupPath(inner.tree, ['subnet', d.subnet_id, 'public_key']);
     if (key.status !== 'found') throw new Error('the delegation certificate has no subnet public key');
@@ -349,7 +370,12 @@ function inRanges(rangesCbor: Uint8Array, id: Uint8Array): boolean {
   if (!Array.isArray(ranges)) return false;
   const cmp = (a: Uint8Array, b: Uint8Array): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
   return ranges.some(
-    (r) => Array.isArray(r) && r[0] instanceof Uint8Array && r[1] instanceof Uint8Array && cmp(r[0], id) <= 0 && cmp(id, r[1]) <= 0,
+    (r) =>
+      Array.isArray(r) &&
+      r[0] instanceof Uint8Array &&
+      r[1] instanceof Uint8Array &&
+      cmp(r[0], id) <= 0 &&
+      cmp(id, r[1]) <= 0,
   );
 }
 

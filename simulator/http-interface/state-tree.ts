@@ -73,7 +73,8 @@ function canisterSubtree(c: CanisterView): SubTree {
     ['controllers', encodeTagged(c.controllers.map((p) => p.toUint8Array()))],
   ];
   if (c.moduleHash) entries.push(['module_hash', c.moduleHash]);
-  if (c.metadata.length > 0) entries.push(['metadata', subtree(c.metadata.map((m) => [utf8.encode(m.name), m.content]))]);
+  if (c.metadata.length > 0)
+    entries.push(['metadata', subtree(c.metadata.map((m) => [utf8.encode(m.name), m.content]))]);
   return subtree(entries);
 }
 

@@ -307,10 +307,17 @@ export async function runCli(
   if (options.httpPort !== undefined) {
     try {
       const instanceId = registry.add(createInstance({ subnets: [{ kind: 'Application' }] }));
-      const gateway = await icsim.httpInterface.startGateway(instanceId, { ipAddr: options.ipAddr, port: options.httpPort });
-      logs.runtime(`icsim: IC HTTP interface of instance ${instanceId} (live) at http://${options.ipAddr}:${gateway.port}`);
+      const gateway = await icsim.httpInterface.startGateway(instanceId, {
+        ipAddr: options.ipAddr,
+        port: options.httpPort,
+      });
+      logs.runtime(
+        `icsim: IC HTTP interface of instance ${instanceId} (live) at http://${options.ipAddr}:${gateway.port}`,
+      );
     } catch (e) {
-      process.stderr.write(`icsim: cannot serve the IC HTTP interface on port ${options.httpPort}: ${(e as Error).message}\n`);
+      process.stderr.write(
+        `icsim: cannot serve the IC HTTP interface on port ${options.httpPort}: ${(e as Error).message}\n`,
+      );
       removePortFile();
       process.exit(1);
     }

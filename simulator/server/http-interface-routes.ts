@@ -60,7 +60,8 @@ function isIcInstance(instance: SimInstance): instance is SimInstance & Instance
 }
 
 function interfaceOf(instance: SimInstance): IcHttpInterface {
-  if (!isIcInstance(instance)) throw new HttpError(501, 'this instance does not implement the IC HTTP interface');
+  if (!isIcInstance(instance))
+    throw new HttpError(501, 'this instance does not implement the IC HTTP interface');
   return IcHttpInterface.of(instance);
 }
 
@@ -108,7 +109,8 @@ function parseApiPath(segments: string[]): ApiRoute | undefined {
       return { kind: 'call', version: Number(version.slice(1)) as CallVersion, id: decoded };
     }
     if (op === 'query' && (version === 'v2' || version === 'v3')) return { kind: 'query', id: decoded };
-    if (op === 'read_state' && (version === 'v2' || version === 'v3')) return { kind: 'read_state', target: 'canister', id: decoded };
+    if (op === 'read_state' && (version === 'v2' || version === 'v3'))
+      return { kind: 'read_state', target: 'canister', id: decoded };
   }
   if (scope === 'subnet' && op === 'read_state' && (version === 'v2' || version === 'v3')) {
     return { kind: 'read_state', target: 'subnet', id: decoded };
@@ -138,7 +140,10 @@ async function serveApi(
   const expected = route?.kind === 'status' ? 'GET' : 'POST';
   if (!route || method !== expected) {
     await readBody(req, 0);
-    sendAnswer(res, route ? { status: 405, text: `Method ${method} not allowed.` } : { status: 404, text: 'Not found.' });
+    sendAnswer(
+      res,
+      route ? { status: 405, text: `Method ${method} not allowed.` } : { status: 404, text: 'Not found.' },
+    );
     return;
   }
   const body = await readBody(req, route.kind === 'status' ? 0 : IC_HTTP_BODY_LIMIT);
@@ -147,7 +152,10 @@ async function serveApi(
     return;
   }
   if (body.kind === 'too-large') {
-    sendAnswer(res, { status: 413, text: `Request body too large: the limit is ${IC_HTTP_BODY_LIMIT} bytes.` });
+    sendAnswer(res, {
+      status: 413,
+      text: `Request body too large: the limit is ${IC_HTTP_BODY_LIMIT} bytes.`,
+    });
     return;
   }
   let answer: HttpAnswer;
@@ -156,7 +164,8 @@ async function serveApi(
     if (route.kind === 'status') answer = ic.status();
     else {
       const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-      if (contentType !== 'application/cbor') answer = { status: 400, text: 'Unexpected content-type, expected application/cbor.' };
+      if (contentType !== 'application/cbor')
+        answer = { status: 400, text: 'Unexpected content-type, expected application/cbor.' };
       else if (route.kind === 'call') answer = ic.call(route.version, route.id, body.bytes);
       else if (route.kind === 'query') answer = ic.query(route.id, body.bytes);
       else answer = ic.readState(route.target, route.id, body.bytes);
@@ -172,7 +181,11 @@ async function serveApi(
   sendAnswer(res, answer);
 }
 
-export function createHttpInterfaceMount(registry: InstanceRegistry, activity: Activity, logs: ServerLogs): HttpInterfaceMount {
+export function createHttpInterfaceMount(
+  registry: InstanceRegistry,
+  activity: Activity,
+  logs: ServerLogs,
+): HttpInterfaceMount {
   const gateways = new Map<number, Gateway>();
   let nextGatewayId = 0;
 
@@ -183,7 +196,10 @@ export function createHttpInterfaceMount(registry: InstanceRegistry, activity: A
     else res.destroy();
   };
 
-  async function startGateway(instanceId: number, options: { ipAddr?: string; port?: number } = {}): Promise<Gateway> {
+  async function startGateway(
+    instanceId: number,
+    options: { ipAddr?: string; port?: number } = {},
+  ): Promise<Gateway> {
     const instance = registry.get(String(instanceId));
     interfaceOf(instance);
     if (!instance.isAutoProgress()) instance.startAutoProgress();
@@ -210,7 +226,12 @@ export function createHttpInterfaceMount(registry: InstanceRegistry, activity: A
         resolve();
       });
     });
-    const gateway: Gateway = { id: nextGatewayId++, instanceId, port: (server.address() as AddressInfo).port, server };
+    const gateway: Gateway = {
+      id: nextGatewayId++,
+      instanceId,
+      port: (server.address() as AddressInfo).port,
+      server,
+    };
     gateways.set(gateway.id, gateway);
     return gateway;
   }
@@ -232,7 +253,12 @@ export function createHttpInterfaceMount(registry: InstanceRegistry, activity: A
       return;
     }
     const error = (message: string): void => sendJson(res, 502, { Error: { message } });
-    let config: { forward_to?: { PocketIcInstance?: unknown; Replica?: unknown }; ip_addr?: unknown; port?: unknown; https_config?: unknown };
+    let config: {
+      forward_to?: { PocketIcInstance?: unknown; Replica?: unknown };
+      ip_addr?: unknown;
+      port?: unknown;
+      https_config?: unknown;
+    };
     try {
       config = JSON.parse(Buffer.from(body.bytes).toString('utf8')) as typeof config;
     } catch (e) {
@@ -240,12 +266,16 @@ export function createHttpInterfaceMount(registry: InstanceRegistry, activity: A
       return;
     }
     const target = config?.forward_to?.PocketIcInstance;
-    if (config?.forward_to?.Replica !== undefined) return error('icsim cannot forward an HTTP gateway to a replica URL; use forward_to.PocketIcInstance');
+    if (config?.forward_to?.Replica !== undefined)
+      return error('icsim cannot forward an HTTP gateway to a replica URL; use forward_to.PocketIcInstance');
     if (typeof target !== 'number' || !Number.isSafeInteger(target) || target < 0) {
-      sendJson(res, 400, { message: 'Failed to deserialize the JSON body: missing forward_to.PocketIcInstance' });
+      sendJson(res, 400, {
+        message: 'Failed to deserialize the JSON body: missing forward_to.PocketIcInstance',
+      });
       return;
     }
-    if (config.https_config !== undefined && config.https_config !== null) return error('icsim does not serve HTTPS gateways');
+    if (config.https_config !== undefined && config.https_config !== null)
+      return error('icsim does not serve HTTPS gateways');
     const port = typeof config.port === 'number' ? config.port : undefined;
     const ipAddr = typeof config.ip_addr === 'string' ? config.ip_addr : undefined;
     try {
@@ -261,16 +291,24 @@ export function createHttpInterfaceMount(registry: InstanceRegistry, activity: A
       const segments = splitPath(path);
       if (segments[0] === 'instances' && segments[1] !== undefined && segments[2] === 'api') {
         const id = segments[1];
-        await serveApi(req, res, method, segments.slice(2), () => registry.get(id)).catch((e: unknown) => internalError(res, path, e));
+        await serveApi(req, res, method, segments.slice(2), () => registry.get(id)).catch((e: unknown) =>
+          internalError(res, path, e),
+        );
         return true;
       }
       if (segments[0] === 'http_gateway' && method === 'POST' && segments.length === 1) {
         await createGateway(req, res).catch((e: unknown) => internalError(res, path, e));
         return true;
       }
-      if (segments[0] === 'http_gateway' && method === 'POST' && segments.length === 3 && segments[2] === 'stop') {
+      if (
+        segments[0] === 'http_gateway' &&
+        method === 'POST' &&
+        segments.length === 3 &&
+        segments[2] === 'stop'
+      ) {
         await readBody(req, 1024 * 1024);
-        if (!/^\d+$/.test(segments[1]!)) sendJson(res, 400, { message: `Invalid URL: Cannot parse \`${segments[1]}\` to a \`usize\`` });
+        if (!/^\d+$/.test(segments[1]!))
+          sendJson(res, 400, { message: `Invalid URL: Cannot parse \`${segments[1]}\` to a \`usize\`` });
         else {
           stopGateway(Number(segments[1]));
           sendJson(res, 200, null);

@@ -58,7 +58,10 @@ export function createIcsimServer(options: IcsimServerOptions): IcsimServer {
     httpInterface.attach(instance);
     return instance;
   };
-  for (const route of [...serverRoutes(registry, blobs, createInstance), ...instanceRoutes(registry, blobs)]) {
+  for (const route of [
+    ...serverRoutes(registry, blobs, createInstance),
+    ...instanceRoutes(registry, blobs),
+  ]) {
     router.add(route);
   }
 
