@@ -16,6 +16,7 @@ if (major < 24) {
 // only, so they run unchanged on a real PocketIC binary (POCKET_IC_BIN).
 export default defineConfig({
   test: {
+    reporters: ['default', './conformance/support/summary-reporter.ts'],
     projects: [
       {
         test: {
