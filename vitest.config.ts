@@ -17,6 +17,9 @@ if (major < 24) {
 export default defineConfig({
   test: {
     reporters: ['default', './conformance/support/summary-reporter.ts'],
+    // Vitest's default on 2 cores is one worker; spec files share one server
+    // (the conformance global setup), so two can run at once.
+    maxWorkers: 2,
     projects: [
       {
         test: {
@@ -29,8 +32,6 @@ export default defineConfig({
       {
         test: {
           name: 'conformance',
-          // Spec files share one server (global setup) and run two at a time on 2 cores.
-          maxWorkers: 2,
           include: ['conformance/**/*.spec.ts'],
           globalSetup: ['conformance/support/global-setup.ts'],
           testTimeout: 120_000,
