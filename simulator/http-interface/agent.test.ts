@@ -228,6 +228,46 @@ describe.each([
     expect(who.toText()).toBe(identity.getPrincipal().toText());
   });
 
+  it('management canister: create (ECID aaaaa-aa) and canister_status (ECID = the target) as the controller', async () => {
+    const identity = Ed25519KeyIdentity.generate();
+    const agent = await lib.HttpAgent.create({ host, shouldFetchRootKey: true, identity: identity as never });
+    const mgmtIdl: IDL.InterfaceFactory = ({ IDL: I }) =>
+      I.Service({
+        provisional_create_canister_with_cycles: I.Func(
+          [I.Record({ amount: I.Opt(I.Nat) })],
+          [I.Record({ canister_id: I.Principal })],
+          [],
+        ),
+        canister_status: I.Func(
+          [I.Record({ canister_id: I.Principal })],
+          [I.Record({ module_hash: I.Opt(I.Vec(I.Nat8)) })],
+          [],
+        ),
+      });
+    type Mgmt = {
+      provisional_create_canister_with_cycles(a: { amount: [] }): Promise<{ canister_id: Principal }>;
+      canister_status(a: { canister_id: Principal }): Promise<{ module_hash: [] | [Uint8Array] }>;
+    };
+    const create = lib.Actor.createActor<Mgmt>(mgmtIdl as never, { agent, canisterId: 'aaaaa-aa' });
+    const { canister_id } = await create.provisional_create_canister_with_cycles({ amount: [] });
+    expect(ic.getControllers(canister_id as unknown as Principal).map((p) => p.toText())).toEqual([
+      identity.getPrincipal().toText(),
+    ]);
+    const status = lib.Actor.createActor<Mgmt>(mgmtIdl as never, {
+      agent,
+      canisterId: 'aaaaa-aa',
+      effectiveCanisterId: canister_id,
+    });
+    expect((await status.canister_status({ canister_id })).module_hash).toEqual([]);
+  });
+
+  it('a missing canister is a non-replicated rejection (IC0301), not an HTTP error', async () => {
+    const agent = await lib.HttpAgent.create({ host, shouldFetchRootKey: true });
+    const missing = Principal.fromText('rkp4c-7iaaa-aaaaa-aaaca-cai');
+    const actor = lib.Actor.createActor<Service>(idl as never, { agent, canisterId: missing.toText() });
+    await expect(actor.inc()).rejects.toThrow(/IC0301|not found/);
+  });
+
   it('CanisterStatus reads module_hash, controllers and time', async () => {
     const agent = await lib.HttpAgent.create({ host, shouldFetchRootKey: true });
     const status = await lib.CanisterStatus.request({
