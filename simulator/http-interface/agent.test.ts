@@ -256,7 +256,7 @@ describe.each([
     const status = lib.Actor.createActor<Mgmt>(mgmtIdl as never, {
       agent,
       canisterId: 'aaaaa-aa',
-      effectiveCanisterId: canister_id,
+      effectiveCanisterId: canister_id as never,
     });
     expect((await status.canister_status({ canister_id })).module_hash).toEqual([]);
   });
