@@ -1,6 +1,7 @@
 // The upload-session service, free of Azle: every method takes the caller
-// and the time explicitly and works on KvMaps, so the whole behaviour is unit
-// tested in Node and the canister entry (index.ts) only translates Candid.
+// and the time explicitly and works on KvMaps, so the canister entry
+// (index.ts) only translates Candid. It is tested as the built Wasm only
+// (canister/*.test.ts on the in-process simulator, conformance/upload/ over PicJS).
 //
 // Stable layout (one StableBTreeMap per memory id, see LAYOUT in layout.ts):
 //   meta      text key -> bytes: layout version, config, allocator state

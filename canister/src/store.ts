@@ -10,8 +10,8 @@
 // expired session are overwritten by the next session instead of piling up.
 // Freeing is O(1) in pages (no page is touched); reuse overwrites in place.
 //
-// Everything here works on the `KvMap` interface, so the same code runs on
-// Azle's StableBTreeMap in the canister and on an in-memory map in unit tests.
+// Everything here works on the `KvMap` interface, the subset of Azle's
+// StableBTreeMap the canister uses.
 
 import { ByteReader, ByteWriter, u32Key } from './codec.ts';
 
@@ -175,45 +175,5 @@ export class PageSpace {
   /** Number of page values physically stored (pages ever written). */
   storedPages(): number {
     return this.pages.len();
-  }
-}
-
-/** An in-memory KvMap with StableBTreeMap's byte ordering, for tests and tools. */
-export class MemoryKvMap implements KvMap {
-  private readonly map = new Map<string, [Uint8Array, Uint8Array]>();
-
-  private static id(key: Uint8Array): string {
-    let s = '';
-    for (let i = 0; i < key.length; i++) s += (key[i] < 16 ? '0' : '') + key[i].toString(16);
-    return s;
-  }
-
-  get(key: Uint8Array): Uint8Array | undefined {
-    const hit = this.map.get(MemoryKvMap.id(key));
-    return hit === undefined ? undefined : hit[1].slice();
-  }
-
-  insert(key: Uint8Array, value: Uint8Array): void {
-    this.map.set(MemoryKvMap.id(key), [key.slice(), value.slice()]);
-  }
-
-  remove(key: Uint8Array): void {
-    this.map.delete(MemoryKvMap.id(key));
-  }
-
-  containsKey(key: Uint8Array): boolean {
-    return this.map.has(MemoryKvMap.id(key));
-  }
-
-  len(): number {
-    return this.map.size;
-  }
-
-  items(start = 0, count?: number): [Uint8Array, Uint8Array][] {
-    // Hex of equal-length prefixes sorts like bytes; a shorter key that is a
-    // prefix sorts first, as in Rust's Vec<u8> ordering.
-    const sorted = [...this.map.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-    const slice = sorted.slice(start, count === undefined ? undefined : start + count);
-    return slice.map(([, [k, v]]) => [k.slice(), v.slice()]);
   }
 }

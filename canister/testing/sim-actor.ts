@@ -2,7 +2,8 @@
  * An UploadActor over the in-process simulator (simulator/testing/harness.ts):
  * Candid-encodes each call with the shared IDL factory, sends it as ingress
  * (update) or query, and decodes the reply. Lets the canister's own tests and
- * benchmarks drive the real Wasm before PicJS specs exist.
+ * benchmarks drive the real Wasm in-process (the PicJS specs are in
+ * conformance/upload/).
  */
 import { IDL } from '@icp-sdk/core/candid';
 import type { Principal } from '@icp-sdk/core/principal';
