@@ -473,3 +473,31 @@ describe('data certificates', () => {
     expect(new TextDecoder().decode(data)).toBe('hello');
   });
 });
+
+describe('a non-live instance under /instances/{id}/api (virtual time)', () => {
+  it('the agent syncs its clock with the replica after "Invalid request expiry" and then calls and queries', async () => {
+    const frozen = Instance.create({ subnets: [{ kind: 'Application' }] });
+    const id = icsim.registry.add(frozen);
+    icsim.httpInterface.attach(frozen);
+    const h = new Harness(frozen);
+    const cid = h.createCanister();
+    expect(h.install(cid, wat(WAT)).status).toBe('replied');
+    const port = (icsim.server.address() as { port: number }).port;
+    // 5.x builds absolute `/api/...` URLs; a fetch wrapper puts them under the instance prefix.
+    const prefixed: typeof fetch = (input, init) =>
+      fetch(
+        String(input instanceof Request ? input.url : input).replace('/api/', `/instances/${id}/api/`),
+        init,
+      );
+    const agent = await agent5.HttpAgent.create({
+      host: `http://127.0.0.1:${port}`,
+      shouldFetchRootKey: true,
+      identity: Ed25519KeyIdentity.generate(),
+      fetch: prefixed,
+    });
+    const actor = agent5.Actor.createActor<Service>(idl, { agent, canisterId: cid });
+    expect(await actor.inc()).toBe(1n);
+    expect(await actor.get()).toBe(1n);
+    expect(frozen.isAutoProgress()).toBe(false);
+  });
+});
