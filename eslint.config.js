@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '**/.azle/**', 'bench/results/**', 'fixtures/releases/**'] },
+  { ignores: ['node_modules/**', '**/.azle/**', '.cache/**', 'bench/results/**', 'fixtures/releases/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

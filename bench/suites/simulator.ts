@@ -76,17 +76,17 @@ export async function simulatorSuite(results: Results): Promise<void> {
 }
 
 async function bareSpin(wasm: Uint8Array): Promise<number> {
-  let memory: WebAssembly.Memory | undefined;
+  const memory: { current?: WebAssembly.Memory } = {};
   const stub = () => undefined;
   const ic0 = new Proxy(
     {
-      msg_arg_data_copy: (dst: number) => new DataView(memory!.buffer).setUint32(dst, SPIN, true),
+      msg_arg_data_copy: (dst: number) => new DataView(memory.current!.buffer).setUint32(dst, SPIN, true),
       msg_arg_data_size: () => 4,
     } as Record<string, (...a: number[]) => unknown>,
     { get: (t, k: string) => t[k] ?? stub },
   );
   const instance = new WebAssembly.Instance(new WebAssembly.Module(wasm), { ic0 });
-  memory = instance.exports.memory as WebAssembly.Memory;
+  memory.current = instance.exports.memory as WebAssembly.Memory;
   const spin = instance.exports.spin_bare as () => number;
   return median(await timeRuns(() => spin(), 5));
 }
