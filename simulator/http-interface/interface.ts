@@ -123,15 +123,21 @@ export class IcHttpInterface {
     };
   }
 
-  call(version: CallVersion, ecidText: string, body: Uint8Array): HttpAnswer {
+  /** `/api/v2|v3|v4/canister/<ecid>/call`, and (6.x) `/api/v4/subnet/<sid>/call`. */
+  call(
+    version: CallVersion,
+    idText: string,
+    body: Uint8Array,
+    target: 'canister' | 'subnet' = 'canister',
+  ): HttpAnswer {
     return this.#answer(() => {
-      const ecid = parsePrincipal(ecidText, 'canister');
-      const request = this.#validate('call', body, ecid);
+      const where = this.#effective(target, idText);
+      const request = this.#validate('call', body, where.principal, target === 'subnet');
       this.#prune();
       const key = toHex(request.requestId);
       let record = this.#calls.get(key);
       if (!record) {
-        const submitted = this.#submit(request, ecid);
+        const submitted = this.#submit(request, where.route);
         if ('rejection' in submitted) {
           const r = submitted.rejection;
           const map: CborRecord = {
@@ -159,10 +165,11 @@ export class IcHttpInterface {
     });
   }
 
-  query(ecidText: string, body: Uint8Array): HttpAnswer {
+  /** `/api/v2|v3/canister/<ecid>/query`, and (6.x) `/api/v3/subnet/<sid>/query`. */
+  query(idText: string, body: Uint8Array, target: 'canister' | 'subnet' = 'canister'): HttpAnswer {
     return this.#answer(() => {
-      const ecid = parsePrincipal(ecidText, 'canister');
-      const request = this.#validate('query', body, ecid);
+      const where = this.#effective(target, idText);
+      const request = this.#validate('query', body, where.principal, target === 'subnet');
       let outcome: CallOutcome;
       try {
         outcome = this.instance.query({
@@ -170,14 +177,13 @@ export class IcHttpInterface {
           canisterId: request.canisterId!,
           method: request.methodName!,
           arg: request.arg!,
-          effectivePrincipal: effectivePrincipal(ecid),
+          effectivePrincipal: where.route,
         });
       } catch (e) {
         if (!(e instanceof InstanceError)) throw e;
         outcome = canisterNotFound(request.canisterId!);
       }
-      const subnet = this.#subnetOf(ecid);
-      const node = this.#node(subnet);
+      const node = this.#node(where.subnet);
       const timestamp = this.instance.replica.certifiedTime;
       const response: CborRecord =
         outcome.status === 'replied'
@@ -200,17 +206,7 @@ export class IcHttpInterface {
   /** `/api/v2|v3/canister/<ecid>/read_state` and `/api/v2|v3/subnet/<sid>/read_state`. */
   readState(target: 'canister' | 'subnet', idText: string, body: Uint8Array): HttpAnswer {
     return this.#answer(() => {
-      const effective = parsePrincipal(idText, target);
-      let subnet: Subnet;
-      if (target === 'subnet') {
-        const found = this.instance.replica.subnets.find(
-          (s) => s.id.compareTo(effective) === 'eq' || equalBytes(this.#view(s).id, effective.toUint8Array()),
-        );
-        if (!found) throw new HttpInterfaceError(404, `Subnet ${effective.toText()} not found.`);
-        subnet = found;
-      } else {
-        subnet = this.#subnetOf(effective);
-      }
+      const { principal: effective, subnet } = this.#effective(target, idText);
       const request = this.#validate('read_state', body, effective, target === 'subnet');
       const paths = request.paths!;
       this.#checkPaths(request, target, effective, paths);
@@ -317,6 +313,25 @@ export class IcHttpInterface {
     return root;
   }
 
+  /**
+   * The principal in the URL, how calls to it are routed, and the subnet that
+   * answers: a canister's host (else the root subnet), or the subnet named by
+   * its topology id or by its certificate id.
+   */
+  #effective(
+    target: 'canister' | 'subnet',
+    idText: string,
+  ): { principal: Principal; route: EffectivePrincipal; subnet: Subnet } {
+    const principal = parsePrincipal(idText, target);
+    if (target === 'canister')
+      return { principal, route: effectivePrincipal(principal), subnet: this.#subnetOf(principal) };
+    const subnet = this.instance.replica.subnets.find(
+      (s) => s.id.compareTo(principal) === 'eq' || equalBytes(this.#view(s).id, principal.toUint8Array()),
+    );
+    if (!subnet) throw new HttpInterfaceError(404, `Subnet ${principal.toText()} not found.`);
+    return { principal, route: { kind: 'subnet', id: subnet.id }, subnet };
+  }
+
   /** The subnet hosting `id`, else the root subnet (which then certifies the absence). */
   #subnetOf(id: Principal): Subnet {
     return this.instance.replica.subnetHosting(id) ?? this.#rootSubnet();
@@ -375,7 +390,7 @@ export class IcHttpInterface {
 
   #submit(
     request: ValidRequest,
-    ecid: Principal,
+    route: EffectivePrincipal,
   ): { record: CallRecord } | { rejection: { errorCode: string; message: string; rejectCode: number } } {
     const canisterId = request.canisterId!;
     let result;
@@ -385,7 +400,7 @@ export class IcHttpInterface {
         canisterId,
         method: request.methodName!,
         arg: request.arg!,
-        effectivePrincipal: effectivePrincipal(ecid),
+        effectivePrincipal: route,
       });
     } catch (e) {
       if (!(e instanceof InstanceError)) throw e;

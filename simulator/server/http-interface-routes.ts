@@ -88,8 +88,8 @@ function sendJson(res: ServerResponse, status: number, json: unknown): void {
 
 type ApiRoute =
   | { kind: 'status' }
-  | { kind: 'call'; version: CallVersion; id: string }
-  | { kind: 'query'; id: string }
+  | { kind: 'call'; version: CallVersion; target: 'canister' | 'subnet'; id: string }
+  | { kind: 'query'; target: 'canister' | 'subnet'; id: string }
   | { kind: 'read_state'; target: 'canister' | 'subnet'; id: string };
 
 /** Parses `api/v…/…` segments (after any prefix); undefined for paths the interface does not serve. */
@@ -106,15 +106,26 @@ function parseApiPath(segments: string[]): ApiRoute | undefined {
   }
   if (scope === 'canister') {
     if (op === 'call' && (version === 'v2' || version === 'v3' || version === 'v4')) {
-      return { kind: 'call', version: Number(version.slice(1)) as CallVersion, id: decoded };
+      return {
+        kind: 'call',
+        version: Number(version.slice(1)) as CallVersion,
+        target: 'canister',
+        id: decoded,
+      };
     }
-    if (op === 'query' && (version === 'v2' || version === 'v3')) return { kind: 'query', id: decoded };
+    if (op === 'query' && (version === 'v2' || version === 'v3'))
+      return { kind: 'query', target: 'canister', id: decoded };
     if (op === 'read_state' && (version === 'v2' || version === 'v3'))
       return { kind: 'read_state', target: 'canister', id: decoded };
   }
   if (scope === 'subnet' && op === 'read_state' && (version === 'v2' || version === 'v3')) {
     return { kind: 'read_state', target: 'subnet', id: decoded };
   }
+  // Subnet-scoped calls and queries of 6.x agents (`effectiveTarget: { subnetId }`).
+  if (scope === 'subnet' && op === 'call' && version === 'v4')
+    return { kind: 'call', version: 4, target: 'subnet', id: decoded };
+  if (scope === 'subnet' && op === 'query' && version === 'v3')
+    return { kind: 'query', target: 'subnet', id: decoded };
   return undefined;
 }
 
@@ -166,8 +177,8 @@ async function serveApi(
       const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
       if (contentType !== 'application/cbor')
         answer = { status: 400, text: 'Unexpected content-type, expected application/cbor.' };
-      else if (route.kind === 'call') answer = ic.call(route.version, route.id, body.bytes);
-      else if (route.kind === 'query') answer = ic.query(route.id, body.bytes);
+      else if (route.kind === 'call') answer = ic.call(route.version, route.id, body.bytes, route.target);
+      else if (route.kind === 'query') answer = ic.query(route.id, body.bytes, route.target);
       else answer = ic.readState(route.target, route.id, body.bytes);
     }
   } catch (e) {
