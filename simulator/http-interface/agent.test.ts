@@ -501,3 +501,31 @@ describe('a non-live instance under /instances/{id}/api (virtual time)', () => {
     expect(frozen.isAutoProgress()).toBe(false);
   });
 });
+
+describe('subnet-scoped endpoints (6.x agents)', () => {
+  it('POST /api/v4/subnet/<sid>/call creates a canister on that subnet with a certified reply', async () => {
+    const subnetId = ic.getTopology().subnets[0]!.id;
+    const content = {
+      request_type: 'call',
+      canister_id: new Uint8Array(),
+      method_name: 'provisional_create_canister_with_cycles',
+      arg: IDL.encode([IDL.Record({ amount: IDL.Opt(IDL.Nat) })], [{ amount: [] }]),
+      sender: Principal.anonymous().toUint8Array(),
+      ingress_expiry: ic.getTime() + 120_000_000_000n,
+    };
+    const res = await rawPost(`/api/v4/subnet/${subnetId.toText()}/call`, encodeTagged({ content }));
+    expect(res.status).toBe(200);
+    const { status, certificate } = decodeCbor(res.bytes) as { status: string; certificate: Uint8Array };
+    expect(status).toBe('replied');
+    const cert = await Certificate.create({ certificate, rootKey: ic.getRootKey(), principal: { subnetId } });
+    const rid = requestIdOf(content);
+    expect(
+      new TextDecoder().decode(lookupResultToBuffer(cert.lookup_path(['request_status', rid, 'status']))),
+    ).toBe('replied');
+    const reply = lookupResultToBuffer(cert.lookup_path(['request_status', rid, 'reply']))!;
+    const [{ canister_id }] = IDL.decode([IDL.Record({ canister_id: IDL.Principal })], reply) as unknown as [
+      { canister_id: Principal },
+    ];
+    expect(ic.getSubnet(canister_id)?.toText()).toBe(subnetId.toText());
+  });
+});
