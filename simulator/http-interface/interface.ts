@@ -181,7 +181,7 @@ export class IcHttpInterface {
         });
       } catch (e) {
         if (!(e instanceof InstanceError)) throw e;
-        outcome = canisterNotFound(request.canisterId!);
+        outcome = canisterNotFound(request.canisterId!, where.route);
       }
       const node = this.#node(where.subnet);
       const timestamp = this.instance.replica.certifiedTime;
@@ -404,7 +404,7 @@ export class IcHttpInterface {
       });
     } catch (e) {
       if (!(e instanceof InstanceError)) throw e;
-      result = canisterNotFound(canisterId);
+      result = canisterNotFound(canisterId, route);
     }
     if (result.status === 'rejected') {
       return {
@@ -558,12 +558,17 @@ function effectivePrincipal(ecid: Principal): EffectivePrincipal {
   return ecid.compareTo(MANAGEMENT) === 'eq' ? { kind: 'none' } : { kind: 'canister', id: ecid };
 }
 
-function canisterNotFound(id: Principal): Extract<CallOutcome, { status: 'rejected' }> {
+/** The routing failure as the replica reports it: the management canister's target is the effective canister. */
+function canisterNotFound(
+  id: Principal,
+  route: EffectivePrincipal,
+): Extract<CallOutcome, { status: 'rejected' }> {
+  const missing = id.compareTo(MANAGEMENT) === 'eq' && route.kind === 'canister' ? route.id : id;
   return {
     status: 'rejected',
     rejectCode: 'DestinationInvalid',
     errorCode: 'CanisterNotFound',
-    message: `Canister ${id.toText()} not found`,
+    message: `Canister ${missing.toText()} not found`,
   };
 }
 
