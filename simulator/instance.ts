@@ -12,11 +12,11 @@
  */
 import { IDL } from '@icp-sdk/core/candid';
 import { Principal } from '@icp-sdk/core/principal';
-import { bls12_381 } from '@noble/curves/bls12-381.js';
 import { InstanceError, UserError } from './errors.ts';
 import { CanisterState } from './canister/state.ts';
 import { ManagementCanister } from './management/canister.ts';
 import * as mgmtErrors from './management/errors.ts';
+import type { InstructionLimits } from './execution/limits.ts';
 import { GENESIS_NS, Replica, hex, notFound, rejectionOf, type ManagementResult, type PendingOutcall } from './subnet/replica.ts';
 import { HttpRequestResult, TransformArgs } from './management/idl.ts';
 import { MAINNET_RANGES, freshRange, inRange } from './subnet/ranges.ts';
@@ -39,17 +39,20 @@ const MAX_AWAIT_ROUNDS = 100;
 /** Range consumption order of PocketIC (`pocket_ic.rs`). */
 const KIND_ORDER: SubnetKind[] = ['NNS', 'SNS', 'II', 'Fiduciary', 'Bitcoin', 'System', 'Application', 'VerifiedApplication'];
 const NAMED: SubnetKind[] = ['NNS', 'SNS', 'II', 'Fiduciary', 'Bitcoin'];
-/** DER prefix of an IC BLS12-381 G2 public key (IC interface specification, "Certification"). */
-const BLS_DER_PREFIX = Uint8Array.from(Buffer.from('308182301d060d2b0601040182dc7c0503010201060c2b0601040182dc7c05030201036100', 'hex'));
 
 export interface InstanceOptions {
   /** Receives each `debug_print` line, formatted like the replica's log. */
   onCanisterLog?: (line: string) => void;
+  /**
+   * Instruction limits that replace those of every subnet's instruction config
+   * (e.g. `{ message: 1_000_000n }` to hit IC0522 quickly in a test). Install
+   * code run through the management canister keeps its own limit.
+   */
+  instructionLimits?: Partial<InstructionLimits>;
 }
 
 export class Instance {
   readonly replica: Replica;
-  readonly #keys = new Map<string, Uint8Array>();
   #autoProgress: ReturnType<typeof setInterval> | undefined;
   #deleted = false;
 
@@ -65,6 +68,7 @@ export class Instance {
     if (config.subnets.length === 0) throw new InstanceError('Bad config: an instance needs at least one subnet');
     const replica = new Replica(config.initialTimeNs ?? GENESIS_NS);
     if (options.onCanisterLog) replica.onCanisterLog = options.onCanisterLog;
+    if (options.instructionLimits) replica.instructionLimitOverrides = { ...options.instructionLimits };
     const ordered = [...config.subnets].sort((a, b) => KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind));
     for (const kind of NAMED) {
       if (ordered.filter((s) => s.kind === kind).length > 1) throw new InstanceError(`Bad config: at most one ${kind} subnet`);
@@ -294,16 +298,7 @@ export class Instance {
   getPubKey(subnetId: Principal): Uint8Array {
     const subnet = this.replica.subnets.find((s) => s.id.compareTo(subnetId) === 'eq');
     if (!subnet) throw new InstanceError(`SubnetNotFound(${subnetId.toText()})`);
-    const key = subnet.id.toText();
-    let der = this.#keys.get(key);
-    if (!der) {
-      const raw = bls12_381.shortSignatures.getPublicKey(subnet.seed).toBytes(true);
-      der = new Uint8Array(BLS_DER_PREFIX.length + raw.length);
-      der.set(BLS_DER_PREFIX);
-      der.set(raw, BLS_DER_PREFIX.length);
-      this.#keys.set(key, der);
-    }
-    return der;
+    return subnet.publicKeyDer;
   }
 
   /** The root key: the NNS subnet's key, else the first subnet's. */

@@ -1,6 +1,7 @@
 /**
  * Server-level PocketIC routes: `/instances` (list, create), `/blobstore`,
- * `/status`, `/read_graph`, `/prune_graph`, `/http_gateway`.
+ * `/status`, `/read_graph`, `/prune_graph` (the HTTP gateway routes live in
+ * `http-interface-routes.ts`).
  * Sources: `rs/pocket_ic_server/src/main.rs` (router), `state_api/routes.rs`
  * (`create_instance`, `handler_read_graph`, `create_http_gateway`),
  * /work/shared/reference/picjs-protocol.md §4.1, §4.12, §4.15, §4.16.
@@ -106,37 +107,5 @@ export function serverRoutes(
       handler: () => ok(null),
     },
 
-    // HTTP gateway (makeLive): needs the IC HTTP interface, which icsim does not serve yet.
-    // 502 `{"Error":{"message"}}` is `CreateHttpGatewayResponse::Error` (routes.rs `create_http_gateway`);
-    // PicJS throws `new Error(message)`.
-    {
-      method: 'POST',
-      pattern: '/http_gateway',
-      body: 'optional-json',
-      handler: (ctx) => {
-        ctx.optionalJson();
-        return {
-          status: 502,
-          json: {
-            Error: {
-              message:
-                'icsim does not support the HTTP gateway yet (PocketIc.makeLive / POST /http_gateway): the IC HTTP interface is not implemented',
-            },
-          },
-        };
-      },
-    },
-    { method: 'GET', pattern: '/http_gateway', body: 'none', handler: () => ok([]) },
-    {
-      method: 'POST',
-      pattern: '/http_gateway/:id/stop',
-      body: 'optional-json',
-      handler: (ctx) => {
-        // `stop_http_gateway` ignores unknown ids; no gateway ever exists here.
-        if (!/^\d+$/.test(ctx.params.id!))
-          throw new HttpError(400, `Invalid URL: Cannot parse \`${ctx.params.id}\` to a \`usize\``);
-        return ok(null);
-      },
-    },
   ];
 }

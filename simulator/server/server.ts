@@ -149,8 +149,5 @@ export function createIcsimServer(options: IcsimServerOptions): IcsimServer {
 }
 
 function notFoundMessage(method: string, path: string): string {
-  if (/^\/instances\/[^/]+\/api\//.test(path)) {
-    return `icsim does not serve the IC HTTP interface on the PocketIC port yet: ${method} ${path}`;
-  }
   return `not found: ${method} ${path} is not a PocketIC route served by icsim`;
 }

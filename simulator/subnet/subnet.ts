@@ -2,6 +2,7 @@
  * One subnet: its kind, id, canister ranges and the canisters it hosts.
  */
 import { Principal } from '@icp-sdk/core/principal';
+import { bls12_381 } from '@noble/curves/bls12-381.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import type { CanisterState } from '../canister/state.ts';
 import type { SubnetKind } from '../types.ts';
@@ -19,10 +20,31 @@ export const SUBNET_SIZES: Record<SubnetKind, number> = {
   NNS: 40,
 };
 
+/** DER prefix of an IC BLS12-381 G2 public key (IC interface specification, "Certification"). */
+const BLS_DER_PREFIX = Uint8Array.from(Buffer.from('308182301d060d2b0601040182dc7c0503010201060c2b0601040182dc7c05030201036100', 'hex'));
+/** Keys by seed: seeds are deterministic, so every instance reuses them (a G2 multiplication costs ~10 ms). */
+const KEYS = new Map<string, Uint8Array>();
+
+/** The subnet's BLS public key, DER-encoded (133 bytes), for the secret key `seed`. */
+function publicKeyDer(seed: Uint8Array): Uint8Array {
+  const hexSeed = Buffer.from(seed).toString('hex');
+  let der = KEYS.get(hexSeed);
+  if (!der) {
+    const raw = bls12_381.shortSignatures.getPublicKey(seed).toBytes(true);
+    der = new Uint8Array(BLS_DER_PREFIX.length + raw.length);
+    der.set(BLS_DER_PREFIX);
+    der.set(raw, BLS_DER_PREFIX.length);
+    KEYS.set(hexSeed, der);
+  }
+  return der;
+}
+
 export class Subnet {
   readonly id: Principal;
   readonly kind: SubnetKind;
+  /** The subnet's BLS secret key: certificates of its state are signed with it. */
   readonly seed: Uint8Array;
+  readonly publicKeyDer: Uint8Array;
   readonly instructionConfig: 'Production' | 'Benchmarking';
   readonly costSchedule: 'Normal' | 'Free';
   /** All ranges the subnet hosts; the last one is where new canisters are allocated. */
@@ -41,8 +63,9 @@ export class Subnet {
   }) {
     this.kind = options.kind;
     this.seed = sha256(new TextEncoder().encode(`icsim subnet ${options.index} ${options.kind}`));
-    // A self-authenticating principal, like the ids of subnets PocketIC derives from generated keys.
-    this.id = Principal.selfAuthenticating(this.seed);
+    this.publicKeyDer = publicKeyDer(this.seed);
+    // The self-authenticating id of the subnet's key, as PocketIC derives subnet ids from generated keys.
+    this.id = Principal.selfAuthenticating(this.publicKeyDer);
     this.ranges = options.ranges;
     this.allocationRange = options.allocationRange;
     this.instructionConfig = options.instructionConfig ?? 'Production';
