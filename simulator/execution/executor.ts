@@ -12,21 +12,41 @@ import type { WasmRuntime } from './runtime.ts';
 
 export type EntryPoint = { kind: 'export'; name: string } | { kind: 'closure'; closure: WasmClosure };
 
-/** Calls the entry point; returns the error it ended with, if any. Leaves state as the Wasm left it. */
+/**
+ * Calls the entry point; returns the error it ended with, if any. Leaves state
+ * as the Wasm left it.
+ *
+ * Instruction metering: the module's counter starts at what is left of the
+ * message's budget (`instructionLimit - instructionsUsed`) and is read back
+ * into `ctx.instructionsUsed` afterwards, trap or not. The metering code
+ * traps with `unreachable` when the counter drops below zero at a function
+ * entry or loop header; any execution that ends with the counter below zero
+ * (a trap of that kind, any other trap after an unchecked charge, or a
+ * return) is `InstructionLimitExceeded` (IC0522), as on the IC.
+ */
 export function invoke(runtime: WasmRuntime, ctx: MessageContext, entry: EntryPoint): HypervisorError | undefined {
   const api = runtime.api;
   const outer = api.context;
   api.context = ctx;
+  const metered = runtime.metered;
+  if (metered) runtime.instructionCounter = ctx.instructionLimit - ctx.instructionsUsed;
+  let error: HypervisorError | undefined;
   try {
     if (entry.kind === 'export') runtime.callExport(entry.name);
     else if (!runtime.callTable(entry.closure.fn, entry.closure.env)) {
-      return { kind: 'FunctionNotFound', table: 0, index: entry.closure.fn };
+      error = { kind: 'FunctionNotFound', table: 0, index: entry.closure.fn };
     }
   } catch (thrown) {
-    return classifyThrown(thrown);
+    error = classifyThrown(thrown);
   } finally {
     api.context = outer;
   }
+  if (metered) {
+    const left = runtime.instructionCounter;
+    ctx.instructionsUsed = ctx.instructionLimit - left;
+    if (left < 0n) return { kind: 'InstructionLimitExceeded', limit: ctx.instructionLimit };
+  }
+  if (error) return error;
   if (ctx.pendingCall) {
     // A call built but never performed returns its cycles (spec: call_new … call_perform).
     ctx.cyclesSpent -= ctx.pendingCall.cycles;

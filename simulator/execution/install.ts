@@ -9,6 +9,7 @@ import type { CanisterState } from '../canister/state.ts';
 import { compileCanisterModule, type CompiledModule } from '../wasm/cache.ts';
 import { InvalidWasmError } from '../wasm/validate.ts';
 import { invoke, memoryLimitError } from './executor.ts';
+import { MAX_INSTRUCTIONS_PER_INSTALL_CODE } from './limits.ts';
 import { newMessageContext, type MessageContext } from './message.ts';
 import { WasmRuntime } from './runtime.ts';
 import { toUserError, type HypervisorError } from './trap.ts';
@@ -21,6 +22,8 @@ export type InstallMode =
 
 export interface InstallRequest {
   mode: InstallMode;
+  /** Instruction budget of the whole install (pre_upgrade, start, init/post_upgrade); `MAX_INSTRUCTIONS_PER_INSTALL_CODE` by default. */
+  instructionLimit?: bigint;
   wasm: Uint8Array;
   arg: Uint8Array;
   sender: Principal;
@@ -58,8 +61,19 @@ export function installCode(canister: CanisterState, request: InstallRequest): I
   }
 
   const contexts: MessageContext[] = [];
+  const instructionLimit = request.instructionLimit ?? MAX_INSTRUCTIONS_PER_INSTALL_CODE;
+  // One budget for the whole install: each step starts where the previous one stopped.
   const context = (kind: MessageContext['kind'], globalTimer: bigint): MessageContext => {
-    const ctx = newMessageContext({ kind, time: request.time, globalTimer, caller: request.sender.toUint8Array(), arg: request.arg });
+    const instructionsUsed = contexts.at(-1)?.instructionsUsed ?? 0n;
+    const ctx = newMessageContext({
+      kind,
+      time: request.time,
+      globalTimer,
+      caller: request.sender.toUint8Array(),
+      arg: request.arg,
+      instructionLimit,
+      instructionsUsed,
+    });
     contexts.push(ctx);
     return ctx;
   };

@@ -5,6 +5,7 @@
  * when the message commits, so a trap leaves no trace.
  */
 import type { ContextKind } from './context.ts';
+import { limitForContext } from './limits.ts';
 
 /** A Wasm function in the canister's table and its environment argument (`I`: i32 or i64). */
 export interface WasmClosure {
@@ -55,8 +56,19 @@ export interface MessageContext {
   messageAccepted: boolean;
   dataCertificate?: Uint8Array;
   deadline: bigint;
-  /** A stand-in for the instruction counter: the simulator does not meter instructions. */
-  performanceCounterBase: bigint;
+  /**
+   * The instruction limit of the message this execution belongs to (see
+   * `limits.ts`). The executor sets the module's counter to
+   * `instructionLimit - instructionsUsed` before running the entry point.
+   */
+  instructionLimit: bigint;
+  /**
+   * Instructions the message has used: before the execution, by its earlier
+   * executions (the steps of one install_code); after it, including this one.
+   */
+  instructionsUsed: bigint;
+  /** Instructions used by earlier executions of the same call context (`performance_counter(1)`). */
+  callContextInstructions: bigint;
 }
 
 export function newMessageContext(init: Partial<MessageContext> & Pick<MessageContext, 'kind' | 'time' | 'globalTimer'>): MessageContext {
@@ -78,7 +90,9 @@ export function newMessageContext(init: Partial<MessageContext> & Pick<MessageCo
     logs: [],
     messageAccepted: false,
     deadline: 0n,
-    performanceCounterBase: 0n,
+    instructionLimit: limitForContext(init.kind),
+    instructionsUsed: 0n,
+    callContextInstructions: 0n,
     ...init,
   };
 }

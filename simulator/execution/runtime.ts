@@ -7,6 +7,10 @@
  * no dirty-page tracking, so this costs the heap's size per persisted message.
  * Stable memory, where large data lives, is journaled by page instead
  * (`canister/stable-memory.ts`).
+ *
+ * The instruction counter (`canister counter_instructions`, inserted by
+ * `wasm/meter.ts`) is a global too, but not part of that state: the executor
+ * sets it before every execution and reads it after, trap or not.
  */
 import { SystemApi, type CanisterEnv } from './system-api.ts';
 import { WASM_PAGE_SIZE } from '../canister/stable-memory.ts';
@@ -23,22 +27,47 @@ export class WasmRuntime {
   #committedHeap: Uint8Array;
   #globalNames: string[];
   #committedGlobals: (number | bigint)[];
+  #counter: WebAssembly.Global | undefined;
 
   /** Instantiates `compiled` for `env`; the (start) function is not run here (the module's is exported as `canister_start`). */
   constructor(compiled: CompiledModule, env: CanisterEnv, onPrint: (text: string) => void) {
     this.compiled = compiled;
-    this.api = new SystemApi(env, { bytes: () => this.heap() }, compiled.isWasm64, onPrint);
+    this.api = new SystemApi(env, { bytes: () => this.heap() }, compiled.isWasm64, onPrint, {
+      counter: () => (this.#counter === undefined ? undefined : (this.#counter.value as bigint)),
+    });
     const ic0Names = WebAssembly.Module.imports(compiled.module)
       .filter((i) => i.module === 'ic0' && i.kind === 'function')
       .map((i) => i.name);
     this.#imports = { ic0: this.api.imports(ic0Names) } as WebAssembly.Imports;
     this.#instance = new WebAssembly.Instance(compiled.module, this.#imports);
+    this.#counter = this.#counterGlobal();
     this.#globalNames = WebAssembly.Module.exports(compiled.module)
-      .filter((e) => e.kind === 'global')
+      .filter((e) => e.kind === 'global' && e.name !== compiled.counterExport)
       .map((e) => e.name)
       .filter((name) => this.#global(name) !== undefined);
     this.#committedHeap = this.heap().slice();
     this.#committedGlobals = this.#readGlobals();
+  }
+
+  /** Whether the module counts instructions. */
+  get metered(): boolean {
+    return this.#counter !== undefined;
+  }
+
+  /** The instruction counter: what is left of the budget (negative once exceeded); 0n without metering. */
+  get instructionCounter(): bigint {
+    return this.#counter === undefined ? 0n : (this.#counter.value as bigint);
+  }
+
+  set instructionCounter(value: bigint) {
+    if (this.#counter !== undefined) this.#counter.value = value;
+  }
+
+  #counterGlobal(): WebAssembly.Global | undefined {
+    const name = this.compiled.counterExport;
+    if (name === null) return undefined;
+    const g = this.#instance.exports[name];
+    return g instanceof WebAssembly.Global ? g : undefined;
   }
 
   get memory(): WebAssembly.Memory {
@@ -94,6 +123,7 @@ export class WasmRuntime {
   rollback(): void {
     if (this.heapSize() !== this.#committedHeap.length) {
       this.#instance = new WebAssembly.Instance(this.compiled.module, this.#imports);
+      this.#counter = this.#counterGlobal();
       const missing = (this.#committedHeap.length - this.heapSize()) / WASM_PAGE_SIZE;
       if (missing > 0) this.growMemory(missing);
     }

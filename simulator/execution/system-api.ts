@@ -32,6 +32,12 @@ export interface MemoryAccess {
   bytes(): Uint8Array;
 }
 
+/** Live access to the instance's instruction counter (the `canister counter_instructions` global). */
+export interface InstructionMeter {
+  /** The counter's current value, or undefined when the module is not metered. */
+  counter(): bigint | undefined;
+}
+
 /** 2 MiB for replicated replies, 3 MiB for non-replicated queries (spec: "Responding"). */
 const MAX_REPLY_REPLICATED = 2 * 1024 * 1024;
 const MAX_REPLY_QUERY = 3 * 1024 * 1024;
@@ -55,12 +61,32 @@ export class SystemApi {
   readonly #decoder = new TextDecoder('utf-8', { fatal: true });
   /** Called for each `debug_print`, even in queries, as the replica prints them to its log. */
   readonly #onPrint: (text: string) => void;
+  readonly #meter: InstructionMeter;
 
-  constructor(env: CanisterEnv, memory: MemoryAccess, wasm64: boolean, onPrint: (text: string) => void) {
+  constructor(
+    env: CanisterEnv,
+    memory: MemoryAccess,
+    wasm64: boolean,
+    onPrint: (text: string) => void,
+    meter: InstructionMeter = { counter: () => undefined },
+  ) {
     this.#env = env;
     this.#memory = memory;
     this.#wasm64 = wasm64;
     this.#onPrint = onPrint;
+    this.#meter = meter;
+  }
+
+  /**
+   * Instructions the current message has executed so far: its limit minus
+   * the live counter (the executor started the counter at the limit minus
+   * what earlier executions of the message used).
+   */
+  instructionsUsed(ctx: MessageContext): bigint {
+    const counter = this.#meter.counter();
+    if (counter === undefined) return ctx.instructionsUsed;
+    const used = ctx.instructionLimit - counter;
+    return used < 0n ? 0n : used;
   }
 
   /** The `ic0` import object for the names the module imports; unknown names trap when called. */
@@ -380,7 +406,10 @@ export class SystemApi {
       performance_counter: (type) => {
         const t = num(type);
         if (t !== 0 && t !== 1) throw contractViolation(`ic0.performance_counter: unknown counter type ${t}`);
-        return this.#ctx().performanceCounterBase;
+        // 0: the current message; 1: the call context (earlier executions of it plus this one).
+        const ctx = this.#ctx();
+        const used = this.instructionsUsed(ctx);
+        return t === 0 ? used : ctx.callContextInstructions + used;
       },
       is_controller: (src, size) => {
         const principal = this.#read(src, size, 'ic0.is_controller');

@@ -32,7 +32,9 @@ export type HypervisorError =
   | { kind: 'OutOfMemory' }
   | { kind: 'WasmMemoryLimitExceeded'; bytes: bigint; limit: bigint }
   | { kind: 'FunctionNotFound'; table: number; index: number }
-  | { kind: 'InsufficientCyclesBalance'; canister: string; available: bigint; requested: bigint };
+  | { kind: 'InsufficientCyclesBalance'; canister: string; available: bigint; requested: bigint }
+  /** The instruction counter went below zero (IC0522). */
+  | { kind: 'InstructionLimitExceeded'; limit: bigint };
 
 /** Thrown inside a System API call or the executor to end the message with a trap. */
 export class TrapSignal extends Error {
@@ -74,6 +76,8 @@ function describe(e: HypervisorError): string {
       return `Canister requested to invoke a non-existent Wasm function ${e.index} from table ${e.table}`;
     case 'InsufficientCyclesBalance':
       return `Canister ${e.canister} is out of cycles`;
+    case 'InstructionLimitExceeded':
+      return `Canister exceeded the limit of ${e.limit} instructions for single message execution.`;
   }
 }
 
@@ -97,6 +101,8 @@ function help(e: HypervisorError): string {
       return TOOLCHAIN_HELP;
     case 'InsufficientCyclesBalance':
       return '';
+    case 'InstructionLimitExceeded':
+      return `Try optimizing this method to consume fewer instructions or split the work across multiple messages. See documentation: ${DOCS}instruction-limit-exceeded`;
   }
 }
 
@@ -110,6 +116,7 @@ const CODES: Record<HypervisorError['kind'], ErrorCodeName> = {
   WasmMemoryLimitExceeded: 'CanisterWasmMemoryLimitExceeded',
   FunctionNotFound: 'CanisterFunctionNotFound',
   InsufficientCyclesBalance: 'CanisterContractViolation',
+  InstructionLimitExceeded: 'CanisterInstructionLimitExceeded',
 };
 
 /** `HypervisorError::into_user_error`. */
