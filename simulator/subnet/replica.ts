@@ -14,6 +14,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { ErrorCode, RejectCode, UserError, errorCodeText } from '../errors.ts';
 import type { CallContext, CallOrigin, CanisterState } from '../canister/state.ts';
 import { execute, invoke, type EntryPoint } from '../execution/executor.ts';
+import { instructionLimits, limitForContext, type InstructionLimits } from '../execution/limits.ts';
 import { newMessageContext, type MessageContext, type Response } from '../execution/message.ts';
 import { toUserError, type HypervisorError } from '../execution/trap.ts';
 import type { CallOutcome, PendingHttpOutcall, Rejection } from '../types.ts';
@@ -101,6 +102,13 @@ export class Replica {
   dataCertificate: (canister: CanisterState) => Uint8Array | undefined = () => undefined;
   /** Called with every `debug_print` line, formatted like the replica's log. */
   onCanisterLog: (line: string) => void = () => {};
+  /**
+   * Instruction limits that replace those of every subnet's instruction
+   * config (Production or Benchmarking), e.g. lowered limits for tests.
+   */
+  instructionLimitOverrides: Partial<InstructionLimits> = {};
+  /** Instructions used so far by each open call context (`performance_counter(1)`). */
+  readonly #callContextInstructions = new WeakMap<CallContext, bigint>();
 
   constructor(initialTime: bigint = GENESIS_NS) {
     this.time = initialTime;
@@ -122,6 +130,16 @@ export class Replica {
 
   subnetHosting(id: Principal): Subnet | undefined {
     return this.subnets.find((s) => s.canisters.has(id.toText())) ?? this.subnets.find((s) => s.hostsId(id));
+  }
+
+  /** The instruction limits that apply to `canister`: its subnet's instruction config, then the overrides. */
+  instructionLimits(canister: CanisterState): InstructionLimits {
+    const subnet = this.subnets.find((s) => s.canisters.has(canister.idText));
+    return instructionLimits(subnet?.instructionConfig ?? 'Production', this.instructionLimitOverrides);
+  }
+
+  #limit(canister: CanisterState, kind: MessageContext['kind']): bigint {
+    return limitForContext(kind, this.instructionLimits(canister));
   }
 
   *canisters(): Generator<CanisterState> {
@@ -182,6 +200,7 @@ export class Replica {
       caller: sender.toUint8Array(),
       arg,
       methodName: method,
+      instructionLimit: this.#limit(canister, 'F'),
     });
     const error = execute(canister, ctx, { kind: 'export', name: 'canister_inspect_message' }, false);
     this.#keepLogs(canister, ctx, error);
@@ -336,6 +355,8 @@ export class Replica {
       cyclesAvailable: cc.availableCycles,
       alreadyResponded: cc.responded,
       deadline: cc.origin.kind === 'canister' ? cc.origin.deadline : 0n,
+      instructionLimit: this.#limit(canister, kind),
+      callContextInstructions: this.#callContextInstructions.get(cc) ?? 0n,
       ...extra,
     });
   }
@@ -392,6 +413,7 @@ export class Replica {
     if (error && callback.cleanup) {
       const cleanup = this.#context(canister, 'C', cc, new Uint8Array(), { rejectCode: ctx.rejectCode });
       const cleanupError = execute(canister, cleanup, { kind: 'closure', closure: callback.cleanup }, true);
+      this.#countInstructions(cc, cleanup);
       if (!cleanupError) this.#applyEffects(canister, cc, cleanup);
       this.#keepLogs(canister, cleanup, cleanupError);
     }
@@ -400,6 +422,7 @@ export class Replica {
 
   /** Applies a committed execution's effects and answers the call context when it is done. */
   #finish(canister: CanisterState, cc: CallContext, ctx: MessageContext | undefined, error: HypervisorError | undefined, persisted = true): void {
+    if (ctx) this.#countInstructions(cc, ctx);
     if (ctx) this.#keepLogs(canister, ctx, error);
     if (ctx && !error) {
       if (persisted) this.#applyEffects(canister, cc, ctx);
@@ -413,6 +436,10 @@ export class Replica {
       this.#respond(canister, cc, failure ? { kind: 'error', error: failure } : { kind: 'no-response', canister: canister.idText });
     }
     if (cc.responded && cc.outstandingCalls === 0) canister.callContexts.delete(cc.id);
+  }
+
+  #countInstructions(cc: CallContext, ctx: MessageContext): void {
+    this.#callContextInstructions.set(cc, (this.#callContextInstructions.get(cc) ?? 0n) + ctx.instructionsUsed);
   }
 
   #applyEffects(canister: CanisterState, cc: CallContext, ctx: MessageContext): void {
@@ -516,7 +543,14 @@ export class Replica {
     if (!runtime.hasExport(entry)) {
       return { kind: 'error', error: toUserError({ kind: 'MethodNotFound', methodKind: 'query', name: method }, canister.idText) };
     }
-    const ctx = newMessageContext({ kind: 'TQ', time: this.roundTime, globalTimer: canister.globalTimer, caller: MANAGEMENT.toUint8Array(), arg });
+    const ctx = newMessageContext({
+      kind: 'TQ',
+      time: this.roundTime,
+      globalTimer: canister.globalTimer,
+      caller: MANAGEMENT.toUint8Array(),
+      arg,
+      instructionLimit: this.#limit(canister, 'TQ'),
+    });
     const error = execute(canister, ctx, { kind: 'export', name: entry }, false);
     if (error) return { kind: 'error', error: toUserError(error, canister.idText) };
     return ctx.response ?? { kind: 'error', error: didNotReply(canister.idText) };
@@ -571,8 +605,10 @@ export class Replica {
     }
     const time = this.certifiedTime;
     const base = { time, globalTimer: canister.globalTimer, caller };
-    const ctx = newMessageContext({ ...base, kind, arg, dataCertificate: level === 'top' ? this.dataCertificate(canister) : undefined });
+    const limit = this.#limit(canister, kind);
+    const ctx = newMessageContext({ ...base, kind, arg, instructionLimit: limit, dataCertificate: level === 'top' ? this.dataCertificate(canister) : undefined });
     const error = invoke(runtime, ctx, { kind: 'export', name: entry });
+    let contextInstructions = ctx.instructionsUsed;
     if (error) return { kind: 'error', error: toUserError(error, canister.idText) };
     let response = ctx.response;
     const pending = [...ctx.calls];
@@ -588,8 +624,11 @@ export class Replica {
         rejectCode: isReply ? 0 : result.kind === 'reject' ? RejectCode.CanisterReject : RejectCode[result.error.rejectCode],
         rejectMessage: isReply ? '' : result.kind === 'reject' ? result.message : interCanisterText(result.error),
         alreadyResponded: response !== undefined,
+        instructionLimit: limit,
+        callContextInstructions: contextInstructions,
       });
       const cbError = invoke(runtime, cb, { kind: 'closure', closure: isReply ? call.reply : call.reject });
+      contextInstructions += cb.instructionsUsed;
       if (cbError) {
         if (!response) return { kind: 'error', error: toUserError(cbError, canister.idText) };
         continue;
