@@ -91,13 +91,21 @@ describe('compileCanisterModule', () => {
 
   it('compiles a module that instantiates with ic0 imports and whose globals are reachable', () => {
     const c = compileCanisterModule(wat(COUNTER));
+    expect(c.counterExport).toBe('canister counter_instructions');
+    expect(c.exportedGlobals).not.toContain(c.counterExport);
     let replies = 0;
     const exports = wasmInstantiate(c.module, { ic0: { msg_reply: () => void replies++ } });
     const inc = exports['canister_update inc'];
     if (typeof inc !== 'function') throw new Error('no method');
+    const counter = exports['canister counter_instructions'] as { value: bigint };
+    // Metered: a call with no budget traps at the function entry.
+    expect(() => inc()).toThrow(/unreachable/);
+    expect(counter.value).toBeLessThan(0n);
+    counter.value = 1_000_000n;
     inc();
     inc();
     expect(replies).toBe(2);
+    expect(counter.value).toBeLessThan(1_000_000n);
     const g = exports['__icsim_global_0'] as { value: bigint };
     expect(g.value).toBe(2n);
   });

@@ -7,6 +7,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { decodeModule, WasmDecodeError, type CanisterMetadata, type ModuleInfo } from './decode.ts';
 import { wasmCompile, wasmCompileError } from './engine.ts';
 import { instrumentModule, InstrumentationError, type GlobalExport } from './instrument.ts';
+import { MeteringError } from './meter.ts';
 import {
   decodingError,
   InvalidWasmError,
@@ -45,8 +46,10 @@ export interface CompiledModule {
   startExport: string | null;
   /** Export names of all mutable globals, in global-index order (snapshot/rollback). */
   exportedGlobals: string[];
-  /** Mutable globals with their indices and export names. */
+  /** Mutable globals with their indices and export names (the instruction counter excluded). */
   globalExports: GlobalExport[];
+  /** Export name of the instruction counter global (`"canister counter_instructions"`). */
+  counterExport: string | null;
   /** Function names from the name section, for trap traces. */
   functionNames: Map<number, string>;
   /** `icp:public` / `icp:private` metadata sections. */
@@ -90,7 +93,7 @@ function methodsOf(info: ModuleInfo): CanisterMethods {
 }
 
 /**
- * Decodes, validates, instruments and compiles a canister module, or returns
+ * Decodes, validates, instruments (with instruction metering) and compiles a canister module, or returns
  * the cached result for identical bytes (LRU of {@link CACHE_LIMIT} entries).
  * Throws {@link InvalidWasmError} (IC0505, with the IC's message) for modules
  * the IC would refuse to install.
@@ -126,6 +129,9 @@ export function compileCanisterModule(bytes: Uint8Array): CompiledModule {
         `Wasm module has an invalid export section. ${e.message}`,
       );
     }
+    // Code the metering decoder does not know (e.g. GC instructions, which V8
+    // validates and the IC's wasmtime configuration rejects).
+    if (e instanceof MeteringError) throw wasmtimeValidationError(e.message);
     throw e;
   }
   const module = wasmCompile(instrumented.bytes);
@@ -146,6 +152,7 @@ export function compileCanisterModule(bytes: Uint8Array): CompiledModule {
     startExport: instrumented.startExport,
     exportedGlobals: instrumented.exportedGlobals,
     globalExports: instrumented.globalExports,
+    counterExport: instrumented.counterExport,
     functionNames: info.functionNames,
     metadata: info.metadata,
     methods: methodsOf(info),

@@ -34,7 +34,15 @@ export {
 } from './validate.ts';
 export type { WasmValidationErrorKind } from './validate.ts';
 export { instrumentModule, InstrumentationError } from './instrument.ts';
-export type { GlobalExport, InstrumentedModule } from './instrument.ts';
+export type { GlobalExport, InstrumentedModule, InstrumentOptions } from './instrument.ts';
+export {
+  appendCounterGlobal,
+  decodeFunctionBody,
+  INSTRUCTION_COUNTER_EXPORT,
+  MeteringError,
+  meterCodeSection,
+} from './meter.ts';
+export type { Instruction, MeteredCode, MeterOptions } from './meter.ts';
 export {
   clearCompiledModuleCache,
   COMPILED_MODULE_CACHE_LIMIT,

@@ -56,9 +56,11 @@ function otherSections(info: ModuleInfo): string[] {
     .map((s) => `${s.id}:${createHash('sha256').update(info.bytes.subarray(s.start, s.end)).digest('hex')}`);
 }
 
+// Metering (the global and code sections) is covered by meter.test.ts; these
+// tests look at the exports and the start section, so most run without it.
 describe('instrumentModule on the Azle stable template', () => {
   const info = decodeModule(azleStableTemplate());
-  const result = instrumentModule(info);
+  const result = instrumentModule(info, { metering: false });
 
   it('exports the table, keeps the memory export, exports the mutable global', () => {
     expect(result.tableExport).toBe('table');
@@ -114,6 +116,8 @@ describe('instrumentModule on small modules', () => {
     const info = decodeModule(bytes);
     const result = instrumentModule(info);
     expect(result.startExport).toBe('canister_start');
+    expect(result.counterExport).toBe('canister counter_instructions');
+    expect(result.counterGlobal).toBe(2);
     expect(result.globalExports).toEqual([{ index: 0, name: '__icsim_global_0' }]);
     const after = decodeModule(result.bytes);
     expect(after.start).toBeNull();
@@ -124,8 +128,11 @@ describe('instrumentModule on small modules', () => {
     const exports = wasmInstantiate(wasmCompile(result.bytes));
     const count = exports['__icsim_global_0'];
     const start = exports['canister_start'];
-    if (!isGlobal(count) || typeof start !== 'function') throw new Error('missing exports');
+    const budget = exports['canister counter_instructions'];
+    if (!isGlobal(count) || !isGlobal(budget) || typeof start !== 'function')
+      throw new Error('missing exports');
     expect(count.value).toBe(0);
+    budget.value = 1000n;
     start();
     expect(count.value).toBe(1);
     // The original runs its start function at instantiation.
@@ -142,7 +149,7 @@ describe('instrumentModule on small modules', () => {
       (elem (i32.const 0) $f))`);
     const info = decodeModule(bytes);
     expect(info.sections.some((s) => s.id === 7)).toBe(false);
-    const result = instrumentModule(info);
+    const result = instrumentModule(info, { metering: false });
     const after = decodeModule(result.bytes);
     const ids = after.sections.map((s) => s.id);
     expect(ids.indexOf(7)).toBeGreaterThan(ids.indexOf(6));
@@ -165,7 +172,7 @@ describe('instrumentModule on small modules', () => {
         (table (export "table") 1 funcref)
         (global (export "sp") (mut i32) (i32.const 0)))`),
     );
-    const result = instrumentModule(info);
+    const result = instrumentModule(info, { metering: false });
     expect(result.globalExports).toEqual([{ index: 0, name: 'sp' }]);
     expect(decodeModule(result.bytes).exports).toEqual(info.exports);
   });
@@ -180,6 +187,7 @@ describe('instrumentModule on small modules', () => {
       { name: 'tbl', kind: 'table', index: 0 },
       { name: 'table', kind: 'table', index: 0 },
       { name: 'memory', kind: 'memory', index: 0 },
+      { name: 'canister counter_instructions', kind: 'global', index: 0 },
     ]);
   });
 
@@ -217,7 +225,7 @@ describe('instrumentModule on small modules', () => {
         (elem (i64.const 1) $seven)
         (func (export "via_table") (result i32) (call_indirect (type $t) (i64.const 1))))`),
     );
-    const result = instrumentModule(info);
+    const result = instrumentModule(info, { metering: false });
     const exports = wasmInstantiate(wasmCompile(result.bytes));
     const table = exports['table'];
     if (!isTable(table)) throw new Error('no table export');

@@ -10,13 +10,23 @@
  *   already has one, so that globals can be snapshotted and rolled back;
  * - the start section is removed and its function exported as
  *   `"canister_start"` (the IC does the same), so the simulator runs it itself
- *   after instantiation, in the `(start)` context.
+ *   after instantiation, in the `(start)` context;
+ * - instruction metering (`meter.ts`): a mutable i64 global is appended to
+ *   the global section and exported as `"canister counter_instructions"`, and
+ *   every function body decrements it (the IC's `inject_metering`).
  *
- * Only the export section is re-encoded (and the start section dropped); every
- * other section is copied byte for byte, so function indices, the name
- * section and code offsets stay as they were. No instruction counting yet.
+ * The export, global and code sections are re-encoded (and the start section
+ * dropped); every other section is copied byte for byte. No function, type or
+ * global index moves, so the name section and element segments stay valid;
+ * only code offsets change (DWARF sections, if any, no longer match).
  */
 import { SECTION_RANK, type ExportInfo, type ExternKind, type ModuleInfo } from './decode.ts';
+import {
+  appendCounterGlobal,
+  INSTRUCTION_COUNTER_EXPORT,
+  meterCodeSection,
+  type MeterOptions,
+} from './meter.ts';
 
 export interface GlobalExport {
   /** Index in the global index space. */
@@ -38,6 +48,17 @@ export interface InstrumentedModule {
   globalExports: GlobalExport[];
   /** Names of the mutable-global exports (same order as `globalExports`). */
   exportedGlobals: string[];
+  /** Export name of the instruction counter (`"canister counter_instructions"`), or null without metering. */
+  counterExport: string | null;
+  /** Index of the instruction counter in the global index space, or null without metering. */
+  counterGlobal: number | null;
+  /** Number of charges inserted into the code (0 without metering). */
+  meteringCharges: number;
+}
+
+export interface InstrumentOptions extends MeterOptions {
+  /** Insert instruction metering (default true). */
+  metering?: boolean;
 }
 
 export class InstrumentationError extends Error {
@@ -83,7 +104,7 @@ function encodeExportSection(exports: readonly ExportInfo[]): Uint8Array {
  * are exported. Throws {@link InstrumentationError} when a needed export name
  * is already taken by something else.
  */
-export function instrumentModule(info: ModuleInfo): InstrumentedModule {
+export function instrumentModule(info: ModuleInfo, options: InstrumentOptions = {}): InstrumentedModule {
   const exports: ExportInfo[] = info.exports.map((e) => ({ ...e }));
   const byName = new Map(exports.map((e) => [e.name, e]));
   const ensure = (name: string, kind: ExternKind, index: number): void => {
@@ -126,24 +147,41 @@ export function instrumentModule(info: ModuleInfo): InstrumentedModule {
     }
   }
 
-  const exportSection = encodeExportSection(exports);
-  const chunks: Uint8Array[] = [info.bytes.subarray(0, 8)];
-  const exportRank = SECTION_RANK.get(7) ?? 0;
-  let placed = false;
-  for (const s of info.sections) {
-    if (s.id === 7) {
-      chunks.push(exportSection);
-      placed = true;
-      continue;
+  // Section id → replacement (null: dropped). Replacements of absent sections are inserted in order.
+  const replaced = new Map<number, Uint8Array | null>([[8, null]]); // start: exported as canister_start instead
+  let counterExport: string | null = null;
+  let counterGlobal: number | null = null;
+  let meteringCharges = 0;
+  if (options.metering ?? true) {
+    const global = appendCounterGlobal(info);
+    counterGlobal = global.index;
+    counterExport = INSTRUCTION_COUNTER_EXPORT;
+    ensure(counterExport, 'global', counterGlobal);
+    replaced.set(6, global.section);
+    const code = meterCodeSection(info, counterGlobal, options);
+    if (code !== null) {
+      replaced.set(10, code.section);
+      meteringCharges = code.charges;
     }
-    if (s.id === 8) continue; // start section: dropped, exported as canister_start instead
-    if (!placed && s.id !== 0 && (SECTION_RANK.get(s.id) ?? 0) > exportRank) {
-      chunks.push(exportSection);
-      placed = true;
-    }
-    chunks.push(info.bytes.subarray(s.start, s.end));
   }
-  if (!placed) chunks.push(exportSection);
+  replaced.set(7, encodeExportSection(exports));
+
+  const chunks: Uint8Array[] = [info.bytes.subarray(0, 8)];
+  const pending = [...replaced.entries()]
+    .filter(([id, bytes]) => bytes !== null && !info.sections.some((s) => s.id === id))
+    .sort(([a], [b]) => (SECTION_RANK.get(a) ?? 0) - (SECTION_RANK.get(b) ?? 0));
+  const insertBefore = (rank: number): void => {
+    while (pending.length > 0 && (SECTION_RANK.get(pending[0]![0]) ?? 0) < rank) {
+      chunks.push(pending.shift()![1]!);
+    }
+  };
+  for (const s of info.sections) {
+    if (s.id !== 0) insertBefore(SECTION_RANK.get(s.id) ?? 0);
+    const replacement = replaced.get(s.id);
+    if (replacement === null) continue;
+    chunks.push(replacement ?? info.bytes.subarray(s.start, s.end));
+  }
+  insertBefore(Infinity);
 
   const total = chunks.reduce((n, c) => n + c.length, 0);
   const bytes = new Uint8Array(total);
@@ -159,5 +197,8 @@ export function instrumentModule(info: ModuleInfo): InstrumentedModule {
     startExport,
     globalExports,
     exportedGlobals: globalExports.map((g) => g.name),
+    counterExport,
+    counterGlobal,
+    meteringCharges,
   };
 }
