@@ -69,6 +69,20 @@ export interface CompiledModule {
 const CACHE_LIMIT = 64;
 const cache = new Map<string, CompiledModule>();
 
+let unmeteredBaseline = false;
+
+/**
+ * Benchmark baseline only, not a user option: compile modules from now on
+ * without instruction metering (no counter, no charges, no IC0522), so that
+ * the cost of metering can be measured against the same canister without
+ * it. Clears the compiled-module cache (whose entries are one mode or the
+ * other). Never enabled by the simulator itself.
+ */
+export function setUnmeteredBaselineForBenchmarks(enabled: boolean): void {
+  if (enabled !== unmeteredBaseline) cache.clear();
+  unmeteredBaseline = enabled;
+}
+
 const toHex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 
 /** Maps a decoder failure to the error the IC reports for it. */
@@ -121,7 +135,7 @@ export function compileCanisterModule(bytes: Uint8Array): CompiledModule {
 
   let instrumented;
   try {
-    instrumented = instrumentModule(info);
+    instrumented = instrumentModule(info, { metering: !unmeteredBaseline });
   } catch (e) {
     if (e instanceof InstrumentationError) {
       throw new InvalidWasmError(
