@@ -71,13 +71,14 @@ export const LIMITS = {
   /** Derivatives linked to one original. */
   MAX_DERIVATIVES_PER_BLOB: 64,
   /**
-   * Bytes one message hashes beyond its own chunk when earlier gaps fill
-   * (waiting chunks are read back from the page space). The rest is caught
-   * up by later messages or the catch-up timer, so one message stays far
-   * below the 40 B instruction limit even if a client sends a whole file in
-   * reverse.
+   * Bytes one message may hash in all, its own chunk included. QuickJS hashes
+   * at ~9 instructions per byte, so a 1.9 MB put_chunk costs ~17.6 B
+   * instructions (measured on icsim's IC-style metering): twice that would sit
+   * too close to the 40 B limit for one message. Chunks that arrived early are
+   * caught up (read back from the page space) while they fit in what is left;
+   * the rest by the catch-up timer, one budget per run.
    */
-  CATCH_UP_BYTES_PER_MESSAGE: 4 * 1_900_000,
+  HASH_BYTES_PER_MESSAGE: 1_900_000,
   /** Sessions expired per timer run; more are left to an immediate next run. */
   SWEEP_BATCH: 32,
   /** Default idle time after which a session is expired: one hour. */
@@ -525,7 +526,7 @@ export class UploadService {
       if (index === s.hashedChunks) {
         sha256Update(s.hash, bytes);
         s.hashedChunks++;
-        this.catchUpSession(s, LIMITS.CATCH_UP_BYTES_PER_MESSAGE);
+        this.catchUpSession(s, LIMITS.HASH_BYTES_PER_MESSAGE - bytes.length);
         if (this.waiting(s)) this.scheduler.catchUpSoon();
       }
     }
@@ -546,11 +547,12 @@ export class UploadService {
     return s.hashedChunks < s.chunkCount && hasBit(s.received, s.hashedChunks);
   }
 
-  /** Hashes chunks that arrived early, reading them back, up to `budget` bytes. Returns bytes hashed. */
+  /** Hashes whole chunks that arrived early, reading them back, while they fit in `budget` bytes. Returns bytes hashed. */
   private catchUpSession(s: SessionRecord, budget: number): number {
     let spent = 0;
-    while (this.waiting(s) && spent < budget) {
+    while (this.waiting(s)) {
       const length = this.chunkLength(s, s.hashedChunks);
+      if (spent + length > budget) break;
       sha256Update(s.hash, this.space.read(s.region, s.hashedChunks * s.chunkSize, length));
       s.hashedChunks++;
       spent += length;
@@ -563,12 +565,13 @@ export class UploadService {
    * per-run budget. Returns true if work remains (the host runs it again).
    */
   catchUp(): boolean {
-    let budget = LIMITS.CATCH_UP_BYTES_PER_MESSAGE;
+    let budget = LIMITS.HASH_BYTES_PER_MESSAGE;
     for (const [key, value] of this.maps.sessions.items()) {
       const s = decodeSession(value);
       if (!this.waiting(s)) continue;
-      if (budget <= 0) return true;
-      budget -= this.catchUpSession(s, budget);
+      const spent = this.catchUpSession(s, budget);
+      if (spent === 0) return true; // the next chunk does not fit in what is left: next run
+      budget -= spent;
       this.maps.sessions.insert(key, encodeSession(s));
       if (this.waiting(s)) return true;
     }
