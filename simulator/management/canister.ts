@@ -342,6 +342,7 @@ export class ManagementCanister implements ManagementHandler {
       sender: call.caller,
       time: this.#replica.roundTime,
       onPrint: (c, text) => this.#replica.printLine(c, text),
+      instructionLimit: this.#replica.instructionLimits(canister).install,
     });
     for (const line of outcome.logs) this.#replica.log(canister, line);
     if (outcome.error) throw outcome.error;
