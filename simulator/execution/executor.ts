@@ -22,7 +22,10 @@ export type EntryPoint = { kind: 'export'; name: string } | { kind: 'closure'; c
  * traps with `unreachable` when the counter drops below zero at a function
  * entry or loop header; any execution that ends with the counter below zero
  * (a trap of that kind, any other trap after an unchecked charge, or a
- * return) is `InstructionLimitExceeded` (IC0522), as on the IC.
+ * return) is `InstructionLimitExceeded` (IC0522), as on the IC. (Functions
+ * with loops keep the counter in a local and store it at loop headers, calls
+ * and exits: after a trap of another kind, the global lacks what the trapping
+ * function charged since then; see `wasm/meter.ts`.)
  */
 export function invoke(runtime: WasmRuntime, ctx: MessageContext, entry: EntryPoint): HypervisorError | undefined {
   const api = runtime.api;

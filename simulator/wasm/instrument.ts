@@ -13,11 +13,13 @@
  *   after instantiation, in the `(start)` context;
  * - instruction metering (`meter.ts`): a mutable i64 global is appended to
  *   the global section and exported as `"canister counter_instructions"`, and
- *   every function body decrements it (the IC's `inject_metering`).
+ *   every function body decrements it (the IC's `inject_metering`); functions
+ *   with loops get one more local, the counter while they run.
  *
  * The export, global and code sections are re-encoded (and the start section
  * dropped); every other section is copied byte for byte. No function, type or
- * global index moves, so the name section and element segments stay valid;
+ * global index moves (metering appends a local to some functions, after their
+ * own), so the name section and element segments stay valid;
  * only code offsets change (DWARF sections, if any, no longer match).
  */
 import { SECTION_RANK, type ExportInfo, type ExternKind, type ModuleInfo } from './decode.ts';

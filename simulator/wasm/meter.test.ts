@@ -210,6 +210,106 @@ describe('the cost model on small functions', () => {
   });
 });
 
+describe('the counter in a local of functions with loops', () => {
+  // Every way out of a function with a loop; `peek` stands for ic0.performance_counter(0) (reads the global).
+  const src = `(module
+    (import "env" "peek" (func $peek (result i64)))
+    (type $un (func (param i32) (result i32)))
+    (table 1 funcref)
+    (elem (i32.const 0) $leaf)
+    (global $seen (mut i64) (i64.const 0))
+    (global $res (mut i32) (i32.const 0))
+    (func $leaf (type $un) (i32.add (local.get 0) (i32.const 1)))
+    (func $tail (global.set $res (i32.add (global.get $res) (i32.const 100))))
+    ;; Loops n times calling $leaf, call_indirect and peek, then leaves by mode: 0 br to a block
+    ;; and the end, 1 unreachable, 2 return_call, 3 return, 4 br_if to the body, 5 br to the
+    ;; body, 6 falling out of the loop, 7+ br_table to the body.
+    (func (export "f") (param $n i32) (param $mode i32)
+      (local $i i32)
+      (block $out
+        (loop $l
+          (global.set $res (call $leaf (global.get $res)))
+          (global.set $res (call_indirect (type $un) (global.get $res) (i32.const 0)))
+          (global.set $seen (call $peek))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $l (i32.lt_u (local.get $i) (local.get $n)))
+          (block $m6 (block $m5 (block $m4 (block $m3 (block $m2 (block $m1 (block $m0
+            (br_table $m0 $m1 $m2 $m3 $m4 $m5 $m6 9 (local.get $mode)))
+            (br $out))
+            (unreachable))
+            (return_call $tail))
+            (return))
+            (br_if 4 (local.get $n))
+            (br $out))
+            (br 3))
+          (global.set $res (i32.add (global.get $res) (i32.const 1000))))))
+    (func (export "result") (result i32 i64) (global.get $res) (global.get $seen))
+    (func (export "spin_calls") (loop $l (drop (call $leaf (i32.const 1))) (br $l)))
+    (func (export "oob") (param $n i32)
+      (local $i i32)
+      (loop $l
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+      (drop (i32.load (i32.const 70000))))
+    (memory 1))`;
+  const bytes = watMore(src);
+  const peekInto = (target: { counter?: GlobalLike }) => ({
+    env: { peek: () => target.counter?.value ?? 0n },
+  });
+  const localRef: { counter?: GlobalLike } = {};
+  const globalRef: { counter?: GlobalLike } = {};
+  const local = meter(bytes, {}, peekInto(localRef));
+  const global = meter(bytes, { localCounter: false }, peekInto(globalRef));
+  localRef.counter = local.counter;
+  globalRef.counter = global.counter;
+
+  it('adds one i64 local after the others to functions with a loop, and none to the rest', () => {
+    const after = decodeModule(local.bytes);
+    const [, , f] = bodies(after);
+    // (local $i i32), then the counter: 2 groups.
+    expect(Array.from(after.bytes.subarray(f![0], f![0] + 5))).toEqual([2, 1, 0x7f, 1, 0x7e]);
+    const [leaf] = bodies(after);
+    expect(after.bytes[leaf![0]]).toBe(0);
+    expect(global.bytes.length).toBeLessThan(local.bytes.length);
+  });
+
+  it('charges exactly what the global counter charges, on every way out, and shows it to imports mid-function', () => {
+    for (const n of [1, 3])
+      for (const mode of [0, 1, 2, 3, 4, 5, 6, 7]) {
+        const run = (m: Metered): unknown => {
+          try {
+            const r = m.run('f', 1_000_000n, n, mode);
+            return { ...r, state: call(m.metered, 'result') };
+          } catch (e) {
+            return { trap: String(e), counter: m.counter.value, state: call(m.metered, 'result') };
+          }
+        };
+        expect(run(local)).toEqual(run(global));
+      }
+  });
+
+  it('stops a loop of calls at its header with the counter below zero', () => {
+    for (const m of [local, global]) {
+      m.counter.value = 10_000n;
+      expect(() => call(m.metered, 'spin_calls')).toThrow(/unreachable/);
+      expect(m.counter.value).toBeLessThan(0n);
+    }
+    expect(local.counter.value).toBe(global.counter.value);
+  });
+
+  it('loses at most the count since the last loop header when another trap ends the function', () => {
+    const after = (m: Metered): bigint => {
+      m.counter.value = 1000n;
+      expect(() => call(m.metered, 'oob', 5)).toThrow(/out of bounds/);
+      return 1000n - m.counter.value;
+    };
+    // entry 1; loop body local.get, i32.const, i32.add, local.set, local.get, local.get, i32.lt_u, br_if (2)
+    // = 9 per iteration, stored at the header; after the loop: i32.const, i32.load, drop = 3, in the local only.
+    expect(after(global)).toBe(1n + 9n * 5n + 3n);
+    expect(after(local)).toBe(1n + 9n * 5n);
+  });
+});
+
 describe('the rewriter on every opcode class', () => {
   it('control: blocks with value and type-index block types, br_table, select, calls, call_indirect, return_call', () => {
     const bytes = watMore(`(module
@@ -542,8 +642,15 @@ describe('the Azle stable template', () => {
     // Every metered body still decodes, each starting with the entry charge.
     const metered = decodeAll(after);
     const g = out.counterGlobal!;
-    for (const b of metered.slice(0, 50))
-      expect(b.slice(0, 4).map((i) => i.opcode)).toEqual([0x23, 0x42, 0x7d, 0x24]);
+    // (global.set, or local.tee into the function's counter local when it has a loop).
+    const entries = metered.map((b) =>
+      b
+        .slice(0, 4)
+        .map((i) => i.opcode)
+        .join(),
+    );
+    for (const e of entries) expect(['35,66,125,36', '35,66,125,34']).toContain(e);
+    expect(entries.filter((e) => e === '35,66,125,34').length).toBeGreaterThan(100);
     expect(metered.length).toBe(info.codeCount);
     expect(g).toBeGreaterThanOrEqual(0);
   });
