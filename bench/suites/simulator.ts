@@ -85,7 +85,7 @@ async function bareSpin(wasm: Uint8Array): Promise<number> {
     } as Record<string, (...a: number[]) => unknown>,
     { get: (t, k: string) => t[k] ?? stub },
   );
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(wasm), { ic0 });
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(wasm as Uint8Array<ArrayBuffer>), { ic0 });
   memory.current = instance.exports.memory as WebAssembly.Memory;
   const spin = instance.exports.spin_bare as () => number;
   return median(await timeRuns(() => spin(), 5));

@@ -9,7 +9,7 @@
 import { InstanceError } from '../errors.ts';
 import { decodeInstanceConfig, encodeTopology, UnsupportedConfig } from './codec.ts';
 import type { InstanceFactory } from './core.ts';
-import { HttpError, messageReply, ok, type Route } from './http.ts';
+import { messageReply, ok, type Route } from './http.ts';
 import type { BlobStore, InstanceRegistry } from './state.ts';
 
 export function serverRoutes(
