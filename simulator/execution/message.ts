@@ -54,7 +54,8 @@ export interface MessageContext {
   globalTimerChanged: boolean;
   logs: Uint8Array[];
   messageAccepted: boolean;
-  dataCertificate?: Uint8Array;
+  /** The data certificate, produced on the first `data_certificate_*` call (signing costs milliseconds). */
+  dataCertificate?: () => Uint8Array | undefined;
   deadline: bigint;
   /**
    * The instruction limit of the message this execution belongs to (see

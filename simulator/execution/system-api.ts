@@ -391,10 +391,10 @@ export class SystemApi {
         }
         this.#ctx().certifiedData = data;
       },
-      data_certificate_present: () => (this.#ctx().dataCertificate ? 1 : 0),
-      data_certificate_size: () => this.#size(this.#ctx().dataCertificate?.length ?? 0),
+      data_certificate_present: () => (this.#ctx().dataCertificate?.() ? 1 : 0),
+      data_certificate_size: () => this.#size(this.#ctx().dataCertificate?.()?.length ?? 0),
       data_certificate_copy: (dst, off, size) =>
-        this.#copy('data_certificate_copy', this.#ctx().dataCertificate ?? new Uint8Array(), dst, off, size),
+        this.#copy('data_certificate_copy', this.#ctx().dataCertificate?.() ?? new Uint8Array(), dst, off, size),
       time: () => this.#ctx().time,
       global_timer_set: (t) => {
         const ctx = this.#ctx();

@@ -64,8 +64,6 @@ export const IC_API_VERSION = '0.18.0';
 /** How long the status of a finished call stays readable after its expiry (ns). */
 const STATUS_RETENTION_NS = MAX_INGRESS_TTL_NS;
 const RESPONSE_SEP = domainSep('ic-response');
-/** A data certificate at most this much older than the certified time is reused (ns). */
-export const DATA_CERTIFICATE_REUSE_NS = 1_000_000_000n;
 const MANAGEMENT = Principal.managementCanister();
 const utf8 = new TextEncoder();
 
@@ -219,10 +217,10 @@ export class IcHttpInterface {
 
   /**
    * The data certificate of a non-replicated query on `canister`:
-   * `/canister/<id>/certified_data` and `/time`. A BLS signature costs about
-   * 7 ms and the replica asks for one before every top-level query, so a
-   * certificate is reused while the canister's certified data is unchanged
-   * and its time is less than `DATA_CERTIFICATE_REUSE_NS` behind.
+   * `/canister/<id>/certified_data` and `/time`. The replica asks for it only
+   * when the query calls `data_certificate_*`; a BLS signature costs about
+   * 7 ms, so it is reused while neither the certified data nor the certified
+   * time has changed.
    */
   dataCertificate(canister: CanisterState): Uint8Array | undefined {
     const subnet = this.instance.replica.subnets.find((s) => s.canisters.get(canister.idText) === canister);
@@ -232,8 +230,7 @@ export class IcHttpInterface {
     if (
       cached &&
       equalBytes(cached.data, canister.certifiedData) &&
-      time >= cached.time &&
-      time - cached.time < DATA_CERTIFICATE_REUSE_NS
+      time === cached.time
     ) {
       return cached.bytes;
     }

@@ -606,7 +606,7 @@ export class Replica {
     const time = this.certifiedTime;
     const base = { time, globalTimer: canister.globalTimer, caller };
     const limit = this.#limit(canister, kind);
-    const ctx = newMessageContext({ ...base, kind, arg, instructionLimit: limit, dataCertificate: level === 'top' ? this.dataCertificate(canister) : undefined });
+    const ctx = newMessageContext({ ...base, kind, arg, instructionLimit: limit, dataCertificate: level === 'top' ? once(() => this.dataCertificate(canister)) : undefined });
     const error = invoke(runtime, ctx, { kind: 'export', name: entry });
     let contextInstructions = ctx.instructionsUsed;
     if (error) return { kind: 'error', error: toUserError(error, canister.idText) };
@@ -641,6 +641,19 @@ export class Replica {
     }
     return response;
   }
+}
+
+/** `f`, evaluated at most once. */
+function once<T>(f: () => T): () => T {
+  let done = false;
+  let value: T;
+  return () => {
+    if (!done) {
+      value = f();
+      done = true;
+    }
+    return value;
+  };
 }
 
 function rejectCodeName(code: number): keyof typeof RejectCode {
