@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { compileMotoko } from '../../fixtures/motoko.ts';
 import { describe, expect, it } from 'vitest';
 import { decodeModule, type ModuleInfo } from './decode.ts';
 import {
@@ -238,12 +238,12 @@ describe('instrumentModule on small modules', () => {
   });
 });
 
-const motokoDir = fileURLToPath(new URL('../../.cache/motoko/', import.meta.url));
-const motokoModules = existsSync(motokoDir) ? readdirSync(motokoDir).filter((f) => f.endsWith('.wasm')) : [];
+const counterSource = readFileSync(new URL('../../fixtures/motoko/counter.mo', import.meta.url), 'utf8');
 
-describe.skipIf(motokoModules.length === 0)('Motoko modules built by the fixtures (when cached)', () => {
-  it.each(motokoModules)('%s validates, moves its start function and compiles', (file) => {
-    const info = decodeModule(new Uint8Array(readFileSync(motokoDir + file)));
+describe('Motoko modules (moc, enhanced and classic persistence)', () => {
+  it.each(['enhanced', 'classic'] as const)('%s: validates, moves its start function and compiles', async (persistence) => {
+    const info = decodeModule(await compileMotoko(counterSource, { persistence }));
+    expect(info.isWasm64).toBe(persistence === 'enhanced');
     expect(() => validateCanisterModule(info)).not.toThrow();
     const result = instrumentModule(info);
     expect(result.startExport).toBe(info.start === null ? null : 'canister_start');
@@ -252,5 +252,5 @@ describe.skipIf(motokoModules.length === 0)('Motoko modules built by the fixture
     const module = wasmCompile(result.bytes);
     expect(wasmModuleExports(module).map((e) => e.name)).toContain('memory');
     expect(info.metadata.map((m) => m.name)).toContain('candid:service');
-  });
+  }, 120_000);
 });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { compileMotoko } from '../../fixtures/motoko.ts';
 import { describe, expect, it } from 'vitest';
 import wabtInit from 'wabt';
 import { decodeModule, type ModuleInfo } from './decode.ts';
@@ -665,17 +665,13 @@ describe('the Azle stable template', () => {
   });
 });
 
-const motokoDir = fileURLToPath(new URL('../../.cache/motoko/', import.meta.url));
-const motokoModules = existsSync(motokoDir) ? readdirSync(motokoDir).filter((f) => f.endsWith('.wasm')) : [];
-
-describe.skipIf(motokoModules.length === 0)(
-  'Motoko modules (wasm64) built by the fixtures (when cached)',
-  () => {
-    it.each(motokoModules)('%s is metered and compiles', (file) => {
-      const info = decodeModule(new Uint8Array(readFileSync(motokoDir + file)));
-      const out = instrumentModule(info);
-      expect(out.meteringCharges).toBeGreaterThan(0);
-      expect(wasmCompileError(out.bytes)).toBeNull();
-    });
-  },
-);
+describe('Motoko modules (moc, enhanced persistence: wasm64)', () => {
+  it('are metered and compile', async () => {
+    const source = readFileSync(new URL('../../fixtures/motoko/counter.mo', import.meta.url), 'utf8');
+    const info = decodeModule(await compileMotoko(source));
+    expect(info.isWasm64).toBe(true);
+    const out = instrumentModule(info);
+    expect(out.meteringCharges).toBeGreaterThan(0);
+    expect(wasmCompileError(out.bytes)).toBeNull();
+  }, 120_000);
+});
