@@ -95,7 +95,7 @@ export class ManagementCanister implements ManagementHandler {
       const [value] = IDL.decode([spec.arg], arg);
       return value as Decoded;
     } catch (e) {
-      throw errors.invalidPayload(method, e instanceof Error ? e.message : String(e));
+      throw errors.invalidPayload(e instanceof Error ? e.message : String(e));
     }
   }
 

@@ -59,9 +59,12 @@ export const chunkStoreError = (message: string): UserError =>
       help('Use the `stored_chunks` API to check which hashes are present or top up the canister if it is low on cycles.', 'wasm-chunk-store-error'),
   );
 
-/** A payload that does not decode as the method's Candid argument (`InvalidManagementPayload`). */
-export const invalidPayload = (method: string, detail: string): UserError =>
-  new UserError('InvalidManagementPayload', `Error decoding candid: ${detail} (management canister method ${method})`);
+/**
+ * A payload that does not decode as the method's Candid argument
+ * (dfinity/ic `rs/types/management_canister_types`, `candid_error_to_user_error`).
+ */
+export const invalidPayload = (detail: string): UserError =>
+  new UserError('InvalidManagementPayload', `Error decoding candid: ${detail}`);
 
 export const unknownMethod = (method: string): UserError =>
   new UserError('CanisterMethodNotFound', `Management canister has no method '${method}'`);
