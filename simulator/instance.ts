@@ -80,7 +80,7 @@ export class Instance {
         new Subnet({
           kind: spec.kind,
           index: k,
-          ranges: mainnet ? [mainnet, allocation] : [allocation],
+          ranges: mainnet ? [...mainnet, allocation] : [allocation],
           allocationRange: allocation,
           instructionConfig: spec.instructionConfig,
           costSchedule: spec.costSchedule,

@@ -38,17 +38,28 @@ export function inRange(id: Principal, range: IdRange): boolean {
   return index !== undefined && index >= range.start && index <= range.end;
 }
 
+const textRange = (start: string, end: string): IdRange => ({
+  start: canisterIndex(Principal.fromText(start))!,
+  end: canisterIndex(Principal.fromText(end))!,
+});
+
 /**
- * Mainnet canister ranges of the named subnets (values not yet checked against
- * PocketIC's `get_range_config`; only NNS = 0..2^20−1 is certain), which PocketIC gives them in
- * addition to one fresh allocation range (`get_range_config`): NNS holds
- * canister ids 0..2^20−1, II 0x2100000..0x21FFFFF, SNS 0x2000000..0x20FFFFF,
- * Fiduciary 0x2300000..0x23FFFFF, Bitcoin 0x1A00000..0x1AFFFFF.
+ * Mainnet canister ranges of the named subnets, which PocketIC gives them in
+ * addition to one fresh allocation range (`subnet_kind_canister_range` and
+ * `get_range_config` in dfinity/ic `rs/pocket_ic_server/src/pocket_ic.rs`):
+ * the NNS hosts its system canisters except Internet Identity (`rdmx6-…`),
+ * which lives on the II subnet.
  */
-export const MAINNET_RANGES: Record<string, IdRange> = {
-  NNS: { start: 0n, end: 0xfffffn },
-  SNS: { start: 0x2000000n, end: 0x20fffffn },
-  II: { start: 0x2100000n, end: 0x21fffffn },
-  Fiduciary: { start: 0x2300000n, end: 0x23fffffn },
-  Bitcoin: { start: 0x1a00000n, end: 0x1afffffn },
+export const MAINNET_RANGES: Record<string, IdRange[]> = {
+  NNS: [
+    textRange('rwlgt-iiaaa-aaaaa-aaaaa-cai', 'renrk-eyaaa-aaaaa-aaada-cai'),
+    textRange('qoctq-giaaa-aaaaa-aaaea-cai', 'n5n4y-3aaaa-aaaaa-p777q-cai'),
+  ],
+  II: [
+    textRange('rdmx6-jaaaa-aaaaa-aaadq-cai', 'rdmx6-jaaaa-aaaaa-aaadq-cai'),
+    textRange('uc7f6-kaaaa-aaaaq-qaaaa-cai', 'ijz7v-ziaaa-aaaaq-7777q-cai'),
+  ],
+  Bitcoin: [textRange('g3wsl-eqaaa-aaaan-aaaaa-cai', '2qqia-xyaaa-aaaan-p777q-cai')],
+  Fiduciary: [textRange('mf7xa-laaaa-aaaar-qaaaa-cai', 'qoznl-yiaaa-aaaar-7777q-cai')],
+  SNS: [textRange('ybpmr-kqaaa-aaaaq-aaaaa-cai', 'ekjw2-zyaaa-aaaaq-p777q-cai')],
 };
