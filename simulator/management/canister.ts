@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { UserError } from '../errors.ts';
 import { CanisterState, defaultSettings, type CanisterChange, type CanisterSettings } from '../canister/state.ts';
 import { installCode, uninstallCode, type InstallMode } from '../execution/install.ts';
-import { hex, notFound, type ManagementCall, type ManagementHandler, type Replica } from '../subnet/replica.ts';
+import { hex, notFound, type ManagementCall, type ManagementHandler, type ManagementResult, type Replica } from '../subnet/replica.ts';
 import type { Subnet } from '../subnet/subnet.ts';
 import * as errors from './errors.ts';
 import { methods, type ManagementMethod } from './idl.ts';
@@ -72,6 +72,36 @@ export class ManagementCanister implements ManagementHandler {
     if (INGRESS_METHODS.has(method)) return undefined;
     if (method in methods) return errors.notViaIngress(method);
     return errors.unknownMethod(method);
+  }
+
+  /**
+   * `fetch_canister_logs`, the management canister's one query: callable only
+   * in non-replicated mode, by whoever the canister's `log_visibility` admits
+   * (spec: "IC method fetch_canister_logs").
+   */
+  query(method: string, arg: Uint8Array, caller: Principal): ManagementResult {
+    try {
+      if (method !== 'fetch_canister_logs') {
+        throw new UserError('CanisterMethodNotFound', `Management canister has no query method '${method}'`);
+      }
+      const a = this.#decode('fetch_canister_logs', arg);
+      const canister = this.#replica.findCanister(a.canister_id as Principal);
+      if (!canister) throw errors.canisterNotFound(a.canister_id as Principal);
+      const visibility = canister.settings.logVisibility;
+      const allowed =
+        canister.isControlledBy(caller) ||
+        'public' in visibility ||
+        ('allowed_viewers' in visibility && visibility.allowed_viewers.some((p) => p.compareTo(caller) === 'eq'));
+      if (!allowed) {
+        // dfinity/ic `rs/execution_environment/src/query_handler.rs` (fetch_canister_logs).
+        throw new UserError('CanisterRejectedMessage', `Caller ${caller.toText()} is not allowed to query ic00 method fetch_canister_logs`);
+      }
+      const records = canister.logs.map((l) => ({ idx: l.idx, timestamp_nanos: l.timestampNanos, content: l.content }));
+      return { kind: 'reply', data: this.#encode('fetch_canister_logs', { canister_log_records: records }) };
+    } catch (e) {
+      if (e instanceof UserError) return { kind: 'error', error: e };
+      throw e;
+    }
   }
 
   handle(call: ManagementCall): void {
@@ -296,6 +326,12 @@ export class ManagementCanister implements ManagementHandler {
           respond: call.respond,
         });
         return 'pending';
+      }
+      case 'deposit_cycles': {
+        const canister = this.#replica.findCanister(a.canister_id as Principal);
+        if (!canister) throw errors.canisterNotFound(a.canister_id as Principal);
+        canister.balance += call.cycles;
+        return reply();
       }
       case 'provisional_top_up_canister': {
         const canister = this.#replica.findCanister(a.canister_id as Principal);

@@ -172,6 +172,7 @@ export const methods = {
     }),
     ret: HttpRequestResult,
   },
+  deposit_cycles: { arg: CanisterIdRecord, ret: undefined },
   provisional_top_up_canister: {
     arg: IDL.Record({ canister_id: IDL.Principal, amount: IDL.Nat }),
     ret: undefined,

@@ -64,6 +64,8 @@ export interface ManagementHandler {
   handle(call: ManagementCall): void;
   /** Whether an ingress message may target the method (checked at submission). */
   acceptsIngress(method: string): UserError | undefined;
+  /** A non-replicated query to the management canister (`fetch_canister_logs`). */
+  query(method: string, arg: Uint8Array, caller: Principal): ManagementResult;
 }
 
 /** An HTTPS outcall a canister made, waiting for a (mocked) response. */
@@ -558,6 +560,12 @@ export class Replica {
 
   /** A non-replicated (composite) query against the committed state; nothing it does persists. */
   query(sender: Principal, target: Principal, method: string, arg: Uint8Array): CallOutcome {
+    if (target.compareTo(MANAGEMENT) === 'eq' && this.management) {
+      const result = this.management.query(method, arg, sender);
+      if (result.kind === 'reply') return { status: 'replied', reply: result.data };
+      if (result.kind === 'error') return rejectionOf(result.error);
+      return { status: 'rejected', rejectCode: rejectCodeName(result.code), errorCode: 'CanisterRejectedMessage', message: result.message };
+    }
     const touched = new Set<CanisterState>();
     try {
       const result = this.#runQuery(target, sender.toUint8Array(), method, arg, touched, 'top', 0);
