@@ -17,9 +17,9 @@ import { CanisterState } from './canister/state.ts';
 import { ManagementCanister } from './management/canister.ts';
 import * as mgmtErrors from './management/errors.ts';
 import type { InstructionLimits } from './execution/limits.ts';
-import { GENESIS_NS, Replica, hex, notFound, rejectionOf, type ManagementResult, type PendingOutcall } from './subnet/replica.ts';
+import { GENESIS_NS, Replica, hex, type ManagementResult, type PendingOutcall } from './subnet/replica.ts';
 import { HttpRequestResult, TransformArgs } from './management/idl.ts';
-import { MAINNET_RANGES, freshRange, inRange } from './subnet/ranges.ts';
+import { MAINNET_RANGES, freshRange } from './subnet/ranges.ts';
 import { Subnet } from './subnet/subnet.ts';
 import type {
   CallOutcome,
@@ -415,4 +415,3 @@ function decodeField(arg: Uint8Array, field: string, type: IDL.Type): unknown {
   }
 }
 
-export { inRange, notFound, rejectionOf };

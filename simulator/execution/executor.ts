@@ -58,7 +58,7 @@ export function invoke(runtime: WasmRuntime, ctx: MessageContext, entry: EntryPo
   return undefined;
 }
 
-function memoryLimitError(canister: CanisterState, runtime: WasmRuntime): HypervisorError | undefined {
+export function memoryLimitError(canister: CanisterState, runtime: WasmRuntime): HypervisorError | undefined {
   const limit = canister.settings.wasmMemoryLimit;
   const size = BigInt(runtime.heapSize());
   if (limit > 0n && size > limit) return { kind: 'WasmMemoryLimitExceeded', bytes: size, limit };
@@ -90,4 +90,3 @@ export function execute(
   return error;
 }
 
-export { memoryLimitError };

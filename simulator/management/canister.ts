@@ -8,9 +8,9 @@ import { Principal } from '@icp-sdk/core/principal';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from 'node:crypto';
 import { UserError } from '../errors.ts';
-import { CanisterState, defaultSettings, type CanisterChange, type CanisterSettings } from '../canister/state.ts';
+import type { CanisterChange, CanisterSettings, CanisterState } from '../canister/state.ts';
 import { installCode, uninstallCode, type InstallMode } from '../execution/install.ts';
-import { hex, notFound, type ManagementCall, type ManagementHandler, type ManagementResult, type Replica } from '../subnet/replica.ts';
+import { hex, type ManagementCall, type ManagementHandler, type ManagementResult, type Replica } from '../subnet/replica.ts';
 import type { Subnet } from '../subnet/subnet.ts';
 import * as errors from './errors.ts';
 import { methods, type ManagementMethod } from './idl.ts';
@@ -408,4 +408,3 @@ export class ManagementCanister implements ManagementHandler {
   }
 }
 
-export { defaultSettings, notFound };

@@ -11,9 +11,9 @@
  */
 import { Principal } from '@icp-sdk/core/principal';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { ErrorCode, RejectCode, UserError, errorCodeText } from '../errors.ts';
+import { RejectCode, UserError, errorCodeText } from '../errors.ts';
 import type { CallContext, CallOrigin, CanisterState } from '../canister/state.ts';
-import { execute, invoke, type EntryPoint } from '../execution/executor.ts';
+import { execute, invoke } from '../execution/executor.ts';
 import { instructionLimits, limitForContext, type InstructionLimits } from '../execution/limits.ts';
 import { newMessageContext, type MessageContext, type Response } from '../execution/message.ts';
 import { toUserError, type HypervisorError } from '../execution/trap.ts';
@@ -428,14 +428,14 @@ export class Replica {
     if (ctx) this.#keepLogs(canister, ctx, error);
     if (ctx && !error) {
       if (persisted) this.#applyEffects(canister, cc, ctx);
-      if (ctx.response) this.#respond(canister, cc, ctx.response.kind === 'reply' ? ctx.response : { kind: 'reject', message: ctx.response.message });
+      if (ctx.response) this.#respond(cc, ctx.response.kind === 'reply' ? ctx.response : { kind: 'reject', message: ctx.response.message });
     }
     if (!cc.responded && cc.outstandingCalls === 0) {
       const failure = error
         ? toUserError(error, canister.idText)
         : undefined;
       // IC interface spec "Abstract behavior": a call context with no reply and no outstanding calls.
-      this.#respond(canister, cc, failure ? { kind: 'error', error: failure } : { kind: 'no-response', canister: canister.idText });
+      this.#respond(cc, failure ? { kind: 'error', error: failure } : { kind: 'no-response', canister: canister.idText });
     }
     if (cc.responded && cc.outstandingCalls === 0) canister.callContexts.delete(cc.id);
   }
@@ -483,7 +483,7 @@ export class Replica {
     }
   }
 
-  #respond(canister: CanisterState, cc: CallContext, response: Answer): void {
+  #respond(cc: CallContext, response: Answer): void {
     cc.responded = true;
     const refund = cc.availableCycles;
     cc.availableCycles = 0n;
@@ -522,7 +522,7 @@ export class Replica {
   rejectOpenCallContexts(canister: CanisterState, message: string): void {
     for (const cc of canister.callContexts.values()) {
       if (!cc.responded) {
-        this.#respond(canister, cc, { kind: 'error', error: new UserError('CanisterRejectedMessage', message, 'CanisterReject') });
+        this.#respond(cc, { kind: 'error', error: new UserError('CanisterRejectedMessage', message, 'CanisterReject') });
       }
     }
     canister.callContexts.clear();
@@ -723,5 +723,3 @@ export function concat(...parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-export { ErrorCode, MANAGEMENT };
-export type { EntryPoint };
