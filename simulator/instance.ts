@@ -12,12 +12,13 @@
  */
 import { IDL } from '@icp-sdk/core/candid';
 import { Principal } from '@icp-sdk/core/principal';
+import { equalBytes, toHex } from './bytes.ts';
 import { InstanceError, UserError } from './errors.ts';
 import { CanisterState } from './canister/state.ts';
 import { ManagementCanister } from './management/canister.ts';
 import * as mgmtErrors from './management/errors.ts';
 import type { InstructionLimits } from './execution/limits.ts';
-import { GENESIS_NS, Replica, hex, type ManagementResult, type PendingOutcall } from './subnet/replica.ts';
+import { GENESIS_NS, Replica, type ManagementResult, type PendingOutcall } from './subnet/replica.ts';
 import { HttpRequestResult, TransformArgs } from './management/idl.ts';
 import { MAINNET_RANGES, freshRange } from './subnet/ranges.ts';
 import { Subnet } from './subnet/subnet.ts';
@@ -387,7 +388,7 @@ export class Instance {
 }
 
 function sameResult(a: ManagementResult, b: ManagementResult): boolean {
-  if (a.kind === 'reply' && b.kind === 'reply') return Buffer.compare(a.data, b.data) === 0;
+  if (a.kind === 'reply' && b.kind === 'reply') return equalBytes(a.data, b.data);
   if (a.kind === 'reject' && b.kind === 'reject') return a.code === b.code && a.message === b.message;
   return false;
 }
@@ -402,7 +403,7 @@ function idAt(index: bigint): Principal {
 
 function messageIdHex(messageId: Uint8Array): string {
   if (messageId.length !== 32) throw new InstanceError('ConversionError { message: "Bad message id" }');
-  return hex(messageId);
+  return toHex(messageId);
 }
 
 /** Reads one field of a Candid record argument, or undefined when the argument has no such field. */

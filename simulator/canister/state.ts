@@ -4,6 +4,7 @@
  * store, logs, and the call contexts and callbacks of calls in flight.
  */
 import { Principal } from '@icp-sdk/core/principal';
+import { equalBytes } from '../bytes.ts';
 import { StableMemory } from './stable-memory.ts';
 import type { CanisterEnv } from '../execution/system-api.ts';
 import type { WasmRuntime } from '../execution/runtime.ts';
@@ -172,10 +173,4 @@ export class CanisterState implements CanisterEnv {
     const chunks = [...this.chunkStore.values()].reduce((n, c) => n + BigInt(c.length), 0n);
     return heap + this.stable.byteLength + BigInt(this.moduleBytes?.length ?? 0) + chunks;
   }
-}
-
-export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

@@ -22,7 +22,8 @@ import { Harness } from '../testing/harness.ts';
 import { wat, withCustomSection } from '../wasm/test-support.ts';
 import { decodeCbor, encodeTagged, isRecord } from './cbor.ts';
 import { IcHttpInterface } from './interface.ts';
-import { concatBytes, requestIdOf, toHex } from './request-id.ts';
+import { concatBytes, toHex } from '../bytes.ts';
+import { requestIdOf } from './request-id.ts';
 
 /**
  * whoami/whoami_q: () -> (principal) — the caller; inc: () -> (nat64) update; get: () -> (nat64) query;

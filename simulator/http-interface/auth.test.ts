@@ -13,7 +13,8 @@ import { encodeTagged, type CborRecord } from './cbor.ts';
 import { signCertificate } from './certificate.ts';
 import { HttpInterfaceError, validateEnvelope, type ValidationContext } from './envelope.ts';
 import { domainSep, subtree, treeHash, witness } from './hash-tree.ts';
-import { concatBytes, fromHex, hashOfMap, requestIdOf, uleb128 } from './request-id.ts';
+import { concatBytes, fromHex } from '../bytes.ts';
+import { hashOfMap, requestIdOf, uleb128 } from './request-id.ts';
 import { BLS_DER_PREFIX, blsPublicKey, parsePublicKey, verifySignature } from './signatures.ts';
 
 const NOW = 1_750_000_000_000_000_000n;

@@ -9,7 +9,8 @@
 import { Principal } from '@icp-sdk/core/principal';
 import { CborError, decodeCbor, isRecord, type CborData, type CborRecord } from './cbor.ts';
 import { domainSep } from './hash-tree.ts';
-import { HashError, concatBytes, equalBytes, hashOfMap, requestIdOf, toHex } from './request-id.ts';
+import { concatBytes, equalBytes, toHex } from '../bytes.ts';
+import { HashError, hashOfMap, requestIdOf } from './request-id.ts';
 import { KeyError, parsePublicKey, verifySignature, type TrustContext } from './signatures.ts';
 
 /** A 4xx/5xx answer with the IC's plain-text body. */

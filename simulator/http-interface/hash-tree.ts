@@ -15,7 +15,7 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { isRecord, type CborData } from './cbor.ts';
-import { compareBytes, concatBytes, toHex } from './request-id.ts';
+import { compareBytes, concatBytes, toHex } from '../bytes.ts';
 
 export type HashTree =
   | readonly [0]

@@ -38,7 +38,8 @@ import {
   type RequestKind,
 } from './envelope.ts';
 import { domainSep, type SubTree } from './hash-tree.ts';
-import { compareBytes, concatBytes, equalBytes, hashOfMap, toHex } from './request-id.ts';
+import { compareBytes, concatBytes, equalBytes, toHex } from '../bytes.ts';
+import { hashOfMap } from './request-id.ts';
 import { ed25519Der } from './signatures.ts';
 import {
   buildStateTree,

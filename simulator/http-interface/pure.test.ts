@@ -11,10 +11,10 @@ import { describe, expect, it } from 'vitest';
 import { decodeCbor, decodeCborItem, encodeTagged, mapGetInt } from './cbor.ts';
 import { formatIcTime } from './envelope.ts';
 import { fullTree, lookupPath, reconstruct, subtree, treeHash, witness, type HashTree } from './hash-tree.ts';
-import { fromHex, hashOfMap, requestIdOf, toHex } from './request-id.ts';
+import { concatBytes, fromHex, toHex } from '../bytes.ts';
+import { hashOfMap, requestIdOf } from './request-id.ts';
 import { blsPublicKey, BLS_DER_PREFIX, parsePublicKey, verifySignature } from './signatures.ts';
 import { signCertificate } from './certificate.ts';
-import { concatBytes } from './request-id.ts';
 
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 

@@ -10,6 +10,7 @@
  *   hash(array) = H(hash(e0) ‖ hash(e1) ‖ …)
  *   hash(map)   = H(concat(sort(H(key) ‖ hash(value))))   (absent fields skipped)
  */
+import { compareBytes, concatBytes } from '../bytes.ts';
 import { sha256 } from '@noble/hashes/sha2.js';
 import type { CborData, CborRecord } from './cbor.ts';
 
@@ -72,32 +73,3 @@ export function requestIdOf(content: CborRecord): Uint8Array {
   return hashOfMap(content);
 }
 
-export function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-  return a.length - b.length;
-}
-
-export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const p of parts) total += p.length;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-export function toHex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
-}
-
-export function fromHex(hex: string): Uint8Array {
-  return Uint8Array.from(Buffer.from(hex, 'hex'));
-}
-
-export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return compareBytes(a, b) === 0;
-}

@@ -20,7 +20,8 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { Principal } from '@icp-sdk/core/principal';
 import { CborError, decodeCbor, decodeCborItem, isRecord, mapGetInt, untag } from './cbor.ts';
 import { lookupPath, parseHashTree, reconstruct, domainSep } from './hash-tree.ts';
-import { concatBytes, equalBytes, toHex } from './request-id.ts';
+import { concatBytes, equalBytes, toHex } from '../bytes.ts';
+import { BLS_DER_PREFIX } from '../subnet/subnet.ts';
 
 export type UserPublicKey =
   | { kind: 'ed25519'; der: Uint8Array; key: Uint8Array }
@@ -97,10 +98,7 @@ export function ed25519Der(raw: Uint8Array): Uint8Array {
   return concatBytes([Uint8Array.from(Buffer.from('302a300506032b6570032100', 'hex')), raw]);
 }
 
-/** DER prefix of an IC BLS12-381 G2 public key (133 bytes in all). */
-export const BLS_DER_PREFIX = Uint8Array.from(
-  Buffer.from('308182301d060d2b0601040182dc7c0503010201060c2b0601040182dc7c05030201036100', 'hex'),
-);
+export { BLS_DER_PREFIX };
 
 export function blsKeyFromDer(der: Uint8Array): Uint8Array {
   if (

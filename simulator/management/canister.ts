@@ -7,10 +7,11 @@ import { IDL } from '@icp-sdk/core/candid';
 import { Principal } from '@icp-sdk/core/principal';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from 'node:crypto';
+import { fromHex, toHex } from '../bytes.ts';
 import { UserError } from '../errors.ts';
 import type { CanisterChange, CanisterSettings, CanisterState } from '../canister/state.ts';
 import { installCode, uninstallCode, type InstallMode } from '../execution/install.ts';
-import { hex, type ManagementCall, type ManagementHandler, type ManagementResult, type Replica } from '../subnet/replica.ts';
+import { type ManagementCall, type ManagementHandler, type ManagementResult, type Replica } from '../subnet/replica.ts';
 import type { Subnet } from '../subnet/subnet.ts';
 import * as errors from './errors.ts';
 import { methods, type ManagementMethod } from './idl.ts';
@@ -182,7 +183,7 @@ export class ManagementCanister implements ManagementHandler {
         const canister = this.#controlled(a.target_canister as Principal, call.caller);
         const store = (a.store_canister as Opt<Principal>)[0];
         const storeCanister = store ? this.#controlled(store, call.caller) : canister;
-        const hashes = (a.chunk_hashes_list as { hash: Uint8Array }[]).map((h) => hex(h.hash));
+        const hashes = (a.chunk_hashes_list as { hash: Uint8Array }[]).map((h) => toHex(h.hash));
         const parts: Uint8Array[] = [];
         for (const h of hashes) {
           const chunk = storeCanister.chunkStore.get(h);
@@ -195,8 +196,8 @@ export class ManagementCanister implements ManagementHandler {
           wasm.set(p, at);
           at += p.length;
         }
-        const expected = hex(a.wasm_module_hash as Uint8Array);
-        const actual = hex(sha256(wasm));
+        const expected = toHex(a.wasm_module_hash as Uint8Array);
+        const actual = toHex(sha256(wasm));
         if (expected !== actual) {
           throw errors.chunkStoreError(`Wasm module hash ${actual} does not match given hash ${expected}`);
         }
@@ -210,10 +211,10 @@ export class ManagementCanister implements ManagementHandler {
           throw errors.chunkStoreError(`Wasm chunk size ${chunk.length} exceeds the maximum chunk size of ${MAX_CHUNK_SIZE}`);
         }
         const hash = sha256(chunk);
-        if (!canister.chunkStore.has(hex(hash)) && canister.chunkStore.size >= MAX_CHUNKS) {
+        if (!canister.chunkStore.has(toHex(hash)) && canister.chunkStore.size >= MAX_CHUNKS) {
           throw errors.chunkStoreError(`Wasm chunk store has already reached the maximum of ${MAX_CHUNKS} chunks`);
         }
-        canister.chunkStore.set(hex(hash), chunk.slice());
+        canister.chunkStore.set(toHex(hash), chunk.slice());
         return reply({ hash });
       }
       case 'clear_chunk_store': {
@@ -222,7 +223,7 @@ export class ManagementCanister implements ManagementHandler {
       }
       case 'stored_chunks': {
         const canister = this.#controlled(a.canister_id as Principal, call.caller);
-        return reply([...canister.chunkStore.keys()].map((h) => ({ hash: Uint8Array.from(Buffer.from(h, 'hex')) })));
+        return reply([...canister.chunkStore.keys()].map((h) => ({ hash: fromHex(h) })));
       }
       case 'uninstall_code': {
         const canister = this.#controlled(a.canister_id as Principal, call.caller);

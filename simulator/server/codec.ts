@@ -15,6 +15,7 @@
  */
 import { Principal } from '@icp-sdk/core/principal';
 import { JSONParse, JSONStringify } from 'json-with-bigint';
+import { compareBytes } from '../bytes.ts';
 import type {
   CallOutcome,
   CanisterCall,
@@ -431,12 +432,6 @@ export function decodeMockHttpOutcall(body: Json): {
 
 // ---------------------------------------------------------------------------
 // Topology (§4.3): `Topology { subnet_configs: BTreeMap<SubnetId, SubnetConfig>, default_effective_canister_id }`
-
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-  return a.length - b.length;
-}
 
 /**
  * Subnet ids are map keys in principal text form, ordered as Rust's

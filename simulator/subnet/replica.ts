@@ -11,6 +11,7 @@
  */
 import { Principal } from '@icp-sdk/core/principal';
 import { sha256 } from '@noble/hashes/sha2.js';
+import { concatBytes, toHex } from '../bytes.ts';
 import { RejectCode, UserError, errorCodeText } from '../errors.ts';
 import type { CallContext, CallOrigin, CanisterState } from '../canister/state.ts';
 import { execute, invoke } from '../execution/executor.ts';
@@ -181,8 +182,8 @@ export class Replica {
     }
     const counter = new Uint8Array(8);
     new DataView(counter.buffer).setBigUint64(0, this.#ingressCounter++);
-    const bytes = sha256(concat(counter, sender.toUint8Array(), target.toUint8Array(), new TextEncoder().encode(method), arg));
-    const id = hex(bytes);
+    const bytes = sha256(concatBytes([counter, sender.toUint8Array(), target.toUint8Array(), new TextEncoder().encode(method), arg]));
+    const id = toHex(bytes);
     this.ingress.set(id, { id, sender, target, method });
     this.#queue.push({ kind: 'ingress', id, sender, target, method, arg, subnet });
     return { id, bytes };
@@ -709,17 +710,4 @@ export function formatTime(ns: bigint): string {
   return `${iso.slice(0, 10)} ${iso.slice(11, 19)}.${frac} UTC`;
 }
 
-export function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
-export function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 

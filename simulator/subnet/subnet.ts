@@ -4,6 +4,7 @@
 import { Principal } from '@icp-sdk/core/principal';
 import { bls12_381 } from '@noble/curves/bls12-381.js';
 import { sha256 } from '@noble/hashes/sha2.js';
+import { concatBytes, fromHex, toHex } from '../bytes.ts';
 import type { CanisterState } from '../canister/state.ts';
 import type { SubnetKind } from '../types.ts';
 import { canisterIdFromIndex, inRange, type IdRange } from './ranges.ts';
@@ -20,20 +21,17 @@ export const SUBNET_SIZES: Record<SubnetKind, number> = {
   NNS: 40,
 };
 
-/** DER prefix of an IC BLS12-381 G2 public key (IC interface specification, "Certification"). */
-const BLS_DER_PREFIX = Uint8Array.from(Buffer.from('308182301d060d2b0601040182dc7c0503010201060c2b0601040182dc7c05030201036100', 'hex'));
+/** DER prefix of an IC BLS12-381 G2 public key, 133 bytes in all (IC interface specification, "Certification"). */
+export const BLS_DER_PREFIX = fromHex('308182301d060d2b0601040182dc7c0503010201060c2b0601040182dc7c05030201036100');
 /** Keys by seed: seeds are deterministic, so every instance reuses them (a G2 multiplication costs ~10 ms). */
 const KEYS = new Map<string, Uint8Array>();
 
 /** The subnet's BLS public key, DER-encoded (133 bytes), for the secret key `seed`. */
 function publicKeyDer(seed: Uint8Array): Uint8Array {
-  const hexSeed = Buffer.from(seed).toString('hex');
+  const hexSeed = toHex(seed);
   let der = KEYS.get(hexSeed);
   if (!der) {
-    const raw = bls12_381.shortSignatures.getPublicKey(seed).toBytes(true);
-    der = new Uint8Array(BLS_DER_PREFIX.length + raw.length);
-    der.set(BLS_DER_PREFIX);
-    der.set(raw, BLS_DER_PREFIX.length);
+    der = concatBytes([BLS_DER_PREFIX, bls12_381.shortSignatures.getPublicKey(seed).toBytes(true)]);
     KEYS.set(hexSeed, der);
   }
   return der;

@@ -4,6 +4,7 @@
  * `canister_status` reports, is the hash of the possibly-gzipped module).
  */
 import { sha256 } from '@noble/hashes/sha2.js';
+import { toHex } from '../bytes.ts';
 import { decodeModule, WasmDecodeError, type CanisterMetadata, type ModuleInfo } from './decode.ts';
 import { wasmCompile, wasmCompileError } from './engine.ts';
 import { instrumentModule, InstrumentationError, type GlobalExport } from './instrument.ts';
@@ -83,7 +84,6 @@ export function setUnmeteredBaselineForBenchmarks(enabled: boolean): void {
   unmeteredBaseline = enabled;
 }
 
-const toHex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 
 /** Maps a decoder failure to the error the IC reports for it. */
 function decodeFailure(bytes: Uint8Array, err: WasmDecodeError): InvalidWasmError {
