@@ -9,6 +9,7 @@ import { Principal } from '@icp-sdk/core/principal';
 import { sha256 } from '@noble/hashes/sha2.js';
 
 import { buildAzleCanister } from '../../fixtures/azle.ts';
+import { writeBenchVariants } from './gen-full-unroll.ts';
 import { Harness, replyOf } from '../../simulator/testing/harness.ts';
 import { buildUploadCanister } from '../build.ts';
 import { UploadClient } from '../client/client.ts';
@@ -18,6 +19,7 @@ const mib = Number(process.argv[2] ?? 1);
 const size = Math.round(mib * 1024 * 1024);
 const h = new Harness();
 
+writeBenchVariants();
 const shaBench = await buildAzleCanister({
   name: 'sha_bench',
   main: new URL('./sha-canister/index.ts', import.meta.url).pathname,

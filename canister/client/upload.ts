@@ -17,6 +17,7 @@ import { open } from 'node:fs/promises';
 import { sha256 } from '@noble/hashes/sha2.js';
 
 import { type BlobId, type SessionId, UploadCanisterError, type UploadClient } from './client.ts';
+import { bytesEqual } from '../src/codec.ts';
 
 /** Largest chunk the canister accepts. */
 export const MAX_CHUNK_SIZE = 1_900_000;
@@ -112,10 +113,6 @@ const defaultSleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 
 const HASH_READ = 8 * 1024 * 1024;
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
 export async function uploadFile(
   client: UploadClient,
   source: FileSource,
@@ -194,7 +191,7 @@ export async function uploadFile(
         s.size === BigInt(size) &&
         s.chunk_size === chunkSize &&
         s.expected_sha256.length === 1 &&
-        sameBytes(s.expected_sha256[0], digest),
+        bytesEqual(s.expected_sha256[0], digest),
     );
     if (match !== undefined) {
       sessionId = match.session;
