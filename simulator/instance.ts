@@ -20,7 +20,7 @@ import * as mgmtErrors from './management/errors.ts';
 import type { InstructionLimits } from './execution/limits.ts';
 import { GENESIS_NS, Replica, type ManagementResult, type PendingOutcall } from './subnet/replica.ts';
 import { HttpRequestResult, TransformArgs } from './management/idl.ts';
-import { MAINNET_RANGES, freshRange } from './subnet/ranges.ts';
+import { MAINNET_RANGES, canisterIdFromIndex, freshRange } from './subnet/ranges.ts';
 import { Subnet } from './subnet/subnet.ts';
 import type {
   CallOutcome,
@@ -113,9 +113,9 @@ export class Instance {
         size: s.size,
         seed: s.seed,
         instructionConfig: s.instructionConfig,
-        canisterRanges: s.ranges.map((r) => ({ start: idAt(r.start), end: idAt(r.end) })),
+        canisterRanges: s.ranges.map((r) => ({ start: canisterIdFromIndex(r.start), end: canisterIdFromIndex(r.end) })),
       })),
-      defaultEffectiveCanisterId: idAt(this.defaultSubnet.allocationRange.start),
+      defaultEffectiveCanisterId: canisterIdFromIndex(this.defaultSubnet.allocationRange.start),
     };
   }
 
@@ -391,14 +391,6 @@ function sameResult(a: ManagementResult, b: ManagementResult): boolean {
   if (a.kind === 'reply' && b.kind === 'reply') return equalBytes(a.data, b.data);
   if (a.kind === 'reject' && b.kind === 'reject') return a.code === b.code && a.message === b.message;
   return false;
-}
-
-function idAt(index: bigint): Principal {
-  const bytes = new Uint8Array(10);
-  new DataView(bytes.buffer).setBigUint64(0, index);
-  bytes[8] = 1;
-  bytes[9] = 1;
-  return Principal.fromUint8Array(bytes);
 }
 
 function messageIdHex(messageId: Uint8Array): string {
