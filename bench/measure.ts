@@ -26,11 +26,17 @@ export async function timeRuns(fn: () => unknown, runs: number, warmup = 1): Pro
 
 export const mbPerSecond = (bytes: number, ms: number): number => bytes / 1e6 / (ms / 1000);
 
-
-
 /** Latency of `fn` with tinybench: median (p50) in ms and mean throughput in calls/s. */
-export async function latency(fn: () => unknown, iterations: number): Promise<{ p50: number; perSecond: number }> {
-  const bench = new Bench({ iterations, time: 0, warmupIterations: Math.ceil(iterations / 10), warmupTime: 0 });
+export async function latency(
+  fn: () => unknown,
+  iterations: number,
+): Promise<{ p50: number; perSecond: number }> {
+  const bench = new Bench({
+    iterations,
+    time: 0,
+    warmupIterations: Math.ceil(iterations / 10),
+    warmupTime: 0,
+  });
   bench.add('task', async () => {
     await fn();
   });

@@ -41,23 +41,49 @@ for (const [name, suite] of Object.entries(SUITES)) {
   process.stderr.write(`bench: ${name} done in ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
 }
 
-const fmt = (v: number): string => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2));
+const fmt = (v: number): string =>
+  Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2);
 const rows = Object.entries(results).map(([key, f]) => {
   const target = TARGETS[key];
   const met = target ? (target[0] === '>=' ? f.value >= target[1] : f.value <= target[1]) : undefined;
-  return { key, value: fmt(f.value), unit: f.unit, target: target ? `${target[0]} ${target[1]}` : '', met: met === undefined ? '' : met ? 'yes' : 'NO', note: f.note ?? '' };
+  return {
+    key,
+    value: fmt(f.value),
+    unit: f.unit,
+    target: target ? `${target[0]} ${target[1]}` : '',
+    met: met === undefined ? '' : met ? 'yes' : 'NO',
+    note: f.note ?? '',
+  };
 });
 const width = (k: keyof (typeof rows)[number]) => Math.max(k.length, ...rows.map((r) => r[k].length));
 const cols = ['key', 'value', 'unit', 'target', 'met', 'note'] as const;
-const line = (r: Record<(typeof cols)[number], string>) => cols.map((c) => r[c].padEnd(width(c))).join('  ').trimEnd();
-console.log(line({ key: 'figure', value: 'value', unit: 'unit', target: 'target', met: 'met', note: 'note' }));
+const line = (r: Record<(typeof cols)[number], string>) =>
+  cols
+    .map((c) => r[c].padEnd(width(c)))
+    .join('  ')
+    .trimEnd();
+console.log(
+  line({ key: 'figure', value: 'value', unit: 'unit', target: 'target', met: 'met', note: 'note' }),
+);
 for (const r of rows) console.log(line(r));
 
 const out = {
   date: new Date().toISOString(),
   durationSeconds: (performance.now() - started) / 1000,
-  machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 1024 ** 3), node: process.version, platform: `${process.platform}-${process.arch}` },
-  figures: Object.fromEntries(Object.entries(results).map(([k, f]) => [k, { ...f, ...(TARGETS[k] ? { target: `${TARGETS[k][0]} ${TARGETS[k][1]}` } : {}) }])),
+  machine: {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    memoryGiB: Math.round(totalmem() / 1024 ** 3),
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+  },
+  figures: Object.fromEntries(
+    Object.entries(results).map(([k, f]) => [
+      k,
+      { ...f, ...(TARGETS[k] ? { target: `${TARGETS[k][0]} ${TARGETS[k][1]}` } : {}) },
+    ]),
+  ),
 };
-if (chosen.length === 0) writeFileSync(new URL('./results/latest.json', import.meta.url), JSON.stringify(out, null, 2) + '\n');
+if (chosen.length === 0)
+  writeFileSync(new URL('./results/latest.json', import.meta.url), JSON.stringify(out, null, 2) + '\n');
 else writeFileSync(new URL('./results/partial.tmp', import.meta.url), JSON.stringify(out, null, 2) + '\n');

@@ -20,7 +20,9 @@ describe('an Azle 0.33 canister on the in-process simulator', () => {
     const id = h.deploy(wasm, text('Hi'));
     expect(decode(IDL.Text, replyOf(h.query(id, 'greet', text('Ann'))))).toBe('Hi, Ann!');
     expect(decode(IDL.Text, replyOf(h.update(id, 'greetUpdate', text('Bob'))))).toBe('Hi, Bob!');
-    expect(decode<Principal>(IDL.Principal, replyOf(h.query(id, 'whoami', IDL.encode([], [])))).toText()).toBe('2vxsx-fae');
+    expect(
+      decode<Principal>(IDL.Principal, replyOf(h.query(id, 'whoami', IDL.encode([], [])))).toText(),
+    ).toBe('2vxsx-fae');
   });
 
   it('a thrown error rolls back the StableBTreeMap write and the heap', () => {
@@ -31,7 +33,10 @@ describe('an Azle 0.33 canister on the in-process simulator', () => {
     expect(r.errorCode).toBe('CanisterCalledTrap');
     expect(r.message).toContain('boom');
     expect(decode(IDL.Opt(IDL.Text), replyOf(h.query(id, 'get', text('k'))))).toEqual([]);
-    expect(decode(Counters, replyOf(h.query(id, 'counters', IDL.encode([], []))))).toEqual({ heap: 0n, stable: 0n });
+    expect(decode(Counters, replyOf(h.query(id, 'counters', IDL.encode([], []))))).toEqual({
+      heap: 0n,
+      stable: 0n,
+    });
     expect(sameBytes(h.ic.getStableMemory(id), stableBefore)).toBe(true);
   });
 
@@ -54,7 +59,10 @@ describe('an Azle 0.33 canister on the in-process simulator', () => {
     replyOf(h.update(id, 'inc', IDL.encode([], [])));
     replyOf(h.install(id, wasm, text('Hey'), 'upgrade'));
     expect(decode(IDL.Opt(IDL.Text), replyOf(h.query(id, 'get', text('a'))))).toEqual(['1']);
-    expect(decode(Counters, replyOf(h.query(id, 'counters', IDL.encode([], []))))).toEqual({ heap: 0n, stable: 1n });
+    expect(decode(Counters, replyOf(h.query(id, 'counters', IDL.encode([], []))))).toEqual({
+      heap: 0n,
+      stable: 1n,
+    });
     expect(decode(IDL.Text, replyOf(h.query(id, 'greet', text('Cy'))))).toBe('Hey, Cy!');
     replyOf(h.install(id, wasm, text('Yo'), 'reinstall'));
     expect(decode(IDL.Opt(IDL.Text), replyOf(h.query(id, 'get', text('a'))))).toEqual([]);
@@ -67,9 +75,15 @@ describe('an Azle 0.33 canister on the in-process simulator', () => {
     const b = h.deploy(wasm, text('Bonjour'));
     const rand = decode<Uint8Array>(IDL.Vec(IDL.Nat8), replyOf(h.update(a, 'rawRand', IDL.encode([], []))));
     expect(rand.length).toBe(32);
-    const greeting = decode(IDL.Text, replyOf(h.update(a, 'callGreet', IDL.encode([IDL.Principal, IDL.Text], [b, 'Dee']))));
+    const greeting = decode(
+      IDL.Text,
+      replyOf(h.update(a, 'callGreet', IDL.encode([IDL.Principal, IDL.Text], [b, 'Dee']))),
+    );
     expect(greeting).toBe('Bonjour, Dee!');
-    const report = decode<string>(IDL.Text, replyOf(h.update(a, 'callAndReport', IDL.encode([IDL.Principal, IDL.Text], [b, 'nope']))));
+    const report = decode<string>(
+      IDL.Text,
+      replyOf(h.update(a, 'callAndReport', IDL.encode([IDL.Principal, IDL.Text], [b, 'nope']))),
+    );
     expect(report).toMatch(/^rejected 5: IC0536: Error from Canister .* has no update method 'nope'/);
   });
 });
@@ -83,18 +97,45 @@ describe('HTTPS outcalls (PocketIC mocking)', () => {
   it('lists the outcall, answers it with the mock through the transform, and refuses bad mocks', () => {
     const h = new Harness();
     const id = h.deploy(wasm, text('Hi'));
-    const sent = h.ic.submitIngress({ sender: Principal.anonymous(), canisterId: id, method: 'httpGet', arg: text('https://example.org/x'), effectivePrincipal: { kind: 'none' } });
+    const sent = h.ic.submitIngress({
+      sender: Principal.anonymous(),
+      canisterId: id,
+      method: 'httpGet',
+      arg: text('https://example.org/x'),
+      effectivePrincipal: { kind: 'none' },
+    });
     if (sent.status !== 'submitted') throw new Error(sent.message);
     h.ic.tick();
     h.ic.tick();
     const [pending] = h.ic.getPendingHttpOutcalls();
-    expect(pending).toMatchObject({ httpMethod: 'GET', url: 'https://example.org/x', headers: [{ name: 'accept', value: 'text/plain' }] });
-    expect(() => h.ic.mockHttpOutcall(pending.subnetId, pending.requestId + 1, { kind: 'reject', rejectCode: 2, message: 'x' }, [])).toThrow(
-      /InvalidCanisterHttpRequestId/,
-    );
-    expect(() => h.ic.mockHttpOutcall(pending.subnetId, pending.requestId, { kind: 'reject', rejectCode: 9, message: 'x' }, [])).toThrow('InvalidRejectCode(9)');
+    expect(pending).toMatchObject({
+      httpMethod: 'GET',
+      url: 'https://example.org/x',
+      headers: [{ name: 'accept', value: 'text/plain' }],
+    });
+    expect(() =>
+      h.ic.mockHttpOutcall(
+        pending.subnetId,
+        pending.requestId + 1,
+        { kind: 'reject', rejectCode: 2, message: 'x' },
+        [],
+      ),
+    ).toThrow(/InvalidCanisterHttpRequestId/);
+    expect(() =>
+      h.ic.mockHttpOutcall(
+        pending.subnetId,
+        pending.requestId,
+        { kind: 'reject', rejectCode: 9, message: 'x' },
+        [],
+      ),
+    ).toThrow('InvalidRejectCode(9)');
     const body = new TextEncoder().encode('hello');
-    h.ic.mockHttpOutcall(pending.subnetId, pending.requestId, { kind: 'reply', status: 200, headers: [{ name: 'x', value: 'y' }], body }, []);
+    h.ic.mockHttpOutcall(
+      pending.subnetId,
+      pending.requestId,
+      { kind: 'reply', status: 200, headers: [{ name: 'x', value: 'y' }], body },
+      [],
+    );
     expect(h.ic.getPendingHttpOutcalls()).toEqual([]);
     const outcome = h.ic.awaitIngress(sent.messageId);
     expect(decode(IDL.Text, replyOf(outcome))).toBe('200 hello+1');
@@ -103,11 +144,22 @@ describe('HTTPS outcalls (PocketIC mocking)', () => {
   it('delivers a mocked reject to the canister', () => {
     const h = new Harness();
     const id = h.deploy(wasm, text('Hi'));
-    const sent = h.ic.submitIngress({ sender: Principal.anonymous(), canisterId: id, method: 'httpGet', arg: text('https://example.org/y'), effectivePrincipal: { kind: 'none' } });
+    const sent = h.ic.submitIngress({
+      sender: Principal.anonymous(),
+      canisterId: id,
+      method: 'httpGet',
+      arg: text('https://example.org/y'),
+      effectivePrincipal: { kind: 'none' },
+    });
     if (sent.status !== 'submitted') throw new Error(sent.message);
     h.ic.tick();
     const [pending] = h.ic.getPendingHttpOutcalls();
-    h.ic.mockHttpOutcall(pending.subnetId, pending.requestId, { kind: 'reject', rejectCode: 2, message: 'host unreachable' }, []);
+    h.ic.mockHttpOutcall(
+      pending.subnetId,
+      pending.requestId,
+      { kind: 'reject', rejectCode: 2, message: 'host unreachable' },
+      [],
+    );
     const r = rejectOf(h.ic.awaitIngress(sent.messageId));
     expect(r.message).toContain('host unreachable');
   });
@@ -144,7 +196,13 @@ describe('bounded-wait calls (call_with_best_effort_response)', () => {
     const callee = h.deploy(wasm, text('Hi'));
     const a = h.deploy(caller);
     const arg = new Uint8Array([...callee.toUint8Array(), ...text('https://never.example')]);
-    const sent = h.ic.submitIngress({ sender: Principal.anonymous(), canisterId: a, method: 'go', arg, effectivePrincipal: { kind: 'none' } });
+    const sent = h.ic.submitIngress({
+      sender: Principal.anonymous(),
+      canisterId: a,
+      method: 'go',
+      arg,
+      effectivePrincipal: { kind: 'none' },
+    });
     if (sent.status !== 'submitted') throw new Error(sent.message);
     h.ic.tick();
     expect(h.ic.getPendingHttpOutcalls()).toHaveLength(1);

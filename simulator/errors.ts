@@ -100,7 +100,11 @@ export function rejectCodeOf(code: ErrorCodeName): RejectCodeName {
 export class UserError extends Error {
   readonly errorCode: ErrorCodeName;
   readonly rejectCode: RejectCodeName;
-  constructor(errorCode: ErrorCodeName, message: string, rejectCode: RejectCodeName = rejectCodeOf(errorCode)) {
+  constructor(
+    errorCode: ErrorCodeName,
+    message: string,
+    rejectCode: RejectCodeName = rejectCodeOf(errorCode),
+  ) {
     super(message);
     this.name = 'UserError';
     this.errorCode = errorCode;

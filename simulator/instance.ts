@@ -38,7 +38,16 @@ import type {
 /** PocketIC's `await_ingress_message` gives up after this many rounds. */
 const MAX_AWAIT_ROUNDS = 100;
 /** Range consumption order of PocketIC (`pocket_ic.rs`). */
-const KIND_ORDER: SubnetKind[] = ['NNS', 'SNS', 'II', 'Fiduciary', 'Bitcoin', 'System', 'Application', 'VerifiedApplication'];
+const KIND_ORDER: SubnetKind[] = [
+  'NNS',
+  'SNS',
+  'II',
+  'Fiduciary',
+  'Bitcoin',
+  'System',
+  'Application',
+  'VerifiedApplication',
+];
 const NAMED: SubnetKind[] = ['NNS', 'SNS', 'II', 'Fiduciary', 'Bitcoin'];
 
 export interface InstanceOptions {
@@ -66,13 +75,17 @@ export class Instance {
    * @example Instance.create({ subnets: [{ kind: 'NNS' }, { kind: 'Application' }] })
    */
   static create(config: InstanceConfig, options: InstanceOptions = {}): Instance {
-    if (config.subnets.length === 0) throw new InstanceError('Bad config: an instance needs at least one subnet');
+    if (config.subnets.length === 0)
+      throw new InstanceError('Bad config: an instance needs at least one subnet');
     const replica = new Replica(config.initialTimeNs ?? GENESIS_NS);
     if (options.onCanisterLog) replica.onCanisterLog = options.onCanisterLog;
     if (options.instructionLimits) replica.instructionLimitOverrides = { ...options.instructionLimits };
-    const ordered = [...config.subnets].sort((a, b) => KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind));
+    const ordered = [...config.subnets].sort(
+      (a, b) => KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind),
+    );
     for (const kind of NAMED) {
-      if (ordered.filter((s) => s.kind === kind).length > 1) throw new InstanceError(`Bad config: at most one ${kind} subnet`);
+      if (ordered.filter((s) => s.kind === kind).length > 1)
+        throw new InstanceError(`Bad config: at most one ${kind} subnet`);
     }
     ordered.forEach((spec, k) => {
       const allocation = freshRange(k);
@@ -101,7 +114,10 @@ export class Instance {
   get defaultSubnet(): Subnet {
     const s = this.replica.subnets;
     return (
-      s.find((x) => x.kind === 'Application') ?? s.find((x) => x.kind === 'VerifiedApplication') ?? s.find((x) => x.kind === 'System') ?? s[0]
+      s.find((x) => x.kind === 'Application') ??
+      s.find((x) => x.kind === 'VerifiedApplication') ??
+      s.find((x) => x.kind === 'System') ??
+      s[0]
     );
   }
 
@@ -113,7 +129,10 @@ export class Instance {
         size: s.size,
         seed: s.seed,
         instructionConfig: s.instructionConfig,
-        canisterRanges: s.ranges.map((r) => ({ start: canisterIdFromIndex(r.start), end: canisterIdFromIndex(r.end) })),
+        canisterRanges: s.ranges.map((r) => ({
+          start: canisterIdFromIndex(r.start),
+          end: canisterIdFromIndex(r.end),
+        })),
       })),
       defaultEffectiveCanisterId: canisterIdFromIndex(this.defaultSubnet.allocationRange.start),
     };
@@ -159,7 +178,11 @@ export class Instance {
     const subnet = this.#route(call);
     const result = this.replica.submitIngress(call.sender, call.canisterId, call.method, call.arg, subnet);
     if ('status' in result) return { ...result, message: result.message };
-    return { status: 'submitted', messageId: result.bytes, effectivePrincipal: { kind: 'subnet', id: subnet.id } };
+    return {
+      status: 'submitted',
+      messageId: result.bytes,
+      effectivePrincipal: { kind: 'subnet', id: subnet.id },
+    };
   }
 
   /** Runs rounds until the message has an outcome, at most 100 (PocketIC's `AwaitIngressMessage`). */
@@ -171,7 +194,9 @@ export class Instance {
       if (outcome) return outcome;
       if (round < MAX_AWAIT_ROUNDS) this.replica.tick();
     }
-    throw new InstanceError(`BadIngressMessage("Failed to answer to ingress ${id} after ${MAX_AWAIT_ROUNDS} rounds.")`);
+    throw new InstanceError(
+      `BadIngressMessage("Failed to answer to ingress ${id} after ${MAX_AWAIT_ROUNDS} rounds.")`,
+    );
   }
 
   /** The outcome of an ingress message, undefined while it runs; a caller other than the sender is refused. */
@@ -200,22 +225,27 @@ export class Instance {
     const isManagement = call.canisterId.compareTo(Principal.managementCanister()) === 'eq';
     if (!target && isManagement) {
       if (call.method === 'provisional_create_canister_with_cycles' || call.method === 'create_canister') {
-        const specified = decodeField(call.arg, 'specified_id', IDL.Opt(IDL.Principal)) as [] | [Principal] | undefined;
+        const specified = decodeField(call.arg, 'specified_id', IDL.Opt(IDL.Principal)) as
+          [] | [Principal] | undefined;
         if (!specified?.[0]) return this.defaultSubnet;
         target = specified[0];
       } else {
         // Most methods name the canister `canister_id`; install_chunked_code names it `target_canister`.
-        target = (decodeField(call.arg, 'canister_id', IDL.Principal) ?? decodeField(call.arg, 'target_canister', IDL.Principal)) as
-          | Principal
-          | undefined;
+        target = (decodeField(call.arg, 'canister_id', IDL.Principal) ??
+          decodeField(call.arg, 'target_canister', IDL.Principal)) as Principal | undefined;
         if (!target) {
-          throw new InstanceError(`BadIngressMessage("Failed to decode the canister_id of management method ${call.method}; pass an effective principal")`);
+          throw new InstanceError(
+            `BadIngressMessage("Failed to decode the canister_id of management method ${call.method}; pass an effective principal")`,
+          );
         }
       }
     }
     target ??= call.canisterId;
     const subnet = this.replica.subnetHosting(target);
-    if (!subnet) throw new InstanceError(`CanisterRequestRoutingError("Canister ${target.toText()} does not belong to any subnet.")`);
+    if (!subnet)
+      throw new InstanceError(
+        `CanisterRequestRoutingError("Canister ${target.toText()} does not belong to any subnet.")`,
+      );
     return subnet;
   }
 
@@ -240,7 +270,11 @@ export class Instance {
       target = host;
     } else {
       id = target.allocateId();
-      if (!id) return new UserError('SubnetOversubscribed', 'Could not create canister. Subnet has surpassed its canister ID allocation.');
+      if (!id)
+        return new UserError(
+          'SubnetOversubscribed',
+          'Could not create canister. Subnet has surpassed its canister ID allocation.',
+        );
     }
     const canister = new CanisterState({
       id,
@@ -319,7 +353,12 @@ export class Instance {
    * the other nodes' responses (empty: all nodes saw `response`), and
    * responses that disagree after the transform make the outcall fail.
    */
-  mockHttpOutcall(subnetId: Principal, requestId: number, response: HttpOutcallResponse, additional: HttpOutcallResponse[]): void {
+  mockHttpOutcall(
+    subnetId: Principal,
+    requestId: number,
+    response: HttpOutcallResponse,
+    additional: HttpOutcallResponse[],
+  ): void {
     this.#alive();
     const subnet = this.replica.subnets.find((s) => s.id.compareTo(subnetId) === 'eq');
     if (!subnet) throw new InstanceError(`SubnetNotFound(${subnetId.toText()})`);
@@ -331,7 +370,8 @@ export class Instance {
       throw new InstanceError(`InvalidMockCanisterHttpResponses((${additional.length + 1}, ${subnet.size}))`);
     }
     for (const r of [response, ...additional]) {
-      if (r.kind === 'reject' && (r.rejectCode < 1 || r.rejectCode > 6)) throw new InstanceError(`InvalidRejectCode(${r.rejectCode})`);
+      if (r.kind === 'reject' && (r.rejectCode < 1 || r.rejectCode > 6))
+        throw new InstanceError(`InvalidRejectCode(${r.rejectCode})`);
     }
     this.replica.httpOutcalls.delete(requestId);
     const outcomes = [response, ...additional].map((r) => this.#transformed(pending, r));
@@ -339,7 +379,13 @@ export class Instance {
     const agree = outcomes.every((o) => o.kind === first.kind && sameResult(o, first));
     // IC: rs/https_outcalls/consensus — no 2f+1 equal responses.
     pending.respond(
-      agree ? first : { kind: 'reject', code: 2, message: 'No consensus could be reached. Replicas had different responses.' },
+      agree
+        ? first
+        : {
+            kind: 'reject',
+            code: 2,
+            message: 'No consensus could be reached. Replicas had different responses.',
+          },
     );
   }
 
@@ -407,4 +453,3 @@ function decodeField(arg: Uint8Array, field: string, type: IDL.Type): unknown {
     return undefined;
   }
 }
-

@@ -10,7 +10,9 @@ const nat = (bytes: Uint8Array): bigint => IDL.decode([IDL.Nat], bytes)[0] as bi
 describe('a Motoko canister (moc, enhanced orthogonal persistence: wasm64 with a 64-bit table)', () => {
   let wasm: Uint8Array;
   beforeAll(async () => {
-    wasm = await compileMotoko(readFileSync(new URL('../fixtures/motoko/counter.mo', import.meta.url), 'utf8'));
+    wasm = await compileMotoko(
+      readFileSync(new URL('../fixtures/motoko/counter.mo', import.meta.url), 'utf8'),
+    );
   }, 300_000);
 
   it('installs, answers, and keeps stable variables across upgrades (wasm_memory_persistence = keep)', () => {
@@ -47,7 +49,9 @@ describe('a Motoko canister (moc, enhanced orthogonal persistence: wasm64 with a
     replyOf(h.update(id, 'inc', none));
     const r = rejectOf(h.install(id, wasm, none, 'upgrade'));
     expect(r.errorCode).toBe('CanisterContractViolation');
-    expect(r.message).toBe('Missing upgrade option: Enhanced orthogonal persistence requires the `wasm_memory_persistence` upgrade option.');
+    expect(r.message).toBe(
+      'Missing upgrade option: Enhanced orthogonal persistence requires the `wasm_memory_persistence` upgrade option.',
+    );
     expect(nat(replyOf(h.query(id, 'get', none)))).toBe(1n);
   });
 });

@@ -7,7 +7,8 @@ import type { Principal } from '@icp-sdk/core/principal';
 import type { ErrorCodeName, RejectCodeName } from './errors.ts';
 
 /** Subnet kinds as PocketIC names them (`SubnetKind` in `packages/pocket-ic/src/common/rest.rs`). */
-export type SubnetKind = 'Application' | 'VerifiedApplication' | 'System' | 'NNS' | 'II' | 'Fiduciary' | 'Bitcoin' | 'SNS';
+export type SubnetKind =
+  'Application' | 'VerifiedApplication' | 'System' | 'NNS' | 'II' | 'Fiduciary' | 'Bitcoin' | 'SNS';
 
 export interface SubnetSpec {
   kind: SubnetKind;
@@ -44,9 +45,7 @@ export interface Topology {
 
 /** Where a call is routed, as PocketIC's `RawEffectivePrincipal`. */
 export type EffectivePrincipal =
-  | { kind: 'none' }
-  | { kind: 'subnet'; id: Principal }
-  | { kind: 'canister'; id: Principal };
+  { kind: 'none' } | { kind: 'subnet'; id: Principal } | { kind: 'canister'; id: Principal };
 
 export interface CanisterCall {
   sender: Principal;

@@ -16,7 +16,8 @@ export async function scaleSuite(results: Results): Promise<void> {
   const id = h.deploy(await watToWasm(BENCH_CANISTER));
   const chunk = payload(CHUNK, 3);
   const empty = median(await timeRuns(() => replyOf(h.update(id, 'chunk', chunk)), 20, 3));
-  while (h.ic.replica.findCanister(id)!.stable.byteLength < BigInt(GIB)) replyOf(h.update(id, 'chunk', chunk));
+  while (h.ic.replica.findCanister(id)!.stable.byteLength < BigInt(GIB))
+    replyOf(h.update(id, 'chunk', chunk));
   const full = median(await timeRuns(() => replyOf(h.update(id, 'chunk', chunk)), 20, 3));
   results['scale.chunk_ms.empty'] = { value: empty, unit: 'ms', note: '1.9 MB stable write, in process' };
   results['scale.chunk_ms.1gib'] = { value: full, unit: 'ms', note: 'the same with 1 GiB already stored' };

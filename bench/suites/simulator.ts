@@ -28,7 +28,11 @@ export async function simulatorSuite(results: Results): Promise<void> {
   const { server, pic } = await startPic();
   try {
     const creates = await timeRuns(async () => (await PocketIc.create(server.getUrl())).tearDown(), 10);
-    results['simulator.instance_create_ms'] = { value: median(creates), unit: 'ms', note: 'create + tearDown' };
+    results['simulator.instance_create_ms'] = {
+      value: median(creates),
+      unit: 'ms',
+      note: 'create + tearDown',
+    };
 
     const azle = (await buildAzleCanister({ name: 'basic', main: 'fixtures/azle/basic/index.ts' })).wasm;
     const initArg = IDL.encode([IDL.Text], ['Hi']);
@@ -38,8 +42,16 @@ export async function simulatorSuite(results: Results): Promise<void> {
       await pic.installCode({ canisterId, wasm: azle, arg: initArg });
       return performance.now() - t;
     };
-    results['simulator.install_azle_cold_ms'] = { value: await installOnce(), unit: 'ms', note: 'first install of the module on the server: validate, instrument, compile' };
-    results['simulator.install_azle_cached_ms'] = { value: median([await installOnce(), await installOnce(), await installOnce()]), unit: 'ms', note: 'compiled module cached by hash' };
+    results['simulator.install_azle_cold_ms'] = {
+      value: await installOnce(),
+      unit: 'ms',
+      note: 'first install of the module on the server: validate, instrument, compile',
+    };
+    results['simulator.install_azle_cached_ms'] = {
+      value: median([await installOnce(), await installOnce(), await installOnce()]),
+      unit: 'ms',
+      note: 'compiled module cached by hash',
+    };
 
     const wasm = await watToWasm(BENCH_CANISTER);
     const canisterId = await pic.createCanister();
@@ -49,9 +61,17 @@ export async function simulatorSuite(results: Results): Promise<void> {
     const queries = await latency(() => pic.queryCall({ canisterId, method: 'noop_query', arg: empty }), 300);
     results['simulator.update_empty_picjs_median_ms'] = { value: updates.p50, unit: 'ms' };
     results['simulator.query_empty_picjs_median_ms'] = { value: queries.p50, unit: 'ms' };
-    results['simulator.calls_per_s_picjs'] = { value: updates.perSecond, unit: 'calls/s', note: 'sequential updates' };
+    results['simulator.calls_per_s_picjs'] = {
+      value: updates.perSecond,
+      unit: 'calls/s',
+      note: 'sequential updates',
+    };
     const spinPic = await timeRuns(() => pic.updateCall({ canisterId, method: 'spin', arg: u32(SPIN) }), 5);
-    results['simulator.compute_picjs_ms'] = { value: median(spinPic), unit: 'ms', note: `${SPIN} loop iterations` };
+    results['simulator.compute_picjs_ms'] = {
+      value: median(spinPic),
+      unit: 'ms',
+      note: `${SPIN} loop iterations`,
+    };
   } finally {
     await pic.tearDown();
     await server.stop();
@@ -65,14 +85,26 @@ export async function simulatorSuite(results: Results): Promise<void> {
   const queries = await latency(() => replyOf(h.query(id, 'noop_query')), 2000);
   results['simulator.update_empty_inprocess_median_ms'] = { value: updates.p50, unit: 'ms' };
   results['simulator.query_empty_inprocess_median_ms'] = { value: queries.p50, unit: 'ms' };
-  results['simulator.calls_per_s_inprocess'] = { value: updates.perSecond, unit: 'calls/s', note: 'sequential updates' };
+  results['simulator.calls_per_s_inprocess'] = {
+    value: updates.perSecond,
+    unit: 'calls/s',
+    note: 'sequential updates',
+  };
 
   const spinSim = median(await timeRuns(() => replyOf(h.update(id, 'spin', u32(SPIN))), 5));
   // Bare: the same module, instantiated by V8 with stub imports, no simulator around it.
   const bare = await bareSpin(wasm);
   results['simulator.compute_inprocess_ms'] = { value: spinSim, unit: 'ms', note: `${SPIN} loop iterations` };
-  results['limits.compute_bare_ms'] = { value: bare, unit: 'ms', note: 'same Wasm, plain WebAssembly.Instance with stub imports' };
-  results['simulator.compute_overhead_ratio'] = { value: spinSim / bare, unit: '×', note: 'in process ÷ bare; target ≤ 1.2' };
+  results['limits.compute_bare_ms'] = {
+    value: bare,
+    unit: 'ms',
+    note: 'same Wasm, plain WebAssembly.Instance with stub imports',
+  };
+  results['simulator.compute_overhead_ratio'] = {
+    value: spinSim / bare,
+    unit: '×',
+    note: 'in process ÷ bare; target ≤ 1.2',
+  };
 }
 
 async function bareSpin(wasm: Uint8Array): Promise<number> {

@@ -29,7 +29,12 @@ async function setup(pic: PocketIc, wasm: Uint8Array): Promise<UploadClient> {
   return new UploadClient(actor);
 }
 
-async function timedUpload(pic: PocketIc, client: UploadClient, data: Uint8Array, name: string): Promise<number> {
+async function timedUpload(
+  pic: PocketIc,
+  client: UploadClient,
+  data: Uint8Array,
+  name: string,
+): Promise<number> {
   const result = await uploadFile(client, bytesSource(data), {
     name,
     lanes: 1,
@@ -47,10 +52,15 @@ export async function uploadSuite(results: Results): Promise<void> {
       const client = await setup(pic, wasm);
       const ms = await timedUpload(pic, client, payload(size * MB, size), `f${size}`);
       results[`upload.sizes.${size}mb.mb_per_s`] = { value: mbPerSecond(size * MB, ms), unit: 'MB/s' };
-      if (size === 21) results['upload.single.mb_per_s'] = { value: mbPerSecond(size * MB, ms), unit: 'MB/s', note: '21 MB, one lane, PicJS → icsim' };
+      if (size === 21)
+        results['upload.single.mb_per_s'] = {
+          value: mbPerSecond(size * MB, ms),
+          unit: 'MB/s',
+          note: '21 MB, one lane, PicJS → icsim',
+        };
     }
 
-    const files = [0, 1, 2, 3].map((i) => payload(21 * MB / 4, 100 + i));
+    const files = [0, 1, 2, 3].map((i) => payload((21 * MB) / 4, 100 + i));
     const seqClient = await setup(pic, wasm);
     let t = performance.now();
     for (const [i, f] of files.entries()) await timedUpload(pic, seqClient, f, `s${i}`);
@@ -59,9 +69,21 @@ export async function uploadSuite(results: Results): Promise<void> {
     t = performance.now();
     await Promise.all(files.map((f, i) => timedUpload(pic, parClient, f, `p${i}`)));
     const parallel = performance.now() - t;
-    results['upload.sequential.mb_per_s'] = { value: mbPerSecond(21 * MB, sequential), unit: 'MB/s', note: '4 files of 5.25 MB, one after another' };
-    results['upload.parallel.mb_per_s'] = { value: mbPerSecond(21 * MB, parallel), unit: 'MB/s', note: 'the same 4 files over 4 lanes at once' };
-    results['upload.parallel.efficiency'] = { value: sequential / parallel, unit: '×', note: 'T(sequential) ÷ T(parallel); target ≥ 1' };
+    results['upload.sequential.mb_per_s'] = {
+      value: mbPerSecond(21 * MB, sequential),
+      unit: 'MB/s',
+      note: '4 files of 5.25 MB, one after another',
+    };
+    results['upload.parallel.mb_per_s'] = {
+      value: mbPerSecond(21 * MB, parallel),
+      unit: 'MB/s',
+      note: 'the same 4 files over 4 lanes at once',
+    };
+    results['upload.parallel.efficiency'] = {
+      value: sequential / parallel,
+      unit: '×',
+      note: 'T(sequential) ÷ T(parallel); target ≥ 1',
+    };
   } finally {
     await pic.tearDown();
     await server.stop();
@@ -74,7 +96,14 @@ export async function uploadSuite(results: Results): Promise<void> {
   const client = new UploadClient(simActor(h, id, alice));
   const chunks = 4;
   const data = payload(chunks * CHUNK, 7);
-  const begin = () => client.begin({ name: 'x', size: BigInt(data.length), chunk_size: CHUNK, content_type: '', expected_sha256: [] });
+  const begin = () =>
+    client.begin({
+      name: 'x',
+      size: BigInt(data.length),
+      chunk_size: CHUNK,
+      content_type: '',
+      expected_sha256: [],
+    });
 
   // Warm up: V8 first runs Wasm with its baseline compiler and optimizes hot
   // functions later, so the instance hashes a few chunks before it is timed.
@@ -96,15 +125,30 @@ export async function uploadSuite(results: Results): Promise<void> {
   const bareTimes: number[] = [];
   for (let i = 0; i < chunks; i++) {
     const arg = IDL.encode(putChunk.argTypes, [bare, i, data.subarray(i * CHUNK, (i + 1) * CHUNK)]);
-    const ctx = newMessageContext({ kind: 'U', time: h.ic.replica.roundTime, globalTimer: canister.globalTimer, caller: alice.toUint8Array(), arg });
+    const ctx = newMessageContext({
+      kind: 'U',
+      time: h.ic.replica.roundTime,
+      globalTimer: canister.globalTimer,
+      caller: alice.toUint8Array(),
+      arg,
+    });
     const t0 = performance.now();
     const error = invoke(runtime, ctx, { kind: 'export', name: 'canister_update put_chunk' });
     bareTimes.push(performance.now() - t0);
-    if (error || ctx.response?.kind !== 'reply') throw new Error(`bare put_chunk failed: ${JSON.stringify(error ?? ctx.response)}`);
+    if (error || ctx.response?.kind !== 'reply')
+      throw new Error(`bare put_chunk failed: ${JSON.stringify(error ?? ctx.response)}`);
   }
   const ceiling = mbPerSecond(CHUNK, median(bareTimes));
-  results['limits.put_chunk_bare_mb_per_s'] = { value: ceiling, unit: 'MB/s', note: '1.9 MB put_chunk on the bare instance (QuickJS SHA-256 inside)' };
-  results['upload.put_chunk_inprocess_mb_per_s'] = { value: mbPerSecond(CHUNK, median(simTimes)), unit: 'MB/s', note: 'the same through the in-process simulator' };
+  results['limits.put_chunk_bare_mb_per_s'] = {
+    value: ceiling,
+    unit: 'MB/s',
+    note: '1.9 MB put_chunk on the bare instance (QuickJS SHA-256 inside)',
+  };
+  results['upload.put_chunk_inprocess_mb_per_s'] = {
+    value: mbPerSecond(CHUNK, median(simTimes)),
+    unit: 'MB/s',
+    note: 'the same through the in-process simulator',
+  };
   results['upload.single.ratio_to_ceiling'] = {
     value: results['upload.single.mb_per_s'].value / ceiling,
     unit: '×',

@@ -55,7 +55,20 @@ describe('npm run upload over the IC HTTP interface', () => {
 
     const { stdout } = await run(
       process.execPath,
-      ['canister/client/cli.ts', file, '--canister-id', canisterId, '--network', gateway, '--identity', pemPath, '--lanes', '2', '--chunk-size', '1000000'],
+      [
+        'canister/client/cli.ts',
+        file,
+        '--canister-id',
+        canisterId,
+        '--network',
+        gateway,
+        '--identity',
+        pemPath,
+        '--lanes',
+        '2',
+        '--chunk-size',
+        '1000000',
+      ],
       { cwd: repoRoot, timeout: 240_000 },
     );
     const result = JSON.parse(stdout) as { blob_id: string; sha256: string; size: number; chunks: number };
@@ -63,7 +76,11 @@ describe('npm run upload over the IC HTTP interface', () => {
     expect(result.chunks).toBe(3);
     expect(result.sha256).toBe(Buffer.from(sha256(data)).toString('hex'));
 
-    const agent = await HttpAgent.create({ host: gateway, identity: identityFromPem(pem), shouldFetchRootKey: true });
+    const agent = await HttpAgent.create({
+      host: gateway,
+      identity: identityFromPem(pem),
+      shouldFetchRootKey: true,
+    });
     const client = new UploadClient(Actor.createActor<UploadActor>(idlFactory, { agent, canisterId }));
     const blobId = Uint8Array.from(Buffer.from(result.blob_id, 'hex'));
     const meta = await client.metadata(blobId);

@@ -81,7 +81,12 @@ describe('install_chunked_code without an effective principal (PocketIC: "If Non
       ),
     );
     await expectCallFailure(
-      pic.updateCall({ canisterId: Principal.managementCanister(), method: 'install_chunked_code', arg, sender: stranger }),
+      pic.updateCall({
+        canisterId: Principal.managementCanister(),
+        method: 'install_chunked_code',
+        arg,
+        sender: stranger,
+      }),
       { rejectCode: 'CanisterError', errorCode: 'CanisterInvalidController' },
     );
   });

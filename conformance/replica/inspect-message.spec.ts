@@ -16,7 +16,8 @@ import { expectCallFailure } from '../support/reject.ts';
 let pic: PocketIc;
 let canisterId: Principal;
 const none = new Uint8Array();
-const count = (bytes: Uint8Array | ArrayBufferLike): number => new DataView(bytes instanceof Uint8Array ? bytes.buffer : bytes).getUint32(0, true);
+const count = (bytes: Uint8Array | ArrayBufferLike): number =>
+  new DataView(bytes instanceof Uint8Array ? bytes.buffer : bytes).getUint32(0, true);
 
 beforeAll(async () => {
   pic = await createPic();

@@ -13,7 +13,9 @@ import { expectCallFailure } from '../support/reject.ts';
 import { installUniversal, relay } from '../support/universal.ts';
 
 const LogRecords = IDL.Record({
-  canister_log_records: IDL.Vec(IDL.Record({ idx: IDL.Nat64, timestamp_nanos: IDL.Nat64, content: IDL.Vec(IDL.Nat8) })),
+  canister_log_records: IDL.Vec(
+    IDL.Record({ idx: IDL.Nat64, timestamp_nanos: IDL.Nat64, content: IDL.Vec(IDL.Nat8) }),
+  ),
 });
 type LogRecords = { canister_log_records: { idx: bigint; timestamp_nanos: bigint; content: Uint8Array }[] };
 const MANAGEMENT = Principal.managementCanister();
@@ -41,7 +43,9 @@ describe('fetch_canister_logs', () => {
   it('returns debug_print lines and trap messages, oldest first, to a controller', async () => {
     const id = await installUniversal(pic);
     await pic.updateCall({ canisterId: id, method: 'print', arg: text('first line') });
-    await expect(pic.updateCall({ canisterId: id, method: 'print_trap', arg: text('then a trap') })).rejects.toThrow();
+    await expect(
+      pic.updateCall({ canisterId: id, method: 'print_trap', arg: text('then a trap') }),
+    ).rejects.toThrow();
     const logs = (await fetchLogs(id)).canister_log_records;
     const lines = logs.map((r) => new TextDecoder().decode(r.content));
     expect(lines[0]).toBe('first line');

@@ -31,7 +31,9 @@ describe('an instance with NNS, II and one application subnet', () => {
     expect((await pic.getDefaultEffectiveCanisterId()).toText()).toBe('tqzl2-p7777-77776-aaaaa-cai');
     const first = await pic.createCanister();
     expect(first.toText()).toBe('tqzl2-p7777-77776-aaaaa-cai');
-    expect((await pic.getCanisterSubnetId(first))?.toText()).toBe((await pic.getApplicationSubnets())[0].id.toText());
+    expect((await pic.getCanisterSubnetId(first))?.toText()).toBe(
+      (await pic.getApplicationSubnets())[0].id.toText(),
+    );
   });
 
   it('gives the II subnet Internet Identity’s mainnet id, and the NNS the governance canister’s', async () => {

@@ -37,7 +37,9 @@ export default class SummaryReporter implements Reporter {
       failed += f.failed;
       const skipped = f.skipped ? `, ${f.skipped} skipped` : '';
       const on = name === 'unit' ? 'in process' : `target ${target}`;
-      lines.push(`  ${name}: ${f.passed} passed, ${f.failed} failed${skipped} (${on}, ${(f.ms / 1000).toFixed(1)} s)`);
+      lines.push(
+        `  ${name}: ${f.passed} passed, ${f.failed} failed${skipped} (${on}, ${(f.ms / 1000).toFixed(1)} s)`,
+      );
     }
     lines.push(`total: ${passed} passed, ${failed} failed`);
     this.#lines = lines;

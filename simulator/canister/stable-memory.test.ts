@@ -26,7 +26,8 @@ describe('StableMemory', () => {
   it('rolls back a message by restoring only the pages it touched, whatever the size stored', () => {
     const m = new StableMemory();
     m.grow(16_384); // 1 GiB
-    for (let page = 0; page < 16_384; page += 64) m.write(page * WASM_PAGE_SIZE, new Uint8Array([page & 0xff, 1]));
+    for (let page = 0; page < 16_384; page += 64)
+      m.write(page * WASM_PAGE_SIZE, new Uint8Array([page & 0xff, 1]));
     const before = m.snapshot();
     m.begin();
     m.write(5 * WASM_PAGE_SIZE + 3, new Uint8Array([9, 9, 9]));

@@ -76,11 +76,18 @@ export interface Callback {
 export interface CanisterChange {
   timestamp_nanos: bigint;
   canister_version: bigint;
-  origin: { from_user: { user_id: Principal } } | { from_canister: { canister_id: Principal; canister_version: [] | [bigint] } };
+  origin:
+    | { from_user: { user_id: Principal } }
+    | { from_canister: { canister_id: Principal; canister_version: [] | [bigint] } };
   details:
     | { creation: { controllers: Principal[] } }
     | { code_uninstall: null }
-    | { code_deployment: { mode: { install: null } | { reinstall: null } | { upgrade: null }; module_hash: Uint8Array } }
+    | {
+        code_deployment: {
+          mode: { install: null } | { reinstall: null } | { upgrade: null };
+          module_hash: Uint8Array;
+        };
+      }
     | { controllers_change: { controllers: Principal[] } };
 }
 
@@ -115,7 +122,13 @@ export class CanisterState implements CanisterEnv {
   stopWaiters: ((outcome: 'stopped' | 'cancelled') => void)[] = [];
   readonly rootKeyBytes: () => Uint8Array;
 
-  constructor(options: { id: Principal; subnetId: Principal; controllers: Principal[]; cycles: bigint; rootKey: () => Uint8Array }) {
+  constructor(options: {
+    id: Principal;
+    subnetId: Principal;
+    controllers: Principal[];
+    cycles: bigint;
+    rootKey: () => Uint8Array;
+  }) {
     this.id = options.id;
     this.idBytes = options.id.toUint8Array();
     this.idText = options.id.toText();

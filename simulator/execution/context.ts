@@ -10,7 +10,8 @@
  * inspect_message, T system task (heartbeat, global timer), TQ an HTTPS outcall's
  * transform function, s the (start) function.
  */
-export type ContextKind = 'I' | 'G' | 'U' | 'RQ' | 'NRQ' | 'TQ' | 'CQ' | 'Ry' | 'Rt' | 'CRy' | 'CRt' | 'C' | 'CC' | 'F' | 'T' | 's';
+export type ContextKind =
+  'I' | 'G' | 'U' | 'RQ' | 'NRQ' | 'TQ' | 'CQ' | 'Ry' | 'Rt' | 'CRy' | 'CRt' | 'C' | 'CC' | 'F' | 'T' | 's';
 
 /** How the replica names the context in "cannot be executed in … mode" traps (`ApiType` in dfinity/ic `rs/embedders/src/wasmtime_embedder/system_api/sandbox_safe_system_state.rs`). */
 export const CONTEXT_NAMES: Record<ContextKind, string> = {
@@ -32,7 +33,23 @@ export const CONTEXT_NAMES: Record<ContextKind, string> = {
   T: 'system task',
 };
 
-const ALL: ContextKind[] = ['I', 'G', 'U', 'RQ', 'NRQ', 'TQ', 'CQ', 'Ry', 'Rt', 'CRy', 'CRt', 'C', 'CC', 'F', 'T'];
+const ALL: ContextKind[] = [
+  'I',
+  'G',
+  'U',
+  'RQ',
+  'NRQ',
+  'TQ',
+  'CQ',
+  'Ry',
+  'Rt',
+  'CRy',
+  'CRt',
+  'C',
+  'CC',
+  'F',
+  'T',
+];
 const ALL_AND_START: ContextKind[] = [...ALL, 's'];
 
 // The table of the spec's "Overview of imports" (canister-interface.md).
@@ -125,5 +142,13 @@ export function isAllowed(name: string, kind: ContextKind): boolean {
 }
 
 export function isReplicated(kind: ContextKind): boolean {
-  return kind !== 'NRQ' && kind !== 'TQ' && kind !== 'CQ' && kind !== 'CRy' && kind !== 'CRt' && kind !== 'CC' && kind !== 'F';
+  return (
+    kind !== 'NRQ' &&
+    kind !== 'TQ' &&
+    kind !== 'CQ' &&
+    kind !== 'CRy' &&
+    kind !== 'CRt' &&
+    kind !== 'CC' &&
+    kind !== 'F'
+  );
 }

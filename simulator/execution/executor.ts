@@ -27,7 +27,11 @@ export type EntryPoint = { kind: 'export'; name: string } | { kind: 'closure'; c
  * and exits: after a trap of another kind, the global lacks what the trapping
  * function charged since then; see `wasm/meter.ts`.)
  */
-export function invoke(runtime: WasmRuntime, ctx: MessageContext, entry: EntryPoint): HypervisorError | undefined {
+export function invoke(
+  runtime: WasmRuntime,
+  ctx: MessageContext,
+  entry: EntryPoint,
+): HypervisorError | undefined {
   const api = runtime.api;
   const outer = api.context;
   api.context = ctx;
@@ -89,4 +93,3 @@ export function execute(
   }
   return error;
 }
-

@@ -48,12 +48,14 @@ export function installCode(canister: CanisterState, request: InstallRequest): I
   try {
     compiled = compileCanisterModule(request.wasm);
   } catch (e) {
-    if (e instanceof InvalidWasmError) return { error: new UserError('CanisterInvalidWasm', e.fullMessage(id)), logs };
+    if (e instanceof InvalidWasmError)
+      return { error: new UserError('CanisterInvalidWasm', e.fullMessage(id)), logs };
     throw e;
   }
   const { mode } = request;
   const old = canister.runtime;
-  if (mode.kind === 'upgrade' && !old) return { error: toUserError({ kind: 'WasmModuleNotFound' }, id), logs };
+  if (mode.kind === 'upgrade' && !old)
+    return { error: toUserError({ kind: 'WasmModuleNotFound' }, id), logs };
 
   if (mode.kind === 'upgrade' && old) {
     const refused = checkPersistenceOption(old.compiled, compiled, mode.keepWasmMemory);
@@ -103,7 +105,12 @@ export function installCode(canister: CanisterState, request: InstallRequest): I
     fresh = new WasmRuntime(compiled, canister, (text) => request.onPrint(canister, text));
   } catch (e) {
     const reason = e instanceof Error ? e.message : String(e);
-    return fail(new UserError('CanisterInvalidWasm', `Error from Canister ${id}: Canister's Wasm module is not valid: ${reason}`));
+    return fail(
+      new UserError(
+        'CanisterInvalidWasm',
+        `Error from Canister ${id}: Canister's Wasm module is not valid: ${reason}`,
+      ),
+    );
   }
   if (mode.kind === 'upgrade' && mode.keepWasmMemory && old) {
     const previous = old.heap();
@@ -153,7 +160,11 @@ const usesEop = (m: CompiledModule): boolean => m.metadata.some((s) => s.name ==
  * `get_wasm_memory_handling`): an EOP canister must be upgraded with
  * `wasm_memory_persistence = keep`, and `keep` needs an EOP module.
  */
-function checkPersistenceOption(old: CompiledModule, next: CompiledModule, keep: boolean): UserError | undefined {
+function checkPersistenceOption(
+  old: CompiledModule,
+  next: CompiledModule,
+  keep: boolean,
+): UserError | undefined {
   if (!keep && usesEop(old)) {
     return new UserError(
       'CanisterContractViolation',

@@ -72,7 +72,9 @@ export interface MessageContext {
   callContextInstructions: bigint;
 }
 
-export function newMessageContext(init: Partial<MessageContext> & Pick<MessageContext, 'kind' | 'time' | 'globalTimer'>): MessageContext {
+export function newMessageContext(
+  init: Partial<MessageContext> & Pick<MessageContext, 'kind' | 'time' | 'globalTimer'>,
+): MessageContext {
   return {
     caller: new Uint8Array(),
     arg: new Uint8Array(),

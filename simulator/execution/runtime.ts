@@ -16,7 +16,6 @@ import { SystemApi, type CanisterEnv } from './system-api.ts';
 import { WASM_PAGE_SIZE } from '../canister/stable-memory.ts';
 import type { CompiledModule } from '../wasm/cache.ts';
 
-
 type WasmFunction = (...args: (number | bigint)[]) => unknown;
 
 export class WasmRuntime {

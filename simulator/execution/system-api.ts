@@ -140,7 +140,10 @@ export class SystemApi {
     const mem = this.#memory.bytes();
     const d = num(dst);
     if (d < 0 || d + data.length > mem.length) {
-      throw contractViolation(`${what}: dst=${d} + length=${data.length} exceeds the slice size=${mem.length}`, true);
+      throw contractViolation(
+        `${what}: dst=${d} + length=${data.length} exceeds the slice size=${mem.length}`,
+        true,
+      );
     }
     mem.set(data, d);
   }
@@ -150,7 +153,10 @@ export class SystemApi {
     const o = num(offset);
     const n = num(size);
     if (o + n > data.length) {
-      throw contractViolation(`ic0.${name}: offset + size (${o + n}) exceeds the length ${data.length}`, true);
+      throw contractViolation(
+        `ic0.${name}: offset + size (${o + n}) exceeds the length ${data.length}`,
+        true,
+      );
     }
     this.#write(dst, data.subarray(o, o + n), `ic0.${name}`);
   }
@@ -193,7 +199,10 @@ export class SystemApi {
     const env = this.#env;
     const caller = (): Uint8Array => this.#ctx().caller;
     const stable = env.stable;
-    const replyLimit = (kind: ContextKind): number => (kind === 'NRQ' || kind === 'CQ' || kind === 'CRy' || kind === 'CRt' ? MAX_REPLY_QUERY : MAX_REPLY_REPLICATED);
+    const replyLimit = (kind: ContextKind): number =>
+      kind === 'NRQ' || kind === 'CQ' || kind === 'CRy' || kind === 'CRt'
+        ? MAX_REPLY_QUERY
+        : MAX_REPLY_REPLICATED;
 
     const acceptCycles = (max: bigint): bigint => {
       const ctx = this.#ctx();
@@ -205,10 +214,16 @@ export class SystemApi {
     const addCycles = (amount: bigint): void => {
       const ctx = this.#ctx();
       const call = ctx.pendingCall;
-      if (!call) throw contractViolation('ic0.call_cycles_add128 called when no call is under construction.', true);
+      if (!call)
+        throw contractViolation('ic0.call_cycles_add128 called when no call is under construction.', true);
       const balance = this.#balance(ctx);
       if (amount > balance) {
-        throw new TrapSignal({ kind: 'InsufficientCyclesBalance', canister: env.idText, available: balance, requested: amount });
+        throw new TrapSignal({
+          kind: 'InsufficientCyclesBalance',
+          canister: env.idText,
+          available: balance,
+          requested: amount,
+        });
       }
       ctx.cyclesSpent += amount;
       call.cycles += amount;
@@ -233,13 +248,21 @@ export class SystemApi {
       msg_caller_size: () => this.#size(caller().length),
       msg_caller_copy: (dst, off, size) => this.#copy('msg_caller_copy', caller(), dst, off, size),
       msg_caller_info_data_size: () => this.#size(0),
-      msg_caller_info_data_copy: (dst, off, size) => this.#copy('msg_caller_info_data_copy', new Uint8Array(), dst, off, size),
+      msg_caller_info_data_copy: (dst, off, size) =>
+        this.#copy('msg_caller_info_data_copy', new Uint8Array(), dst, off, size),
       msg_caller_info_signer_size: () => this.#size(0),
-      msg_caller_info_signer_copy: (dst, off, size) => this.#copy('msg_caller_info_signer_copy', new Uint8Array(), dst, off, size),
+      msg_caller_info_signer_copy: (dst, off, size) =>
+        this.#copy('msg_caller_info_signer_copy', new Uint8Array(), dst, off, size),
       msg_reject_code: () => this.#ctx().rejectCode,
       msg_reject_msg_size: () => this.#size(new TextEncoder().encode(this.#ctx().rejectMessage).length),
       msg_reject_msg_copy: (dst, off, size) =>
-        this.#copy('msg_reject_msg_copy', new TextEncoder().encode(this.#ctx().rejectMessage), dst, off, size),
+        this.#copy(
+          'msg_reject_msg_copy',
+          new TextEncoder().encode(this.#ctx().rejectMessage),
+          dst,
+          off,
+          size,
+        ),
       msg_deadline: () => this.#ctx().deadline,
       msg_reply_data_append: (src, size) => {
         const ctx = this.#respond('msg_reply_data_append');
@@ -273,9 +296,11 @@ export class SystemApi {
         if (v > CYCLES_MASK) throw new TrapSignal({ kind: 'Trapped', code: 'unknown' });
         return v;
       },
-      msg_cycles_available128: (dst) => this.#write128(dst, this.#ctx().cyclesAvailable, 'msg_cycles_available128'),
+      msg_cycles_available128: (dst) =>
+        this.#write128(dst, this.#ctx().cyclesAvailable, 'msg_cycles_available128'),
       msg_cycles_refunded: () => this.#ctx().cyclesRefunded & CYCLES_MASK,
-      msg_cycles_refunded128: (dst) => this.#write128(dst, this.#ctx().cyclesRefunded, 'msg_cycles_refunded128'),
+      msg_cycles_refunded128: (dst) =>
+        this.#write128(dst, this.#ctx().cyclesRefunded, 'msg_cycles_refunded128'),
       msg_cycles_accept: (max) => acceptCycles(u64(max)),
       msg_cycles_accept128: (high, low, dst) =>
         this.#write128(dst, acceptCycles((u64(high) << 64n) | u64(low)), 'msg_cycles_accept128'),
@@ -294,19 +319,22 @@ export class SystemApi {
         if (b > CYCLES_MASK) throw new TrapSignal({ kind: 'Trapped', code: 'unknown' });
         return b;
       },
-      canister_cycle_balance128: (dst) => this.#write128(dst, this.#balance(this.#ctx()), 'canister_cycle_balance128'),
+      canister_cycle_balance128: (dst) =>
+        this.#write128(dst, this.#balance(this.#ctx()), 'canister_cycle_balance128'),
       canister_liquid_cycle_balance128: (dst) =>
         this.#write128(dst, this.#balance(this.#ctx()), 'canister_liquid_cycle_balance128'),
       canister_status: () => env.statusCode(),
       canister_version: () => env.version(),
       subnet_self_size: () => this.#size(env.subnetIdBytes().length),
-      subnet_self_copy: (dst, off, size) => this.#copy('subnet_self_copy', env.subnetIdBytes(), dst, off, size),
+      subnet_self_copy: (dst, off, size) =>
+        this.#copy('subnet_self_copy', env.subnetIdBytes(), dst, off, size),
       msg_method_name_size: () => this.#size(new TextEncoder().encode(this.#ctx().methodName).length),
       msg_method_name_copy: (dst, off, size) =>
         this.#copy('msg_method_name_copy', new TextEncoder().encode(this.#ctx().methodName), dst, off, size),
       accept_message: () => {
         const ctx = this.#ctx();
-        if (ctx.messageAccepted) throw contractViolation('ic0.accept_message: the function was already called.');
+        if (ctx.messageAccepted)
+          throw contractViolation('ic0.accept_message: the function was already called.');
         ctx.messageAccepted = true;
       },
       call_new: (calleeSrc, calleeSize, nameSrc, nameSize, replyFn, replyEnv, rejectFn, rejectEnv) => {
@@ -325,13 +353,19 @@ export class SystemApi {
       },
       call_on_cleanup: (fn, envArg) => {
         const call = this.#ctx().pendingCall;
-        if (!call) throw contractViolation('ic0.call_on_cleanup called when no call is under construction.', true);
-        if (call.cleanup) throw contractViolation('ic0.call_on_cleanup can be called at most once between `ic0.call_new` and `ic0.call_perform`.', true);
+        if (!call)
+          throw contractViolation('ic0.call_on_cleanup called when no call is under construction.', true);
+        if (call.cleanup)
+          throw contractViolation(
+            'ic0.call_on_cleanup can be called at most once between `ic0.call_new` and `ic0.call_perform`.',
+            true,
+          );
         call.cleanup = { fn: num(fn), env: envArg };
       },
       call_data_append: (src, size) => {
         const call = this.#ctx().pendingCall;
-        if (!call) throw contractViolation('ic0.call_data_append called when no call is under construction.', true);
+        if (!call)
+          throw contractViolation('ic0.call_data_append called when no call is under construction.', true);
         const data = this.#read(src, size, 'ic0.call_data_append');
         const arg = new Uint8Array(call.arg.length + data.length);
         arg.set(call.arg);
@@ -340,9 +374,16 @@ export class SystemApi {
       },
       call_with_best_effort_response: (timeout) => {
         const call = this.#ctx().pendingCall;
-        if (!call) throw contractViolation('ic0.call_with_best_effort_response called when no call is under construction.', true);
+        if (!call)
+          throw contractViolation(
+            'ic0.call_with_best_effort_response called when no call is under construction.',
+            true,
+          );
         if (call.timeoutSeconds !== undefined) {
-          throw contractViolation('ic0.call_with_best_effort_response can be called at most once between `ic0.call_new` and `ic0.call_perform`.', true);
+          throw contractViolation(
+            'ic0.call_with_best_effort_response can be called at most once between `ic0.call_new` and `ic0.call_perform`.',
+            true,
+          );
         }
         call.timeoutSeconds = Math.min(num(timeout) >>> 0, MAX_CALL_TIMEOUT_SECONDS);
       },
@@ -351,25 +392,42 @@ export class SystemApi {
       call_perform: () => {
         const ctx = this.#ctx();
         const call = ctx.pendingCall;
-        if (!call) throw contractViolation('ic0.call_perform called when no call is under construction.', true);
+        if (!call)
+          throw contractViolation('ic0.call_perform called when no call is under construction.', true);
         ctx.pendingCall = undefined;
         ctx.calls.push(call);
         return 0;
       },
       stable_size: () => {
-        if (stable.size > 65536) throw new TrapSignal({ kind: 'Trapped', code: '32 bit stable memory api used on a memory larger than 4GB' });
+        if (stable.size > 65536)
+          throw new TrapSignal({
+            kind: 'Trapped',
+            code: '32 bit stable memory api used on a memory larger than 4GB',
+          });
         return stable.size;
       },
       stable_grow: (delta) => {
-        if (stable.size > 65536) throw new TrapSignal({ kind: 'Trapped', code: '32 bit stable memory api used on a memory larger than 4GB' });
+        if (stable.size > 65536)
+          throw new TrapSignal({
+            kind: 'Trapped',
+            code: '32 bit stable memory api used on a memory larger than 4GB',
+          });
         return stable.grow(num(delta) >>> 0, 65536);
       },
       stable_write: (offset, src, size) => {
-        if (stable.size > 65536) throw new TrapSignal({ kind: 'Trapped', code: '32 bit stable memory api used on a memory larger than 4GB' });
+        if (stable.size > 65536)
+          throw new TrapSignal({
+            kind: 'Trapped',
+            code: '32 bit stable memory api used on a memory larger than 4GB',
+          });
         stableWrite(big(offset), src, size);
       },
       stable_read: (dst, offset, size) => {
-        if (stable.size > 65536) throw new TrapSignal({ kind: 'Trapped', code: '32 bit stable memory api used on a memory larger than 4GB' });
+        if (stable.size > 65536)
+          throw new TrapSignal({
+            kind: 'Trapped',
+            code: '32 bit stable memory api used on a memory larger than 4GB',
+          });
         stableRead(dst, big(offset), size);
       },
       stable64_size: () => BigInt(stable.size),
@@ -394,7 +452,13 @@ export class SystemApi {
       data_certificate_present: () => (this.#ctx().dataCertificate?.() ? 1 : 0),
       data_certificate_size: () => this.#size(this.#ctx().dataCertificate?.()?.length ?? 0),
       data_certificate_copy: (dst, off, size) =>
-        this.#copy('data_certificate_copy', this.#ctx().dataCertificate?.() ?? new Uint8Array(), dst, off, size),
+        this.#copy(
+          'data_certificate_copy',
+          this.#ctx().dataCertificate?.() ?? new Uint8Array(),
+          dst,
+          off,
+          size,
+        ),
       time: () => this.#ctx().time,
       global_timer_set: (t) => {
         const ctx = this.#ctx();
@@ -413,7 +477,8 @@ export class SystemApi {
       },
       is_controller: (src, size) => {
         const principal = this.#read(src, size, 'ic0.is_controller');
-        if (principal.length > 29) throw contractViolation('ic0.is_controller: the argument is not a valid principal', true);
+        if (principal.length > 29)
+          throw contractViolation('ic0.is_controller: the argument is not a valid principal', true);
         return env.isController(principal) ? 1 : 0;
       },
       in_replicated_execution: () => (isReplicated(this.#ctx().kind) ? 1 : 0),
@@ -423,7 +488,11 @@ export class SystemApi {
         this.#write128(dst, 260_000n + 1_000n * (u64(methodNameSize) + u64(payloadSize)), 'cost_call'),
       cost_create_canister: cost(500_000_000_000n),
       cost_http_request: (requestSize, maxResponse, dst) =>
-        this.#write128(dst, 49_140_000n + 5_200n * u64(requestSize) + 10_400n * u64(maxResponse), 'cost_http_request'),
+        this.#write128(
+          dst,
+          49_140_000n + 5_200n * u64(requestSize) + 10_400n * u64(maxResponse),
+          'cost_http_request',
+        ),
       cost_sign_with_ecdsa: (_src, _size, _curve, dst) => {
         this.#write128(dst, 26_153_846_153n, 'cost_sign_with_ecdsa');
         return 0;
@@ -444,7 +513,8 @@ export class SystemApi {
         const name = this.#text(this.#read(src, size, 'ic0.env_var_name_exists'), 'ic0.env_var_name_exists');
         return env.environmentVariables().some((v) => v.name === name) ? 1 : 0;
       },
-      env_var_value_size: (src, size) => this.#size(new TextEncoder().encode(this.#envValue(src, size)).length),
+      env_var_value_size: (src, size) =>
+        this.#size(new TextEncoder().encode(this.#envValue(src, size)).length),
       env_var_value_copy: (src, size, dst, off, len) =>
         this.#copy('env_var_value_copy', new TextEncoder().encode(this.#envValue(src, size)), dst, off, len),
       debug_print: (src, size) => {
@@ -466,7 +536,10 @@ export class SystemApi {
     const vars = this.#env.environmentVariables();
     const i = num(index);
     const v = vars[i];
-    if (!v) throw contractViolation(`Environment variable index ${i} is out of bounds. The number of environment variables is ${vars.length}.`);
+    if (!v)
+      throw contractViolation(
+        `Environment variable index ${i} is out of bounds. The number of environment variables is ${vars.length}.`,
+      );
     return v;
   }
 
@@ -477,4 +550,3 @@ export class SystemApi {
     return v.value;
   }
 }
-

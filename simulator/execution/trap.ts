@@ -10,7 +10,8 @@ import { UserError, type ErrorCodeName } from '../errors.ts';
 const DOCS = 'https://internetcomputer.org/docs/current/references/execution-errors#';
 const TOOLCHAIN_HELP =
   'This is likely an error with the compiler/CDK toolchain being used to build the canister. Please report the error message and Wasm module to the toolchain developers.';
-const TRAP_HELP = 'Consider gracefully handling failures from this canister or altering the canister to handle exceptions.';
+const TRAP_HELP =
+  'Consider gracefully handling failures from this canister or altering the canister to handle exceptions.';
 
 /** The replica's `TrapCode` display texts. */
 export type TrapCode =
@@ -122,7 +123,9 @@ const CODES: Record<HypervisorError['kind'], ErrorCodeName> = {
 /** `HypervisorError::into_user_error`. */
 export function toUserError(e: HypervisorError, canisterId: string): UserError {
   const h = help(e);
-  const text = h ? `Error from Canister ${canisterId}: ${describe(e)}.\n${h}` : `Error from Canister ${canisterId}: ${describe(e)}`;
+  const text = h
+    ? `Error from Canister ${canisterId}: ${describe(e)}.\n${h}`
+    : `Error from Canister ${canisterId}: ${describe(e)}`;
   return new UserError(CODES[e.kind], text);
 }
 
@@ -134,17 +137,24 @@ export function toUserError(e: HypervisorError, canisterId: string): UserError {
  */
 export function classifyThrown(thrown: unknown): HypervisorError {
   if (thrown instanceof TrapSignal) return thrown.error;
-  if (thrown instanceof RangeError && /call stack/i.test(thrown.message)) return { kind: 'Trapped', code: 'stack overflow' };
+  if (thrown instanceof RangeError && /call stack/i.test(thrown.message))
+    return { kind: 'Trapped', code: 'stack overflow' };
   if (thrown instanceof WebAssembly.RuntimeError) {
     const m = thrown.message;
     if (/unreachable/.test(m)) return { kind: 'Trapped', code: 'unreachable' };
-    if (/memory access out of bounds|out of bounds memory/.test(m)) return { kind: 'Trapped', code: 'heap out of bounds' };
-    if (/divide by zero|division by zero|remainder by zero/.test(m)) return { kind: 'Trapped', code: 'integer division by 0' };
+    if (/memory access out of bounds|out of bounds memory/.test(m))
+      return { kind: 'Trapped', code: 'heap out of bounds' };
+    if (/divide by zero|division by zero|remainder by zero/.test(m))
+      return { kind: 'Trapped', code: 'integer division by 0' };
     if (/table index|table access|out of bounds table|null function|function signature mismatch/.test(m))
       return { kind: 'Trapped', code: 'table out of bounds' };
     if (/call stack/.test(m)) return { kind: 'Trapped', code: 'stack overflow' };
     return { kind: 'Trapped', code: 'unknown' };
   }
   const message = thrown instanceof Error ? thrown.message : String(thrown);
-  return { kind: 'ContractViolation', message: `icsim internal error in the System API: ${message}`, toolchain: false };
+  return {
+    kind: 'ContractViolation',
+    message: `icsim internal error in the System API: ${message}`,
+    toolchain: false,
+  };
 }

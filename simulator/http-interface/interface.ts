@@ -228,11 +228,7 @@ export class IcHttpInterface {
     if (!subnet) return undefined;
     const time = this.instance.replica.certifiedTime;
     const cached = this.#dataCertificates.get(canister.idText);
-    if (
-      cached &&
-      equalBytes(cached.data, canister.certifiedData) &&
-      time === cached.time
-    ) {
+    if (cached && equalBytes(cached.data, canister.certifiedData) && time === cached.time) {
       return cached.bytes;
     }
     const bytes = this.#certificate(subnet, [

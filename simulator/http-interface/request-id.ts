@@ -72,4 +72,3 @@ export function hashOfMap(map: CborRecord): Uint8Array {
 export function requestIdOf(content: CborRecord): Uint8Array {
   return hashOfMap(content);
 }
-

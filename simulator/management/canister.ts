@@ -11,7 +11,12 @@ import { fromHex, toHex } from '../bytes.ts';
 import { UserError } from '../errors.ts';
 import type { CanisterChange, CanisterSettings, CanisterState } from '../canister/state.ts';
 import { installCode, uninstallCode, type InstallMode } from '../execution/install.ts';
-import { type ManagementCall, type ManagementHandler, type ManagementResult, type Replica } from '../subnet/replica.ts';
+import {
+  type ManagementCall,
+  type ManagementHandler,
+  type ManagementResult,
+  type Replica,
+} from '../subnet/replica.ts';
 import type { Subnet } from '../subnet/subnet.ts';
 import * as errors from './errors.ts';
 import { methods, type ManagementMethod } from './idl.ts';
@@ -53,12 +58,23 @@ type SettingsArg = {
   wasm_memory_threshold: Opt<bigint>;
   environment_variables: Opt<{ name: string; value: string }[]>;
 };
-type ModeArg = { install: null } | { reinstall: null } | { upgrade: Opt<{ skip_pre_upgrade: Opt<boolean>; wasm_memory_persistence: Opt<{ keep: null } | { replace: null }> }> };
+type ModeArg =
+  | { install: null }
+  | { reinstall: null }
+  | {
+      upgrade: Opt<{
+        skip_pre_upgrade: Opt<boolean>;
+        wasm_memory_persistence: Opt<{ keep: null } | { replace: null }>;
+      }>;
+    };
 
 export interface ManagementHost {
   replica: Replica;
   /** Creates a canister on `subnet` (at `specifiedId` if given). */
-  createCanister(subnet: Subnet | undefined, options: { controllers: Principal[]; cycles: bigint; specifiedId?: Principal }): CanisterState | UserError;
+  createCanister(
+    subnet: Subnet | undefined,
+    options: { controllers: Principal[]; cycles: bigint; specifiedId?: Principal },
+  ): CanisterState | UserError;
   deleteCanister(canister: CanisterState): void;
 }
 
@@ -92,12 +108,20 @@ export class ManagementCanister implements ManagementHandler {
       const allowed =
         canister.isControlledBy(caller) ||
         'public' in visibility ||
-        ('allowed_viewers' in visibility && visibility.allowed_viewers.some((p) => p.compareTo(caller) === 'eq'));
+        ('allowed_viewers' in visibility &&
+          visibility.allowed_viewers.some((p) => p.compareTo(caller) === 'eq'));
       if (!allowed) {
         // dfinity/ic `rs/execution_environment/src/query_handler.rs` (fetch_canister_logs).
-        throw new UserError('CanisterRejectedMessage', `Caller ${caller.toText()} is not allowed to query ic00 method fetch_canister_logs`);
+        throw new UserError(
+          'CanisterRejectedMessage',
+          `Caller ${caller.toText()} is not allowed to query ic00 method fetch_canister_logs`,
+        );
       }
-      const records = canister.logs.map((l) => ({ idx: l.idx, timestamp_nanos: l.timestampNanos, content: l.content }));
+      const records = canister.logs.map((l) => ({
+        idx: l.idx,
+        timestamp_nanos: l.timestampNanos,
+        content: l.content,
+      }));
       return { kind: 'reply', data: this.#encode('fetch_canister_logs', { canister_log_records: records }) };
     } catch (e) {
       if (e instanceof UserError) return { kind: 'error', error: e };
@@ -150,7 +174,12 @@ export class ManagementCanister implements ManagementHandler {
   }
 
   #record(canister: CanisterState, call: ManagementCall, details: CanisterChange['details']): void {
-    canister.history.push({ timestamp_nanos: this.#replica.roundTime, canister_version: canister.versionNumber, origin: this.#origin(call), details });
+    canister.history.push({
+      timestamp_nanos: this.#replica.roundTime,
+      canister_version: canister.versionNumber,
+      origin: this.#origin(call),
+      details,
+    });
   }
 
   #dispatch(call: ManagementCall): Uint8Array | 'pending' {
@@ -164,11 +193,21 @@ export class ManagementCanister implements ManagementHandler {
       case 'create_canister': {
         const settings = (a.settings as Opt<SettingsArg>)[0];
         const controllers = settings?.controllers[0] ?? [call.caller];
-        const specified = m === 'provisional_create_canister_with_cycles' ? (a.specified_id as Opt<Principal>)[0] : undefined;
+        const specified =
+          m === 'provisional_create_canister_with_cycles' ? (a.specified_id as Opt<Principal>)[0] : undefined;
         const cycles =
-          m === 'create_canister' ? call.cycles : ((a.amount as Opt<bigint>)[0] ?? DEFAULT_PROVISIONAL_CYCLES);
-        if (controllers.length > MAX_CONTROLLERS) throw errors.invalidSettings(`Invalid settings: 'controllers' length exceeds maximum size allowed of ${MAX_CONTROLLERS}.`);
-        const created = this.#host.createCanister(call.subnet, { controllers, cycles, specifiedId: specified });
+          m === 'create_canister'
+            ? call.cycles
+            : ((a.amount as Opt<bigint>)[0] ?? DEFAULT_PROVISIONAL_CYCLES);
+        if (controllers.length > MAX_CONTROLLERS)
+          throw errors.invalidSettings(
+            `Invalid settings: 'controllers' length exceeds maximum size allowed of ${MAX_CONTROLLERS}.`,
+          );
+        const created = this.#host.createCanister(call.subnet, {
+          controllers,
+          cycles,
+          specifiedId: specified,
+        });
         if (created instanceof UserError) throw created;
         if (settings) this.#applySettings(created, settings);
         this.#record(created, call, { creation: { controllers: created.controllers } });
@@ -208,11 +247,15 @@ export class ManagementCanister implements ManagementHandler {
         const canister = this.#controlled(a.canister_id as Principal, call.caller);
         const chunk = a.chunk as Uint8Array;
         if (chunk.length > MAX_CHUNK_SIZE) {
-          throw errors.chunkStoreError(`Wasm chunk size ${chunk.length} exceeds the maximum chunk size of ${MAX_CHUNK_SIZE}`);
+          throw errors.chunkStoreError(
+            `Wasm chunk size ${chunk.length} exceeds the maximum chunk size of ${MAX_CHUNK_SIZE}`,
+          );
         }
         const hash = sha256(chunk);
         if (!canister.chunkStore.has(toHex(hash)) && canister.chunkStore.size >= MAX_CHUNKS) {
-          throw errors.chunkStoreError(`Wasm chunk store has already reached the maximum of ${MAX_CHUNKS} chunks`);
+          throw errors.chunkStoreError(
+            `Wasm chunk store has already reached the maximum of ${MAX_CHUNKS} chunks`,
+          );
         }
         canister.chunkStore.set(toHex(hash), chunk.slice());
         return reply({ hash });
@@ -251,7 +294,10 @@ export class ManagementCanister implements ManagementHandler {
           else
             call.respond({
               kind: 'error',
-              error: new UserError('CanisterStoppingCancelled', `Canister ${canister.idText}'s stop request was cancelled.`),
+              error: new UserError(
+                'CanisterStoppingCancelled',
+                `Canister ${canister.idText}'s stop request was cancelled.`,
+              ),
             });
         });
         this.#replica.finishStopping(canister);
@@ -259,7 +305,8 @@ export class ManagementCanister implements ManagementHandler {
       }
       case 'delete_canister': {
         const canister = this.#controlled(a.canister_id as Principal, call.caller);
-        if (call.fromCanister && canister.id.compareTo(call.caller) === 'eq') throw errors.deleteSelf(canister.id);
+        if (call.fromCanister && canister.id.compareTo(call.caller) === 'eq')
+          throw errors.deleteSelf(canister.id);
         if (canister.status !== 'stopped') throw errors.deleteNotStopped(canister.id);
         this.#host.deleteCanister(canister);
         return reply();
@@ -269,7 +316,8 @@ export class ManagementCanister implements ManagementHandler {
         if (!canister) throw errors.canisterNotFound(a.canister_id as Principal);
         // A canister may ask for its own status (spec: "IC method canister_status").
         const self = call.fromCanister && canister.id.compareTo(call.caller) === 'eq';
-        if (!self && !canister.isControlledBy(call.caller)) throw errors.invalidController(canister.id, canister.controllers, call.caller);
+        if (!self && !canister.isControlledBy(call.caller))
+          throw errors.invalidController(canister.id, canister.controllers, call.caller);
         const s = canister.settings;
         return reply({
           status: { [canister.status]: null },
@@ -289,7 +337,12 @@ export class ManagementCanister implements ManagementHandler {
           cycles: canister.balance,
           reserved_cycles: 0n,
           idle_cycles_burned_per_day: 0n,
-          query_stats: { num_calls_total: 0n, num_instructions_total: 0n, request_payload_bytes_total: 0n, response_payload_bytes_total: 0n },
+          query_stats: {
+            num_calls_total: 0n,
+            num_instructions_total: 0n,
+            request_payload_bytes_total: 0n,
+            response_payload_bytes_total: 0n,
+          },
         });
       }
       case 'update_settings': {
@@ -353,12 +406,21 @@ export class ManagementCanister implements ManagementHandler {
         });
       }
       case 'fetch_canister_logs': {
-        throw new UserError('CanisterRejectedMessage', 'fetch_canister_logs API is only accessible in non-replicated mode');
+        throw new UserError(
+          'CanisterRejectedMessage',
+          'fetch_canister_logs API is only accessible in non-replicated mode',
+        );
       }
     }
   }
 
-  #install(canister: CanisterState, call: ManagementCall, mode: ModeArg, wasm: Uint8Array, arg: Uint8Array): void {
+  #install(
+    canister: CanisterState,
+    call: ManagementCall,
+    mode: ModeArg,
+    wasm: Uint8Array,
+    arg: Uint8Array,
+  ): void {
     let installMode: InstallMode;
     if ('install' in mode) {
       if (canister.runtime) throw errors.canisterNonEmpty(canister.id);
@@ -369,7 +431,8 @@ export class ManagementCanister implements ManagementHandler {
       installMode = {
         kind: 'upgrade',
         skipPreUpgrade: options?.skip_pre_upgrade[0] ?? false,
-        keepWasmMemory: options?.wasm_memory_persistence[0] !== undefined && 'keep' in options.wasm_memory_persistence[0],
+        keepWasmMemory:
+          options?.wasm_memory_persistence[0] !== undefined && 'keep' in options.wasm_memory_persistence[0],
       };
     }
     const outcome = installCode(canister, {
@@ -383,14 +446,24 @@ export class ManagementCanister implements ManagementHandler {
     });
     for (const line of outcome.logs) this.#replica.log(canister, line);
     if (outcome.error) throw outcome.error;
-    const modeName = installMode.kind === 'install' ? { install: null } : installMode.kind === 'reinstall' ? { reinstall: null } : { upgrade: null };
-    this.#record(canister, call, { code_deployment: { mode: modeName, module_hash: canister.moduleHash ?? new Uint8Array() } });
+    const modeName =
+      installMode.kind === 'install'
+        ? { install: null }
+        : installMode.kind === 'reinstall'
+          ? { reinstall: null }
+          : { upgrade: null };
+    this.#record(canister, call, {
+      code_deployment: { mode: modeName, module_hash: canister.moduleHash ?? new Uint8Array() },
+    });
   }
 
   #applySettings(canister: CanisterState, s: SettingsArg): void {
     const next = { ...canister.settings };
     if (s.compute_allocation[0] !== undefined) {
-      if (s.compute_allocation[0] > 100n) throw errors.invalidSettings(`ComputeAllocation expected to be in the range [0..100], got ${s.compute_allocation[0]}`);
+      if (s.compute_allocation[0] > 100n)
+        throw errors.invalidSettings(
+          `ComputeAllocation expected to be in the range [0..100], got ${s.compute_allocation[0]}`,
+        );
       next.computeAllocation = s.compute_allocation[0];
     }
     if (s.memory_allocation[0] !== undefined) next.memoryAllocation = s.memory_allocation[0];
@@ -402,10 +475,11 @@ export class ManagementCanister implements ManagementHandler {
     if (s.environment_variables[0] !== undefined) next.environmentVariables = s.environment_variables[0];
     const controllers = s.controllers[0];
     if (controllers && controllers.length > MAX_CONTROLLERS) {
-      throw errors.invalidSettings(`Invalid settings: 'controllers' length exceeds maximum size allowed of ${MAX_CONTROLLERS}.`);
+      throw errors.invalidSettings(
+        `Invalid settings: 'controllers' length exceeds maximum size allowed of ${MAX_CONTROLLERS}.`,
+      );
     }
     canister.settings = next;
     if (controllers) canister.controllers = controllers;
   }
 }
-

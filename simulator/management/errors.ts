@@ -7,7 +7,8 @@ import type { Principal } from '@icp-sdk/core/principal';
 import { UserError } from '../errors.ts';
 
 const DOCS = 'https://internetcomputer.org/docs/current/references/execution-errors#';
-const help = (suggestion: string, anchor: string): string => `\n${suggestion} See documentation: ${DOCS}${anchor}`;
+const help = (suggestion: string, anchor: string): string =>
+  `\n${suggestion} See documentation: ${DOCS}${anchor}`;
 
 export const canisterNotFound = (id: Principal | string): UserError =>
   new UserError(
@@ -21,14 +22,20 @@ export const invalidController = (id: Principal, controllers: Principal[], sende
     `Only the controllers of the canister ${id.toText()} can control it.\n` +
       `Canister's controllers: ${controllers.map((c) => c.toText()).join(' ')}\n` +
       `Sender's ID: ${sender.toText()}` +
-      help('Execute this call from a controller of the target canister or add the current caller as a controller.', 'invalid-controller'),
+      help(
+        'Execute this call from a controller of the target canister or add the current caller as a controller.',
+        'invalid-controller',
+      ),
   );
 
 export const canisterNonEmpty = (id: Principal): UserError =>
   new UserError(
     'CanisterNonEmpty',
     `Canister ${id.toText()} cannot be installed because the canister is not empty. Try installing with mode='reinstall' instead.` +
-      help("Check that you want to overwrite the canister and, if so, use mode='reinstall'.", 'canister-not-empty'),
+      help(
+        "Check that you want to overwrite the canister and, if so, use mode='reinstall'.",
+        'canister-not-empty',
+      ),
   );
 
 export const deleteNotStopped = (id: Principal): UserError =>
@@ -44,7 +51,10 @@ export const deleteSelf = (id: Principal): UserError =>
   );
 
 export const idAlreadyExists = (id: Principal): UserError =>
-  new UserError('CanisterIdAlreadyExists', `Unsuccessful canister creation: canister id ${id.toText()} already exists.`);
+  new UserError(
+    'CanisterIdAlreadyExists',
+    `Unsuccessful canister creation: canister id ${id.toText()} already exists.`,
+  );
 
 export const invalidSettings = (message: string): UserError =>
   new UserError(
@@ -56,7 +66,10 @@ export const chunkStoreError = (message: string): UserError =>
   new UserError(
     'CanisterContractViolation',
     `Error from Wasm chunk store: ${message}.` +
-      help('Use the `stored_chunks` API to check which hashes are present or top up the canister if it is low on cycles.', 'wasm-chunk-store-error'),
+      help(
+        'Use the `stored_chunks` API to check which hashes are present or top up the canister if it is low on cycles.',
+        'wasm-chunk-store-error',
+      ),
   );
 
 /**

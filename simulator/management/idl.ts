@@ -76,7 +76,11 @@ export const Change = IDL.Record({
 export const ChunkHash = IDL.Record({ hash: IDL.Vec(IDL.Nat8) });
 
 export const HttpHeader = IDL.Record({ name: IDL.Text, value: IDL.Text });
-export const HttpRequestResult = IDL.Record({ status: IDL.Nat, headers: IDL.Vec(HttpHeader), body: IDL.Vec(IDL.Nat8) });
+export const HttpRequestResult = IDL.Record({
+  status: IDL.Nat,
+  headers: IDL.Vec(HttpHeader),
+  body: IDL.Vec(IDL.Nat8),
+});
 export const TransformArgs = IDL.Record({ response: HttpRequestResult, context: IDL.Vec(IDL.Nat8) });
 
 export const methods = {

@@ -31,7 +31,9 @@ describe('management canister: bad input and permissions leave state as it was',
     const id = h.deploy(await watToWasm(EMPTY));
     const stranger = Principal.fromUint8Array(new Uint8Array([7, 7, 7]));
     const hashBefore = h.ic.replica.findCanister(id)!.moduleHash;
-    const r = rejectOf(h.managementOutcome('uninstall_code', { canister_id: id, sender_canister_version: [] }, stranger));
+    const r = rejectOf(
+      h.managementOutcome('uninstall_code', { canister_id: id, sender_canister_version: [] }, stranger),
+    );
     expect(r.errorCode).toBe('CanisterInvalidController');
     expect(r.message).toContain(`Only the controllers of the canister ${id.toText()} can control it.`);
     expect(r.message).toContain(`Sender's ID: ${stranger.toText()}`);

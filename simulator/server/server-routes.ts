@@ -106,6 +106,5 @@ export function serverRoutes(
       body: 'none',
       handler: () => ok(null),
     },
-
   ];
 }

@@ -27,11 +27,29 @@ const MANAGEMENT = Principal.managementCanister();
 /** Bound on message waves inside one round: same-subnet messages run in the round they are sent, like the replica's inner rounds. */
 const MAX_INNER_ITERATIONS = 64;
 
-export type CallPayload = { kind: 'reply'; data: Uint8Array } | { kind: 'reject'; code: number; message: string };
+export type CallPayload =
+  { kind: 'reply'; data: Uint8Array } | { kind: 'reject'; code: number; message: string };
 
 type Message =
-  | { kind: 'ingress'; id: string; sender: Principal; target: Principal; method: string; arg: Uint8Array; subnet?: Subnet }
-  | { kind: 'request'; caller: Principal; callbackId: number; target: Principal; method: string; arg: Uint8Array; cycles: bigint; deadline: bigint }
+  | {
+      kind: 'ingress';
+      id: string;
+      sender: Principal;
+      target: Principal;
+      method: string;
+      arg: Uint8Array;
+      subnet?: Subnet;
+    }
+  | {
+      kind: 'request';
+      caller: Principal;
+      callbackId: number;
+      target: Principal;
+      method: string;
+      arg: Uint8Array;
+      cycles: bigint;
+      deadline: bigint;
+    }
   | { kind: 'response'; target: Principal; callbackId: number; payload: CallPayload; refund: bigint };
 
 export interface IngressRecord {
@@ -78,7 +96,12 @@ export interface PendingOutcall {
 }
 
 export function rejectionOf(error: UserError): Rejection {
-  return { status: 'rejected', rejectCode: error.rejectCode, errorCode: error.errorCode, message: error.message };
+  return {
+    status: 'rejected',
+    rejectCode: error.rejectCode,
+    errorCode: error.errorCode,
+    message: error.message,
+  };
 }
 
 export class Replica {
@@ -182,14 +205,27 @@ export class Replica {
     }
     const counter = new Uint8Array(8);
     new DataView(counter.buffer).setBigUint64(0, this.#ingressCounter++);
-    const bytes = sha256(concatBytes([counter, sender.toUint8Array(), target.toUint8Array(), new TextEncoder().encode(method), arg]));
+    const bytes = sha256(
+      concatBytes([
+        counter,
+        sender.toUint8Array(),
+        target.toUint8Array(),
+        new TextEncoder().encode(method),
+        arg,
+      ]),
+    );
     const id = toHex(bytes);
     this.ingress.set(id, { id, sender, target, method });
     this.#queue.push({ kind: 'ingress', id, sender, target, method, arg, subnet });
     return { id, bytes };
   }
 
-  #checkIngressTarget(sender: Principal, target: Principal, method: string, arg: Uint8Array): UserError | undefined {
+  #checkIngressTarget(
+    sender: Principal,
+    target: Principal,
+    method: string,
+    arg: Uint8Array,
+  ): UserError | undefined {
     const canister = this.findCanister(target);
     if (!canister) return notFound(target);
     if (canister.status !== 'running') return statusError(canister);
@@ -209,7 +245,10 @@ export class Replica {
     this.#keepLogs(canister, ctx, error);
     if (error) return toUserError(error, canister.idText);
     if (!ctx.messageAccepted) {
-      return new UserError('CanisterRejectedMessage', `Error from Canister ${canister.idText}: Canister rejected the message`);
+      return new UserError(
+        'CanisterRejectedMessage',
+        `Error from Canister ${canister.idText}: Canister rejected the message`,
+      );
     }
     return undefined;
   }
@@ -256,7 +295,11 @@ export class Replica {
   #runSystemTasks(canister: CanisterState): void {
     const runtime = canister.runtime;
     if (!runtime || canister.status !== 'running') return;
-    if (canister.globalTimer !== 0n && canister.globalTimer <= this.roundTime && runtime.hasExport('canister_global_timer')) {
+    if (
+      canister.globalTimer !== 0n &&
+      canister.globalTimer <= this.roundTime &&
+      runtime.hasExport('canister_global_timer')
+    ) {
       // The timer is deactivated when the task is scheduled, whatever the handler does.
       canister.globalTimer = 0n;
       this.#runSystemTask(canister, 'canister_global_timer');
@@ -278,33 +321,85 @@ export class Replica {
         const record = this.ingress.get(message.id);
         if (!record) return;
         if (message.target.compareTo(MANAGEMENT) === 'eq') {
-          this.#callManagement(message.method, message.arg, message.sender, false, 0n, message.subnet, (result) => {
-            record.outcome =
-              result.kind === 'reply'
-                ? { status: 'replied', reply: result.data }
-                : result.kind === 'error'
-                  ? rejectionOf(result.error)
-                  : { status: 'rejected', rejectCode: rejectCodeName(result.code), errorCode: 'CanisterRejectedMessage', message: result.message };
-          });
+          this.#callManagement(
+            message.method,
+            message.arg,
+            message.sender,
+            false,
+            0n,
+            message.subnet,
+            (result) => {
+              record.outcome =
+                result.kind === 'reply'
+                  ? { status: 'replied', reply: result.data }
+                  : result.kind === 'error'
+                    ? rejectionOf(result.error)
+                    : {
+                        status: 'rejected',
+                        rejectCode: rejectCodeName(result.code),
+                        errorCode: 'CanisterRejectedMessage',
+                        message: result.message,
+                      };
+            },
+          );
         } else {
-          this.#executeCall(message.target, { kind: 'ingress', messageId: message.id }, message.sender.toUint8Array(), message.method, message.arg, 0n, 0n);
+          this.#executeCall(
+            message.target,
+            { kind: 'ingress', messageId: message.id },
+            message.sender.toUint8Array(),
+            message.method,
+            message.arg,
+            0n,
+            0n,
+          );
         }
         return;
       }
       case 'request': {
-        const origin: CallOrigin = { kind: 'canister', caller: message.caller, callbackId: message.callbackId, deadline: message.deadline };
+        const origin: CallOrigin = {
+          kind: 'canister',
+          caller: message.caller,
+          callbackId: message.callbackId,
+          deadline: message.deadline,
+        };
         if (message.target.compareTo(MANAGEMENT) === 'eq') {
-          this.#callManagement(message.method, message.arg, message.caller, true, message.cycles, this.subnetHosting(message.caller), (result) => {
-            const payload: CallPayload =
-              result.kind === 'reply'
-                ? { kind: 'reply', data: result.data }
-                : result.kind === 'reject'
-                  ? { kind: 'reject', code: result.code, message: result.message }
-                  : { kind: 'reject', code: RejectCode[result.error.rejectCode], message: interCanisterText(result.error) };
-            this.#queue.push({ kind: 'response', target: message.caller, callbackId: message.callbackId, payload, refund: result.kind === 'reply' ? 0n : message.cycles });
-          });
+          this.#callManagement(
+            message.method,
+            message.arg,
+            message.caller,
+            true,
+            message.cycles,
+            this.subnetHosting(message.caller),
+            (result) => {
+              const payload: CallPayload =
+                result.kind === 'reply'
+                  ? { kind: 'reply', data: result.data }
+                  : result.kind === 'reject'
+                    ? { kind: 'reject', code: result.code, message: result.message }
+                    : {
+                        kind: 'reject',
+                        code: RejectCode[result.error.rejectCode],
+                        message: interCanisterText(result.error),
+                      };
+              this.#queue.push({
+                kind: 'response',
+                target: message.caller,
+                callbackId: message.callbackId,
+                payload,
+                refund: result.kind === 'reply' ? 0n : message.cycles,
+              });
+            },
+          );
         } else {
-          this.#executeCall(message.target, origin, message.caller.toUint8Array(), message.method, message.arg, message.cycles, message.deadline);
+          this.#executeCall(
+            message.target,
+            origin,
+            message.caller.toUint8Array(),
+            message.method,
+            message.arg,
+            message.cycles,
+            message.deadline,
+          );
         }
         return;
       }
@@ -342,13 +437,31 @@ export class Replica {
 
   // ---- calls -------------------------------------------------------------
 
-  #newCallContext(canister: CanisterState, origin: CallOrigin, caller: Uint8Array, cycles: bigint): CallContext {
-    const cc: CallContext = { id: canister.nextCallContextId++, origin, caller, responded: false, outstandingCalls: 0, availableCycles: cycles };
+  #newCallContext(
+    canister: CanisterState,
+    origin: CallOrigin,
+    caller: Uint8Array,
+    cycles: bigint,
+  ): CallContext {
+    const cc: CallContext = {
+      id: canister.nextCallContextId++,
+      origin,
+      caller,
+      responded: false,
+      outstandingCalls: 0,
+      availableCycles: cycles,
+    };
     canister.callContexts.set(cc.id, cc);
     return cc;
   }
 
-  #context(canister: CanisterState, kind: MessageContext['kind'], cc: CallContext, arg: Uint8Array, extra: Partial<MessageContext> = {}): MessageContext {
+  #context(
+    canister: CanisterState,
+    kind: MessageContext['kind'],
+    cc: CallContext,
+    arg: Uint8Array,
+    extra: Partial<MessageContext> = {},
+  ): MessageContext {
     return newMessageContext({
       kind,
       time: this.roundTime,
@@ -364,7 +477,15 @@ export class Replica {
     });
   }
 
-  #executeCall(target: Principal, origin: CallOrigin, caller: Uint8Array, method: string, arg: Uint8Array, cycles: bigint, deadline: bigint): void {
+  #executeCall(
+    target: Principal,
+    origin: CallOrigin,
+    caller: Uint8Array,
+    method: string,
+    arg: Uint8Array,
+    cycles: bigint,
+    deadline: bigint,
+  ): void {
     const canister = this.findCanister(target);
     const refuse = (error: UserError): void => this.#answerOrigin(origin, { kind: 'error', error }, cycles);
     if (!canister) return refuse(notFound(target));
@@ -381,9 +502,16 @@ export class Replica {
       kind = 'RQ';
     } else if (runtime.hasExport(`canister_composite_query ${method}`)) {
       // dfinity/ic `rs/execution_environment/src/execution/call_or_task.rs`.
-      return refuse(new UserError('CompositeQueryCalledInReplicatedMode', 'Composite query cannot be called in replicated mode'));
+      return refuse(
+        new UserError(
+          'CompositeQueryCalledInReplicatedMode',
+          'Composite query cannot be called in replicated mode',
+        ),
+      );
     } else {
-      return refuse(toUserError({ kind: 'MethodNotFound', methodKind: 'update', name: method }, canister.idText));
+      return refuse(
+        toUserError({ kind: 'MethodNotFound', methodKind: 'update', name: method }, canister.idText),
+      );
     }
     const cc = this.#newCallContext(canister, origin, caller, cycles);
     const ctx = this.#context(canister, kind, cc, arg, { deadline });
@@ -406,11 +534,17 @@ export class Replica {
       return;
     }
     const isReply = payload.kind === 'reply';
-    const ctx = this.#context(canister, isReply ? 'Ry' : 'Rt', cc, isReply ? payload.data : new Uint8Array(), {
-      rejectCode: isReply ? 0 : payload.code,
-      rejectMessage: isReply ? '' : payload.message,
-      cyclesRefunded: refund,
-    });
+    const ctx = this.#context(
+      canister,
+      isReply ? 'Ry' : 'Rt',
+      cc,
+      isReply ? payload.data : new Uint8Array(),
+      {
+        rejectCode: isReply ? 0 : payload.code,
+        rejectMessage: isReply ? '' : payload.message,
+        cyclesRefunded: refund,
+      },
+    );
     const closure = isReply ? callback.reply : callback.reject;
     const error = execute(canister, ctx, { kind: 'closure', closure }, true);
     if (error && callback.cleanup) {
@@ -424,25 +558,39 @@ export class Replica {
   }
 
   /** Applies a committed execution's effects and answers the call context when it is done. */
-  #finish(canister: CanisterState, cc: CallContext, ctx: MessageContext | undefined, error: HypervisorError | undefined, persisted = true): void {
+  #finish(
+    canister: CanisterState,
+    cc: CallContext,
+    ctx: MessageContext | undefined,
+    error: HypervisorError | undefined,
+    persisted = true,
+  ): void {
     if (ctx) this.#countInstructions(cc, ctx);
     if (ctx) this.#keepLogs(canister, ctx, error);
     if (ctx && !error) {
       if (persisted) this.#applyEffects(canister, cc, ctx);
-      if (ctx.response) this.#respond(cc, ctx.response.kind === 'reply' ? ctx.response : { kind: 'reject', message: ctx.response.message });
+      if (ctx.response)
+        this.#respond(
+          cc,
+          ctx.response.kind === 'reply' ? ctx.response : { kind: 'reject', message: ctx.response.message },
+        );
     }
     if (!cc.responded && cc.outstandingCalls === 0) {
-      const failure = error
-        ? toUserError(error, canister.idText)
-        : undefined;
+      const failure = error ? toUserError(error, canister.idText) : undefined;
       // IC interface spec "Abstract behavior": a call context with no reply and no outstanding calls.
-      this.#respond(cc, failure ? { kind: 'error', error: failure } : { kind: 'no-response', canister: canister.idText });
+      this.#respond(
+        cc,
+        failure ? { kind: 'error', error: failure } : { kind: 'no-response', canister: canister.idText },
+      );
     }
     if (cc.responded && cc.outstandingCalls === 0) canister.callContexts.delete(cc.id);
   }
 
   #countInstructions(cc: CallContext, ctx: MessageContext): void {
-    this.#callContextInstructions.set(cc, (this.#callContextInstructions.get(cc) ?? 0n) + ctx.instructionsUsed);
+    this.#callContextInstructions.set(
+      cc,
+      (this.#callContextInstructions.get(cc) ?? 0n) + ctx.instructionsUsed,
+    );
   }
 
   #applyEffects(canister: CanisterState, cc: CallContext, ctx: MessageContext): void {
@@ -459,7 +607,10 @@ export class Replica {
         reject: call.reject,
         cleanup: call.cleanup,
         cyclesSent: call.cycles,
-        deadline: call.timeoutSeconds !== undefined ? this.roundTime + BigInt(call.timeoutSeconds) * 1_000_000_000n : 0n,
+        deadline:
+          call.timeoutSeconds !== undefined
+            ? this.roundTime + BigInt(call.timeoutSeconds) * 1_000_000_000n
+            : 0n,
       };
       canister.callbacks.set(callback.id, callback);
       cc.outstandingCalls++;
@@ -506,8 +657,18 @@ export class Replica {
           : response.kind === 'no-response'
             ? // The replica's `CallContextAction::NoResponse` for a canister caller.
               { kind: 'reject', code: RejectCode.CanisterError, message: 'No response' }
-            : { kind: 'reject', code: RejectCode[response.error.rejectCode], message: interCanisterText(response.error) };
-    this.#queue.push({ kind: 'response', target: origin.caller, callbackId: origin.callbackId, payload, refund });
+            : {
+                kind: 'reject',
+                code: RejectCode[response.error.rejectCode],
+                message: interCanisterText(response.error),
+              };
+    this.#queue.push({
+      kind: 'response',
+      target: origin.caller,
+      callbackId: origin.callbackId,
+      payload,
+      refund,
+    });
   }
 
   /** A stopping canister with no open call contexts becomes stopped, and its `stop_canister` calls are answered. */
@@ -523,7 +684,10 @@ export class Replica {
   rejectOpenCallContexts(canister: CanisterState, message: string): void {
     for (const cc of canister.callContexts.values()) {
       if (!cc.responded) {
-        this.#respond(cc, { kind: 'error', error: new UserError('CanisterRejectedMessage', message, 'CanisterReject') });
+        this.#respond(cc, {
+          kind: 'error',
+          error: new UserError('CanisterRejectedMessage', message, 'CanisterReject'),
+        });
       }
     }
     canister.callContexts.clear();
@@ -537,14 +701,22 @@ export class Replica {
    * the spec's transform context, called by the management canister); nothing
    * it does persists.
    */
-  transform(canisterId: Principal, method: string, arg: Uint8Array): Response | { kind: 'error'; error: UserError } {
+  transform(
+    canisterId: Principal,
+    method: string,
+    arg: Uint8Array,
+  ): Response | { kind: 'error'; error: UserError } {
     const canister = this.findCanister(canisterId);
     if (!canister) return { kind: 'error', error: notFound(canisterId) };
     const runtime = canister.runtime;
-    if (!runtime) return { kind: 'error', error: toUserError({ kind: 'WasmModuleNotFound' }, canister.idText) };
+    if (!runtime)
+      return { kind: 'error', error: toUserError({ kind: 'WasmModuleNotFound' }, canister.idText) };
     const entry = `canister_query ${method}`;
     if (!runtime.hasExport(entry)) {
-      return { kind: 'error', error: toUserError({ kind: 'MethodNotFound', methodKind: 'query', name: method }, canister.idText) };
+      return {
+        kind: 'error',
+        error: toUserError({ kind: 'MethodNotFound', methodKind: 'query', name: method }, canister.idText),
+      };
     }
     const ctx = newMessageContext({
       kind: 'TQ',
@@ -565,7 +737,12 @@ export class Replica {
       const result = this.management.query(method, arg, sender);
       if (result.kind === 'reply') return { status: 'replied', reply: result.data };
       if (result.kind === 'error') return rejectionOf(result.error);
-      return { status: 'rejected', rejectCode: rejectCodeName(result.code), errorCode: 'CanisterRejectedMessage', message: result.message };
+      return {
+        status: 'rejected',
+        rejectCode: rejectCodeName(result.code),
+        errorCode: 'CanisterRejectedMessage',
+        message: result.message,
+      };
     }
     const touched = new Set<CanisterState>();
     try {
@@ -592,7 +769,8 @@ export class Replica {
     if (!canister) return { kind: 'error', error: notFound(target) };
     if (canister.status !== 'running') return { kind: 'error', error: statusError(canister) };
     const runtime = canister.runtime;
-    if (!runtime) return { kind: 'error', error: toUserError({ kind: 'WasmModuleNotFound' }, canister.idText) };
+    if (!runtime)
+      return { kind: 'error', error: toUserError({ kind: 'WasmModuleNotFound' }, canister.idText) };
     let entry: string;
     let kind: 'NRQ' | 'CQ';
     if (runtime.hasExport(`canister_query ${method}`)) {
@@ -602,11 +780,17 @@ export class Replica {
       entry = `canister_composite_query ${method}`;
       kind = 'CQ';
     } else {
-      return { kind: 'error', error: toUserError({ kind: 'MethodNotFound', methodKind: 'query', name: method }, canister.idText) };
+      return {
+        kind: 'error',
+        error: toUserError({ kind: 'MethodNotFound', methodKind: 'query', name: method }, canister.idText),
+      };
     }
     if (depth > 6) {
       // dfinity/ic query_context.rs: MAX_QUERY_CALL_DEPTH.
-      return { kind: 'error', error: new UserError('QueryCallGraphTooDeep', 'Composite query call graph went too deep') };
+      return {
+        kind: 'error',
+        error: new UserError('QueryCallGraphTooDeep', 'Composite query call graph went too deep'),
+      };
     }
     if (!touched.has(canister)) {
       touched.add(canister);
@@ -615,7 +799,13 @@ export class Replica {
     const time = this.certifiedTime;
     const base = { time, globalTimer: canister.globalTimer, caller };
     const limit = this.#limit(canister, kind);
-    const ctx = newMessageContext({ ...base, kind, arg, instructionLimit: limit, dataCertificate: level === 'top' ? once(() => this.dataCertificate(canister)) : undefined });
+    const ctx = newMessageContext({
+      ...base,
+      kind,
+      arg,
+      instructionLimit: limit,
+      dataCertificate: level === 'top' ? once(() => this.dataCertificate(canister)) : undefined,
+    });
     const error = invoke(runtime, ctx, { kind: 'export', name: entry });
     let contextInstructions = ctx.instructionsUsed;
     if (error) return { kind: 'error', error: toUserError(error, canister.idText) };
@@ -624,14 +814,30 @@ export class Replica {
     while (pending.length > 0) {
       const call = pending.shift()!;
       const callee = Principal.fromUint8Array(call.callee);
-      const result = this.#runQuery(callee, canister.idBytes, call.method, call.arg, touched, 'nested', depth + 1);
+      const result = this.#runQuery(
+        callee,
+        canister.idBytes,
+        call.method,
+        call.arg,
+        touched,
+        'nested',
+        depth + 1,
+      );
       const isReply = result.kind === 'reply';
       const cb = newMessageContext({
         ...base,
         kind: isReply ? 'CRy' : 'CRt',
         arg: isReply ? result.data : new Uint8Array(),
-        rejectCode: isReply ? 0 : result.kind === 'reject' ? RejectCode.CanisterReject : RejectCode[result.error.rejectCode],
-        rejectMessage: isReply ? '' : result.kind === 'reject' ? result.message : interCanisterText(result.error),
+        rejectCode: isReply
+          ? 0
+          : result.kind === 'reject'
+            ? RejectCode.CanisterReject
+            : RejectCode[result.error.rejectCode],
+        rejectMessage: isReply
+          ? ''
+          : result.kind === 'reject'
+            ? result.message
+            : interCanisterText(result.error),
         alreadyResponded: response !== undefined,
         instructionLimit: limit,
         callContextInstructions: contextInstructions,
@@ -682,7 +888,12 @@ function toOutcome(response: Answer): CallOutcome {
   if (response.kind === 'reply') return { status: 'replied', reply: response.data };
   if (response.kind === 'no-response') return rejectionOf(didNotReply(response.canister));
   if (response.kind === 'reject') {
-    return { status: 'rejected', rejectCode: 'CanisterReject', errorCode: 'CanisterRejectedMessage', message: response.message };
+    return {
+      status: 'rejected',
+      rejectCode: 'CanisterReject',
+      errorCode: 'CanisterRejectedMessage',
+      message: response.message,
+    };
   }
   return rejectionOf(response.error);
 }
@@ -709,5 +920,3 @@ export function formatTime(ns: bigint): string {
   const frac = (ns % 1_000_000_000n).toString().padStart(9, '0');
   return `${iso.slice(0, 10)} ${iso.slice(11, 19)}.${frac} UTC`;
 }
-
-

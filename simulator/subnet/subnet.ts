@@ -22,7 +22,9 @@ export const SUBNET_SIZES: Record<SubnetKind, number> = {
 };
 
 /** DER prefix of an IC BLS12-381 G2 public key, 133 bytes in all (IC interface specification, "Certification"). */
-export const BLS_DER_PREFIX = fromHex('308182301d060d2b0601040182dc7c0503010201060c2b0601040182dc7c05030201036100');
+export const BLS_DER_PREFIX = fromHex(
+  '308182301d060d2b0601040182dc7c0503010201060c2b0601040182dc7c05030201036100',
+);
 /** Keys by seed: seeds are deterministic, so every instance reuses them (a G2 multiplication costs ~10 ms). */
 const KEYS = new Map<string, Uint8Array>();
 

@@ -17,29 +17,56 @@ export class Harness {
   readonly logs: string[] = [];
 
   constructor(ic?: Instance) {
-    this.ic = ic ?? Instance.create({ subnets: [{ kind: 'Application' }] }, { onCanisterLog: (l) => this.logs.push(l) });
+    this.ic =
+      ic ??
+      Instance.create({ subnets: [{ kind: 'Application' }] }, { onCanisterLog: (l) => this.logs.push(l) });
   }
 
   /** Sends an ingress message and runs rounds until it completes. */
-  update(canisterId: Principal, method: string, arg: Uint8Array = new Uint8Array(), sender: Principal = ANONYMOUS): CallOutcome {
-    const sent = this.ic.submitIngress({ sender, canisterId, method, arg, effectivePrincipal: { kind: 'none' } });
+  update(
+    canisterId: Principal,
+    method: string,
+    arg: Uint8Array = new Uint8Array(),
+    sender: Principal = ANONYMOUS,
+  ): CallOutcome {
+    const sent = this.ic.submitIngress({
+      sender,
+      canisterId,
+      method,
+      arg,
+      effectivePrincipal: { kind: 'none' },
+    });
     if (sent.status === 'rejected') return sent;
     return this.ic.awaitIngress(sent.messageId, sent.effectivePrincipal);
   }
 
-  query(canisterId: Principal, method: string, arg: Uint8Array = new Uint8Array(), sender: Principal = ANONYMOUS): CallOutcome {
+  query(
+    canisterId: Principal,
+    method: string,
+    arg: Uint8Array = new Uint8Array(),
+    sender: Principal = ANONYMOUS,
+  ): CallOutcome {
     return this.ic.query({ sender, canisterId, method, arg, effectivePrincipal: { kind: 'none' } });
   }
 
   /** Calls a management method with a Candid record argument; throws on reject. */
-  management(method: keyof typeof methods, arg: Record<string, unknown> | undefined, sender: Principal = ANONYMOUS): unknown {
+  management(
+    method: keyof typeof methods,
+    arg: Record<string, unknown> | undefined,
+    sender: Principal = ANONYMOUS,
+  ): unknown {
     const outcome = this.managementOutcome(method, arg, sender);
-    if (outcome.status === 'rejected') throw new Error(`${method} rejected: ${outcome.errorCode}: ${outcome.message}`);
+    if (outcome.status === 'rejected')
+      throw new Error(`${method} rejected: ${outcome.errorCode}: ${outcome.message}`);
     const ret = methods[method].ret;
     return ret ? IDL.decode([ret], outcome.reply)[0] : undefined;
   }
 
-  managementOutcome(method: keyof typeof methods, arg: Record<string, unknown> | undefined, sender: Principal = ANONYMOUS): CallOutcome {
+  managementOutcome(
+    method: keyof typeof methods,
+    arg: Record<string, unknown> | undefined,
+    sender: Principal = ANONYMOUS,
+  ): CallOutcome {
     const spec = methods[method];
     const bytes = spec.arg ? IDL.encode([spec.arg], [arg]) : IDL.encode([], []);
     return this.update(MANAGEMENT, method, bytes, sender);
@@ -47,15 +74,29 @@ export class Harness {
 
   createCanister(controllers?: Principal[], sender: Principal = ANONYMOUS): Principal {
     const settings = controllers ? [{ ...emptySettings(), controllers: [controllers] }] : [];
-    const r = this.management('provisional_create_canister_with_cycles', { amount: [], settings, specified_id: [], sender_canister_version: [] }, sender) as {
+    const r = this.management(
+      'provisional_create_canister_with_cycles',
+      { amount: [], settings, specified_id: [], sender_canister_version: [] },
+      sender,
+    ) as {
       canister_id: Principal;
     };
     return r.canister_id;
   }
 
-  install(canisterId: Principal, wasm: Uint8Array, arg: Uint8Array = new Uint8Array(), mode: 'install' | 'reinstall' | 'upgrade' = 'install', sender: Principal = ANONYMOUS): CallOutcome {
+  install(
+    canisterId: Principal,
+    wasm: Uint8Array,
+    arg: Uint8Array = new Uint8Array(),
+    mode: 'install' | 'reinstall' | 'upgrade' = 'install',
+    sender: Principal = ANONYMOUS,
+  ): CallOutcome {
     const m = mode === 'upgrade' ? { upgrade: [] } : { [mode]: null };
-    return this.managementOutcome('install_code', { mode: m, canister_id: canisterId, wasm_module: wasm, arg, sender_canister_version: [] }, sender);
+    return this.managementOutcome(
+      'install_code',
+      { mode: m, canister_id: canisterId, wasm_module: wasm, arg, sender_canister_version: [] },
+      sender,
+    );
   }
 
   /** Creates a canister and installs `wasm` into it; throws if the install fails. */
@@ -82,7 +123,8 @@ export function emptySettings(): Record<string, []> {
 }
 
 export function replyOf(outcome: CallOutcome): Uint8Array {
-  if (outcome.status !== 'replied') throw new Error(`expected a reply, got ${outcome.errorCode}: ${outcome.message}`);
+  if (outcome.status !== 'replied')
+    throw new Error(`expected a reply, got ${outcome.errorCode}: ${outcome.message}`);
   return outcome.reply;
 }
 
@@ -91,7 +133,8 @@ export function rejectOf(outcome: CallOutcome): Rejection {
   return outcome;
 }
 
-export const u32 = (bytes: Uint8Array): number => new DataView(bytes.buffer, bytes.byteOffset).getUint32(0, true);
+export const u32 = (bytes: Uint8Array): number =>
+  new DataView(bytes.buffer, bytes.byteOffset).getUint32(0, true);
 
 /** Byte equality without Vitest's element-wise diff, which cannot cope with megabytes of stable memory. */
 export const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => Buffer.compare(a, b) === 0;

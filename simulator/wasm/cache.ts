@@ -84,7 +84,6 @@ export function setUnmeteredBaselineForBenchmarks(enabled: boolean): void {
   unmeteredBaseline = enabled;
 }
 
-
 /** Maps a decoder failure to the error the IC reports for it. */
 function decodeFailure(bytes: Uint8Array, err: WasmDecodeError): InvalidWasmError {
   if (err.icReason !== undefined) return decodingError(err.icReason);

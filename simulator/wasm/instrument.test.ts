@@ -241,16 +241,20 @@ describe('instrumentModule on small modules', () => {
 const counterSource = readFileSync(new URL('../../fixtures/motoko/counter.mo', import.meta.url), 'utf8');
 
 describe('Motoko modules (moc, enhanced and classic persistence)', () => {
-  it.each(['enhanced', 'classic'] as const)('%s: validates, moves its start function and compiles', async (persistence) => {
-    const info = decodeModule(await compileMotoko(counterSource, { persistence }));
-    expect(info.isWasm64).toBe(persistence === 'enhanced');
-    expect(() => validateCanisterModule(info)).not.toThrow();
-    const result = instrumentModule(info);
-    expect(result.startExport).toBe(info.start === null ? null : 'canister_start');
-    expect(result.tableExport).toBe('table');
-    expect(result.memoryExport).toBe('memory');
-    const module = wasmCompile(result.bytes);
-    expect(wasmModuleExports(module).map((e) => e.name)).toContain('memory');
-    expect(info.metadata.map((m) => m.name)).toContain('candid:service');
-  }, 120_000);
+  it.each(['enhanced', 'classic'] as const)(
+    '%s: validates, moves its start function and compiles',
+    async (persistence) => {
+      const info = decodeModule(await compileMotoko(counterSource, { persistence }));
+      expect(info.isWasm64).toBe(persistence === 'enhanced');
+      expect(() => validateCanisterModule(info)).not.toThrow();
+      const result = instrumentModule(info);
+      expect(result.startExport).toBe(info.start === null ? null : 'canister_start');
+      expect(result.tableExport).toBe('table');
+      expect(result.memoryExport).toBe('memory');
+      const module = wasmCompile(result.bytes);
+      expect(wasmModuleExports(module).map((e) => e.name)).toContain('memory');
+      expect(info.metadata.map((m) => m.name)).toContain('candid:service');
+    },
+    120_000,
+  );
 });
