@@ -1,3 +1,4 @@
+import { accessSync, constants, statSync } from 'node:fs';
 import { defineConfig } from 'vitest/config';
 
 // Motoko's wasm64 modules use 64-bit tables, which V8 accepts from Node 24 on.
@@ -11,9 +12,30 @@ if (major < 24) {
   );
 }
 
-// Two projects: `unit` holds the simulator's own tests (they may import its
+// A wrong POCKET_IC_BIN is the first thing a conformance run says, not a stack trace after
+// "No test files found".
+const bin = process.env.POCKET_IC_BIN;
+if (bin) {
+  let problem: string | undefined;
+  try {
+    if (!statSync(bin).isFile()) problem = 'is not a file';
+    else accessSync(bin, constants.X_OK);
+  } catch (e) {
+    problem = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : 'is not executable';
+  }
+  if (problem) {
+    process.stderr.write(
+      `POCKET_IC_BIN=${bin} ${problem}: point it at a PocketIC server binary or icsim's launcher ` +
+        '(node_modules/.bin/icsim), or unset it to run on icsim.\n',
+    );
+    process.exit(1);
+  }
+}
+
+// Three projects: `unit` holds the simulator's own tests (they may import its
 // internals); `conformance` holds specs that reach the replica through PicJS
-// only, so they run unchanged on a real PocketIC binary (POCKET_IC_BIN).
+// only, so they run unchanged on a real PocketIC binary (POCKET_IC_BIN); `packaging` packs the
+// package and uses it from a fresh project (packaging/package.test.ts).
 export default defineConfig({
   test: {
     reporters: ['default', './conformance/support/summary-reporter.ts'],
@@ -27,6 +49,14 @@ export default defineConfig({
           include: ['simulator/**/*.test.ts', 'fixtures/**/*.test.ts', 'canister/**/*.test.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
+          name: 'packaging',
+          include: ['packaging/*.test.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 600_000,
         },
       },
       {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = fileURLToPath(new URL('../', import.meta.url));
-export const binPath = process.env.POCKET_IC_BIN || join(repoRoot, 'simulator', 'bin', 'icsim');
+export const binPath = process.env.POCKET_IC_BIN || join(repoRoot, 'simulator', 'bin', 'icsim.js');
 
 export async function startPic(): Promise<{ server: PocketIcServer; pic: PocketIc; ms: number }> {
   const t = performance.now();

@@ -7,6 +7,7 @@
 import type { Reporter, TestModule } from 'vitest/node';
 
 function family(moduleId: string): string {
+  if (moduleId.includes('/packaging/')) return 'packaging';
   const m = /conformance\/([^/]+)\//.exec(moduleId);
   return m ? `conformance/${m[1]}` : 'unit';
 }
@@ -36,7 +37,8 @@ export default class SummaryReporter implements Reporter {
       passed += f.passed;
       failed += f.failed;
       const skipped = f.skipped ? `, ${f.skipped} skipped` : '';
-      const on = name === 'unit' ? 'in process' : `target ${target}`;
+      const on =
+        name === 'unit' ? 'in process' : name === 'packaging' ? 'package and launcher' : `target ${target}`;
       lines.push(
         `  ${name}: ${f.passed} passed, ${f.failed} failed${skipped} (${on}, ${(f.ms / 1000).toFixed(1)} s)`,
       );

