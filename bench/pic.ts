@@ -1,10 +1,10 @@
-/** Starting icsim through PicJS, as a user's test suite would. */
+/** Starting icsim through PicJS, as a user's test suite would: the built package's launcher (`npm run build`). */
 import { PocketIc, PocketIcServer } from '@dfinity/pic';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = fileURLToPath(new URL('../', import.meta.url));
-export const binPath = process.env.POCKET_IC_BIN || join(repoRoot, 'simulator', 'bin', 'icsim.js');
+export const binPath = process.env.POCKET_IC_BIN || join(repoRoot, 'dist', 'simulator', 'bin', 'icsim.js');
 
 export async function startPic(): Promise<{ server: PocketIcServer; pic: PocketIc; ms: number }> {
   const t = performance.now();

@@ -7,7 +7,7 @@
  * every certificate and query signature is verified against the root key of
  * `/api/v2/status`. Refusals (forged signature, wrong sender, expired
  * request) are sent as raw envelopes and must leave the canister unchanged.
- * Reference: /work/shared/reference/ic-http-interface.md.
+ * Reference: docs/reference/ic-http-interface.md.
  */
 import { PocketIc, SubnetStateType } from '@dfinity/pic';
 import { encodeWithSelfDescribedTag } from '@dfinity/cbor';

@@ -3,7 +3,7 @@
  * hand-written WAT counter: create/install, update and query calls, upgrade
  * and reinstall, chunked install, canister status, start/stop, cycles, stable
  * memory, controllers and subnet lookup. Reference:
- * /work/shared/reference/picjs-protocol.md §4.7–§4.13, §5, §6.
+ * docs/reference/picjs-protocol.md §4.7–§4.13, §5, §6.
  */
 import type { Actor, PocketIc } from '@dfinity/pic';
 import { Principal } from '@icp-sdk/core/principal';

@@ -1,7 +1,7 @@
 /**
  * The PocketIC REST protocol as PicJS 0.23.0 uses it, independent of any
  * canister: process contract, error model, instances, topology, time, tick.
- * Reference: /work/shared/reference/picjs-protocol.md (§1 process, §2 errors,
+ * Reference: docs/reference/picjs-protocol.md (§1 process, §2 errors,
  * §4.1–4.6 endpoints). Runs against icsim or `POCKET_IC_BIN`.
  *
  * Most checks use the run's shared server (`inject('PIC_URL')`). The process

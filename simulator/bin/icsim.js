@@ -11,7 +11,8 @@
 // `../server/main.js` in the package, or `../server/main.ts` in a checkout.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import module, { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -39,6 +40,9 @@ function bundledNode() {
 }
 
 if (Number(process.versions.node.split('.')[0]) >= MIN_NODE) {
+  // V8's code cache on disk (Node 22.1+; NODE_DISABLE_COMPILE_CACHE=1 turns it off): later starts
+  // skip compiling the server's modules again.
+  module.enableCompileCache?.();
   try {
     await import(pathToFileURL(entry).href);
   } catch (e) {
@@ -53,7 +57,11 @@ if (Number(process.versions.node.split('.')[0]) >= MIN_NODE) {
     );
   }
   // The IPC channel lets the server notice when this launcher dies (even by SIGKILL) and stop.
-  const child = spawn(node, [entry, ...args], { stdio: ['inherit', 'inherit', 'inherit', 'ipc'] });
+  const child = spawn(node, [entry, ...args], {
+    stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+    // The same on-disk code cache as above, for the Node 24 child (it reads NODE_COMPILE_CACHE).
+    env: { NODE_COMPILE_CACHE: join(tmpdir(), 'node-compile-cache'), ...process.env },
+  });
   child.on('error', (e) => fail(`cannot start ${node}: ${e.message}`));
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP']) {
     process.on(signal, () => child.kill(signal));

@@ -17,7 +17,7 @@
  *                        mode and serve its IC HTTP interface (/api/v2/status, …) at the root of
  *                        that port, like `dfx start`; the idle TTL is then off unless --ttl is given
  *
- * Process contract for PicJS: /work/shared/reference/picjs-protocol.md §1.
+ * Process contract for PicJS: docs/reference/picjs-protocol.md §1.
  */
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -259,7 +259,12 @@ export async function runCli(
   // The simulator core and the REST adapter load while the server already listens: the port is
   // published as soon as possible (PicJS polls the port file every 100 ms) and requests that arrive
   // meanwhile wait for the load. A load failure is printed and ends the process non-zero.
-  const modules = loadServer();
+  // Loading starts only once the port is published: module evaluation runs on this thread and
+  // would otherwise hold back the 'listening' callback.
+  let loaded!: (modules: Promise<ServerModules>) => void;
+  const modules = new Promise<ServerModules>((resolve) => {
+    loaded = (m) => resolve(m);
+  });
   const ready: Promise<IcsimServer> = modules.then(({ createInstance, createServer: create }) =>
     create({ createInstance, logs }),
   );
@@ -315,6 +320,7 @@ export async function runCli(
     writeSync(portFd, `${port}\n`);
     closeSync(portFd);
   }
+  loaded(loadServer());
   let icsim: IcsimServer;
   try {
     icsim = await ready;

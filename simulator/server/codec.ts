@@ -6,7 +6,7 @@
  * derive: unit variants as strings, data variants as `{"Variant": value}`,
  * `Vec<u8>` fields base64 via its `mod base64`) and the reject types of
  * `packages/pocket-ic/src/lib.rs` (`RejectResponse`, codes as variant names).
- * See also /work/shared/reference/picjs-protocol.md §3–§4.
+ * See also docs/reference/picjs-protocol.md §3–§4.
  *
  * Integers: bodies are parsed with json-with-bigint's `JSONParse`, which gives
  * a `bigint` for integers beyond 2^53 and a `number` otherwise; every u64/u128

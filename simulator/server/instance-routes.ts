@@ -3,7 +3,7 @@
  * the body, calls one `Instance` method and encodes the result. Route list:
  * `instance_read_routes` / `instance_update_routes` / `instances_routes` in
  * `rs/pocket_ic_server/src/state_api/routes.rs`, plus the v9+ endpoints
- * listed in /work/shared/reference/picjs-protocol.md §4.
+ * listed in docs/reference/picjs-protocol.md §4.
  *
  * Errors thrown by the core (`InstanceError`) are mapped to 400 `{"message"}`
  * (403 for `Forbidden(…)`) by the server loop, as `run_operation` does.

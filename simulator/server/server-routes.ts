@@ -4,7 +4,7 @@
  * `http-interface-routes.ts`).
  * Sources: `rs/pocket_ic_server/src/main.rs` (router), `state_api/routes.rs`
  * (`create_instance`, `handler_read_graph`, `create_http_gateway`),
- * /work/shared/reference/picjs-protocol.md §4.1, §4.12, §4.15, §4.16.
+ * docs/reference/picjs-protocol.md §4.1, §4.12, §4.15, §4.16.
  */
 import { InstanceError } from '../errors.ts';
 import { decodeInstanceConfig, encodeTopology, UnsupportedConfig } from './codec.ts';

@@ -25,15 +25,22 @@ export const SUBNET_SIZES: Record<SubnetKind, number> = {
 export const BLS_DER_PREFIX = fromHex(
   '308182301d060d2b0601040182dc7c0503010201060c2b0601040182dc7c05030201036100',
 );
-/** Keys by seed: seeds are deterministic, so every instance reuses them (a G2 multiplication costs ~10 ms). */
+/** Keys by seed: seeds are deterministic, so every instance reuses them. */
 const KEYS = new Map<string, Uint8Array>();
+/**
+ * A copy of the G2 generator: noble builds a ~250 ms precomputation table for `BASE` itself on
+ * its first multiplication, which would dominate server start; plain double-and-add on a copy
+ * takes ~25 ms and gives the same point (checked against `shortSignatures.getPublicKey`).
+ */
+const G2_GENERATOR = bls12_381.G2.Point.BASE.add(bls12_381.G2.Point.ZERO);
 
 /** The subnet's BLS public key, DER-encoded (133 bytes), for the secret key `seed`. */
 function publicKeyDer(seed: Uint8Array): Uint8Array {
   const hexSeed = toHex(seed);
   let der = KEYS.get(hexSeed);
   if (!der) {
-    der = concatBytes([BLS_DER_PREFIX, bls12_381.shortSignatures.getPublicKey(seed).toBytes(true)]);
+    const publicKey = G2_GENERATOR.multiplyUnsafe(bls12_381.G2.Point.Fn.fromBytes(seed));
+    der = concatBytes([BLS_DER_PREFIX, publicKey.toBytes(true)]);
     KEYS.set(hexSeed, der);
   }
   return der;
