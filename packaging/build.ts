@@ -22,6 +22,7 @@ export const ENTRY_POINTS = [
   'simulator/index.ts',
   'simulator/pic/index.ts',
   'simulator/server/main.ts',
+  'simulator/server/instance-worker.ts',
   'canister/client/index.ts',
 ];
 

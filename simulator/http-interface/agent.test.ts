@@ -17,6 +17,7 @@ import { Principal } from '@icp-sdk/core/principal';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as agent3 from '../../node_modules/azle/node_modules/@dfinity/agent/lib/esm/index.js';
 import { Instance } from '../instance.ts';
+import { InlineHost } from '../server/instance-host.ts';
 import { createIcsimServer, type IcsimServer } from '../server/server.ts';
 import { Harness } from '../testing/harness.ts';
 import { wat, withCustomSection } from '../wasm/test-support.ts';
@@ -92,11 +93,11 @@ let canisterId: Principal;
 let controller: Ed25519KeyIdentity;
 
 beforeAll(async () => {
-  icsim = createIcsimServer({ createInstance: (c) => Instance.create(c) });
+  // The worker pool stays unused: these instances are hosted inline, so the test can reach them.
+  icsim = createIcsimServer({ workerUrl: new URL('../server/instance-worker.ts', import.meta.url) });
   await new Promise<void>((r) => icsim.server.listen(0, '127.0.0.1', r));
   ic = Instance.create({ subnets: [{ kind: 'Application' }] });
-  const id = icsim.registry.add(ic);
-  icsim.httpInterface.attach(ic);
+  const id = icsim.registry.add(new InlineHost(ic));
   controller = Ed25519KeyIdentity.generate();
   const h = new Harness(ic);
   canisterId = h.createCanister([controller.getPrincipal()]);
@@ -112,7 +113,7 @@ beforeAll(async () => {
 afterAll(() => {
   ic?.stopAutoProgress();
   icsim?.server.close();
-  icsim?.httpInterface.closeAll();
+  icsim?.close();
 });
 
 const rawPost = async (path: string, body: Uint8Array, contentType = 'application/cbor') => {
@@ -478,8 +479,7 @@ describe('data certificates', () => {
 describe('a non-live instance under /instances/{id}/api (virtual time)', () => {
   it('the agent syncs its clock with the replica after "Invalid request expiry" and then calls and queries', async () => {
     const frozen = Instance.create({ subnets: [{ kind: 'Application' }] });
-    const id = icsim.registry.add(frozen);
-    icsim.httpInterface.attach(frozen);
+    const id = icsim.registry.add(new InlineHost(frozen));
     const h = new Harness(frozen);
     const cid = h.createCanister();
     expect(h.install(cid, wat(WAT)).status).toBe('replied');

@@ -23,13 +23,13 @@ import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:http';
-import type { InstanceFactory, ServerLogs } from './core.ts';
+import type { ServerLogs } from './core.ts';
 import type { createIcsimServer, IcsimServer } from './server.ts';
 
-/** What `runCli` loads once it listens: the core's instance factory and the REST adapter. */
+/** What `runCli` loads once it listens: the REST adapter, and where its instance workers start. */
 export interface ServerModules {
-  createInstance: InstanceFactory;
   createServer: typeof createIcsimServer;
+  workerUrl: URL;
 }
 
 /** The PocketIC server version whose REST API icsim speaks (the one PicJS 0.23.0 downloads). */
@@ -265,9 +265,11 @@ export async function runCli(
   const modules = new Promise<ServerModules>((resolve) => {
     loaded = (m) => resolve(m);
   });
-  const ready: Promise<IcsimServer> = modules.then(({ createInstance, createServer: create }) =>
-    create({ createInstance, logs }),
-  );
+  const ready: Promise<IcsimServer> = modules.then(({ createServer: create, workerUrl }) => {
+    const icsim = create({ workerUrl, logs });
+    icsim.warm();
+    return icsim;
+  });
   const server = createServer((req, res) => {
     ready.then(
       (icsim) => icsim.listener(req, res),
@@ -331,8 +333,8 @@ export async function runCli(
     shutdown('the simulator core did not load', 1);
     return;
   }
-  const { registry, activity } = icsim;
-  process.on('exit', () => registry.deleteAll());
+  const { activity } = icsim;
+  process.on('exit', () => icsim.close());
   server.on('close', () => icsim.httpInterface.closeAll());
   logs.runtime(
     `icsim ${icsimVersion()} (PocketIC REST API ${POCKET_IC_SERVER_VERSION}) listening on http://${options.ipAddr}:${port}`,
@@ -341,8 +343,7 @@ export async function runCli(
   // 3b. --http-port: a default live instance, its IC HTTP interface at the root of that port.
   if (options.httpPort !== undefined) {
     try {
-      const { createInstance } = await modules;
-      const instanceId = registry.add(createInstance({ subnets: [{ kind: 'Application' }] }));
+      const { instanceId } = await icsim.createInstance({ subnets: [{ kind: 'Application' }] });
       const gateway = await icsim.httpInterface.startGateway(instanceId, {
         ipAddr: options.ipAddr,
         port: options.httpPort,

@@ -17,10 +17,10 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Instance } from '../instance.ts';
 import { IcHttpInterface, type CallVersion, type HttpAnswer } from '../http-interface/interface.ts';
-import { HttpError, readBody } from './http.ts';
+import { HttpError, readBody, sendWire, type WireRequest, type WireResponse } from './http.ts';
 import type { SimInstance, ServerLogs } from './core.ts';
+import type { InstanceHost } from './instance-host.ts';
 import type { InstanceRegistry } from './state.ts';
 
 /** Largest request body the interface reads (the IC's ingress limit is about 2 MiB plus the envelope). */
@@ -50,34 +50,25 @@ export interface HttpInterfaceMount {
   /** Puts `instance` in live mode (if not yet) and serves its interface at the root of a new port. */
   startGateway(instanceId: number, options?: { ipAddr?: string; port?: number }): Promise<Gateway>;
   stopGateway(id: number): void;
-  /** Installs the data-certificate hook on a new instance. */
-  attach(instance: SimInstance): void;
   closeAll(): void;
 }
 
-function isIcInstance(instance: SimInstance): instance is SimInstance & Instance {
-  return 'replica' in instance && typeof (instance as { getRootKey?: unknown }).getRootKey === 'function';
-}
-
-function interfaceOf(instance: SimInstance): IcHttpInterface {
-  if (!isIcInstance(instance))
-    throw new HttpError(501, 'this instance does not implement the IC HTTP interface');
-  return IcHttpInterface.of(instance);
-}
-
-function sendAnswer(res: ServerResponse, answer: HttpAnswer): void {
-  const headers: Record<string, string | number> = { ...CORS_HEADERS };
-  let body: Buffer | undefined;
+/** The answer as bytes, with the replica's CORS headers. */
+export function encodeAnswer(answer: HttpAnswer): WireResponse {
+  const headers: Record<string, string> = { ...CORS_HEADERS };
+  let body: Uint8Array = new Uint8Array();
   if (answer.cbor) {
-    body = Buffer.from(answer.cbor.buffer, answer.cbor.byteOffset, answer.cbor.byteLength);
+    body = answer.cbor;
     headers['content-type'] = 'application/cbor';
   } else if (answer.text !== undefined) {
     body = Buffer.from(answer.text, 'utf8');
     headers['content-type'] = 'text/plain; charset=utf-8';
   }
-  headers['content-length'] = body?.length ?? 0;
-  res.writeHead(answer.status, headers);
-  res.end(body);
+  return { status: answer.status, headers, body };
+}
+
+function sendAnswer(res: ServerResponse, answer: HttpAnswer): void {
+  sendWire(res, encodeAnswer(answer));
 }
 
 function sendJson(res: ServerResponse, status: number, json: unknown): void {
@@ -133,13 +124,42 @@ function splitPath(path: string): string[] {
   return path.split('/').filter((s, i, all) => !(s === '' && (i === 0 || i === all.length - 1)));
 }
 
-/** Answers one IC HTTP interface request for `instance`. */
+/**
+ * Answers one IC HTTP interface request for `instance`, in the instance's worker: `request.path`
+ * is `/api/…` and the body has been read and size-checked by `serveApi` on the main thread.
+ */
+export function answerApi(instance: SimInstance, request: WireRequest): HttpAnswer {
+  const route = parseApiPath(splitPath(request.path));
+  if (!route) return { status: 404, text: 'Not found.' };
+  try {
+    const ic = IcHttpInterface.of(instance);
+    if (route.kind === 'status') return ic.status();
+    const contentType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (contentType !== 'application/cbor')
+      return { status: 400, text: 'Unexpected content-type, expected application/cbor.' };
+    if (route.kind === 'call') return ic.call(route.version, route.id, request.body, route.target);
+    if (route.kind === 'query') return ic.query(route.id, request.body, route.target);
+    return ic.readState(route.target, route.id, request.body);
+  } catch (e) {
+    if (e instanceof HttpError) {
+      const json = e.reply.json as { message?: unknown } | undefined;
+      return { status: e.reply.status, text: typeof json?.message === 'string' ? json.message : e.message };
+    }
+    if (e instanceof Error && e.name === 'InstanceError') return { status: 400, text: e.message };
+    throw e;
+  }
+}
+
+/**
+ * Serves one IC HTTP interface request on the main thread: the CORS preflight, unknown paths and
+ * methods, and the body limit are answered here; everything else goes to the instance's worker.
+ */
 async function serveApi(
   req: IncomingMessage,
   res: ServerResponse,
   method: string,
   segments: string[],
-  instance: () => SimInstance,
+  host: () => InstanceHost,
 ): Promise<void> {
   if (method === 'OPTIONS') {
     await readBody(req, 0);
@@ -169,27 +189,27 @@ async function serveApi(
     });
     return;
   }
-  let answer: HttpAnswer;
+  let target: InstanceHost;
   try {
-    const ic = interfaceOf(instance());
-    if (route.kind === 'status') answer = ic.status();
-    else {
-      const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-      if (contentType !== 'application/cbor')
-        answer = { status: 400, text: 'Unexpected content-type, expected application/cbor.' };
-      else if (route.kind === 'call') answer = ic.call(route.version, route.id, body.bytes, route.target);
-      else if (route.kind === 'query') answer = ic.query(route.id, body.bytes, route.target);
-      else answer = ic.readState(route.target, route.id, body.bytes);
-    }
+    target = host();
   } catch (e) {
     if (e instanceof HttpError) {
       const json = e.reply.json as { message?: unknown } | undefined;
-      answer = { status: e.reply.status, text: typeof json?.message === 'string' ? json.message : e.message };
-    } else if (e instanceof Error && e.name === 'InstanceError') {
-      answer = { status: 400, text: e.message };
-    } else throw e;
+      sendAnswer(res, {
+        status: e.reply.status,
+        text: typeof json?.message === 'string' ? json.message : e.message,
+      });
+      return;
+    }
+    throw e;
   }
-  sendAnswer(res, answer);
+  const request: WireRequest = {
+    method,
+    path: '/' + segments.join('/'),
+    headers: req.headers,
+    body: body.bytes,
+  };
+  sendWire(res, await target.forward('api', request));
 }
 
 export function createHttpInterfaceMount(
@@ -211,9 +231,7 @@ export function createHttpInterfaceMount(
     instanceId: number,
     options: { ipAddr?: string; port?: number } = {},
   ): Promise<Gateway> {
-    const instance = registry.get(String(instanceId));
-    interfaceOf(instance);
-    if (!instance.isAutoProgress()) instance.startAutoProgress();
+    await registry.get(String(instanceId)).goLive();
     const server = createServer((req, res) => {
       activity.inFlight++;
       activity.lastActivityMs = Date.now();
@@ -330,9 +348,6 @@ export function createHttpInterfaceMount(
     },
     startGateway,
     stopGateway,
-    attach(instance) {
-      if (isIcInstance(instance)) IcHttpInterface.of(instance);
-    },
     closeAll() {
       for (const id of [...gateways.keys()]) stopGateway(id);
     },

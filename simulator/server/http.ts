@@ -3,6 +3,7 @@
  * size limit, and JSON replies. No replica behaviour lives here.
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { InstanceError } from '../errors.ts';
 import { BadRequest, parseJsonText, stringifyJson, type Json } from './codec.ts';
 
 /** What a handler answers. `json: undefined` with no `text`/`bytes` = an empty body. */
@@ -32,6 +33,20 @@ export class HttpError extends Error {
   }
 }
 
+/** The answer to an error thrown by a handler; anything unexpected is logged and answers 500. */
+export function errorReply(e: unknown, path: string, logRuntime: (line: string) => void): Reply {
+  if (e instanceof HttpError) return e.reply;
+  if (e instanceof BadRequest) return messageReply(400, e.message);
+  if (e instanceof InstanceError) {
+    // `Forbidden(…)` (ingress status asked by another caller) is 403 (pocket-ic nonblocking.rs
+    // `ingress_status_as_caller`); every other `PocketIcError` is 400 (routes.rs `From<OpOut>`).
+    return messageReply(e.message.startsWith('Forbidden(') ? 403 : 400, e.message);
+  }
+  const err = e instanceof Error ? e : new Error(String(e));
+  logRuntime(`icsim: internal error on ${path}: ${err.stack ?? err.message}`);
+  return messageReply(500, `icsim internal error: ${err.message}`);
+}
+
 /** How a route reads its request body. */
 export type BodyKind = 'none' | 'json' | 'optional-json' | 'raw';
 
@@ -50,23 +65,28 @@ export interface Route {
   /** Segments; `:name` captures one segment. */
   pattern: string;
   body: BodyKind;
+  handler: (ctx: RouteContext) => Reply | Promise<Reply>;
+}
+
+/** A route that answers synchronously: the instance routes, run one at a time in a worker. */
+export interface SyncRoute extends Route {
   handler: (ctx: RouteContext) => Reply;
 }
 
-export type RouteMatch =
-  | { kind: 'found'; route: Route; params: Record<string, string> }
+export type RouteMatch<R extends Route = Route> =
+  | { kind: 'found'; route: R; params: Record<string, string> }
   | { kind: 'wrong-method'; allowed: string[] }
   | { kind: 'not-found' };
 
-export class Router {
-  private readonly routes: { route: Route; segments: string[] }[] = [];
+export class Router<R extends Route = Route> {
+  private readonly routes: { route: R; segments: string[] }[] = [];
 
-  add(route: Route): this {
+  add(route: R): this {
     this.routes.push({ route, segments: split(route.pattern) });
     return this;
   }
 
-  match(method: string, path: string): RouteMatch {
+  match(method: string, path: string): RouteMatch<R> {
     const segments = split(path);
     const allowed: string[] = [];
     for (const { route, segments: pattern } of this.routes) {
@@ -166,11 +186,30 @@ export function readBody(req: IncomingMessage, limit: number): Promise<BodyResul
   });
 }
 
-export function send(res: ServerResponse, reply: Reply, extraHeaders: Record<string, string> = {}): void {
-  let payload: Buffer | undefined;
+/**
+ * An HTTP answer as bytes: what an instance's worker sends back to the main
+ * thread (structured-cloneable), and what `sendWire` writes.
+ */
+export interface WireResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: Uint8Array;
+}
+
+/** A request as the main thread forwards it to an instance's worker: the body already read. */
+export interface WireRequest {
+  method: string;
+  /** The path below the instance: `/read/get_time` for `/instances/3/read/get_time`, `/api/v2/status` … */
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: Uint8Array;
+}
+
+export function encodeReply(reply: Reply): WireResponse {
+  let payload: Uint8Array | undefined;
   let contentType = reply.contentType;
   if (reply.bytes !== undefined) {
-    payload = Buffer.from(reply.bytes.buffer, reply.bytes.byteOffset, reply.bytes.byteLength);
+    payload = reply.bytes;
     contentType ??= 'application/octet-stream';
   } else if (reply.text !== undefined) {
     payload = Buffer.from(reply.text, 'utf8');
@@ -179,11 +218,20 @@ export function send(res: ServerResponse, reply: Reply, extraHeaders: Record<str
     payload = Buffer.from(stringifyJson(reply.json), 'utf8');
     contentType ??= 'application/json';
   }
-  const headers: Record<string, string | number> = {
-    ...extraHeaders,
-    'content-length': payload?.length ?? 0,
-  };
+  const headers: Record<string, string> = {};
   if (contentType && payload) headers['content-type'] = contentType;
-  res.writeHead(reply.status, headers);
-  res.end(payload);
+  return { status: reply.status, headers, body: payload ?? new Uint8Array() };
+}
+
+export function sendWire(
+  res: ServerResponse,
+  wire: WireResponse,
+  extraHeaders: Record<string, string> = {},
+): void {
+  res.writeHead(wire.status, { ...extraHeaders, ...wire.headers, 'content-length': wire.body.byteLength });
+  res.end(Buffer.from(wire.body.buffer, wire.body.byteOffset, wire.body.byteLength));
+}
+
+export function send(res: ServerResponse, reply: Reply, extraHeaders: Record<string, string> = {}): void {
+  sendWire(res, encodeReply(reply), extraHeaders);
 }

@@ -26,35 +26,28 @@ import {
   principalToBase64,
   toBase64,
 } from './codec.ts';
-import { ok, okEmpty, type Route, type RouteContext, type Reply } from './http.ts';
+import { ok, type Route, type RouteContext, type Reply, type SyncRoute } from './http.ts';
 import type { SimInstance } from './core.ts';
-import type { BlobStore, InstanceRegistry } from './state.ts';
 
-export function instanceRoutes(registry: InstanceRegistry, blobs: BlobStore): Route[] {
-  /** A route on one instance: looks the instance up, then runs `fn`. */
+/** Where `set_stable_memory` finds the blob it names (the server's blob store, copied to the worker). */
+export interface BlobSource {
+  bytes(hex: string): Uint8Array;
+}
+
+/**
+ * The routes below `/instances/{id}`, with paths relative to it (`/read/get_time`). They run in
+ * the instance's worker (`instance-worker.ts`); `DELETE /instances/{id}` is the main thread's.
+ */
+export function instanceRoutes(instance: () => SimInstance, blobs: BlobSource): SyncRoute[] {
+  /** A route on the instance. */
   const on = (
     method: Route['method'],
     path: string,
     body: Route['body'],
     fn: (instance: SimInstance, ctx: RouteContext) => Reply,
-  ): Route => ({
-    method,
-    pattern: `/instances/:id${path}`,
-    body,
-    handler: (ctx) => fn(registry.get(ctx.params.id!), ctx),
-  });
+  ): SyncRoute => ({ method, pattern: path, body, handler: (ctx) => fn(instance(), ctx) });
 
   return [
-    {
-      method: 'DELETE',
-      pattern: '/instances/:id',
-      body: 'none',
-      handler: (ctx) => {
-        registry.delete(ctx.params.id!);
-        return okEmpty();
-      },
-    },
-
     // Topology: `/_/topology` (PicJS) and `/read/topology` (Rust client).
     on('GET', '/_/topology', 'none', (i) => ok(encodeTopology(i.getTopology()))),
     on('GET', '/read/topology', 'none', (i) => ok(encodeTopology(i.getTopology()))),

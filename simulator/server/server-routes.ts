@@ -6,16 +6,19 @@
  * (`create_instance`, `handler_read_graph`, `create_http_gateway`),
  * docs/reference/picjs-protocol.md §4.1, §4.12, §4.15, §4.16.
  */
-import { InstanceError } from '../errors.ts';
-import { decodeInstanceConfig, encodeTopology, UnsupportedConfig } from './codec.ts';
-import type { InstanceFactory } from './core.ts';
-import { messageReply, ok, type Route } from './http.ts';
+import type { InstanceConfig } from '../types.ts';
+import { decodeInstanceConfig, UnsupportedConfig } from './codec.ts';
+import type { Json } from './codec.ts';
+import { messageReply, ok, type Reply, type Route } from './http.ts';
 import type { BlobStore, InstanceRegistry } from './state.ts';
 
 export function serverRoutes(
   registry: InstanceRegistry,
   blobs: BlobStore,
-  createInstance: InstanceFactory,
+  createInstance: (
+    config: InstanceConfig,
+    autoProgressDelayMs?: number,
+  ) => Promise<{ instanceId: number; topology: unknown }>,
 ): Route[] {
   return [
     // `GET /status`: 200 with an empty body (`status()` in routes.rs).
@@ -29,26 +32,27 @@ export function serverRoutes(
       method: 'POST',
       pattern: '/instances',
       body: 'json',
-      handler: (ctx) => {
-        const createError = (message: string) => ({ status: 400, json: { Error: { message } } });
-        let instance;
-        let autoProgress;
+      handler: async (ctx): Promise<Reply> => {
+        let decoded;
         try {
-          const decoded = decodeInstanceConfig(ctx.json());
-          autoProgress = decoded.autoProgress;
-          instance = createInstance(decoded.config);
+          decoded = decodeInstanceConfig(ctx.json());
         } catch (e) {
-          if (e instanceof UnsupportedConfig || e instanceof InstanceError) return createError(e.message);
+          if (e instanceof UnsupportedConfig) return { status: 400, json: { Error: { message: e.message } } };
           throw e;
         }
-        const instanceId = registry.add(instance);
-        if (autoProgress) instance.startAutoProgress(autoProgress.artificialDelayMs);
+        let created;
+        try {
+          created = await createInstance(decoded.config, decoded.autoProgress?.artificialDelayMs);
+        } catch (e) {
+          // The core refused the config (an `InstanceError` in the worker).
+          return { status: 400, json: { Error: { message: (e as Error).message } } };
+        }
         return {
           status: 201,
           json: {
             Created: {
-              instance_id: instanceId,
-              topology: encodeTopology(instance.getTopology()),
+              instance_id: created.instanceId,
+              topology: created.topology as Json,
               http_gateway_info: null,
             },
           },
@@ -88,23 +92,27 @@ export function serverRoutes(
       },
     },
 
-    // icsim answers every operation synchronously (never 202), so there is never a stored
-    // result: 404 as `handler_read_graph` answers for an unknown (state_label, op_id).
+    // The result of an operation answered 202 once it is there, else 404 as `handler_read_graph`.
     {
       method: 'GET',
       pattern: '/read_graph/:state_label/:op_id',
       body: 'none',
-      handler: (ctx) =>
-        messageReply(
-          404,
-          `state_label / op_id not found: ${ctx.params.state_label} (op ${ctx.params.op_id})`,
-        ),
+      handler: (ctx) => {
+        const { state_label: label, op_id: op } = ctx.params as { state_label: string; op_id: string };
+        const found = registry.result(label, op);
+        if (found)
+          return { status: found.status, bytes: found.body, contentType: found.headers['content-type'] };
+        return messageReply(404, `state_label / op_id not found: ${label} (op ${op})`);
+      },
     },
     {
       method: 'DELETE',
       pattern: '/prune_graph/:state_label/:op_id',
       body: 'none',
-      handler: () => ok(null),
+      handler: (ctx) => {
+        registry.prune(ctx.params.state_label!, ctx.params.op_id!);
+        return ok(null);
+      },
     },
   ];
 }

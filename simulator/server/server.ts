@@ -1,11 +1,10 @@
 /**
  * The PocketIC REST adapter on `node:http`: routing, body limits, error
- * mapping. It holds no replica behaviour; every route delegates to one
- * `Instance` method (see instance-routes.ts / server-routes.ts).
- *
- * Concurrency: the core is synchronous and Node runs one handler at a time,
- * so requests on an instance are serialized naturally and every answer is a
- * synchronous 200/201/4xx — never PocketIC's 202 (started) or 409 (busy).
+ * mapping. It holds no replica behaviour: server-level routes act on the
+ * registry and blob store, and every route below `/instances/{id}` is
+ * forwarded to the instance's worker thread (`instance-host.ts`), which runs
+ * it against its `Instance`. The main thread therefore always answers: a
+ * canister computing for minutes stalls only its own instance.
  */
 import {
   createServer,
@@ -14,11 +13,23 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
-import { InstanceError } from '../errors.ts';
-import { BadRequest } from './codec.ts';
-import type { InstanceFactory, ServerLogs } from './core.ts';
-import { HttpError, makeContext, messageReply, readBody, Router, send, type Reply } from './http.ts';
+import type { InstanceConfig } from '../types.ts';
+import { decodeSetStableMemory, parseJsonText } from './codec.ts';
+import type { ServerLogs } from './core.ts';
+import {
+  errorReply,
+  makeContext,
+  messageReply,
+  readBody,
+  Router,
+  send,
+  sendWire,
+  type Reply,
+  type Route,
+} from './http.ts';
 import { createHttpInterfaceMount, type HttpInterfaceMount } from './http-interface-routes.ts';
+import type { BlobEntry } from './instance-endpoint.ts';
+import { DEFAULT_SYNC_WAIT_MS, WorkerHost, WorkerPool } from './instance-host.ts';
 import { instanceRoutes } from './instance-routes.ts';
 import { serverRoutes } from './server-routes.ts';
 import { BlobStore, InstanceRegistry } from './state.ts';
@@ -32,8 +43,12 @@ import { BlobStore, InstanceRegistry } from './state.ts';
 export const DEFAULT_JSON_BODY_LIMIT = 64 * 1024 * 1024;
 export const DEFAULT_BLOB_BODY_LIMIT = 512 * 1024 * 1024;
 
+/** The request header with which a client sets the sync wait (`TIMEOUT_HEADER_NAME` in routes.rs). */
+const TIMEOUT_HEADER = 'processing-timeout-ms';
+
 export interface IcsimServerOptions {
-  createInstance: InstanceFactory;
+  /** The worker entry (`instance-worker.ts`, or `.js` in the built package). */
+  workerUrl: URL;
   logs?: ServerLogs;
   jsonBodyLimit?: number;
   blobBodyLimit?: number;
@@ -48,42 +63,93 @@ export interface IcsimServer {
   activity: { inFlight: number; lastActivityMs: number };
   /** The IC HTTP interface: `/instances/{id}/api/...` and the `/http_gateway` ports. */
   httpInterface: HttpInterfaceMount;
+  /** Creates an instance in a worker and registers it. */
+  createInstance(
+    config: InstanceConfig,
+    autoProgressDelayMs?: number,
+  ): Promise<{ instanceId: number; topology: unknown }>;
+  /** Starts loading a worker ahead of the first instance. */
+  warm(): void;
+  /** Ends every worker (server shutdown). */
+  close(): void;
 }
 
 const silentLogs: ServerLogs = { runtime() {}, canister() {} };
+
+/** Routes answered on the main thread carry this handler; instance routes are forwarded. */
+const FORWARDED = (): Reply => {
+  throw new Error('forwarded routes run in the instance worker');
+};
 
 export function createIcsimServer(options: IcsimServerOptions): IcsimServer {
   const logs = options.logs ?? silentLogs;
   const jsonLimit = options.jsonBodyLimit ?? DEFAULT_JSON_BODY_LIMIT;
   const blobLimit = options.blobBodyLimit ?? DEFAULT_BLOB_BODY_LIMIT;
+  const pool = new WorkerPool(options.workerUrl);
   const registry = new InstanceRegistry();
   const blobs = new BlobStore();
   const router = new Router();
   const activity = { inFlight: 0, lastActivityMs: Date.now() };
   const httpInterface = createHttpInterfaceMount(registry, activity, logs);
-  const createInstance: InstanceFactory = (config) => {
-    const instance = options.createInstance(config);
-    httpInterface.attach(instance);
-    return instance;
-  };
-  for (const route of [
-    ...serverRoutes(registry, blobs, createInstance),
-    ...instanceRoutes(registry, blobs),
-  ]) {
-    router.add(route);
+
+  async function createInstance(
+    config: InstanceConfig,
+    autoProgressDelayMs?: number,
+  ): Promise<{ instanceId: number; topology: unknown }> {
+    const { host, topology } = await WorkerHost.create(pool, config, autoProgressDelayMs);
+    return { instanceId: registry.add(host), topology };
   }
 
-  function errorReply(e: unknown, path: string): Reply {
-    if (e instanceof HttpError) return e.reply;
-    if (e instanceof BadRequest) return messageReply(400, e.message);
-    if (e instanceof InstanceError) {
-      // `Forbidden(…)` (ingress status asked by another caller) is 403 (pocket-ic nonblocking.rs
-      // `ingress_status_as_caller`); every other `PocketIcError` is 400 (routes.rs `From<OpOut>`).
-      return messageReply(e.message.startsWith('Forbidden(') ? 403 : 400, e.message);
+  for (const route of serverRoutes(registry, blobs, createInstance)) router.add(route);
+  router.add({
+    method: 'DELETE',
+    pattern: '/instances/:id',
+    body: 'none',
+    handler: async (ctx) => {
+      await registry.delete(ctx.params.id!);
+      return { status: 200 };
+    },
+  });
+  // The instance routes' shapes (paths, methods, body kinds) route and limit requests here; their
+  // handlers run in the worker.
+  const unreachable = (): never => {
+    throw new Error('instance routes run in the instance worker');
+  };
+  for (const route of instanceRoutes(unreachable, { bytes: unreachable })) {
+    router.add({ ...route, pattern: `/instances/:id${route.pattern}`, handler: FORWARDED });
+  }
+
+  /** Copies of the blobs a request names, for the worker (`set_stable_memory`). */
+  function blobsFor(path: string, body: Uint8Array): BlobEntry[] {
+    if (!path.endsWith('/update/set_stable_memory')) return [];
+    try {
+      const { blobIdHex } = decodeSetStableMemory(parseJsonText(body));
+      const blob = blobs.raw(blobIdHex);
+      return blob ? [{ hex: blobIdHex, ...blob }] : [];
+    } catch {
+      return []; // the worker decodes the body again and answers the error
     }
-    const err = e instanceof Error ? e : new Error(String(e));
-    logs.runtime(`icsim: internal error on ${path}: ${err.stack ?? err.message}`);
-    return messageReply(500, `icsim internal error: ${err.message}`);
+  }
+
+  async function forward(
+    route: Route,
+    params: Record<string, string>,
+    req: IncomingMessage,
+    body: Uint8Array,
+  ) {
+    const host = registry.get(params.id!);
+    const path = route.pattern.slice('/instances/:id'.length);
+    const timeout = Number(req.headers[TIMEOUT_HEADER]);
+    return host.operate(
+      { method: route.method, path, headers: req.headers, body },
+      {
+        name: path.split('/').filter(Boolean).join('_') || 'instance',
+        // PocketIC's `retry_if_busy`: reading the topology waits instead of answering 409.
+        retryIfBusy: path.endsWith('/topology'),
+        syncWaitMs: Number.isSafeInteger(timeout) && timeout >= 0 ? timeout : DEFAULT_SYNC_WAIT_MS,
+        blobs: blobsFor(path, body),
+      },
+    );
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -102,9 +168,7 @@ export function createIcsimServer(options: IcsimServerOptions): IcsimServer {
         send(
           res,
           messageReply(405, `method ${method} not allowed on ${path} (allowed: ${match.allowed.join(', ')})`),
-          {
-            allow: match.allowed.join(', '),
-          },
+          { allow: match.allowed.join(', ') },
         );
         return;
       }
@@ -128,13 +192,12 @@ export function createIcsimServer(options: IcsimServerOptions): IcsimServer {
       );
       return;
     }
-    let reply: Reply;
     try {
-      reply = route.handler(makeContext(params, req.headers, body.bytes));
+      if (route.handler === FORWARDED) sendWire(res, await forward(route, params, req, body.bytes));
+      else send(res, await route.handler(makeContext(params, req.headers, body.bytes)));
     } catch (e) {
-      reply = errorReply(e, path);
+      send(res, errorReply(e, path, logs.runtime));
     }
-    send(res, reply);
   }
 
   const listener: RequestListener = (req, res) => {
@@ -142,7 +205,7 @@ export function createIcsimServer(options: IcsimServerOptions): IcsimServer {
     activity.lastActivityMs = Date.now();
     handle(req, res)
       .catch((e: unknown) => {
-        if (!res.headersSent) send(res, errorReply(e, req.url ?? ''));
+        if (!res.headersSent) send(res, errorReply(e, req.url ?? '', logs.runtime));
         else res.destroy();
       })
       .finally(() => {
@@ -153,7 +216,19 @@ export function createIcsimServer(options: IcsimServerOptions): IcsimServer {
   const server = createServer(listener);
   server.on('close', () => httpInterface.closeAll());
 
-  return { server, listener, registry, activity, httpInterface };
+  return {
+    server,
+    listener,
+    registry,
+    activity,
+    httpInterface,
+    createInstance,
+    warm: () => pool.warm(),
+    close() {
+      httpInterface.closeAll();
+      pool.terminateAll();
+    },
+  };
 }
 
 function notFoundMessage(method: string, path: string): string {

@@ -7,10 +7,10 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { conversionError } from './codec.ts';
-import type { SimInstance } from './core.ts';
-import { HttpError } from './http.ts';
+import { HttpError, type WireResponse } from './http.ts';
+import type { InstanceHost } from './instance-host.ts';
 
-type Slot = { state: 'available'; instance: SimInstance } | { state: 'deleted' };
+type Slot = { state: 'available'; instance: InstanceHost } | { state: 'deleted' };
 
 /**
  * PocketIC's instance lookup errors (`update_with_timeout` in state.rs) are
@@ -24,7 +24,7 @@ function updateError(message: string): HttpError {
 export class InstanceRegistry {
   private readonly slots: Slot[] = [];
 
-  add(instance: SimInstance): number {
+  add(instance: InstanceHost): number {
     this.slots.push({ state: 'available', instance });
     return this.slots.length - 1;
   }
@@ -37,7 +37,7 @@ export class InstanceRegistry {
     return Number(raw);
   }
 
-  get(rawId: string): SimInstance {
+  get(rawId: string): InstanceHost {
     const slot = this.slots[this.parseId(rawId)];
     if (!slot) throw updateError('Instance not found');
     if (slot.state === 'deleted') throw updateError('Instance was deleted');
@@ -49,32 +49,33 @@ export class InstanceRegistry {
    * `Deleted`; deleting twice is a no-op. (An id that never existed makes the
    * real server index out of bounds; we answer "Instance not found".)
    */
-  delete(rawId: string): void {
+  async delete(rawId: string): Promise<void> {
     const id = this.parseId(rawId);
     const slot = this.slots[id];
     if (!slot) throw updateError('Instance not found');
     if (slot.state === 'deleted') return;
     this.slots[id] = { state: 'deleted' };
-    slot.instance.delete();
+    await slot.instance.delete();
   }
 
-  deleteAll(): void {
-    for (let id = 0; id < this.slots.length; id++) {
-      const slot = this.slots[id]!;
-      if (slot.state === 'available') {
-        this.slots[id] = { state: 'deleted' };
-        try {
-          slot.instance.delete();
-        } catch {
-          // shutting down: nothing to report to
-        }
-      }
+  /** The stored result of an operation answered 202, on whichever instance ran it. */
+  result(stateLabel: string, opId: string): WireResponse | undefined {
+    for (const slot of this.slots) {
+      const found = slot.state === 'available' ? slot.instance.result(stateLabel, opId) : undefined;
+      if (found) return found;
     }
+    return undefined;
   }
 
-  /** `GET /instances`: `"Available"` or `"Deleted"` per slot (we are never `Busy`). */
+  prune(stateLabel: string, opId: string): void {
+    for (const slot of this.slots) if (slot.state === 'available') slot.instance.prune(stateLabel, opId);
+  }
+
+  /** `GET /instances`: `"Available"`, `"Busy"` (an operation is running) or `"Deleted"` per slot. */
   states(): string[] {
-    return this.slots.map((s) => (s.state === 'available' ? 'Available' : 'Deleted'));
+    return this.slots.map((s) =>
+      s.state === 'deleted' ? 'Deleted' : s.instance.busy ? 'Busy' : 'Available',
+    );
   }
 }
 
@@ -90,6 +91,10 @@ interface Blob {
  */
 export class BlobStore {
   private readonly blobs = new Map<string, Blob>();
+
+  constructor(entries: Iterable<{ hex: string; data: Uint8Array; gzip: boolean }> = []) {
+    for (const { hex, data, gzip } of entries) this.blobs.set(hex, { data, gzip });
+  }
 
   put(data: Uint8Array, gzip: boolean): string {
     const hex = createHash('sha256').update(data).digest('hex');

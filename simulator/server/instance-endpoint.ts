@@ -1,0 +1,81 @@
+/**
+ * Everything below `/instances/{id}` answered for one `Instance`: the PocketIC
+ * instance routes and the IC HTTP interface, from a `WireRequest` to a
+ * `WireResponse`. The instance's worker thread runs it (`instance-worker.ts`),
+ * and so does an instance hosted in the server's own thread (`InlineHost`).
+ */
+import { IcHttpInterface } from '../http-interface/interface.ts';
+import { Instance } from '../instance.ts';
+import type { InstanceConfig } from '../types.ts';
+import { encodeTopology, type Json } from './codec.ts';
+import { answerApi, encodeAnswer } from './http-interface-routes.ts';
+import {
+  encodeReply,
+  errorReply,
+  makeContext,
+  Router,
+  type SyncRoute,
+  type WireRequest,
+  type WireResponse,
+} from './http.ts';
+import { instanceRoutes } from './instance-routes.ts';
+import { BlobStore } from './state.ts';
+
+/** A blob of the server's store that a request names (`set_stable_memory`), copied along with it. */
+export interface BlobEntry {
+  hex: string;
+  data: Uint8Array;
+  gzip: boolean;
+}
+
+export type Surface = 'rest' | 'api';
+
+export class InstanceEndpoint {
+  readonly instance: Instance;
+  readonly #router = new Router<SyncRoute>();
+  #blobs = new BlobStore();
+  readonly #log: (line: string) => void;
+
+  /** Wraps `instance`; installs the HTTP interface's data-certificate hook on it. */
+  constructor(instance: Instance, runtimeLog: (line: string) => void = () => {}) {
+    this.instance = instance;
+    this.#log = runtimeLog;
+    IcHttpInterface.of(instance);
+    for (const route of instanceRoutes(() => this.instance, { bytes: (hex) => this.#blobs.bytes(hex) }))
+      this.#router.add(route);
+  }
+
+  /** Creates the instance (throws the core's `InstanceError` for a config it refuses). */
+  static create(
+    config: InstanceConfig,
+    options: {
+      autoProgressDelayMs?: number;
+      onCanisterLog?: (line: string) => void;
+      runtimeLog?: (line: string) => void;
+    },
+  ): { endpoint: InstanceEndpoint; topology: Json } {
+    const instance = Instance.create(config, { onCanisterLog: options.onCanisterLog });
+    const endpoint = new InstanceEndpoint(instance, options.runtimeLog);
+    if (options.autoProgressDelayMs !== undefined) instance.startAutoProgress(options.autoProgressDelayMs);
+    return { endpoint, topology: encodeTopology(instance.getTopology()) };
+  }
+
+  handle(surface: Surface, request: WireRequest, blobs: BlobEntry[] = []): WireResponse {
+    if (surface === 'api') return encodeAnswer(answerApi(this.instance, request));
+    this.#blobs = new BlobStore(blobs);
+    const match = this.#router.match(request.method, request.path);
+    if (match.kind !== 'found') {
+      // The main thread forwards only known instance paths; answer as its router would.
+      return encodeReply({ status: 404, json: { message: `not found: ${request.method} ${request.path}` } });
+    }
+    try {
+      return encodeReply(match.route.handler(makeContext(match.params, request.headers, request.body)));
+    } catch (e) {
+      return encodeReply(errorReply(e, request.path, this.#log));
+    }
+  }
+
+  delete(): void {
+    this.instance.delete();
+  }
+}

@@ -1,0 +1,330 @@
+/**
+ * The main thread's side of an instance: each instance lives in its own
+ * worker thread (`instance-worker.ts`), so a canister that computes for
+ * minutes stalls only its own instance while the main thread keeps parsing
+ * HTTP, answering `/status`, serving other instances and handling signals.
+ *
+ * Why one worker per instance (see docs/ARCHITECTURE.md): PocketIC runs each
+ * instance's operations on its own blocking thread, and a pool shared by
+ * several instances would let one runaway message delay the others. Workers
+ * are reused: a deleted instance's worker waits, core loaded and compiled
+ * modules cached, for the next instance; one spare is kept warm so that
+ * creating an instance does not wait for a worker to load.
+ *
+ * Busy and long operations follow PocketIC's REST server (`run_operation` in
+ * `rs/pocket_ic_server/src/state_api/routes.rs`, docs/reference/picjs-protocol.md
+ * §2.3): while an operation runs, another one gets `409 {state_label, op_id}`
+ * (topology and the IC HTTP interface wait instead, as `retry_if_busy`); an
+ * operation still running after the sync wait (10 s, or the request's
+ * `processing-timeout-ms`) answers `202 {state_label, op_id}` and its result is
+ * kept for `GET /read_graph/{state_label}/{op_id}`.
+ */
+import { Worker } from 'node:worker_threads';
+import { stringifyJson } from './codec.ts';
+import type { WireRequest, WireResponse } from './http.ts';
+import type { Instance } from '../instance.ts';
+import type { InstanceConfig } from '../types.ts';
+import { InstanceEndpoint, type BlobEntry, type Surface } from './instance-endpoint.ts';
+import type { FromWorker, ToWorker } from './instance-worker.ts';
+
+/** PocketIC's `DEFAULT_SYNC_WAIT_DURATION` (`rs/pocket_ic_server/src/state_api/state.rs`). */
+export const DEFAULT_SYNC_WAIT_MS = 10_000;
+
+type Pending = { resolve: (msg: FromWorker) => void; reject: (e: Error) => void };
+
+/** One worker thread and the request/answer bookkeeping of its messages. */
+class InstanceWorker {
+  readonly worker: Worker;
+  readonly ready: Promise<void>;
+  #seq = 0;
+  #pending = new Map<number, Pending>();
+  #failure: Error | undefined;
+
+  constructor(url: URL) {
+    this.worker = new Worker(url);
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.worker.on('message', (msg: FromWorker) => {
+        if (msg.kind === 'ready') return resolve();
+        const pending = this.#pending.get(msg.seq);
+        this.#pending.delete(msg.seq);
+        pending?.resolve(msg);
+      });
+      const fail = (e: Error): void => {
+        this.#failure ??= e;
+        reject(e);
+        for (const p of this.#pending.values()) p.reject(e);
+        this.#pending.clear();
+      };
+      this.worker.on('error', fail);
+      this.worker.on('exit', (code) => fail(new Error(`the instance's worker exited (code ${code})`)));
+    });
+    this.ready.catch(() => {});
+  }
+
+  send<K extends ToWorker['kind']>(msg: Omit<Extract<ToWorker, { kind: K }>, 'seq'>): Promise<FromWorker> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    const seq = this.#seq++;
+    return new Promise<FromWorker>((resolve, reject) => {
+      this.#pending.set(seq, { resolve, reject });
+      this.worker.postMessage({ ...msg, seq });
+    });
+  }
+
+  get failed(): boolean {
+    return this.#failure !== undefined;
+  }
+
+  terminate(): void {
+    void this.worker.terminate();
+  }
+}
+
+/** Idle workers, one kept warm ahead of need. */
+export class WorkerPool {
+  readonly #url: URL;
+  #idle: InstanceWorker[] = [];
+  #all = new Set<InstanceWorker>();
+
+  constructor(workerUrl: URL) {
+    this.#url = workerUrl;
+  }
+
+  /** Starts a worker loading now, so that the first instance does not wait for it. */
+  warm(): void {
+    if (this.#idle.length === 0) this.#idle.push(this.#spawn());
+  }
+
+  #spawn(): InstanceWorker {
+    const w = new InstanceWorker(this.#url);
+    this.#all.add(w);
+    w.worker.on('exit', () => {
+      this.#all.delete(w);
+      this.#idle = this.#idle.filter((x) => x !== w);
+    });
+    return w;
+  }
+
+  /** A worker whose core is loaded; a new spare starts loading when the last idle one is taken. */
+  async acquire(): Promise<InstanceWorker> {
+    const w = this.#idle.shift() ?? this.#spawn();
+    if (this.#idle.length === 0) this.#idle.push(this.#spawn());
+    await w.ready;
+    return w;
+  }
+
+  release(w: InstanceWorker): void {
+    if (w.failed) return;
+    this.#idle.push(w);
+  }
+
+  terminateAll(): void {
+    for (const w of this.#all) w.terminate();
+    this.#all.clear();
+    this.#idle = [];
+  }
+}
+
+/** The identity of an operation in flight: what 409 and 202 answers carry. */
+interface Operation {
+  stateLabel: string;
+  opId: string;
+  done: Promise<WireResponse>;
+}
+
+const json = (status: number, value: unknown): WireResponse => ({
+  status,
+  headers: { 'content-type': 'application/json' },
+  body: Buffer.from(stringifyJson(value as never), 'utf8'),
+});
+
+let nextLabel = 1n;
+/** A fresh 16-byte state label, base64 URL_SAFE with padding as PocketIC renders it. */
+function newStateLabel(): string {
+  const bytes = Buffer.alloc(16);
+  bytes.writeBigUInt64BE(nextLabel++, 8);
+  return bytes.toString('base64url') + '==';
+}
+
+const deletedAnswer = (): WireResponse =>
+  json(400, { message: 'UpdateError { message: "Instance was deleted" }' });
+
+/**
+ * One instance as the server sees it: the operation running on it, the queue
+ * of requests that wait their turn, and the results of operations that
+ * outlived the sync wait. Subclasses say where requests run.
+ */
+export abstract class InstanceHost {
+  /** Turn-taking: each request chains on the previous one, so the instance sees one at a time. */
+  #tail: Promise<unknown> = Promise.resolve();
+  #running: Operation | undefined;
+  #deleted = false;
+  readonly #results = new Map<string, WireResponse>();
+  #opCount = 0;
+
+  /** Answers one request on the instance. */
+  protected abstract run(surface: Surface, request: WireRequest, blobs: BlobEntry[]): Promise<WireResponse>;
+  /** Deletes the instance; `running` says whether an operation is still computing. */
+  protected abstract dispose(running: boolean): Promise<void>;
+
+  /** True while an operation runs on the instance. */
+  get busy(): boolean {
+    return this.#running !== undefined;
+  }
+
+  /** Runs `request` after everything queued before it; no busy or started answers. */
+  forward(surface: Surface, request: WireRequest, blobs: BlobEntry[] = []): Promise<WireResponse> {
+    return this.#enqueue(surface, request, blobs, 'forward').done;
+  }
+
+  /**
+   * A PocketIC operation from a REST client: `409` while another one runs (unless `retryIfBusy`,
+   * which waits its turn), `202` once it outlives `syncWaitMs`.
+   */
+  async operate(
+    request: WireRequest,
+    options: { name: string; retryIfBusy: boolean; syncWaitMs: number; blobs?: BlobEntry[] },
+  ): Promise<WireResponse> {
+    if (this.#running && !options.retryIfBusy) {
+      return json(409, { state_label: this.#running.stateLabel, op_id: this.#running.opId });
+    }
+    const op = this.#enqueue('rest', request, options.blobs ?? [], options.name);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const started = new Promise<'started'>((resolve) => {
+      timer = setTimeout(() => resolve('started'), options.syncWaitMs);
+    });
+    const first = await Promise.race([op.done, started]);
+    clearTimeout(timer);
+    if (first !== 'started') return first;
+    void op.done.then(
+      (response) => this.#results.set(`${op.stateLabel}/${op.opId}`, response),
+      () => {},
+    );
+    return json(202, { state_label: op.stateLabel, op_id: op.opId });
+  }
+
+  /** The result of an operation answered `202`, once it is there (`GET /read_graph`). */
+  result(stateLabel: string, opId: string): WireResponse | undefined {
+    return this.#results.get(`${stateLabel}/${opId}`);
+  }
+
+  /** `DELETE /prune_graph`: forgets a stored result. */
+  prune(stateLabel: string, opId: string): void {
+    this.#results.delete(`${stateLabel}/${opId}`);
+  }
+
+  /** Puts the instance in live mode unless it is already (what `POST /http_gateway` does). */
+  async goLive(): Promise<void> {
+    const empty = new Uint8Array();
+    const get = await this.forward('rest', {
+      method: 'GET',
+      path: '/auto_progress',
+      headers: {},
+      body: empty,
+    });
+    if (Buffer.from(get.body).toString('utf8') === 'true') return;
+    await this.forward('rest', {
+      method: 'POST',
+      path: '/auto_progress',
+      headers: { 'content-type': 'application/json' },
+      body: Buffer.from('{}'),
+    });
+  }
+
+  /** Deletes the instance; an operation still computing answers "Instance was deleted". */
+  async delete(): Promise<void> {
+    if (this.#deleted) return;
+    this.#deleted = true;
+    await this.dispose(this.#running !== undefined);
+  }
+
+  #enqueue(surface: Surface, request: WireRequest, blobs: BlobEntry[], name: string): Operation {
+    const op: Operation = {
+      stateLabel: newStateLabel(),
+      opId: `${name}_${this.#opCount++}`,
+      done: Promise.resolve(deletedAnswer()),
+    };
+    op.done = this.#tail.then(async () => {
+      if (this.#deleted) return deletedAnswer();
+      this.#running = op;
+      try {
+        return await this.run(surface, request, blobs);
+      } catch (e) {
+        if (this.#deleted) return deletedAnswer();
+        throw e;
+      } finally {
+        this.#running = undefined;
+      }
+    });
+    this.#tail = op.done.catch(() => {});
+    return op;
+  }
+}
+
+/** An instance in its own worker thread: what the `icsim` server runs. */
+export class WorkerHost extends InstanceHost {
+  readonly #pool: WorkerPool;
+  readonly #worker: InstanceWorker;
+
+  private constructor(pool: WorkerPool, worker: InstanceWorker) {
+    super();
+    this.#pool = pool;
+    this.#worker = worker;
+  }
+
+  /**
+   * Creates the instance in a pooled worker; resolves with its host and topology (PocketIC JSON),
+   * or rejects with the core's message for a config it refuses.
+   */
+  static async create(
+    pool: WorkerPool,
+    config: InstanceConfig,
+    autoProgressDelayMs?: number,
+  ): Promise<{ host: WorkerHost; topology: unknown }> {
+    const worker = await pool.acquire();
+    const answer = await worker.send<'create'>({ kind: 'create', config, autoProgressDelayMs });
+    if (answer.kind !== 'created') {
+      pool.release(worker);
+      throw new Error(answer.kind === 'error' ? answer.message : `unexpected answer ${answer.kind}`);
+    }
+    return { host: new WorkerHost(pool, worker), topology: answer.topology };
+  }
+
+  protected async run(surface: Surface, request: WireRequest, blobs: BlobEntry[]): Promise<WireResponse> {
+    const answer = await this.#worker.send<'request'>({ kind: 'request', surface, request, blobs });
+    if (answer.kind === 'response') return answer.response;
+    throw new Error(answer.kind === 'error' ? answer.message : `unexpected answer ${answer.kind}`);
+  }
+
+  /** An idle worker deletes its instance and goes back to the pool; a computing one is ended. */
+  protected async dispose(running: boolean): Promise<void> {
+    if (running) return this.#worker.terminate();
+    try {
+      await this.#worker.send<'delete'>({ kind: 'delete' });
+      this.#pool.release(this.#worker);
+    } catch {
+      this.#worker.terminate();
+    }
+  }
+}
+
+/**
+ * An instance in the server's own thread, for embedding the REST server in a
+ * process that already holds the `Instance` (tests): requests run at once,
+ * so it is never busy.
+ */
+export class InlineHost extends InstanceHost {
+  readonly #endpoint: InstanceEndpoint;
+
+  constructor(instance: Instance) {
+    super();
+    this.#endpoint = new InstanceEndpoint(instance);
+  }
+
+  protected async run(surface: Surface, request: WireRequest, blobs: BlobEntry[]): Promise<WireResponse> {
+    return this.#endpoint.handle(surface, request, blobs);
+  }
+
+  protected async dispose(): Promise<void> {
+    this.#endpoint.delete();
+  }
+}
