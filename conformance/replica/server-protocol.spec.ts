@@ -57,14 +57,14 @@ describe(`server process (${targetName})`, () => {
     expect(res.status).toBe(200);
   });
 
-  it('exits at once, without touching it, when the port file already exists', async () => {
+  it('exits at once, without touching it, when the port file names a running server', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'icsim-portfile-'));
     const portFile = join(dir, 'taken.port');
-    writeFileSync(portFile, '1\n');
+    writeFileSync(portFile, `${new URL(url).port}\n`);
     const child = spawn(binPath, ['--port-file', portFile], { stdio: 'ignore' });
     const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
     expect(code).toBe(0);
-    expect(readFileSync(portFile, 'utf8')).toBe('1\n');
+    expect(readFileSync(portFile, 'utf8')).toBe(`${new URL(url).port}\n`);
   });
 
   it('writes "<port>\\n" once listening, exits after --ttl idle seconds and removes its port file', async () => {

@@ -45,10 +45,11 @@ export interface SpawnedServer {
  * and waits until it has written `<port>\n`.
  */
 export async function spawnServer(
-  options: { ttl?: number; timeoutMs?: number } = {},
+  options: { ttl?: number; timeoutMs?: number; portFile?: string } = {},
 ): Promise<SpawnedServer> {
-  const dir = mkdtempSync(join(tmpdir(), 'icsim-spawn-'));
-  const portFile = join(dir, 'server.port');
+  const portFile = options.portFile ?? join(mkdtempSync(join(tmpdir(), 'icsim-spawn-')), 'server.port');
+  // A port file given with stale content: wait for the new server's port, not that one.
+  const stale = existsSync(portFile) ? readFileSync(portFile, 'utf8') : undefined;
   const args = ['--port-file', portFile];
   if (options.ttl !== undefined) args.push('--ttl', String(options.ttl));
   const child = spawn(binPath, args, { stdio: 'ignore' });
@@ -57,7 +58,7 @@ export async function spawnServer(
   );
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   let content = '';
-  while (!/^\d+\n$/.test(content)) {
+  while (!/^\d+\n$/.test(content) || content === stale) {
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`${binPath} exited (${child.exitCode ?? child.signalCode}) before writing ${portFile}`);
     }

@@ -22,7 +22,7 @@
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:http';
+import { createServer, request } from 'node:http';
 import type { ServerLogs } from './core.ts';
 import type { createIcsimServer, IcsimServer } from './server.ts';
 
@@ -179,6 +179,42 @@ export function parseArgs(argv: string[]): ParsedArgs {
   return { kind: 'run', options, ignored };
 }
 
+/**
+ * The port of the server that owns `portFile`, or undefined when none answers there. A file that
+ * is still empty may belong to a server that is starting: it gets a few seconds to write its port.
+ */
+async function portFileOwner(portFile: string, ipAddr: string): Promise<number | undefined> {
+  const deadline = Date.now() + 3000;
+  for (;;) {
+    let text = '';
+    try {
+      text = readFileSync(portFile, 'utf8');
+    } catch {
+      return undefined; // gone: nobody owns it
+    }
+    const port = /^(\d+)\n$/.exec(text)?.[1];
+    if (port !== undefined) return (await answersStatus(ipAddr, Number(port))) ? Number(port) : undefined;
+    if (Date.now() > deadline) return undefined;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** True when an HTTP server answers `GET /status` on that port within a second. */
+function answersStatus(ipAddr: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request(
+      { host: ipAddr === '0.0.0.0' ? '127.0.0.1' : ipAddr, port, path: '/status', timeout: 1000 },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode !== undefined);
+      },
+    );
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+    req.end();
+  });
+}
+
 /** icsim's own version, from the package.json above this file (in the source tree or the built package). */
 function icsimVersion(): string {
   for (let dir = new URL('./', import.meta.url); ; dir = new URL('../', dir)) {
@@ -230,19 +266,36 @@ export async function runCli(
   const { options, ignored } = parsed;
   if (ignored.length > 0) logs.runtime(`icsim: ignoring ${ignored.join(', ')}`);
 
-  // 1. Claim the port file before binding (O_CREAT|O_EXCL, as PocketIC's `create_new`).
+  // 1. Claim the port file before binding (O_CREAT|O_EXCL, as PocketIC's `create_new`). An existing
+  // file means a server owns it (PocketIC's reuse mechanism: exit 0), unless the server it names no
+  // longer answers: one killed with SIGKILL leaves its file behind, and that file is taken over.
   let portFd: number | undefined;
   if (options.portFile !== undefined) {
-    try {
-      portFd = openSync(options.portFile, 'wx', 0o600);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
-        logs.runtime(`icsim: port file ${options.portFile} exists: a server is already running; exiting`);
-        return;
+    for (let attempt = 0; portFd === undefined; attempt++) {
+      try {
+        portFd = openSync(options.portFile, 'wx', 0o600);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) {
+          process.stderr.write(
+            `icsim: cannot create port file ${options.portFile}: ${(e as Error).message}\n`,
+          );
+          process.exitCode = 1;
+          return;
+        }
+        const owner = await portFileOwner(options.portFile, options.ipAddr);
+        if (owner !== undefined) {
+          logs.runtime(
+            `icsim: port file ${options.portFile} names a running server (port ${owner}); exiting`,
+          );
+          return;
+        }
+        logs.runtime(`icsim: port file ${options.portFile} names no running server; taking it over`);
+        try {
+          unlinkSync(options.portFile);
+        } catch {
+          // removed meanwhile: the next attempt creates it
+        }
       }
-      process.stderr.write(`icsim: cannot create port file ${options.portFile}: ${(e as Error).message}\n`);
-      process.exitCode = 1;
-      return;
     }
   }
   const removePortFile = (): void => {
