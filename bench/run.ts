@@ -9,6 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { buildPackage } from '../packaging/build.ts';
 import type { Results } from './measure.ts';
+import { concurrencySuite } from './suites/concurrency.ts';
 import { limitsSuite } from './suites/limits.ts';
 import { scaleSuite } from './suites/scale.ts';
 import { simulatorSuite } from './suites/simulator.ts';
@@ -18,6 +19,7 @@ const SUITES: Record<string, (r: Results) => Promise<void>> = {
   limits: limitsSuite,
   simulator: simulatorSuite,
   scale: scaleSuite,
+  concurrency: concurrencySuite,
   upload: uploadSuite,
 };
 
@@ -30,6 +32,9 @@ const TARGETS: Record<string, ['>=' | '<=', number]> = {
   'simulator.update_empty_picjs_median_ms': ['<=', 2],
   'simulator.compute_overhead_ratio': ['<=', 1.2],
   'scale.ratio': ['<=', 1.1],
+  'concurrency.speedup': ['>=', 1.6],
+  'concurrency.tiny_update_p99_delta_ms': ['<=', 10],
+  'concurrency.sigterm_during_loop_ms': ['<=', 1000],
 };
 
 const chosen = process.argv.slice(2);

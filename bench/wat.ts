@@ -1,6 +1,6 @@
 /** WAT canisters the benchmarks measure the simulator with. */
 
-/** `noop` replies empty; `spin` runs a compute loop (argument: iterations, u32); `chunk` writes its argument to stable memory. */
+/** `noop` replies empty; `loop` runs until the instruction limit; `spin` runs a compute loop (argument: iterations, u32); `chunk` writes its argument to stable memory. */
 export const BENCH_CANISTER = `
 (module
   (import "ic0" "msg_reply" (func $reply))
@@ -13,6 +13,7 @@ export const BENCH_CANISTER = `
   (memory (export "memory") 64)
   (global $cursor (mut i64) (i64.const 0))
   (func (export "canister_update noop") (call $reply))
+  (func (export "canister_update loop") (loop $forever (br $forever)))
   (func (export "canister_query noop_query") (call $reply))
   (func $spin (result i32)
     (local $i i32) (local $acc i32) (local $n i32)

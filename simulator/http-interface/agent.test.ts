@@ -17,7 +17,7 @@ import { Principal } from '@icp-sdk/core/principal';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as agent3 from '../../node_modules/azle/node_modules/@dfinity/agent/lib/esm/index.js';
 import { Instance } from '../instance.ts';
-import { InlineHost } from '../server/instance-host.ts';
+import { InlineHost } from '../server/inline-host.ts';
 import { createIcsimServer, type IcsimServer } from '../server/server.ts';
 import { Harness } from '../testing/harness.ts';
 import { wat, withCustomSection } from '../wasm/test-support.ts';

@@ -17,20 +17,15 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { IcHttpInterface, type CallVersion, type HttpAnswer } from '../http-interface/interface.ts';
-import { HttpError, readBody, sendWire, type WireRequest, type WireResponse } from './http.ts';
-import type { SimInstance, ServerLogs } from './core.ts';
+import type { HttpAnswer } from '../http-interface/interface.ts';
+import { CORS_HEADERS, encodeAnswer, parseApiPath, splitPath } from './api-paths.ts';
+import type { ServerLogs } from './core.ts';
+import { HttpError, readBody, sendWire, type WireRequest } from './http.ts';
 import type { InstanceHost } from './instance-host.ts';
 import type { InstanceRegistry } from './state.ts';
 
 /** Largest request body the interface reads (the IC's ingress limit is about 2 MiB plus the envelope). */
 export const IC_HTTP_BODY_LIMIT = 5 * 1024 * 1024;
-
-const CORS_HEADERS: Record<string, string> = {
-  'access-control-allow-origin': '*',
-  'access-control-allow-methods': 'GET, POST',
-  'access-control-allow-headers': 'Authorization, Accept, Content-Type',
-};
 
 export interface Activity {
   inFlight: number;
@@ -53,20 +48,6 @@ export interface HttpInterfaceMount {
   closeAll(): void;
 }
 
-/** The answer as bytes, with the replica's CORS headers. */
-export function encodeAnswer(answer: HttpAnswer): WireResponse {
-  const headers: Record<string, string> = { ...CORS_HEADERS };
-  let body: Uint8Array = new Uint8Array();
-  if (answer.cbor) {
-    body = answer.cbor;
-    headers['content-type'] = 'application/cbor';
-  } else if (answer.text !== undefined) {
-    body = Buffer.from(answer.text, 'utf8');
-    headers['content-type'] = 'text/plain; charset=utf-8';
-  }
-  return { status: answer.status, headers, body };
-}
-
 function sendAnswer(res: ServerResponse, answer: HttpAnswer): void {
   sendWire(res, encodeAnswer(answer));
 }
@@ -75,79 +56,6 @@ function sendJson(res: ServerResponse, status: number, json: unknown): void {
   const body = Buffer.from(JSON.stringify(json), 'utf8');
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': body.length });
   res.end(body);
-}
-
-type ApiRoute =
-  | { kind: 'status' }
-  | { kind: 'call'; version: CallVersion; target: 'canister' | 'subnet'; id: string }
-  | { kind: 'query'; target: 'canister' | 'subnet'; id: string }
-  | { kind: 'read_state'; target: 'canister' | 'subnet'; id: string };
-
-/** Parses `api/v…/…` segments (after any prefix); undefined for paths the interface does not serve. */
-function parseApiPath(segments: string[]): ApiRoute | undefined {
-  const [api, version, scope, id, op, ...rest] = segments;
-  if (api !== 'api' || rest.length > 0) return undefined;
-  if (version === 'v2' && scope === 'status' && id === undefined) return { kind: 'status' };
-  if (id === undefined || op === undefined) return undefined;
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(id);
-  } catch {
-    return undefined;
-  }
-  if (scope === 'canister') {
-    if (op === 'call' && (version === 'v2' || version === 'v3' || version === 'v4')) {
-      return {
-        kind: 'call',
-        version: Number(version.slice(1)) as CallVersion,
-        target: 'canister',
-        id: decoded,
-      };
-    }
-    if (op === 'query' && (version === 'v2' || version === 'v3'))
-      return { kind: 'query', target: 'canister', id: decoded };
-    if (op === 'read_state' && (version === 'v2' || version === 'v3'))
-      return { kind: 'read_state', target: 'canister', id: decoded };
-  }
-  if (scope === 'subnet' && op === 'read_state' && (version === 'v2' || version === 'v3')) {
-    return { kind: 'read_state', target: 'subnet', id: decoded };
-  }
-  // Subnet-scoped calls and queries of 6.x agents (`effectiveTarget: { subnetId }`).
-  if (scope === 'subnet' && op === 'call' && version === 'v4')
-    return { kind: 'call', version: 4, target: 'subnet', id: decoded };
-  if (scope === 'subnet' && op === 'query' && version === 'v3')
-    return { kind: 'query', target: 'subnet', id: decoded };
-  return undefined;
-}
-
-function splitPath(path: string): string[] {
-  return path.split('/').filter((s, i, all) => !(s === '' && (i === 0 || i === all.length - 1)));
-}
-
-/**
- * Answers one IC HTTP interface request for `instance`, in the instance's worker: `request.path`
- * is `/api/…` and the body has been read and size-checked by `serveApi` on the main thread.
- */
-export function answerApi(instance: SimInstance, request: WireRequest): HttpAnswer {
-  const route = parseApiPath(splitPath(request.path));
-  if (!route) return { status: 404, text: 'Not found.' };
-  try {
-    const ic = IcHttpInterface.of(instance);
-    if (route.kind === 'status') return ic.status();
-    const contentType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-    if (contentType !== 'application/cbor')
-      return { status: 400, text: 'Unexpected content-type, expected application/cbor.' };
-    if (route.kind === 'call') return ic.call(route.version, route.id, request.body, route.target);
-    if (route.kind === 'query') return ic.query(route.id, request.body, route.target);
-    return ic.readState(route.target, route.id, request.body);
-  } catch (e) {
-    if (e instanceof HttpError) {
-      const json = e.reply.json as { message?: unknown } | undefined;
-      return { status: e.reply.status, text: typeof json?.message === 'string' ? json.message : e.message };
-    }
-    if (e instanceof Error && e.name === 'InstanceError') return { status: 400, text: e.message };
-    throw e;
-  }
 }
 
 /**

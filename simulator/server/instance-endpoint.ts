@@ -4,13 +4,14 @@
  * `WireResponse`. The instance's worker thread runs it (`instance-worker.ts`),
  * and so does an instance hosted in the server's own thread (`InlineHost`).
  */
-import { IcHttpInterface } from '../http-interface/interface.ts';
+import { IcHttpInterface, type HttpAnswer } from '../http-interface/interface.ts';
 import { Instance } from '../instance.ts';
 import type { InstanceConfig } from '../types.ts';
 import { encodeTopology, type Json } from './codec.ts';
-import { answerApi, encodeAnswer } from './http-interface-routes.ts';
+import { encodeAnswer, parseApiPath, splitPath } from './api-paths.ts';
 import {
   encodeReply,
+  HttpError,
   errorReply,
   makeContext,
   Router,
@@ -77,5 +78,31 @@ export class InstanceEndpoint {
 
   delete(): void {
     this.instance.delete();
+  }
+}
+
+/**
+ * Answers one IC HTTP interface request for `instance`, in the instance's worker: `request.path`
+ * is `/api/…` and the body has been read and size-checked by `serveApi` on the main thread.
+ */
+function answerApi(instance: Instance, request: WireRequest): HttpAnswer {
+  const route = parseApiPath(splitPath(request.path));
+  if (!route) return { status: 404, text: 'Not found.' };
+  try {
+    const ic = IcHttpInterface.of(instance);
+    if (route.kind === 'status') return ic.status();
+    const contentType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (contentType !== 'application/cbor')
+      return { status: 400, text: 'Unexpected content-type, expected application/cbor.' };
+    if (route.kind === 'call') return ic.call(route.version, route.id, request.body, route.target);
+    if (route.kind === 'query') return ic.query(route.id, request.body, route.target);
+    return ic.readState(route.target, route.id, request.body);
+  } catch (e) {
+    if (e instanceof HttpError) {
+      const json = e.reply.json as { message?: unknown } | undefined;
+      return { status: e.reply.status, text: typeof json?.message === 'string' ? json.message : e.message };
+    }
+    if (e instanceof Error && e.name === 'InstanceError') return { status: 400, text: e.message };
+    throw e;
   }
 }

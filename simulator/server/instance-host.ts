@@ -22,9 +22,8 @@
 import { Worker } from 'node:worker_threads';
 import { stringifyJson } from './codec.ts';
 import type { WireRequest, WireResponse } from './http.ts';
-import type { Instance } from '../instance.ts';
 import type { InstanceConfig } from '../types.ts';
-import { InstanceEndpoint, type BlobEntry, type Surface } from './instance-endpoint.ts';
+import type { BlobEntry, Surface } from './instance-endpoint.ts';
 import type { FromWorker, ToWorker } from './instance-worker.ts';
 
 /** PocketIC's `DEFAULT_SYNC_WAIT_DURATION` (`rs/pocket_ic_server/src/state_api/state.rs`). */
@@ -304,27 +303,5 @@ export class WorkerHost extends InstanceHost {
     } catch {
       this.#worker.terminate();
     }
-  }
-}
-
-/**
- * An instance in the server's own thread, for embedding the REST server in a
- * process that already holds the `Instance` (tests): requests run at once,
- * so it is never busy.
- */
-export class InlineHost extends InstanceHost {
-  readonly #endpoint: InstanceEndpoint;
-
-  constructor(instance: Instance) {
-    super();
-    this.#endpoint = new InstanceEndpoint(instance);
-  }
-
-  protected async run(surface: Surface, request: WireRequest, blobs: BlobEntry[]): Promise<WireResponse> {
-    return this.#endpoint.handle(surface, request, blobs);
-  }
-
-  protected async dispose(): Promise<void> {
-    this.#endpoint.delete();
   }
 }

@@ -27,7 +27,7 @@ import {
   toBase64,
 } from './codec.ts';
 import { ok, type Route, type RouteContext, type Reply, type SyncRoute } from './http.ts';
-import type { SimInstance } from './core.ts';
+import type { Instance } from '../instance.ts';
 
 /** Where `set_stable_memory` finds the blob it names (the server's blob store, copied to the worker). */
 export interface BlobSource {
@@ -38,13 +38,13 @@ export interface BlobSource {
  * The routes below `/instances/{id}`, with paths relative to it (`/read/get_time`). They run in
  * the instance's worker (`instance-worker.ts`); `DELETE /instances/{id}` is the main thread's.
  */
-export function instanceRoutes(instance: () => SimInstance, blobs: BlobSource): SyncRoute[] {
+export function instanceRoutes(instance: () => Instance, blobs: BlobSource): SyncRoute[] {
   /** A route on the instance. */
   const on = (
     method: Route['method'],
     path: string,
     body: Route['body'],
-    fn: (instance: SimInstance, ctx: RouteContext) => Reply,
+    fn: (instance: Instance, ctx: RouteContext) => Reply,
   ): SyncRoute => ({ method, pattern: path, body, handler: (ctx) => fn(instance(), ctx) });
 
   return [
