@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as agent3 from '../../node_modules/azle/node_modules/@dfinity/agent/lib/esm/index.js';
 import { Instance } from '../instance.ts';
 import { InlineHost } from '../server/inline-host.ts';
+import { WorkerPool } from '../server/instance-host.ts';
 import { createIcsimServer, type IcsimServer } from '../server/server.ts';
 import { Harness } from '../testing/harness.ts';
 import { wat, withCustomSection } from '../wasm/test-support.ts';
@@ -94,7 +95,9 @@ let controller: Ed25519KeyIdentity;
 
 beforeAll(async () => {
   // The worker pool stays unused: these instances are hosted inline, so the test can reach them.
-  icsim = createIcsimServer({ workerUrl: new URL('../server/instance-worker.ts', import.meta.url) });
+  icsim = createIcsimServer({
+    pool: new WorkerPool(new URL('../server/instance-worker.ts', import.meta.url)),
+  });
   await new Promise<void>((r) => icsim.server.listen(0, '127.0.0.1', r));
   ic = Instance.create({ subnets: [{ kind: 'Application' }] });
   const id = icsim.registry.add(new InlineHost(ic));

@@ -24,12 +24,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, request } from 'node:http';
 import type { ServerLogs } from './core.ts';
+import { WorkerPool } from './instance-host.ts';
 import type { createIcsimServer, IcsimServer } from './server.ts';
 
-/** What `runCli` loads once it listens: the REST adapter, and where its instance workers start. */
-export interface ServerModules {
-  createServer: typeof createIcsimServer;
+/** How `runCli` gets the server going once it listens: where instance workers start, and the REST adapter. */
+export interface ServerStart {
+  /** The worker entry (`instance-worker.ts`, or `.js` in the built package). */
   workerUrl: URL;
+  loadServer(): Promise<typeof createIcsimServer>;
 }
 
 /** The PocketIC server version whose REST API icsim speaks (the one PicJS 0.23.0 downloads). */
@@ -243,7 +245,7 @@ export const processLogs: ServerLogs = {
  */
 export async function runCli(
   argv: string[],
-  loadServer: () => Promise<ServerModules>,
+  start: ServerStart,
   logs: ServerLogs = processLogs,
 ): Promise<void> {
   const parsed = parseArgs(argv);
@@ -314,15 +316,12 @@ export async function runCli(
   // meanwhile wait for the load. A load failure is printed and ends the process non-zero.
   // Loading starts only once the port is published: module evaluation runs on this thread and
   // would otherwise hold back the 'listening' callback.
-  let loaded!: (modules: Promise<ServerModules>) => void;
-  const modules = new Promise<ServerModules>((resolve) => {
+  let loaded!: (create: Promise<typeof createIcsimServer>) => void;
+  const adapter = new Promise<typeof createIcsimServer>((resolve) => {
     loaded = (m) => resolve(m);
   });
-  const ready: Promise<IcsimServer> = modules.then(({ createServer: create, workerUrl }) => {
-    const icsim = create({ workerUrl, logs });
-    icsim.warm();
-    return icsim;
-  });
+  const pool = new WorkerPool(start.workerUrl);
+  const ready: Promise<IcsimServer> = adapter.then((create) => create({ pool, logs }));
   const server = createServer((req, res) => {
     ready.then(
       (icsim) => icsim.listener(req, res),
@@ -375,7 +374,9 @@ export async function runCli(
     writeSync(portFd, `${port}\n`);
     closeSync(portFd);
   }
-  loaded(loadServer());
+  // The first instance's worker loads the core on its own thread while this one loads the adapter.
+  pool.warm();
+  loaded(start.loadServer());
   let icsim: IcsimServer;
   try {
     icsim = await ready;

@@ -20,7 +20,6 @@
  * kept for `GET /read_graph/{state_label}/{op_id}`.
  */
 import { Worker } from 'node:worker_threads';
-import { stringifyJson } from './codec.ts';
 import type { WireRequest, WireResponse } from './http.ts';
 import type { InstanceConfig } from '../types.ts';
 import type { BlobEntry, Surface } from './instance-endpoint.ts';
@@ -133,7 +132,7 @@ interface Operation {
 const json = (status: number, value: unknown): WireResponse => ({
   status,
   headers: { 'content-type': 'application/json' },
-  body: Buffer.from(stringifyJson(value as never), 'utf8'),
+  body: Buffer.from(JSON.stringify(value), 'utf8'),
 });
 
 let nextLabel = 1n;

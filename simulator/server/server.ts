@@ -47,8 +47,8 @@ export const DEFAULT_BLOB_BODY_LIMIT = 512 * 1024 * 1024;
 const TIMEOUT_HEADER = 'processing-timeout-ms';
 
 export interface IcsimServerOptions {
-  /** The worker entry (`instance-worker.ts`, or `.js` in the built package). */
-  workerUrl: URL;
+  /** Where instances run: the CLI creates it before this module loads, so a worker warms up meanwhile. */
+  pool: WorkerPool;
   logs?: ServerLogs;
   jsonBodyLimit?: number;
   blobBodyLimit?: number;
@@ -68,8 +68,6 @@ export interface IcsimServer {
     config: InstanceConfig,
     autoProgressDelayMs?: number,
   ): Promise<{ instanceId: number; topology: unknown }>;
-  /** Starts loading a worker ahead of the first instance. */
-  warm(): void;
   /** Ends every worker (server shutdown). */
   close(): void;
 }
@@ -85,7 +83,7 @@ export function createIcsimServer(options: IcsimServerOptions): IcsimServer {
   const logs = options.logs ?? silentLogs;
   const jsonLimit = options.jsonBodyLimit ?? DEFAULT_JSON_BODY_LIMIT;
   const blobLimit = options.blobBodyLimit ?? DEFAULT_BLOB_BODY_LIMIT;
-  const pool = new WorkerPool(options.workerUrl);
+  const { pool } = options;
   const registry = new InstanceRegistry();
   const blobs = new BlobStore();
   const router = new Router();
@@ -223,7 +221,6 @@ export function createIcsimServer(options: IcsimServerOptions): IcsimServer {
     activity,
     httpInterface,
     createInstance,
-    warm: () => pool.warm(),
     close() {
       httpInterface.closeAll();
       pool.terminateAll();
