@@ -19,6 +19,7 @@ import type {
   StorageStats,
   UploadError,
 } from '../src/types.ts';
+import { LIMITS } from '../src/limits.ts';
 
 export { idlFactory, initArgTypes } from '../src/idl.ts';
 export type {
@@ -130,7 +131,7 @@ export class UploadClient {
   /** Reads a whole blob with consecutive ranged queries. */
   async read(blobId: BlobId, options: ReadOptions = {}): Promise<Uint8Array> {
     const meta = await this.metadata(blobId);
-    const step = BigInt(options.rangeSize ?? 1_900_000);
+    const step = options.rangeSize === undefined ? LIMITS.MAX_READ_LENGTH : BigInt(options.rangeSize);
     const out = new Uint8Array(Number(meta.size));
     for (let at = 0n; at < meta.size; at += step) {
       const n = meta.size - at < step ? meta.size - at : step;

@@ -18,9 +18,10 @@ import { sha256 } from '@noble/hashes/sha2.js';
 
 import { type BlobId, type SessionId, UploadCanisterError, type UploadClient } from './client.ts';
 import { bytesEqual } from '../src/codec.ts';
+import { LIMITS } from '../src/limits.ts';
 
 /** Largest chunk the canister accepts. */
-export const MAX_CHUNK_SIZE = 1_900_000;
+export const MAX_CHUNK_SIZE = LIMITS.MAX_CHUNK_SIZE;
 
 /** Random-access bytes of the file being uploaded. */
 export interface FileSource {
