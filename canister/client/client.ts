@@ -112,14 +112,14 @@ export type ReadOptions = {
  * The upload canister's methods with `Result`s unwrapped: each method returns
  * the `Ok` value or throws an {@link UploadCanisterError} for the `Err`;
  * transport errors from the actor pass through as they are. For whole files,
- * {@link uploadFile} (./upload.ts) drives these methods with lanes, retries
+ * `uploadFile` (./upload.ts) drives these methods with lanes, retries
  * and resume.
  */
 export class UploadClient {
   readonly actor: UploadActor;
 
   /**
-   * @param actor Any actor of the canister's interface, made with {@link idlFactory}.
+   * @param actor Any actor of the canister's interface, made with `idlFactory`.
    *
    * @example
    * ```ts
@@ -211,10 +211,10 @@ export class UploadClient {
   }
 
   /**
-   * Reads `length` bytes of a blob from `offset` in one query (`read_blob`);
-   * `length` is at most 1,900,000.
+   * Reads `length` bytes of a blob the caller owns from `offset`, in one
+   * query (`read_blob`); `length` is at most 1,900,000.
    *
-   * @throws {UploadCanisterError} `BlobNotFound`, `RangeOutOfBounds` or `ReadTooLarge`.
+   * @throws {UploadCanisterError} `BlobNotFound`, `NotOwner`, `ReadTooLarge` or `RangeOutOfBounds`.
    *
    * @example
    * ```ts
@@ -229,7 +229,7 @@ export class UploadClient {
    * Reads a whole blob with consecutive {@link readRange} queries.
    *
    * @param options `rangeSize`: bytes per query (default and maximum 1,900,000).
-   * @throws {UploadCanisterError} `BlobNotFound`.
+   * @throws {UploadCanisterError} `BlobNotFound` or `NotOwner`.
    *
    * @example
    * ```ts
@@ -249,9 +249,9 @@ export class UploadClient {
 
   /**
    * A blob's owner, name, content type, size, SHA-256, creation time and
-   * derivative links (`blob_metadata`).
+   * derivative links (`blob_metadata`); the caller must own it.
    *
-   * @throws {UploadCanisterError} `BlobNotFound`.
+   * @throws {UploadCanisterError} `BlobNotFound` or `NotOwner`.
    *
    * @example
    * ```ts
