@@ -19,6 +19,7 @@ import type {
   StorageStats,
   UploadError,
 } from '../src/types.ts';
+import { LIMITS } from '../src/limits.ts';
 
 export { idlFactory, initArgTypes } from '../src/idl.ts';
 export type {
@@ -78,7 +79,14 @@ export class UploadCanisterError extends Error {
   }
 }
 
-/** One line of English for an UploadError, with its numbers. */
+/**
+ * One line of English for an UploadError, with its numbers.
+ *
+ * @example
+ * ```ts
+ * describeUploadError({ ChunkConflict: { index: 3 } }); // 'ChunkConflict (index=3)'
+ * ```
+ */
 export function describeUploadError(error: UploadError): string {
   const [kind, detail] = Object.entries(error)[0] as [string, unknown];
   if (detail === null || detail === undefined) return kind;
@@ -100,37 +108,137 @@ export type ReadOptions = {
   rangeSize?: number;
 };
 
+/**
+ * The upload canister's methods with `Result`s unwrapped: each method returns
+ * the `Ok` value or throws an {@link UploadCanisterError} for the `Err`;
+ * transport errors from the actor pass through as they are. For whole files,
+ * `uploadFile` (./upload.ts) drives these methods with lanes, retries
+ * and resume.
+ */
 export class UploadClient {
   readonly actor: UploadActor;
 
+  /**
+   * @param actor Any actor of the canister's interface, made with `idlFactory`.
+   *
+   * @example
+   * ```ts
+   * import { PocketIc } from '@dfinity/pic';
+   * import { idlFactory, type UploadActor, UploadClient } from './client.ts';
+   *
+   * const pic = await PocketIc.create(url);
+   * const fixture = await pic.setupCanister<UploadActor>({ idlFactory, wasm });
+   * const client = new UploadClient(fixture.actor);
+   * ```
+   */
   constructor(actor: UploadActor) {
     this.actor = actor;
   }
 
+  /**
+   * Opens an upload session (`begin_upload`). The caller must not be
+   * anonymous; `chunk_size` is at most 1,900,000 bytes and every chunk but
+   * the last has exactly that size.
+   *
+   * @param args Name, size, chunk size, content type and, optionally, the SHA-256 that `finish` will have to match.
+   * @returns The new session's id.
+   * @throws {UploadCanisterError} `InvalidName`, `InvalidChunkSize`, `FileTooLarge`, `TooManySessions`, … .
+   *
+   * @example
+   * ```ts
+   * const session = await client.begin({
+   *   name: 'photo.jpg',
+   *   size: BigInt(file.length),
+   *   chunk_size: 1_000_000,
+   *   content_type: 'image/jpeg',
+   *   expected_sha256: [],
+   * });
+   * ```
+   */
   async begin(args: BeginUpload): Promise<SessionId> {
     return unwrap('begin_upload', await this.actor.begin_upload(args));
   }
 
+  /**
+   * Stores chunk `index` of a session (`put_chunk`). Chunks may arrive in any
+   * order and in parallel; sending the same bytes again is accepted, other
+   * bytes for a stored index are a `ChunkConflict`.
+   *
+   * @returns How many chunks the session has and how many bytes the canister has hashed so far.
+   * @throws {UploadCanisterError} `SessionNotFound`, `ChunkIndexOutOfRange`, `ChunkSizeMismatch`, `ChunkConflict`, … .
+   *
+   * @example
+   * ```ts
+   * const chunk = file.subarray(2 * 1_000_000, 3 * 1_000_000);
+   * const { received_chunks, chunk_count } = await client.putChunk(session, 2, chunk);
+   * ```
+   */
   async putChunk(session: SessionId, index: number, bytes: Uint8Array): Promise<PutChunkOk> {
     return unwrap('put_chunk', await this.actor.put_chunk(session, index, bytes));
   }
 
+  /**
+   * Commits a session whose chunks have all arrived (`finish_upload`) and
+   * turns it into a blob, if the file's SHA-256 is `sha256`.
+   *
+   * @returns The blob's id.
+   * @throws {UploadCanisterError} `MissingChunks`, `HashMismatch`, and `HashInProgress` while the canister
+   * is still hashing chunks that arrived out of order (try again later).
+   *
+   * @example
+   * ```ts
+   * import { sha256 } from '@noble/hashes/sha2.js';
+   *
+   * const blobId = await client.finish(session, sha256(file));
+   * ```
+   */
   async finish(session: SessionId, sha256: Uint8Array): Promise<BlobId> {
     return unwrap('finish_upload', await this.actor.finish_upload(session, sha256));
   }
 
+  /**
+   * Drops an open session and the chunks stored for it (`abort_upload`).
+   *
+   * @throws {UploadCanisterError} `SessionNotFound` or `NotOwner`.
+   *
+   * @example
+   * ```ts
+   * await client.abort(session);
+   * ```
+   */
   async abort(session: SessionId): Promise<void> {
     unwrap('abort_upload', await this.actor.abort_upload(session));
   }
 
+  /**
+   * Reads `length` bytes of a blob the caller owns from `offset`, in one
+   * query (`read_blob`); `length` is at most 1,900,000.
+   *
+   * @throws {UploadCanisterError} `BlobNotFound`, `NotOwner`, `ReadTooLarge` or `RangeOutOfBounds`.
+   *
+   * @example
+   * ```ts
+   * const head = await client.readRange(blobId, 0n, 1024n);
+   * ```
+   */
   async readRange(blobId: BlobId, offset: bigint, length: bigint): Promise<Uint8Array> {
     return unwrap('read_blob', await this.actor.read_blob(blobId, offset, length));
   }
 
-  /** Reads a whole blob with consecutive ranged queries. */
+  /**
+   * Reads a whole blob with consecutive {@link readRange} queries.
+   *
+   * @param options `rangeSize`: bytes per query (default and maximum 1,900,000).
+   * @throws {UploadCanisterError} `BlobNotFound` or `NotOwner`.
+   *
+   * @example
+   * ```ts
+   * const bytes = await client.read(blobId);
+   * ```
+   */
   async read(blobId: BlobId, options: ReadOptions = {}): Promise<Uint8Array> {
     const meta = await this.metadata(blobId);
-    const step = BigInt(options.rangeSize ?? 1_900_000);
+    const step = options.rangeSize === undefined ? LIMITS.MAX_READ_LENGTH : BigInt(options.rangeSize);
     const out = new Uint8Array(Number(meta.size));
     for (let at = 0n; at < meta.size; at += step) {
       const n = meta.size - at < step ? meta.size - at : step;
@@ -139,23 +247,72 @@ export class UploadClient {
     return out;
   }
 
+  /**
+   * A blob's owner, name, content type, size, SHA-256, creation time and
+   * derivative links (`blob_metadata`); the caller must own it.
+   *
+   * @throws {UploadCanisterError} `BlobNotFound` or `NotOwner`.
+   *
+   * @example
+   * ```ts
+   * const { size, sha256, content_type } = await client.metadata(blobId);
+   * ```
+   */
   async metadata(blobId: BlobId): Promise<BlobMetadata<Principal>> {
     return unwrap('blob_metadata', await this.actor.blob_metadata(blobId));
   }
 
-  /** The caller's open sessions; `received` is always a plain number[]. */
+  /**
+   * The caller's open sessions (`list_sessions`), with the indices of the
+   * chunks each has received; `received` is always a plain number[].
+   *
+   * @example
+   * ```ts
+   * const open = await client.listSessions();
+   * const mine = open.find((s) => s.name === 'photo.jpg');
+   * ```
+   */
   async listSessions(): Promise<(SessionInfo & { received: number[] })[]> {
     return (await this.actor.list_sessions()).map((s) => ({ ...s, received: Array.from(s.received) }));
   }
 
+  /**
+   * The metadata of every blob the caller owns (`list_blobs`).
+   *
+   * @example
+   * ```ts
+   * const names = (await client.listBlobs()).map((b) => b.name);
+   * ```
+   */
   async listBlobs(): Promise<BlobMetadata<Principal>[]> {
     return this.actor.list_blobs();
   }
 
+  /**
+   * Records `derivative` (a thumbnail, a transcoding, …) as a `kind` of
+   * `original` (`link_derivative`); the caller must own both.
+   *
+   * @throws {UploadCanisterError} `BlobNotFound`, `NotOwner`, `InvalidKind`, `InvalidLink`, `AlreadyLinked`
+   * or `TooManyDerivatives`.
+   *
+   * @example
+   * ```ts
+   * await client.linkDerivative(photoId, thumbnailId, 'thumbnail');
+   * ```
+   */
   async linkDerivative(original: BlobId, derivative: BlobId, kind: string): Promise<void> {
     unwrap('link_derivative', await this.actor.link_derivative(original, derivative, kind));
   }
 
+  /**
+   * The canister's storage figures (`storage_stats`): pages in use and free,
+   * open sessions, blobs, the session TTL and the layout version.
+   *
+   * @example
+   * ```ts
+   * const { blobs, sessions, pages_free } = await client.stats();
+   * ```
+   */
   async stats(): Promise<StorageStats> {
     return this.actor.storage_stats();
   }

@@ -18,9 +18,10 @@ import { sha256 } from '@noble/hashes/sha2.js';
 
 import { type BlobId, type SessionId, UploadCanisterError, type UploadClient } from './client.ts';
 import { bytesEqual } from '../src/codec.ts';
+import { LIMITS } from '../src/limits.ts';
 
 /** Largest chunk the canister accepts. */
-export const MAX_CHUNK_SIZE = 1_900_000;
+export const MAX_CHUNK_SIZE = LIMITS.MAX_CHUNK_SIZE;
 
 /** Random-access bytes of the file being uploaded. */
 export interface FileSource {
@@ -28,11 +29,32 @@ export interface FileSource {
   read(offset: number, length: number): Promise<Uint8Array>;
 }
 
+/**
+ * A {@link FileSource} over bytes in memory.
+ *
+ * @example
+ * ```ts
+ * const result = await uploadFile(client, bytesSource(new TextEncoder().encode('hello')), { name: 'hello.txt' });
+ * ```
+ */
 export function bytesSource(data: Uint8Array): FileSource {
   return { size: data.length, read: async (offset, length) => data.subarray(offset, offset + length) };
 }
 
-/** A file on disk; call `close()` when done. */
+/**
+ * A {@link FileSource} over a file on disk, read piece by piece as the upload
+ * needs it (the file is never held in memory whole); call `close()` when done.
+ *
+ * @example
+ * ```ts
+ * const source = await fileSource('video.mp4');
+ * try {
+ *   await uploadFile(client, source, { name: 'video.mp4', contentType: 'video/mp4' });
+ * } finally {
+ *   await source.close();
+ * }
+ * ```
+ */
 export async function fileSource(path: string): Promise<FileSource & { close(): Promise<void> }> {
   const handle = await open(path, 'r');
   const { size } = await handle.stat();
@@ -113,6 +135,31 @@ const defaultSleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 
 const HASH_READ = 8 * 1024 * 1024;
 
+/**
+ * Uploads a file as one blob: hashes it (unless `options.sha256` is given),
+ * resumes a matching open session of the caller or begins one, sends the
+ * missing chunks over `options.lanes` parallel lanes, retrying transport
+ * failures with exponential backoff, and finishes (waiting while the canister
+ * reports `HashInProgress`). See the module comment for the rules.
+ *
+ * @param client The caller's client; the blob belongs to the actor's identity.
+ * @param source The file's bytes, see {@link bytesSource} and {@link fileSource}.
+ * @param options At least the blob's `name`; see {@link UploadOptions}.
+ * @returns The blob id, the SHA-256, chunk counts (sent, skipped on resume), retries and throughput.
+ * @throws {UploadCanisterError} for an error the canister answers (final, not retried), the last
+ * transport error once the retries are spent, a `RangeError` for an invalid `chunkSize`.
+ *
+ * @example
+ * ```ts
+ * const result = await uploadFile(client, await fileSource('photo.jpg'), {
+ *   name: 'photo.jpg',
+ *   contentType: 'image/jpeg',
+ *   lanes: 4,
+ *   onProgress: (p) => console.log(`${p.phase} ${p.chunksDone}/${p.chunkCount} ${p.mbps.toFixed(1)} MB/s`),
+ * });
+ * console.log(Buffer.from(result.blobId).toString('hex'));
+ * ```
+ */
 export async function uploadFile(
   client: UploadClient,
   source: FileSource,

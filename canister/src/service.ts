@@ -3,7 +3,7 @@
 // (index.ts) only translates Candid. It is tested as the built Wasm only
 // (canister/*.test.ts on the in-process simulator, conformance/upload/ over PicJS).
 //
-// Stable layout (one StableBTreeMap per memory id, see LAYOUT in layout.ts):
+// Stable layout (one StableBTreeMap per memory id, see MEMORY in index.ts):
 //   meta      text key -> bytes: layout version, config, allocator state
 //   sessions  session id (32 B) -> SessionRecord
 //   blobs     blob id (32 B) -> BlobRecord
@@ -13,6 +13,7 @@
 //   pages     page number (u32 BE) -> page bytes (see store.ts)
 
 import { ByteReader, ByteWriter, bytesEqual, concatBytes } from './codec.ts';
+import { LIMITS } from './limits.ts';
 import {
   allocate,
   type AllocatorState,
@@ -47,45 +48,6 @@ import type {
   StorageStats,
   UploadError,
 } from './types.ts';
-
-/** Documented limits (canister/README.md, "Limits"). */
-export const LIMITS = {
-  /** Largest chunk: under the 2 MiB ingress limit with room for Candid (same as dfx's asset uploader). */
-  MAX_CHUNK_SIZE: 1_900_000,
-  /** Largest file, in bytes (1 GiB). */
-  MAX_FILE_SIZE: 1_073_741_824n,
-  /** Most chunks one session may have (bounds the received-chunk bitmap to 8 KiB). */
-  MAX_CHUNKS_PER_SESSION: 65_536,
-  /** Open sessions per caller. */
-  MAX_SESSIONS_PER_CALLER: 8,
-  /** Committed blobs plus open sessions per caller. */
-  MAX_BLOBS_PER_CALLER: 10_000,
-  /** UTF-8 bytes of a file name. */
-  MAX_NAME_BYTES: 1024,
-  /** UTF-8 bytes of a content type. */
-  MAX_CONTENT_TYPE_BYTES: 256,
-  /** Largest `read_blob` length (query replies are limited to 3 MiB). */
-  MAX_READ_LENGTH: 1_900_000n,
-  /** UTF-8 bytes of a derivative kind. */
-  MAX_KIND_BYTES: 64,
-  /** Derivatives linked to one original. */
-  MAX_DERIVATIVES_PER_BLOB: 64,
-  /**
-   * Bytes one message may hash in all, its own chunk included. QuickJS hashes
-   * at ~9 instructions per byte, so a 1.9 MB put_chunk costs ~17.6 B
-   * instructions (measured on icsim's IC-style metering): twice that would sit
-   * too close to the 40 B limit for one message. Chunks that arrived early are
-   * caught up (read back from the page space) while they fit in what is left;
-   * the rest by the catch-up timer, one budget per run.
-   */
-  HASH_BYTES_PER_MESSAGE: 1_900_000,
-  /** Sessions expired per timer run; more are left to an immediate next run. */
-  SWEEP_BATCH: 32,
-  /** Default idle time after which a session is expired: one hour. */
-  DEFAULT_SESSION_TTL_NS: 3_600_000_000_000n,
-  /** Smallest accepted TTL: one second (timers have one-second resolution). */
-  MIN_SESSION_TTL_NS: 1_000_000_000n,
-} as const;
 
 /** Version of the stable layout described at the top of this file. */
 export const LAYOUT_VERSION = 1;

@@ -9,7 +9,8 @@
 import { CONTEXT_NAMES, isAllowed, isReplicated, type ContextKind } from './context.ts';
 import type { MessageContext } from './message.ts';
 import { TrapSignal, contractViolation } from './trap.ts';
-import type { StableMemory } from '../canister/stable-memory.ts';
+import { WASM_PAGE_SIZE, type StableMemory } from '../canister/stable-memory.ts';
+import { concatBytes } from '../bytes.ts';
 
 /** What the System API needs to know about the canister it runs in. */
 export interface CanisterEnv {
@@ -41,8 +42,10 @@ export interface InstructionMeter {
 /** 2 MiB for replicated replies, 3 MiB for non-replicated queries (spec: "Responding"). */
 const MAX_REPLY_REPLICATED = 2 * 1024 * 1024;
 const MAX_REPLY_QUERY = 3 * 1024 * 1024;
-/** Canisters may read and write this much stable memory per message before the memory-access limit; the simulator only bounds single calls. */
+/** The most bytes `ic0.certified_data_set` accepts (spec: "Certified data"). */
 const MAX_CERTIFIED_DATA = 32;
+/** 4 GiB in pages: what the 32-bit stable memory API can address. */
+const MAX_STABLE32_PAGES = 2 ** 32 / WASM_PAGE_SIZE;
 const MAX_CALL_TIMEOUT_SECONDS = 300;
 const CYCLES_MASK = (1n << 64n) - 1n;
 
@@ -278,13 +281,7 @@ export class SystemApi {
       },
       msg_reply: () => {
         const ctx = this.#respond('msg_reply');
-        const data = new Uint8Array(ctx.replySize);
-        let at = 0;
-        for (const part of ctx.replyParts) {
-          data.set(part, at);
-          at += part.length;
-        }
-        ctx.response = { kind: 'reply', data };
+        ctx.response = { kind: 'reply', data: concatBytes(ctx.replyParts) };
       },
       msg_reject: (src, size) => {
         const ctx = this.#respond('msg_reject');
@@ -399,7 +396,7 @@ export class SystemApi {
         return 0;
       },
       stable_size: () => {
-        if (stable.size > 65536)
+        if (stable.size > MAX_STABLE32_PAGES)
           throw new TrapSignal({
             kind: 'Trapped',
             code: '32 bit stable memory api used on a memory larger than 4GB',
@@ -407,15 +404,15 @@ export class SystemApi {
         return stable.size;
       },
       stable_grow: (delta) => {
-        if (stable.size > 65536)
+        if (stable.size > MAX_STABLE32_PAGES)
           throw new TrapSignal({
             kind: 'Trapped',
             code: '32 bit stable memory api used on a memory larger than 4GB',
           });
-        return stable.grow(num(delta) >>> 0, 65536);
+        return stable.grow(num(delta) >>> 0, MAX_STABLE32_PAGES);
       },
       stable_write: (offset, src, size) => {
-        if (stable.size > 65536)
+        if (stable.size > MAX_STABLE32_PAGES)
           throw new TrapSignal({
             kind: 'Trapped',
             code: '32 bit stable memory api used on a memory larger than 4GB',
@@ -423,7 +420,7 @@ export class SystemApi {
         stableWrite(big(offset), src, size);
       },
       stable_read: (dst, offset, size) => {
-        if (stable.size > 65536)
+        if (stable.size > MAX_STABLE32_PAGES)
           throw new TrapSignal({
             kind: 'Trapped',
             code: '32 bit stable memory api used on a memory larger than 4GB',

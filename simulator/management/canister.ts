@@ -7,9 +7,9 @@ import { IDL } from '@icp-sdk/core/candid';
 import { Principal } from '@icp-sdk/core/principal';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from 'node:crypto';
-import { fromHex, toHex } from '../bytes.ts';
+import { concatBytes, fromHex, toHex } from '../bytes.ts';
 import { UserError } from '../errors.ts';
-import type { CanisterChange, CanisterSettings, CanisterState } from '../canister/state.ts';
+import type { CanisterChange, CanisterState } from '../canister/state.ts';
 import { installCode, uninstallCode, type InstallMode } from '../execution/install.ts';
 import {
   type ManagementCall,
@@ -19,7 +19,15 @@ import {
 } from '../subnet/replica.ts';
 import type { Subnet } from '../subnet/subnet.ts';
 import * as errors from './errors.ts';
-import { methods, type ManagementMethod } from './idl.ts';
+import {
+  decodeArgs,
+  methods,
+  type CanisterInstallMode,
+  type CanisterSettings,
+  type ManagementArgs,
+  type ManagementMethod,
+  type Opt,
+} from './idl.ts';
 
 /** 1 MiB: the IC's chunk size limit (spec: "IC method upload_chunk"). */
 const MAX_CHUNK_SIZE = 1024 * 1024;
@@ -45,28 +53,10 @@ const INGRESS_METHODS = new Set<string>([
   'delete_canister',
 ]);
 
-type Decoded = Record<string, unknown>;
-type Opt<T> = [] | [T];
-type SettingsArg = {
-  controllers: Opt<Principal[]>;
-  compute_allocation: Opt<bigint>;
-  memory_allocation: Opt<bigint>;
-  freezing_threshold: Opt<bigint>;
-  reserved_cycles_limit: Opt<bigint>;
-  log_visibility: Opt<CanisterSettings['logVisibility']>;
-  wasm_memory_limit: Opt<bigint>;
-  wasm_memory_threshold: Opt<bigint>;
-  environment_variables: Opt<{ name: string; value: string }[]>;
-};
-type ModeArg =
-  | { install: null }
-  | { reinstall: null }
-  | {
-      upgrade: Opt<{
-        skip_pre_upgrade: Opt<boolean>;
-        wasm_memory_persistence: Opt<{ keep: null } | { replace: null }>;
-      }>;
-    };
+/** `method in methods`, as a guard (inherited names such as `toString` pass, as they always have). */
+function isManagementMethod(method: string): method is ManagementMethod {
+  return method in methods;
+}
 
 export interface ManagementHost {
   replica: Replica;
@@ -87,7 +77,7 @@ export class ManagementCanister implements ManagementHandler {
 
   acceptsIngress(method: string): UserError | undefined {
     if (INGRESS_METHODS.has(method)) return undefined;
-    if (method in methods) return errors.notViaIngress(method);
+    if (isManagementMethod(method)) return errors.notViaIngress(method);
     return errors.unknownMethod(method);
   }
 
@@ -102,8 +92,8 @@ export class ManagementCanister implements ManagementHandler {
         throw new UserError('CanisterMethodNotFound', `Management canister has no query method '${method}'`);
       }
       const a = this.#decode('fetch_canister_logs', arg);
-      const canister = this.#replica.findCanister(a.canister_id as Principal);
-      if (!canister) throw errors.canisterNotFound(a.canister_id as Principal);
+      const canister = this.#replica.findCanister(a.canister_id);
+      if (!canister) throw errors.canisterNotFound(a.canister_id);
       const visibility = canister.settings.logVisibility;
       const allowed =
         canister.isControlledBy(caller) ||
@@ -143,12 +133,9 @@ export class ManagementCanister implements ManagementHandler {
     return this.#host.replica;
   }
 
-  #decode(method: ManagementMethod, arg: Uint8Array): Decoded {
-    const spec = methods[method];
-    if (!spec.arg) return {};
+  #decode<M extends ManagementMethod>(method: M, arg: Uint8Array): ManagementArgs[M] {
     try {
-      const [value] = IDL.decode([spec.arg], arg);
-      return value as Decoded;
+      return decodeArgs(method, arg);
     } catch (e) {
       throw errors.invalidPayload(e instanceof Error ? e.message : String(e));
     }
@@ -183,69 +170,51 @@ export class ManagementCanister implements ManagementHandler {
   }
 
   #dispatch(call: ManagementCall): Uint8Array | 'pending' {
-    const method = call.method;
-    if (!(method in methods)) throw errors.unknownMethod(method);
-    const m = method as ManagementMethod;
-    const a = this.#decode(m, call.arg);
+    const m = call.method;
+    if (!isManagementMethod(m)) throw errors.unknownMethod(m);
     const reply = (value?: unknown): Uint8Array => this.#encode(m, value);
+    // Each case decodes its own argument (so that its type follows the method) before any check.
     switch (m) {
-      case 'provisional_create_canister_with_cycles':
+      case 'provisional_create_canister_with_cycles': {
+        const a = this.#decode(m, call.arg);
+        const cycles = a.amount[0] ?? DEFAULT_PROVISIONAL_CYCLES;
+        return reply(this.#create(call, a.settings[0], a.specified_id[0], cycles));
+      }
       case 'create_canister': {
-        const settings = (a.settings as Opt<SettingsArg>)[0];
-        const controllers = settings?.controllers[0] ?? [call.caller];
-        const specified =
-          m === 'provisional_create_canister_with_cycles' ? (a.specified_id as Opt<Principal>)[0] : undefined;
-        const cycles =
-          m === 'create_canister'
-            ? call.cycles
-            : ((a.amount as Opt<bigint>)[0] ?? DEFAULT_PROVISIONAL_CYCLES);
-        if (controllers.length > MAX_CONTROLLERS)
-          throw errors.invalidSettings(
-            `Invalid settings: 'controllers' length exceeds maximum size allowed of ${MAX_CONTROLLERS}.`,
-          );
-        const created = this.#host.createCanister(call.subnet, {
-          controllers,
-          cycles,
-          specifiedId: specified,
-        });
-        if (created instanceof UserError) throw created;
-        if (settings) this.#applySettings(created, settings);
-        this.#record(created, call, { creation: { controllers: created.controllers } });
-        return reply({ canister_id: created.id });
+        const a = this.#decode(m, call.arg);
+        return reply(this.#create(call, a.settings[0], undefined, call.cycles));
       }
       case 'install_code': {
-        const canister = this.#controlled(a.canister_id as Principal, call.caller);
-        this.#install(canister, call, a.mode as ModeArg, a.wasm_module as Uint8Array, a.arg as Uint8Array);
+        const a = this.#decode(m, call.arg);
+        const canister = this.#controlled(a.canister_id, call.caller);
+        this.#install(canister, call, a.mode, a.wasm_module, a.arg);
         return reply();
       }
       case 'install_chunked_code': {
-        const canister = this.#controlled(a.target_canister as Principal, call.caller);
-        const store = (a.store_canister as Opt<Principal>)[0];
+        const a = this.#decode(m, call.arg);
+        const canister = this.#controlled(a.target_canister, call.caller);
+        const store = a.store_canister[0];
         const storeCanister = store ? this.#controlled(store, call.caller) : canister;
-        const hashes = (a.chunk_hashes_list as { hash: Uint8Array }[]).map((h) => toHex(h.hash));
+        const hashes = a.chunk_hashes_list.map((h) => toHex(h.hash));
         const parts: Uint8Array[] = [];
         for (const h of hashes) {
           const chunk = storeCanister.chunkStore.get(h);
           if (!chunk) throw errors.chunkStoreError(`Chunk with hash ${h} not found`);
           parts.push(chunk);
         }
-        const wasm = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-        let at = 0;
-        for (const p of parts) {
-          wasm.set(p, at);
-          at += p.length;
-        }
-        const expected = toHex(a.wasm_module_hash as Uint8Array);
+        const wasm = concatBytes(parts);
+        const expected = toHex(a.wasm_module_hash);
         const actual = toHex(sha256(wasm));
         if (expected !== actual) {
           throw errors.chunkStoreError(`Wasm module hash ${actual} does not match given hash ${expected}`);
         }
-        this.#install(canister, call, a.mode as ModeArg, wasm, a.arg as Uint8Array);
+        this.#install(canister, call, a.mode, wasm, a.arg);
         return reply();
       }
       case 'upload_chunk': {
-        const canister = this.#controlled(a.canister_id as Principal, call.caller);
-        const chunk = a.chunk as Uint8Array;
+        const a = this.#decode(m, call.arg);
+        const canister = this.#controlled(a.canister_id, call.caller);
+        const chunk = a.chunk;
         if (chunk.length > MAX_CHUNK_SIZE) {
           throw errors.chunkStoreError(
             `Wasm chunk size ${chunk.length} exceeds the maximum chunk size of ${MAX_CHUNK_SIZE}`,
@@ -261,22 +230,26 @@ export class ManagementCanister implements ManagementHandler {
         return reply({ hash });
       }
       case 'clear_chunk_store': {
-        this.#controlled(a.canister_id as Principal, call.caller).chunkStore.clear();
+        const a = this.#decode(m, call.arg);
+        this.#controlled(a.canister_id, call.caller).chunkStore.clear();
         return reply();
       }
       case 'stored_chunks': {
-        const canister = this.#controlled(a.canister_id as Principal, call.caller);
+        const a = this.#decode(m, call.arg);
+        const canister = this.#controlled(a.canister_id, call.caller);
         return reply([...canister.chunkStore.keys()].map((h) => ({ hash: fromHex(h) })));
       }
       case 'uninstall_code': {
-        const canister = this.#controlled(a.canister_id as Principal, call.caller);
+        const a = this.#decode(m, call.arg);
+        const canister = this.#controlled(a.canister_id, call.caller);
         uninstallCode(canister);
         this.#replica.rejectOpenCallContexts(canister, 'Canister has been uninstalled.');
         this.#record(canister, call, { code_uninstall: null });
         return reply();
       }
       case 'start_canister': {
-        const canister = this.#controlled(a.canister_id as Principal, call.caller);
+        const a = this.#decode(m, call.arg);
+        const canister = this.#controlled(a.canister_id, call.caller);
         if (canister.status === 'stopping') {
           const waiters = canister.stopWaiters;
           canister.stopWaiters = [];
@@ -286,7 +259,8 @@ export class ManagementCanister implements ManagementHandler {
         return reply();
       }
       case 'stop_canister': {
-        const canister = this.#controlled(a.canister_id as Principal, call.caller);
+        const a = this.#decode(m, call.arg);
+        const canister = this.#controlled(a.canister_id, call.caller);
         if (canister.status === 'stopped') return reply();
         canister.status = 'stopping';
         canister.stopWaiters.push((outcome) => {
@@ -304,7 +278,8 @@ export class ManagementCanister implements ManagementHandler {
         return 'pending';
       }
       case 'delete_canister': {
-        const canister = this.#controlled(a.canister_id as Principal, call.caller);
+        const a = this.#decode(m, call.arg);
+        const canister = this.#controlled(a.canister_id, call.caller);
         if (call.fromCanister && canister.id.compareTo(call.caller) === 'eq')
           throw errors.deleteSelf(canister.id);
         if (canister.status !== 'stopped') throw errors.deleteNotStopped(canister.id);
@@ -312,8 +287,9 @@ export class ManagementCanister implements ManagementHandler {
         return reply();
       }
       case 'canister_status': {
-        const canister = this.#replica.findCanister(a.canister_id as Principal);
-        if (!canister) throw errors.canisterNotFound(a.canister_id as Principal);
+        const a = this.#decode(m, call.arg);
+        const canister = this.#replica.findCanister(a.canister_id);
+        if (!canister) throw errors.canisterNotFound(a.canister_id);
         // A canister may ask for its own status (spec: "IC method canister_status").
         const self = call.fromCanister && canister.id.compareTo(call.caller) === 'eq';
         if (!self && !canister.isControlledBy(call.caller))
@@ -346,8 +322,9 @@ export class ManagementCanister implements ManagementHandler {
         });
       }
       case 'update_settings': {
-        const canister = this.#controlled(a.canister_id as Principal, call.caller);
-        const settings = a.settings as SettingsArg;
+        const a = this.#decode(m, call.arg);
+        const canister = this.#controlled(a.canister_id, call.caller);
+        const settings = a.settings;
         this.#applySettings(canister, settings);
         if (settings.controllers[0]) {
           canister.versionNumber += 1n;
@@ -360,10 +337,11 @@ export class ManagementCanister implements ManagementHandler {
         return reply(new Uint8Array(randomBytes(32)));
       }
       case 'http_request': {
+        const a = this.#decode(m, call.arg);
         if (!call.fromCanister) throw errors.onlyCanisters(m);
         const subnet = call.subnet ?? this.#replica.subnets[0];
-        const method = Object.keys(a.method as object)[0].toUpperCase() as 'GET' | 'HEAD' | 'POST';
-        const transform = (a.transform as Opt<{ function: [Principal, string]; context: Uint8Array }>)[0];
+        const method = 'get' in a.method ? 'GET' : 'head' in a.method ? 'HEAD' : 'POST';
+        const transform = a.transform[0];
         const requestId = this.#replica.nextHttpRequestId++;
         this.#replica.httpOutcalls.set(requestId, {
           canisterId: call.caller,
@@ -371,10 +349,10 @@ export class ManagementCanister implements ManagementHandler {
             subnetId: subnet.id,
             requestId,
             httpMethod: method,
-            url: a.url as string,
-            headers: a.headers as { name: string; value: string }[],
-            body: (a.body as Opt<Uint8Array>)[0] ?? new Uint8Array(),
-            maxResponseBytes: (a.max_response_bytes as Opt<bigint>)[0],
+            url: a.url,
+            headers: a.headers,
+            body: a.body[0] ?? new Uint8Array(),
+            maxResponseBytes: a.max_response_bytes[0],
           },
           transform: transform ? { method: transform.function[1], context: transform.context } : undefined,
           respond: call.respond,
@@ -382,22 +360,25 @@ export class ManagementCanister implements ManagementHandler {
         return 'pending';
       }
       case 'deposit_cycles': {
-        const canister = this.#replica.findCanister(a.canister_id as Principal);
-        if (!canister) throw errors.canisterNotFound(a.canister_id as Principal);
+        const a = this.#decode(m, call.arg);
+        const canister = this.#replica.findCanister(a.canister_id);
+        if (!canister) throw errors.canisterNotFound(a.canister_id);
         canister.balance += call.cycles;
         return reply();
       }
       case 'provisional_top_up_canister': {
-        const canister = this.#replica.findCanister(a.canister_id as Principal);
-        if (!canister) throw errors.canisterNotFound(a.canister_id as Principal);
-        canister.balance += a.amount as bigint;
+        const a = this.#decode(m, call.arg);
+        const canister = this.#replica.findCanister(a.canister_id);
+        if (!canister) throw errors.canisterNotFound(a.canister_id);
+        canister.balance += a.amount;
         return reply();
       }
       case 'canister_info': {
+        const a = this.#decode(m, call.arg);
         if (!call.fromCanister) throw errors.onlyCanisters(m);
-        const canister = this.#replica.findCanister(a.canister_id as Principal);
-        if (!canister) throw errors.canisterNotFound(a.canister_id as Principal);
-        const n = Number((a.num_requested_changes as Opt<bigint>)[0] ?? 0n);
+        const canister = this.#replica.findCanister(a.canister_id);
+        if (!canister) throw errors.canisterNotFound(a.canister_id);
+        const n = Number(a.num_requested_changes[0] ?? 0n);
         return reply({
           total_num_changes: BigInt(canister.history.length),
           recent_changes: n > 0 ? canister.history.slice(-Math.min(n, 20)) : [],
@@ -406,6 +387,7 @@ export class ManagementCanister implements ManagementHandler {
         });
       }
       case 'fetch_canister_logs': {
+        this.#decode(m, call.arg); // a malformed argument is reported first
         throw new UserError(
           'CanisterRejectedMessage',
           'fetch_canister_logs API is only accessible in non-replicated mode',
@@ -414,10 +396,29 @@ export class ManagementCanister implements ManagementHandler {
     }
   }
 
+  /** `create_canister` and `provisional_create_canister_with_cycles`; returns the reply value. */
+  #create(
+    call: ManagementCall,
+    settings: CanisterSettings | undefined,
+    specifiedId: Principal | undefined,
+    cycles: bigint,
+  ): { canister_id: Principal } {
+    const controllers = settings?.controllers[0] ?? [call.caller];
+    if (controllers.length > MAX_CONTROLLERS)
+      throw errors.invalidSettings(
+        `Invalid settings: 'controllers' length exceeds maximum size allowed of ${MAX_CONTROLLERS}.`,
+      );
+    const created = this.#host.createCanister(call.subnet, { controllers, cycles, specifiedId });
+    if (created instanceof UserError) throw created;
+    if (settings) this.#applySettings(created, settings);
+    this.#record(created, call, { creation: { controllers: created.controllers } });
+    return { canister_id: created.id };
+  }
+
   #install(
     canister: CanisterState,
     call: ManagementCall,
-    mode: ModeArg,
+    mode: CanisterInstallMode,
     wasm: Uint8Array,
     arg: Uint8Array,
   ): void {
@@ -457,7 +458,7 @@ export class ManagementCanister implements ManagementHandler {
     });
   }
 
-  #applySettings(canister: CanisterState, s: SettingsArg): void {
+  #applySettings(canister: CanisterState, s: CanisterSettings): void {
     const next = { ...canister.settings };
     if (s.compute_allocation[0] !== undefined) {
       if (s.compute_allocation[0] > 100n)

@@ -70,20 +70,6 @@ export interface CompiledModule {
 const CACHE_LIMIT = 64;
 const cache = new Map<string, CompiledModule>();
 
-let unmeteredBaseline = false;
-
-/**
- * Benchmark baseline only, not a user option: compile modules from now on
- * without instruction metering (no counter, no charges, no IC0522), so that
- * the cost of metering can be measured against the same canister without
- * it. Clears the compiled-module cache (whose entries are one mode or the
- * other). Never enabled by the simulator itself.
- */
-export function setUnmeteredBaselineForBenchmarks(enabled: boolean): void {
-  if (enabled !== unmeteredBaseline) cache.clear();
-  unmeteredBaseline = enabled;
-}
-
 /** Maps a decoder failure to the error the IC reports for it. */
 function decodeFailure(bytes: Uint8Array, err: WasmDecodeError): InvalidWasmError {
   if (err.icReason !== undefined) return decodingError(err.icReason);
@@ -134,7 +120,7 @@ export function compileCanisterModule(bytes: Uint8Array): CompiledModule {
 
   let instrumented;
   try {
-    instrumented = instrumentModule(info, { metering: !unmeteredBaseline });
+    instrumented = instrumentModule(info);
   } catch (e) {
     if (e instanceof InstrumentationError) {
       throw new InvalidWasmError(

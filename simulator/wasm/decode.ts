@@ -16,6 +16,7 @@
  * `decode_wasm`): the bytes then start with 1f 8b 08.
  */
 import { gunzipSync } from 'node:zlib';
+import { ByteReader } from './binary.ts';
 
 /** Thrown for bytes that are not a well-formed module (or not a module at all). */
 export class WasmDecodeError extends Error {
@@ -186,89 +187,14 @@ const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
 const WASM_VERSION = [0x01, 0x00, 0x00, 0x00];
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** A cursor over the module bytes with LEB128 readers. */
-export class Reader {
-  readonly bytes: Uint8Array;
-  pos: number;
-  readonly end: number;
-  constructor(bytes: Uint8Array, pos = 0, end = bytes.length) {
-    this.bytes = bytes;
-    this.pos = pos;
-    this.end = end;
-  }
-
+/** A cursor over the module bytes that reports failures as {@link WasmDecodeError}. */
+export class Reader extends ByteReader {
   fail(what: string, at = this.pos): never {
     throw new WasmDecodeError(what, at);
   }
 
-  eof(): boolean {
-    return this.pos >= this.end;
-  }
-
-  byte(what = 'a byte'): number {
-    if (this.pos >= this.end)
-      this.fail(
-        `unexpected end of ${this.end === this.bytes.length ? 'module' : 'section'}, expected ${what}`,
-      );
-    return this.bytes[this.pos++] as number;
-  }
-
-  take(n: number, what: string): Uint8Array {
-    if (n > this.end - this.pos)
-      this.fail(
-        `unexpected end of ${this.end === this.bytes.length ? 'module' : 'section'}, expected ${n} bytes of ${what}`,
-      );
-    const out = this.bytes.subarray(this.pos, this.pos + n);
-    this.pos += n;
-    return out;
-  }
-
-  /** Unsigned LEB128, at most 32 bits. */
-  u32(what = 'a u32'): number {
-    const at = this.pos;
-    let result = 0;
-    let shift = 0;
-    for (let i = 0; i < 5; i++) {
-      const b = this.byte(what);
-      if (i === 4 && b & 0x70) this.fail(`invalid LEB128 for ${what}: value does not fit in 32 bits`, at);
-      result += (b & 0x7f) * 2 ** shift;
-      if ((b & 0x80) === 0) return result;
-      shift += 7;
-    }
-    return this.fail(`invalid LEB128 for ${what}: more than 5 bytes`, at);
-  }
-
-  /** Unsigned LEB128, at most 64 bits. */
-  u64(what = 'a u64'): bigint {
-    const at = this.pos;
-    let result = 0n;
-    let shift = 0n;
-    for (let i = 0; i < 10; i++) {
-      const b = this.byte(what);
-      if (i === 9 && b & 0x7e) this.fail(`invalid LEB128 for ${what}: value does not fit in 64 bits`, at);
-      result |= BigInt(b & 0x7f) << shift;
-      if ((b & 0x80) === 0) return result;
-      shift += 7n;
-    }
-    return this.fail(`invalid LEB128 for ${what}: more than 10 bytes`, at);
-  }
-
-  /** Signed LEB128 of up to `bits` bits. */
-  sleb(bits: 32 | 33 | 64, what: string): bigint {
-    const at = this.pos;
-    let result = 0n;
-    let shift = 0n;
-    const maxBytes = Math.ceil(bits / 7);
-    for (let i = 0; i < maxBytes; i++) {
-      const b = this.byte(what);
-      result |= BigInt(b & 0x7f) << shift;
-      shift += 7n;
-      if ((b & 0x80) === 0) {
-        if (shift < 64n && b & 0x40) result -= 1n << shift;
-        return BigInt.asIntN(bits === 33 ? 64 : bits, result);
-      }
-    }
-    return this.fail(`invalid signed LEB128 for ${what}: more than ${maxBytes} bytes`, at);
+  protected inputName(): string {
+    return this.end === this.bytes.length ? 'module' : 'section';
   }
 
   name(what = 'a name'): string {

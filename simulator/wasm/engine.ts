@@ -1,10 +1,11 @@
 /**
  * Typed access to the engine's WebAssembly JS API.
  *
- * The project compiles against `lib: ["ES2023"]` without DOM, where the
- * `WebAssembly` global has no value declarations (only esbuild's empty
- * `WebAssembly.Module` interface). This file declares the few members this
- * folder uses, so the rest of `simulator/wasm` stays fully typed.
+ * The DOM lib declares `WebAssembly`, but its `BufferSource` parameters take
+ * only ArrayBuffer-backed views, so every `Uint8Array` the simulator holds
+ * (`Uint8Array<ArrayBufferLike>`) would need a cast, and instance exports
+ * come back as DOM `ExportValue`s. This file declares the few members the
+ * simulator uses with its own types, so callers need neither.
  */
 
 export interface WasmExportDescriptor {

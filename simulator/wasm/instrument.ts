@@ -22,6 +22,8 @@
  * own), so the name section and element segments stay valid;
  * only code offsets change (DWARF sections, if any, no longer match).
  */
+import { concatBytes } from '../bytes.ts';
+import { ByteWriter, encodeSection } from './binary.ts';
 import { SECTION_RANK, type ExportInfo, type ExternKind, type ModuleInfo } from './decode.ts';
 import {
   appendCounterGlobal,
@@ -77,27 +79,16 @@ export const GLOBAL_EXPORT_PREFIX = '__icsim_global_';
 
 const KIND_BYTE: Readonly<Record<ExternKind, number>> = { func: 0, table: 1, memory: 2, global: 3, tag: 4 };
 
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) b |= 0x80;
-    out.push(b);
-  } while (n > 0);
-  return out;
-}
-
 function encodeExportSection(exports: readonly ExportInfo[]): Uint8Array {
   const enc = new TextEncoder();
-  const body: number[] = [...uleb(exports.length)];
+  const w = new ByteWriter();
+  w.uleb(exports.length);
   for (const e of exports) {
-    const name = enc.encode(e.name);
-    body.push(...uleb(name.length));
-    for (const b of name) body.push(b);
-    body.push(KIND_BYTE[e.kind], ...uleb(e.index));
+    w.vec(enc.encode(e.name));
+    w.byte(KIND_BYTE[e.kind]);
+    w.uleb(e.index);
   }
-  return Uint8Array.from([7, ...uleb(body.length), ...body]);
+  return encodeSection(7, w.bytes());
 }
 
 /**
@@ -185,15 +176,8 @@ export function instrumentModule(info: ModuleInfo, options: InstrumentOptions = 
   }
   insertBefore(Infinity);
 
-  const total = chunks.reduce((n, c) => n + c.length, 0);
-  const bytes = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    bytes.set(c, at);
-    at += c.length;
-  }
   return {
-    bytes,
+    bytes: concatBytes(chunks),
     tableExport,
     memoryExport,
     startExport,

@@ -78,7 +78,8 @@
  * atomics, legacy and new exception handling). Locals declarations are copied
  * as they are; only the code section is re-encoded.
  */
-import type { ModuleInfo } from './decode.ts';
+import { ByteReader, ByteWriter, encodeSection } from './binary.ts';
+import { Reader, type ModuleInfo } from './decode.ts';
 
 export const INSTRUCTION_COUNTER_EXPORT = 'canister counter_instructions';
 
@@ -321,58 +322,6 @@ SYNC[0x0b] = Y_END;
 SYNC[0x06] = Y_CATCH;
 SYNC[0x1f] = Y_CATCH;
 
-// ---- byte helpers ---------------------------------------------------------------
-
-/** A growable byte buffer. */
-class Writer {
-  buf: Uint8Array;
-  len = 0;
-  constructor(capacity: number) {
-    this.buf = new Uint8Array(Math.max(16, capacity));
-  }
-  reserve(n: number): void {
-    if (this.len + n <= this.buf.length) return;
-    let cap = this.buf.length * 2;
-    while (cap < this.len + n) cap *= 2;
-    const next = new Uint8Array(cap);
-    next.set(this.buf.subarray(0, this.len));
-    this.buf = next;
-  }
-  byte(b: number): void {
-    this.reserve(1);
-    this.buf[this.len++] = b;
-  }
-  uleb(n: number): void {
-    this.reserve(5);
-    do {
-      let b = n % 128;
-      n = Math.floor(n / 128);
-      if (n > 0) b |= 0x80;
-      this.buf[this.len++] = b;
-    } while (n > 0);
-  }
-  sleb(n: number): void {
-    this.reserve(10);
-    for (;;) {
-      const b = n % 128;
-      n = Math.floor(n / 128);
-      if (n === 0 && (b & 0x40) === 0) {
-        this.buf[this.len++] = b;
-        return;
-      }
-      this.buf[this.len++] = b | 0x80;
-    }
-  }
-  copy(src: Uint8Array, from: number, to: number): void {
-    this.reserve(to - from);
-    this.buf.set(src.subarray(from, to), this.len);
-    this.len += to - from;
-  }
-  bytes(): Uint8Array {
-    return this.buf.subarray(0, this.len);
-  }
-}
-
 // ---- the body scanner -------------------------------------------------------------
 
 /** One decoded instruction, for tests and diagnostics. */
@@ -385,80 +334,45 @@ export interface Instruction {
   cost: number;
 }
 
-interface ScanState {
-  bytes: Uint8Array;
-  pos: number;
-  end: number;
+/** A cursor over one function body (or the code section around it) whose failures name the function. */
+class BodyReader extends ByteReader {
+  /** Index of the function in the function index space. */
   fn: number;
+  /** Its name from the name section, looked up only to report a failure. */
   fnName: string | undefined;
-}
-
-function fail(s: ScanState, what: string, at: number): never {
-  const name = s.fnName === undefined ? `function ${s.fn}` : `function ${s.fn} (${s.fnName})`;
-  throw new MeteringError(`cannot meter ${name}: ${what} at offset 0x${at.toString(16)}`, s.fn, at);
-}
-
-function readByte(s: ScanState): number {
-  if (s.pos >= s.end) fail(s, 'unexpected end of the function body', s.pos);
-  return s.bytes[s.pos++] as number;
-}
-
-function skipLeb(s: ScanState): void {
-  const b = s.bytes;
-  const end = s.end;
-  let p = s.pos;
-  for (let i = 0; i < 10; i++) {
-    if (p >= end) fail(s, 'unexpected end of the function body in a LEB128 immediate', s.pos);
-    if (((b[p++] as number) & 0x80) === 0) {
-      s.pos = p;
-      return;
-    }
+  constructor(bytes: Uint8Array, pos: number, end: number, fn: number, fnName?: string) {
+    super(bytes, pos, end);
+    this.fn = fn;
+    this.fnName = fnName;
   }
-  fail(s, 'LEB128 immediate longer than 10 bytes', s.pos);
-}
 
-function readU32(s: ScanState): number {
-  const at = s.pos;
-  let result = 0;
-  let shift = 0;
-  for (let i = 0; i < 5; i++) {
-    const b = readByte(s);
-    result += (b & 0x7f) * 2 ** shift;
-    if ((b & 0x80) === 0) return result;
-    shift += 7;
+  fail(what: string, at = this.pos): never {
+    const name = this.fnName === undefined ? `function ${this.fn}` : `function ${this.fn} (${this.fnName})`;
+    throw new MeteringError(`cannot meter ${name}: ${what} at offset 0x${at.toString(16)}`, this.fn, at);
   }
-  return fail(s, 'u32 immediate longer than 5 bytes', at);
-}
 
-function take(s: ScanState, n: number): void {
-  if (n > s.end - s.pos) fail(s, `unexpected end of the function body, expected ${n} immediate bytes`, s.pos);
-  s.pos += n;
+  protected inputName(): string {
+    return 'the function body';
+  }
 }
 
 /** A block type: empty (0x40), a value type, or an s33 type index. */
-function skipBlockType(s: ScanState): void {
-  const b =
-    s.pos < s.end
-      ? (s.bytes[s.pos] as number)
-      : fail(s, 'unexpected end of the function body, expected a block type', s.pos);
-  if (b === 0x63 || b === 0x64) {
-    s.pos++;
-    skipLeb(s); // (ref null? ht)
-  } else {
-    skipLeb(s);
-  }
+function skipBlockType(s: BodyReader): void {
+  const b = s.pos < s.end ? (s.bytes[s.pos] as number) : s.byte('a block type');
+  if (b === 0x63 || b === 0x64) s.pos++; // (ref null? ht)
+  s.skipLeb('a block type');
 }
 
-function skipValType(s: ScanState): void {
-  const b = readByte(s);
-  if (b === 0x63 || b === 0x64) skipLeb(s);
+function skipValType(s: BodyReader): void {
+  const b = s.byte('a value type');
+  if (b === 0x63 || b === 0x64) s.skipLeb('a heap type');
 }
 
 /** memarg: align flags (bit 6: a memory index follows, multi-memory), [memidx], offset (u64 on memory64). */
-function skipMemarg(s: ScanState): void {
-  const flags = readU32(s);
-  if (flags & 0x40) skipLeb(s);
-  skipLeb(s);
+function skipMemarg(s: BodyReader): void {
+  const flags = s.u32('memarg flags');
+  if (flags & 0x40) s.skipLeb('a memory index');
+  s.skipLeb('a memarg offset');
 }
 
 /**
@@ -467,37 +381,37 @@ function skipMemarg(s: ScanState): void {
  * at `s.pos`, and returns its weight; leaves `s.pos` after it and the
  * (prefixed) opcode in `out[0]`.
  */
-function step(s: ScanState, costs: Uint16Array, wasm64: boolean, out: Int32Array): number {
+function step(s: BodyReader, costs: Uint16Array, wasm64: boolean, out: Int32Array): number {
   const at = s.pos;
   const op = s.bytes[s.pos++] as number;
   out[0] = op;
   switch (op) {
     case 0x0e: {
       // br_table: vec(label) label
-      const n = readU32(s);
-      for (let i = 0; i <= n; i++) skipLeb(s);
+      const n = s.u32('a label count');
+      for (let i = 0; i <= n; i++) s.skipLeb('a label');
       return costs[op] as number;
     }
     case 0x1c: {
       // select t*
-      const n = readU32(s);
+      const n = s.u32('a type count');
       for (let i = 0; i < n; i++) skipValType(s);
       return costs[op] as number;
     }
     case 0x1f: {
       // try_table blocktype vec(catch): catch tag label | catch_ref tag label | catch_all label | catch_all_ref label
       skipBlockType(s);
-      const n = readU32(s);
+      const n = s.u32('a catch count');
       for (let i = 0; i < n; i++) {
-        const kind = readByte(s);
-        if (kind > 3) fail(s, `unknown try_table catch kind 0x${kind.toString(16)}`, s.pos - 1);
-        if (kind <= 1) skipLeb(s); // tag
-        skipLeb(s); // label
+        const kind = s.byte('a catch kind');
+        if (kind > 3) s.fail(`unknown try_table catch kind 0x${kind.toString(16)}`, s.pos - 1);
+        if (kind <= 1) s.skipLeb('a tag index');
+        s.skipLeb('a label');
       }
       return costs[op] as number;
     }
     case 0xfc: {
-      const sub = readU32(s);
+      const sub = s.u32('an opcode');
       out[0] = 0xfc0000 | sub;
       if (sub <= 7) return fcCost(sub);
       switch (sub) {
@@ -505,8 +419,8 @@ function step(s: ScanState, costs: Uint16Array, wasm64: boolean, out: Int32Array
         case 10: // memory.copy mem mem
         case 12: // table.init elem table
         case 14: // table.copy t t
-          skipLeb(s);
-          skipLeb(s);
+          s.skipLeb('an index');
+          s.skipLeb('an index');
           return fcCost(sub);
         case 9: // data.drop data
         case 11: // memory.fill mem
@@ -514,48 +428,48 @@ function step(s: ScanState, costs: Uint16Array, wasm64: boolean, out: Int32Array
         case 15: // table.grow t
         case 16: // table.size t
         case 17: // table.fill t
-          skipLeb(s);
+          s.skipLeb('an index');
           return fcCost(sub);
         default:
-          return fail(s, `unknown opcode 0xfc ${sub}`, at);
+          return s.fail(`unknown opcode 0xfc ${sub}`, at);
       }
     }
     case 0xfd: {
-      const sub = readU32(s);
+      const sub = s.u32('an opcode');
       out[0] = 0xfd0000 | sub;
       if (sub <= 0x0b || sub === 0x5c || sub === 0x5d) skipMemarg(s);
       else if (sub === 0x0c || sub === 0x0d)
-        take(s, 16); // v128.const, i8x16.shuffle
+        s.skip(16, 'an immediate'); // v128.const, i8x16.shuffle
       else if (sub >= 0x15 && sub <= 0x22)
-        take(s, 1); // extract/replace lane
+        s.skip(1, 'a lane index'); // extract/replace lane
       else if (sub >= 0x54 && sub <= 0x5b) {
         skipMemarg(s);
-        take(s, 1); // lane
-      } else if (sub > 0x113) fail(s, `unknown opcode 0xfd ${sub}`, at);
+        s.skip(1, 'a lane index');
+      } else if (sub > 0x113) s.fail(`unknown opcode 0xfd ${sub}`, at);
       return simdCost(sub, wasm64);
     }
     case 0xfe: {
-      const sub = readU32(s);
+      const sub = s.u32('an opcode');
       out[0] = 0xfe0000 | sub;
       if (sub === 0x03) {
-        take(s, 1); // atomic.fence reserved byte
+        s.skip(1, 'a reserved byte'); // atomic.fence
       } else if (sub <= 0x02 || (sub >= 0x10 && sub <= 0x4e)) {
         skipMemarg(s);
       } else {
-        fail(s, `unknown opcode 0xfe ${sub}`, at);
+        s.fail(`unknown opcode 0xfe ${sub}`, at);
       }
       return wasm64 ? 2 : 1;
     }
     default:
-      return fail(s, `unknown opcode 0x${op.toString(16)}`, at);
+      return s.fail(`unknown opcode 0x${op.toString(16)}`, at);
   }
 }
 
 /** Skips the locals declarations. */
-function skipLocals(s: ScanState): void {
-  const groups = readU32(s);
+function skipLocals(s: BodyReader): void {
+  const groups = s.u32('a local group count');
   for (let i = 0; i < groups; i++) {
-    readU32(s);
+    s.u32('a local count');
     skipValType(s);
   }
 }
@@ -602,7 +516,7 @@ const S_RELOAD = 1;
 const S_STORE = 2;
 
 interface BodyScan {
-  s: ScanState;
+  s: BodyReader;
   wasm64: boolean;
   /** Output: injection points as [position, cost, flags] triples. */
   points: number[];
@@ -640,7 +554,7 @@ function scanBody(scan: BodyScan): void {
   let depth = 0;
   let ended = false;
   while (p < bodyEnd) {
-    if (ended) fail(s, 'instructions after the final end', p);
+    if (ended) s.fail('instructions after the final end', p);
     const at = p;
     let op = bytes[p++] as number;
     let c: number;
@@ -687,9 +601,9 @@ function scanBody(scan: BodyScan): void {
         op = out[0] as number;
         break;
       default:
-        return fail(s, `unknown opcode 0x${op.toString(16)}`, at);
+        return s.fail(`unknown opcode 0x${op.toString(16)}`, at);
     }
-    if (p > bodyEnd) fail(s, 'unexpected end of the function body inside an instruction', at);
+    if (p > bodyEnd) s.fail('unexpected end of the function body inside an instruction', at);
     if (list !== null) list.push({ offset: at, opcode: op, cost: c });
     cost += c;
     if (op > 0xff) continue;
@@ -708,22 +622,13 @@ function scanBody(scan: BodyScan): void {
         if (!stale) syncs.push(at, S_STORE);
         stale = false; // dead code or nothing follows
       } else if (k === Y_BR || k === Y_BR_TABLE) {
+        // The labels, read again (the loop keeps its position in `p`, not in `s`).
+        s.pos = at + 1;
         let toBody = false;
-        if (k === Y_BR) {
-          let q = at + 1;
-          let label = 0;
-          let shift = 0;
-          for (;;) {
-            const b = bytes[q++] as number;
-            label += (b & 0x7f) * 2 ** shift;
-            if ((b & 0x80) === 0) break;
-            shift += 7;
-          }
-          toBody = label === depth;
-        } else {
-          const t: ScanState = { bytes, pos: at + 1, end: p, fn: s.fn, fnName: s.fnName };
-          const n = readU32(t);
-          for (let i = 0; i <= n && !toBody; i++) toBody = readU32(t) === depth;
+        if (k === Y_BR) toBody = s.u32('a label') === depth;
+        else {
+          const n = s.u32('a label count');
+          for (let i = 0; i <= n && !toBody; i++) toBody = s.u32('a label') === depth;
         }
         if (stale) {
           syncs.push(at, S_RELOAD);
@@ -764,7 +669,7 @@ function scanBody(scan: BodyScan): void {
       case C_END:
       case C_DELEGATE:
         if (depth > 0) depth--;
-        else if (CONTROL[op] === C_DELEGATE) fail(s, 'delegate outside of a try block', at);
+        else if (CONTROL[op] === C_DELEGATE) s.fail('delegate outside of a try block', at);
         else ended = true;
         points.push(pointAt, cost, flags);
         pointAt = p;
@@ -785,7 +690,7 @@ function scanBody(scan: BodyScan): void {
         continue;
     }
   }
-  if (!ended) fail(s, 'the function body does not end with end', bodyEnd);
+  if (!ended) s.fail('the function body does not end with end', bodyEnd);
   // The run after the final end is empty.
   s.pos = p;
 }
@@ -801,13 +706,7 @@ export function decodeFunctionBody(
   end: number,
   options: { wasm64?: boolean; functionIndex?: number; functionName?: string } = {},
 ): Instruction[] {
-  const s: ScanState = {
-    bytes,
-    pos: start,
-    end,
-    fn: options.functionIndex ?? 0,
-    fnName: options.functionName,
-  };
+  const s = new BodyReader(bytes, start, end, options.functionIndex ?? 0, options.functionName);
   skipLocals(s);
   const list: Instruction[] = [];
   scanBody({
@@ -854,7 +753,7 @@ export function meterCodeSection(
   const section = info.sections.find((x) => x.id === 10);
   if (section === undefined) return null;
   const bytes = info.bytes;
-  const s: ScanState = { bytes, pos: section.contentStart, end: section.end, fn: 0, fnName: undefined };
+  const s = new BodyReader(bytes, section.contentStart, section.end, 0);
   const mergeLimit = options.mergeFallthroughUpTo ?? DEFAULT_MERGE_FALLTHROUGH_UP_TO;
   const scan: BodyScan = {
     s,
@@ -868,10 +767,10 @@ export function meterCodeSection(
     out: new Int32Array(1),
   };
   const { points, syncs } = scan;
-  const count = readU32(s);
+  const count = s.u32('the code count');
 
-  const w = new Writer(Math.ceil((section.end - section.contentStart) * 1.3) + 16);
-  const body = new Writer(1024);
+  const w = new ByteWriter(Math.ceil((section.end - section.contentStart) * 1.3) + 16);
+  const body = new ByteWriter(1024);
   w.uleb(count);
   let charges = 0;
   let checks = 0;
@@ -879,20 +778,20 @@ export function meterCodeSection(
   for (let i = 0; i < count; i++) {
     s.fn = info.numImportedFunctions + i;
     s.end = section.end;
-    const size = readU32(s);
+    const size = s.u32('a body size');
     const bodyStart = s.pos;
     const bodyEnd = bodyStart + size;
-    if (bodyEnd > section.end) fail(s, `body size ${size} runs past the code section`, bodyStart);
+    if (bodyEnd > section.end) s.fail(`body size ${size} runs past the code section`, bodyStart);
     s.end = bodyEnd;
     let locals = 0;
     let groups = 0;
     let localsEnd = bodyStart;
     let groupsStart = bodyStart;
     try {
-      groups = readU32(s);
+      groups = s.u32('a local group count');
       groupsStart = s.pos;
       for (let j = 0; j < groups; j++) {
-        locals += readU32(s);
+        locals += s.u32('a local count');
         skipValType(s);
       }
       localsEnd = s.pos;
@@ -1012,46 +911,28 @@ export function meterCodeSection(
   }
   s.end = section.end;
   if (s.pos !== section.end)
-    fail(s, `${section.end - s.pos} trailing bytes after the last function body`, s.pos);
+    s.fail(`${section.end - s.pos} trailing bytes after the last function body`, s.pos);
 
-  const content = w.bytes();
-  const head = new Writer(6);
-  head.byte(10);
-  head.uleb(content.length);
-  const result = new Uint8Array(head.len + content.length);
-  result.set(head.bytes(), 0);
-  result.set(content, head.len);
-  return { section: result, charges, checks };
+  return { section: encodeSection(10, w.bytes()), charges, checks };
 }
 
 /** The global section with one more global, `(mut i64) (i64.const 0)`, at the end; returns it and the new global's index. */
 export function appendCounterGlobal(info: ModuleInfo): { section: Uint8Array; index: number } {
   const index = info.numImportedGlobals + info.globals.length;
   const existing = info.sections.find((x) => x.id === 6);
-  const w = new Writer(16 + (existing ? existing.end - existing.contentStart : 0));
+  const w = new ByteWriter(16 + (existing ? existing.end - existing.contentStart : 0));
   w.uleb(info.globals.length + 1);
   if (existing) {
-    const s: ScanState = {
-      bytes: info.bytes,
-      pos: existing.contentStart,
-      end: existing.end,
-      fn: -1,
-      fnName: undefined,
-    };
-    readU32(s);
-    w.copy(info.bytes, s.pos, existing.end);
+    // The globals as they are, after their count.
+    const r = new Reader(info.bytes, existing.contentStart, existing.end);
+    r.u32('the global count');
+    w.copy(info.bytes, r.pos, existing.end);
   }
   w.byte(0x7e); // i64
   w.byte(0x01); // mutable
   w.byte(0x42); // i64.const 0
   w.byte(0x00);
   w.byte(0x0b);
-  const content = w.bytes();
-  const head = new Writer(6);
-  head.byte(6);
-  head.uleb(content.length);
-  const section = new Uint8Array(head.len + content.length);
-  section.set(head.bytes(), 0);
-  section.set(content, head.len);
+  const section = encodeSection(6, w.bytes());
   return { section, index };
 }

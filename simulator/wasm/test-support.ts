@@ -5,6 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import wabtInit from 'wabt';
+import { concatBytes } from '../bytes.ts';
+import { ByteWriter, encodeSection } from './binary.ts';
 
 const wabt = await wabtInit();
 
@@ -26,33 +28,14 @@ export function wat(src: string): Uint8Array {
   }
 }
 
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) b |= 0x80;
-    out.push(b);
-  } while (n > 0);
-  return out;
-}
-
 /** Appends a custom section `name` with `payload` to a module. */
 export function withCustomSection(bytes: Uint8Array, name: string, payload: Uint8Array | string): Uint8Array {
   const enc = new TextEncoder();
-  const nameBytes = enc.encode(name);
+  const content = new ByteWriter();
+  content.vec(enc.encode(name));
   const data = typeof payload === 'string' ? enc.encode(payload) : payload;
-  const nameLen = uleb(nameBytes.length);
-  const size = uleb(nameLen.length + nameBytes.length + data.length);
-  const out = new Uint8Array(
-    bytes.length + 1 + size.length + nameLen.length + nameBytes.length + data.length,
-  );
-  let at = 0;
-  for (const part of [bytes, [0], size, nameLen, nameBytes, data]) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
+  content.copy(data, 0, data.length);
+  return concatBytes([bytes, encodeSection(0, content.bytes())]);
 }
 
 export const AZLE_STABLE_TEMPLATE = fileURLToPath(
@@ -65,14 +48,16 @@ export function azleStableTemplate(): Uint8Array {
 
 /** Encodes a u32 as unsigned LEB128. */
 export function leb(n: number): number[] {
-  return uleb(n);
+  const w = new ByteWriter();
+  w.uleb(n);
+  return [...w.bytes()];
 }
 
 /** A module from raw sections: `[id, contents]` pairs, in order. */
 export function rawModule(sections: ReadonlyArray<readonly [number, readonly number[]]>): Uint8Array {
   const out: number[] = [0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0];
   for (const [id, body] of sections) {
-    out.push(id, ...uleb(body.length));
+    out.push(id, ...leb(body.length));
     for (const b of body) out.push(b);
   }
   return Uint8Array.from(out);

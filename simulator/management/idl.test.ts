@@ -1,0 +1,77 @@
+import { IDL } from '@icp-sdk/core/candid';
+import { Principal } from '@icp-sdk/core/principal';
+import { describe, expect, it } from 'vitest';
+import { decodeArgs, methods, type ManagementArgs } from './idl.ts';
+
+const id = Principal.fromUint8Array(new Uint8Array([1, 2, 3]));
+const settings: ManagementArgs['update_settings']['settings'] = {
+  controllers: [[id]],
+  compute_allocation: [1n],
+  memory_allocation: [],
+  freezing_threshold: [],
+  reserved_cycles_limit: [],
+  log_visibility: [{ allowed_viewers: [id] }],
+  wasm_memory_limit: [],
+  wasm_memory_threshold: [],
+  environment_variables: [[{ name: 'A', value: 'b' }]],
+};
+
+/** A value of each argument's TypeScript type; decoding its IDL encoding must give it back. */
+const samples: { [M in keyof ManagementArgs]: ManagementArgs[M] } = {
+  create_canister: { settings: [settings], sender_canister_version: [3n] },
+  provisional_create_canister_with_cycles: {
+    amount: [5n],
+    settings: [],
+    specified_id: [id],
+    sender_canister_version: [],
+  },
+  install_code: {
+    mode: { upgrade: [{ skip_pre_upgrade: [true], wasm_memory_persistence: [{ keep: null }] }] },
+    canister_id: id,
+    wasm_module: new Uint8Array([0, 97, 115, 109]),
+    arg: new Uint8Array([1]),
+    sender_canister_version: [],
+  },
+  install_chunked_code: {
+    mode: { install: null },
+    target_canister: id,
+    store_canister: [id],
+    chunk_hashes_list: [{ hash: new Uint8Array(32) }],
+    wasm_module_hash: new Uint8Array(32).fill(1),
+    arg: new Uint8Array(),
+    sender_canister_version: [1n],
+  },
+  upload_chunk: { canister_id: id, chunk: new Uint8Array([9, 9]) },
+  clear_chunk_store: { canister_id: id },
+  stored_chunks: { canister_id: id },
+  uninstall_code: { canister_id: id, sender_canister_version: [] },
+  start_canister: { canister_id: id },
+  stop_canister: { canister_id: id },
+  delete_canister: { canister_id: id },
+  canister_status: { canister_id: id },
+  update_settings: { canister_id: id, settings, sender_canister_version: [] },
+  raw_rand: undefined,
+  http_request: {
+    url: 'https://example.com',
+    max_response_bytes: [10n],
+    method: { post: null },
+    headers: [{ name: 'h', value: 'v' }],
+    body: [new Uint8Array([1])],
+    transform: [{ function: [id, 'transform'], context: new Uint8Array([2]) }],
+    is_replicated: [false],
+  },
+  deposit_cycles: { canister_id: id },
+  provisional_top_up_canister: { canister_id: id, amount: 7n },
+  canister_info: { canister_id: id, num_requested_changes: [2n] },
+  fetch_canister_logs: { canister_id: id },
+};
+
+describe('management argument types', () => {
+  it('decode to the TypeScript shape paired with each IDL', () => {
+    for (const method of Object.keys(samples) as (keyof ManagementArgs)[]) {
+      const type = methods[method].arg;
+      const bytes = type === undefined ? new Uint8Array() : IDL.encode([type], [samples[method]]);
+      expect(decodeArgs(method, bytes), method).toEqual(samples[method]);
+    }
+  });
+});
