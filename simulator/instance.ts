@@ -25,6 +25,7 @@ import { Subnet } from './subnet/subnet.ts';
 import type {
   CallOutcome,
   CanisterCall,
+  CanisterInfo,
   EffectivePrincipal,
   HttpOutcallResponse,
   InstanceConfig,
@@ -61,13 +62,26 @@ export interface InstanceOptions {
   instructionLimits?: Partial<InstructionLimits>;
 }
 
+/** Each instance's replica, for `replicaOf`: not a property, so adapters cannot reach it through an `Instance`. */
+const replicas = new WeakMap<Instance, Replica>();
+
+/**
+ * The replica behind `instance`, for the simulator core's own tests and
+ * benchmarks that inspect canister state. Adapters use `Instance`'s methods
+ * only; eslint.config.js bars them from importing this.
+ */
+export function replicaOf(instance: Instance): Replica {
+  return replicas.get(instance)!;
+}
+
 export class Instance {
-  readonly replica: Replica;
+  readonly #replica: Replica;
   #autoProgress: ReturnType<typeof setInterval> | undefined;
   #deleted = false;
 
   private constructor(replica: Replica) {
-    this.replica = replica;
+    this.#replica = replica;
+    replicas.set(this, replica);
   }
 
   /**
@@ -111,8 +125,8 @@ export class Instance {
   }
 
   /** The subnet that canisters go to by default: PocketIC's default effective canister id. */
-  get defaultSubnet(): Subnet {
-    const s = this.replica.subnets;
+  #defaultSubnet(): Subnet {
+    const s = this.#replica.subnets;
     return (
       s.find((x) => x.kind === 'Application') ??
       s.find((x) => x.kind === 'VerifiedApplication') ??
@@ -123,7 +137,7 @@ export class Instance {
 
   getTopology(): Topology {
     return {
-      subnets: this.replica.subnets.map((s) => ({
+      subnets: this.#replica.subnets.map((s) => ({
         id: s.id,
         kind: s.kind,
         size: s.size,
@@ -134,7 +148,7 @@ export class Instance {
           end: canisterIdFromIndex(r.end),
         })),
       })),
-      defaultEffectiveCanisterId: canisterIdFromIndex(this.defaultSubnet.allocationRange.start),
+      defaultEffectiveCanisterId: canisterIdFromIndex(this.#defaultSubnet().allocationRange.start),
     };
   }
 
@@ -142,27 +156,32 @@ export class Instance {
 
   /** Current time in ns since 1970 (the time the next round runs at). */
   getTime(): bigint {
-    return this.replica.time;
+    return this.#replica.time;
+  }
+
+  /** The time of the last round (ns since 1970): what queries and certificates see. */
+  getCertifiedTime(): bigint {
+    return this.#replica.certifiedTime;
   }
 
   /** Sets the time of the next round; queries see it after a `tick`. Going back is refused, as in PocketIC. */
   setTime(ns: bigint): void {
     this.#alive();
-    const current = this.replica.time;
+    const current = this.#replica.time;
     if (ns < current) throw new InstanceError(`SettingTimeIntoPast((${current}, ${ns}))`);
-    this.replica.time = ns;
+    this.#replica.time = ns;
   }
 
   /** Sets the time and certifies it at once: queries see it without a `tick`. */
   setCertifiedTime(ns: bigint): void {
     this.setTime(ns);
-    this.replica.certifiedTime = ns;
+    this.#replica.certifiedTime = ns;
   }
 
   /** One round on every subnet: timers, heartbeats, then pending messages. */
   tick(): void {
     this.#alive();
-    this.replica.tick();
+    this.#replica.tick();
   }
 
   // ---- calls ---------------------------------------------------------------
@@ -170,13 +189,13 @@ export class Instance {
   query(call: CanisterCall): CallOutcome {
     this.#alive();
     this.#route(call);
-    return this.replica.query(call.sender, call.canisterId, call.method, call.arg);
+    return this.#replica.query(call.sender, call.canisterId, call.method, call.arg);
   }
 
   submitIngress(call: CanisterCall): SubmittedIngress | Rejection {
     this.#alive();
     const subnet = this.#route(call);
-    const result = this.replica.submitIngress(call.sender, call.canisterId, call.method, call.arg, subnet);
+    const result = this.#replica.submitIngress(call.sender, call.canisterId, call.method, call.arg, subnet);
     if ('status' in result) return { ...result, message: result.message };
     return {
       status: 'submitted',
@@ -190,9 +209,9 @@ export class Instance {
     this.#alive();
     const id = messageIdHex(messageId);
     for (let round = 0; round <= MAX_AWAIT_ROUNDS; round++) {
-      const outcome = this.replica.ingress.get(id)?.outcome;
+      const outcome = this.#replica.ingress.get(id)?.outcome;
       if (outcome) return outcome;
-      if (round < MAX_AWAIT_ROUNDS) this.replica.tick();
+      if (round < MAX_AWAIT_ROUNDS) this.#replica.tick();
     }
     throw new InstanceError(
       `BadIngressMessage("Failed to answer to ingress ${id} after ${MAX_AWAIT_ROUNDS} rounds.")`,
@@ -201,7 +220,7 @@ export class Instance {
 
   /** The outcome of an ingress message, undefined while it runs; a caller other than the sender is refused. */
   ingressStatus(messageId: Uint8Array, caller?: Principal): CallOutcome | undefined {
-    const record = this.replica.ingress.get(messageIdHex(messageId));
+    const record = this.#replica.ingress.get(messageIdHex(messageId));
     if (!record) return undefined;
     if (caller && caller.compareTo(record.sender) !== 'eq') {
       throw new InstanceError(`Forbidden("The user tries to access Request ID not signed by the caller.")`);
@@ -217,7 +236,7 @@ export class Instance {
   #route(call: CanisterCall): Subnet {
     const ep = call.effectivePrincipal;
     if (ep.kind === 'subnet') {
-      const subnet = this.replica.subnets.find((s) => s.id.compareTo(ep.id) === 'eq');
+      const subnet = this.#replica.subnets.find((s) => s.id.compareTo(ep.id) === 'eq');
       if (!subnet) throw new InstanceError(`SubnetNotFound(${ep.id.toText()})`);
       return subnet;
     }
@@ -227,7 +246,7 @@ export class Instance {
       if (call.method === 'provisional_create_canister_with_cycles' || call.method === 'create_canister') {
         const specified = decodeField(call.arg, 'specified_id', IDL.Opt(IDL.Principal)) as
           [] | [Principal] | undefined;
-        if (!specified?.[0]) return this.defaultSubnet;
+        if (!specified?.[0]) return this.#defaultSubnet();
         target = specified[0];
       } else {
         // Most methods name the canister `canister_id`; install_chunked_code names it `target_canister`.
@@ -241,7 +260,7 @@ export class Instance {
       }
     }
     target ??= call.canisterId;
-    const subnet = this.replica.subnetHosting(target);
+    const subnet = this.#replica.subnetHosting(target);
     if (!subnet)
       throw new InstanceError(
         `CanisterRequestRoutingError("Canister ${target.toText()} does not belong to any subnet.")`,
@@ -255,12 +274,12 @@ export class Instance {
     subnet: Subnet | undefined,
     options: { controllers: Principal[]; cycles: bigint; specifiedId?: Principal },
   ): CanisterState | UserError {
-    let target = subnet ?? this.defaultSubnet;
+    let target = subnet ?? this.#defaultSubnet();
     let id: Principal | undefined;
     if (options.specifiedId) {
       id = options.specifiedId;
-      if (this.replica.findCanister(id)) return mgmtErrors.idAlreadyExists(id);
-      const host = this.replica.subnets.find((s) => s.hostsId(id!));
+      if (this.#replica.findCanister(id)) return mgmtErrors.idAlreadyExists(id);
+      const host = this.#replica.subnets.find((s) => s.hostsId(id!));
       if (!host) {
         return new UserError(
           'CanisterNotHostedBySubnet',
@@ -288,12 +307,12 @@ export class Instance {
   }
 
   #deleteCanister(canister: CanisterState): void {
-    this.replica.rejectOpenCallContexts(canister, `Canister ${canister.idText} has been deleted.`);
-    for (const s of this.replica.subnets) s.canisters.delete(canister.idText);
+    this.#replica.rejectOpenCallContexts(canister, `Canister ${canister.idText} has been deleted.`);
+    for (const s of this.#replica.subnets) s.canisters.delete(canister.idText);
   }
 
   #canister(id: Principal): CanisterState {
-    const c = this.replica.findCanister(id);
+    const c = this.#replica.findCanister(id);
     if (!c) throw new InstanceError(`CanisterNotFound(${id.toText()})`);
     return c;
   }
@@ -321,30 +340,63 @@ export class Instance {
   }
 
   getSubnet(canisterId: Principal): Principal | undefined {
-    if (!this.replica.findCanister(canisterId)) return undefined;
-    return this.replica.subnetHosting(canisterId)?.id;
+    if (!this.#replica.findCanister(canisterId)) return undefined;
+    return this.#replica.subnetHosting(canisterId)?.id;
   }
 
   getControllers(canisterId: Principal): Principal[] {
     return [...this.#canister(canisterId).controllers];
   }
 
+  /** What the state tree shows of a canister, or undefined when there is no such canister. */
+  getCanisterInfo(canisterId: Principal): CanisterInfo | undefined {
+    const c = this.#replica.findCanister(canisterId);
+    return c && canisterInfo(c);
+  }
+
+  /** The canisters a subnet hosts, as its state tree shows them. */
+  listCanisters(subnetId: Principal): CanisterInfo[] {
+    return [...this.#subnet(subnetId).canisters.values()].map(canisterInfo);
+  }
+
+  /**
+   * The subnet a call to `id` is routed to: the one hosting it, else the one
+   * whose canister ranges contain it; unlike `getSubnet`, the canister need
+   * not exist.
+   */
+  getSubnetForId(id: Principal): Principal | undefined {
+    return this.#replica.subnetHosting(id)?.id;
+  }
+
+  /**
+   * Installs what signs data certificates: a non-replicated query that calls
+   * `data_certificate_*` receives `signer(canister)`. The IC HTTP interface
+   * installs it, since it certifies the state tree.
+   */
+  setDataCertificateSigner(signer: (canister: CanisterInfo) => Uint8Array | undefined): void {
+    this.#replica.dataCertificate = (c) => signer(canisterInfo(c));
+  }
+
   /** A subnet's public key, DER-encoded BLS12-381 G2 (133 bytes), like PocketIC's `root_key_der`. */
   getPubKey(subnetId: Principal): Uint8Array {
-    const subnet = this.replica.subnets.find((s) => s.id.compareTo(subnetId) === 'eq');
+    return this.#subnet(subnetId).publicKeyDer;
+  }
+
+  #subnet(subnetId: Principal): Subnet {
+    const subnet = this.#replica.subnets.find((s) => s.id.compareTo(subnetId) === 'eq');
     if (!subnet) throw new InstanceError(`SubnetNotFound(${subnetId.toText()})`);
-    return subnet.publicKeyDer;
+    return subnet;
   }
 
   /** The root key: the NNS subnet's key, else the first subnet's. */
   getRootKey(): Uint8Array {
-    const nns = this.replica.subnets.find((s) => s.kind === 'NNS') ?? this.replica.subnets[0];
+    const nns = this.#replica.subnets.find((s) => s.kind === 'NNS') ?? this.#replica.subnets[0];
     return this.getPubKey(nns.id);
   }
 
   /** HTTPS outcalls made by canisters and not answered yet, oldest first. */
   getPendingHttpOutcalls(): PendingHttpOutcall[] {
-    return [...this.replica.httpOutcalls.values()].map((p) => p.request);
+    return [...this.#replica.httpOutcalls.values()].map((p) => p.request);
   }
 
   /**
@@ -360,9 +412,8 @@ export class Instance {
     additional: HttpOutcallResponse[],
   ): void {
     this.#alive();
-    const subnet = this.replica.subnets.find((s) => s.id.compareTo(subnetId) === 'eq');
-    if (!subnet) throw new InstanceError(`SubnetNotFound(${subnetId.toText()})`);
-    const pending = this.replica.httpOutcalls.get(requestId);
+    const subnet = this.#subnet(subnetId);
+    const pending = this.#replica.httpOutcalls.get(requestId);
     if (!pending || pending.request.subnetId.compareTo(subnetId) !== 'eq') {
       throw new InstanceError(`InvalidCanisterHttpRequestId((${subnetId.toText()}, ${requestId}))`);
     }
@@ -373,7 +424,7 @@ export class Instance {
       if (r.kind === 'reject' && (r.rejectCode < 1 || r.rejectCode > 6))
         throw new InstanceError(`InvalidRejectCode(${r.rejectCode})`);
     }
-    this.replica.httpOutcalls.delete(requestId);
+    this.#replica.httpOutcalls.delete(requestId);
     const outcomes = [response, ...additional].map((r) => this.#transformed(pending, r));
     const first = outcomes[0];
     const agree = outcomes.every((o) => o.kind === first.kind && sameResult(o, first));
@@ -394,7 +445,7 @@ export class Instance {
     const result = { status: BigInt(r.status), headers: r.headers, body: r.body };
     if (!pending.transform) return { kind: 'reply', data: IDL.encode([HttpRequestResult], [result]) };
     const arg = IDL.encode([TransformArgs], [{ response: result, context: pending.transform.context }]);
-    const out = this.replica.transform(pending.canisterId, pending.transform.method, arg);
+    const out = this.#replica.transform(pending.canisterId, pending.transform.method, arg);
     if (out.kind === 'reply') return { kind: 'reply', data: out.data };
     if (out.kind === 'reject') return { kind: 'reject', code: 4, message: out.message };
     return { kind: 'reject', code: 5, message: out.error.message };
@@ -407,8 +458,8 @@ export class Instance {
     if (this.#autoProgress) throw new InstanceError('Auto progress mode has already been enabled.');
     const step = (): void => {
       const now = BigInt(Date.now()) * 1_000_000n;
-      if (now > this.replica.time) this.replica.time = now;
-      this.replica.tick();
+      if (now > this.#replica.time) this.#replica.time = now;
+      this.#replica.tick();
     };
     step();
     this.#autoProgress = setInterval(step, Math.max(artificialDelayMs, 100));
@@ -431,6 +482,17 @@ export class Instance {
   #alive(): void {
     if (this.#deleted) throw new InstanceError('UpdateError { message: "Instance was deleted" }');
   }
+}
+
+function canisterInfo(c: CanisterState): CanisterInfo {
+  return {
+    id: c.id,
+    subnetId: c.subnetId,
+    controllers: [...c.controllers],
+    moduleHash: c.moduleHash,
+    metadata: c.runtime?.compiled.metadata ?? [],
+    certifiedData: c.certifiedData,
+  };
 }
 
 function sameResult(a: ManagementResult, b: ManagementResult): boolean {

@@ -64,6 +64,24 @@ export interface Rejection {
 
 export type CallOutcome = { status: 'replied'; reply: Uint8Array } | Rejection;
 
+/** A canister as the state tree certifies it (IC interface specification, "Canister information"). */
+export interface CanisterInfo {
+  id: Principal;
+  subnetId: Principal;
+  controllers: Principal[];
+  /** SHA-256 of the installed module; undefined while the canister is empty. */
+  moduleHash: Uint8Array | undefined;
+  /** The module's `icp:public <name>` / `icp:private <name>` custom sections. */
+  metadata: readonly CanisterMetadata[];
+  certifiedData: Uint8Array;
+}
+
+export interface CanisterMetadata {
+  name: string;
+  visibility: 'public' | 'private';
+  content: Uint8Array;
+}
+
 export interface SubmittedIngress {
   status: 'submitted';
   messageId: Uint8Array;

@@ -20,7 +20,7 @@ import type { AddressInfo } from 'node:net';
 import type { Instance } from '../instance.ts';
 import { IcHttpInterface, type CallVersion, type HttpAnswer } from '../http-interface/interface.ts';
 import { HttpError, readBody } from './http.ts';
-import type { SimInstance, ServerLogs } from './core.ts';
+import type { ServerLogs } from './core.ts';
 import type { InstanceRegistry } from './state.ts';
 
 /** Largest request body the interface reads (the IC's ingress limit is about 2 MiB plus the envelope). */
@@ -51,18 +51,8 @@ export interface HttpInterfaceMount {
   startGateway(instanceId: number, options?: { ipAddr?: string; port?: number }): Promise<Gateway>;
   stopGateway(id: number): void;
   /** Installs the data-certificate hook on a new instance. */
-  attach(instance: SimInstance): void;
+  attach(instance: Instance): void;
   closeAll(): void;
-}
-
-function isIcInstance(instance: SimInstance): instance is SimInstance & Instance {
-  return 'replica' in instance && typeof (instance as { getRootKey?: unknown }).getRootKey === 'function';
-}
-
-function interfaceOf(instance: SimInstance): IcHttpInterface {
-  if (!isIcInstance(instance))
-    throw new HttpError(501, 'this instance does not implement the IC HTTP interface');
-  return IcHttpInterface.of(instance);
 }
 
 function sendAnswer(res: ServerResponse, answer: HttpAnswer): void {
@@ -139,7 +129,7 @@ async function serveApi(
   res: ServerResponse,
   method: string,
   segments: string[],
-  instance: () => SimInstance,
+  instance: () => Instance,
 ): Promise<void> {
   if (method === 'OPTIONS') {
     await readBody(req, 0);
@@ -171,7 +161,7 @@ async function serveApi(
   }
   let answer: HttpAnswer;
   try {
-    const ic = interfaceOf(instance());
+    const ic = IcHttpInterface.of(instance());
     if (route.kind === 'status') answer = ic.status();
     else {
       const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
@@ -212,7 +202,7 @@ export function createHttpInterfaceMount(
     options: { ipAddr?: string; port?: number } = {},
   ): Promise<Gateway> {
     const instance = registry.get(String(instanceId));
-    interfaceOf(instance);
+    IcHttpInterface.of(instance);
     if (!instance.isAutoProgress()) instance.startAutoProgress();
     const server = createServer((req, res) => {
       activity.inFlight++;
@@ -331,7 +321,7 @@ export function createHttpInterfaceMount(
     startGateway,
     stopGateway,
     attach(instance) {
-      if (isIcInstance(instance)) IcHttpInterface.of(instance);
+      IcHttpInterface.of(instance);
     },
     closeAll() {
       for (const id of [...gateways.keys()]) stopGateway(id);

@@ -27,7 +27,7 @@ import {
   toBase64,
 } from './codec.ts';
 import { ok, okEmpty, type Route, type RouteContext, type Reply } from './http.ts';
-import type { SimInstance } from './core.ts';
+import type { Instance } from '../instance.ts';
 import type { BlobStore, InstanceRegistry } from './state.ts';
 
 export function instanceRoutes(registry: InstanceRegistry, blobs: BlobStore): Route[] {
@@ -36,7 +36,7 @@ export function instanceRoutes(registry: InstanceRegistry, blobs: BlobStore): Ro
     method: Route['method'],
     path: string,
     body: Route['body'],
-    fn: (instance: SimInstance, ctx: RouteContext) => Reply,
+    fn: (instance: Instance, ctx: RouteContext) => Reply,
   ): Route => ({
     method,
     pattern: `/instances/:id${path}`,

@@ -7,10 +7,10 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { conversionError } from './codec.ts';
-import type { SimInstance } from './core.ts';
+import type { Instance } from '../instance.ts';
 import { HttpError } from './http.ts';
 
-type Slot = { state: 'available'; instance: SimInstance } | { state: 'deleted' };
+type Slot = { state: 'available'; instance: Instance } | { state: 'deleted' };
 
 /**
  * PocketIC's instance lookup errors (`update_with_timeout` in state.rs) are
@@ -24,7 +24,7 @@ function updateError(message: string): HttpError {
 export class InstanceRegistry {
   private readonly slots: Slot[] = [];
 
-  add(instance: SimInstance): number {
+  add(instance: Instance): number {
     this.slots.push({ state: 'available', instance });
     return this.slots.length - 1;
   }
@@ -37,7 +37,7 @@ export class InstanceRegistry {
     return Number(raw);
   }
 
-  get(rawId: string): SimInstance {
+  get(rawId: string): Instance {
     const slot = this.slots[this.parseId(rawId)];
     if (!slot) throw updateError('Instance not found');
     if (slot.state === 'deleted') throw updateError('Instance was deleted');
