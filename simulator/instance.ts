@@ -90,7 +90,7 @@ export class Instance {
    */
   static create(config: InstanceConfig, options: InstanceOptions = {}): Instance {
     if (config.subnets.length === 0)
-      throw new InstanceError('Bad config: an instance needs at least one subnet');
+      throw new InstanceError('BadConfig', 'an instance needs at least one subnet');
     const replica = new Replica(config.initialTimeNs ?? GENESIS_NS);
     if (options.onCanisterLog) replica.onCanisterLog = options.onCanisterLog;
     if (options.instructionLimits) replica.instructionLimitOverrides = { ...options.instructionLimits };
@@ -99,7 +99,7 @@ export class Instance {
     );
     for (const kind of NAMED) {
       if (ordered.filter((s) => s.kind === kind).length > 1)
-        throw new InstanceError(`Bad config: at most one ${kind} subnet`);
+        throw new InstanceError('BadConfig', `at most one ${kind} subnet`);
     }
     ordered.forEach((spec, k) => {
       const allocation = freshRange(k);
@@ -168,7 +168,7 @@ export class Instance {
   setTime(ns: bigint): void {
     this.#alive();
     const current = this.#replica.time;
-    if (ns < current) throw new InstanceError(`SettingTimeIntoPast((${current}, ${ns}))`);
+    if (ns < current) throw new InstanceError('SettingTimeIntoPast', current, ns);
     this.#replica.time = ns;
   }
 
@@ -213,9 +213,7 @@ export class Instance {
       if (outcome) return outcome;
       if (round < MAX_AWAIT_ROUNDS) this.#replica.tick();
     }
-    throw new InstanceError(
-      `BadIngressMessage("Failed to answer to ingress ${id} after ${MAX_AWAIT_ROUNDS} rounds.")`,
-    );
+    throw new InstanceError('IngressTimeout', id, MAX_AWAIT_ROUNDS);
   }
 
   /** The outcome of an ingress message, undefined while it runs; a caller other than the sender is refused. */
@@ -223,7 +221,7 @@ export class Instance {
     const record = this.#replica.ingress.get(messageIdHex(messageId));
     if (!record) return undefined;
     if (caller && caller.compareTo(record.sender) !== 'eq') {
-      throw new InstanceError(`Forbidden("The user tries to access Request ID not signed by the caller.")`);
+      throw new InstanceError('ForbiddenIngressStatus');
     }
     return record.outcome;
   }
@@ -236,9 +234,7 @@ export class Instance {
   #route(call: CanisterCall): Subnet {
     const ep = call.effectivePrincipal;
     if (ep.kind === 'subnet') {
-      const subnet = this.#replica.subnets.find((s) => s.id.compareTo(ep.id) === 'eq');
-      if (!subnet) throw new InstanceError(`SubnetNotFound(${ep.id.toText()})`);
-      return subnet;
+      return this.#subnet(ep.id);
     }
     let target: Principal | undefined = ep.kind === 'canister' ? ep.id : undefined;
     const isManagement = call.canisterId.compareTo(Principal.managementCanister()) === 'eq';
@@ -253,18 +249,13 @@ export class Instance {
         target = (decodeField(call.arg, 'canister_id', IDL.Principal) ??
           decodeField(call.arg, 'target_canister', IDL.Principal)) as Principal | undefined;
         if (!target) {
-          throw new InstanceError(
-            `BadIngressMessage("Failed to decode the canister_id of management method ${call.method}; pass an effective principal")`,
-          );
+          throw new InstanceError('UnroutableManagementCall', call.method);
         }
       }
     }
     target ??= call.canisterId;
     const subnet = this.#replica.subnetHosting(target);
-    if (!subnet)
-      throw new InstanceError(
-        `CanisterRequestRoutingError("Canister ${target.toText()} does not belong to any subnet.")`,
-      );
+    if (!subnet) throw new InstanceError('CanisterRequestRoutingError', target);
     return subnet;
   }
 
@@ -313,7 +304,7 @@ export class Instance {
 
   #canister(id: Principal): CanisterState {
     const c = this.#replica.findCanister(id);
-    if (!c) throw new InstanceError(`CanisterNotFound(${id.toText()})`);
+    if (!c) throw new InstanceError('CanisterNotFound', id);
     return c;
   }
 
@@ -329,13 +320,13 @@ export class Instance {
 
   getStableMemory(canisterId: Principal): Uint8Array {
     const c = this.#canister(canisterId);
-    if (!c.runtime) throw new InstanceError(`CanisterIsEmpty(${canisterId.toText()})`);
+    if (!c.runtime) throw new InstanceError('CanisterIsEmpty', canisterId);
     return c.stable.snapshot();
   }
 
   setStableMemory(canisterId: Principal, bytes: Uint8Array): void {
     const c = this.#canister(canisterId);
-    if (!c.runtime) throw new InstanceError(`CanisterIsEmpty(${canisterId.toText()})`);
+    if (!c.runtime) throw new InstanceError('CanisterIsEmpty', canisterId);
     c.stable.replace(bytes);
   }
 
@@ -384,7 +375,7 @@ export class Instance {
 
   #subnet(subnetId: Principal): Subnet {
     const subnet = this.#replica.subnets.find((s) => s.id.compareTo(subnetId) === 'eq');
-    if (!subnet) throw new InstanceError(`SubnetNotFound(${subnetId.toText()})`);
+    if (!subnet) throw new InstanceError('SubnetNotFound', subnetId);
     return subnet;
   }
 
@@ -415,14 +406,14 @@ export class Instance {
     const subnet = this.#subnet(subnetId);
     const pending = this.#replica.httpOutcalls.get(requestId);
     if (!pending || pending.request.subnetId.compareTo(subnetId) !== 'eq') {
-      throw new InstanceError(`InvalidCanisterHttpRequestId((${subnetId.toText()}, ${requestId}))`);
+      throw new InstanceError('InvalidCanisterHttpRequestId', subnetId, requestId);
     }
     if (additional.length > 0 && additional.length + 1 !== subnet.size) {
-      throw new InstanceError(`InvalidMockCanisterHttpResponses((${additional.length + 1}, ${subnet.size}))`);
+      throw new InstanceError('InvalidMockCanisterHttpResponses', additional.length + 1, subnet.size);
     }
     for (const r of [response, ...additional]) {
       if (r.kind === 'reject' && (r.rejectCode < 1 || r.rejectCode > 6))
-        throw new InstanceError(`InvalidRejectCode(${r.rejectCode})`);
+        throw new InstanceError('InvalidRejectCode', r.rejectCode);
     }
     this.#replica.httpOutcalls.delete(requestId);
     const outcomes = [response, ...additional].map((r) => this.#transformed(pending, r));
@@ -455,7 +446,7 @@ export class Instance {
 
   /** Runs rounds on the wall clock (PocketIC's auto progress). */
   startAutoProgress(artificialDelayMs = 0): void {
-    if (this.#autoProgress) throw new InstanceError('Auto progress mode has already been enabled.');
+    if (this.#autoProgress) throw new InstanceError('AutoProgressEnabled');
     const step = (): void => {
       const now = BigInt(Date.now()) * 1_000_000n;
       if (now > this.#replica.time) this.#replica.time = now;
@@ -480,7 +471,7 @@ export class Instance {
   }
 
   #alive(): void {
-    if (this.#deleted) throw new InstanceError('UpdateError { message: "Instance was deleted" }');
+    if (this.#deleted) throw new InstanceError('InstanceDeleted');
   }
 }
 
@@ -502,7 +493,7 @@ function sameResult(a: ManagementResult, b: ManagementResult): boolean {
 }
 
 function messageIdHex(messageId: Uint8Array): string {
-  if (messageId.length !== 32) throw new InstanceError('ConversionError { message: "Bad message id" }');
+  if (messageId.length !== 32) throw new InstanceError('BadMessageId');
   return toHex(messageId);
 }
 

@@ -23,9 +23,9 @@
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { Principal } from '@icp-sdk/core/principal';
-import { InstanceError, RejectCode, errorCodeText } from '../errors.ts';
+import { InstanceError, RejectCode, canisterNotFound, errorCodeText } from '../errors.ts';
 import type { Instance } from '../instance.ts';
-import type { CallOutcome, CanisterInfo, EffectivePrincipal, SubnetTopology } from '../types.ts';
+import type { CallOutcome, CanisterInfo, EffectivePrincipal, Rejection, SubnetTopology } from '../types.ts';
 import { encodeTagged, type CborRecord } from './cbor.ts';
 import { signCertificate, type CertificateDelegation } from './certificate.ts';
 import {
@@ -157,7 +157,8 @@ export class IcHttpInterface {
       try {
         this.instance.awaitIngress(record.messageId);
       } catch (e) {
-        if (e instanceof InstanceError) return { status: 202, text: 'Request timed out.' };
+        if (e instanceof InstanceError && e.kind === 'IngressTimeout')
+          return { status: 202, text: 'Request timed out.' };
         throw e;
       }
       const certificate = this.#certificate(record.subnet, [[utf8.encode('request_status'), record.id]]);
@@ -180,8 +181,7 @@ export class IcHttpInterface {
           effectivePrincipal: where.route,
         });
       } catch (e) {
-        if (!(e instanceof InstanceError)) throw e;
-        outcome = canisterNotFound(request.canisterId!, where.route);
+        outcome = unroutable(e, request.canisterId!, where.route);
       }
       const node = this.#node(where.subnet);
       const timestamp = this.instance.getCertifiedTime();
@@ -399,8 +399,7 @@ export class IcHttpInterface {
         effectivePrincipal: route,
       });
     } catch (e) {
-      if (!(e instanceof InstanceError)) throw e;
-      result = canisterNotFound(canisterId, route);
+      result = unroutable(e, canisterId, route);
     }
     if (result.status === 'rejected') {
       return {
@@ -552,17 +551,22 @@ function effectivePrincipal(ecid: Principal): EffectivePrincipal {
   return ecid.compareTo(MANAGEMENT) === 'eq' ? { kind: 'none' } : { kind: 'canister', id: ecid };
 }
 
-/** The routing failure as the replica reports it: the management canister's target is the effective canister. */
-function canisterNotFound(
-  id: Principal,
-  route: EffectivePrincipal,
-): Extract<CallOutcome, { status: 'rejected' }> {
+/**
+ * A call the instance could not route, as the replica reports it: the
+ * canister is not found (the management canister's target is the effective
+ * canister). Any other failure (a deleted instance, a missing subnet) is
+ * rethrown for the route layer to answer.
+ */
+function unroutable(e: unknown, id: Principal, route: EffectivePrincipal): Rejection {
+  if (!(e instanceof InstanceError)) throw e;
+  if (e.kind !== 'CanisterRequestRoutingError' && e.kind !== 'UnroutableManagementCall') throw e;
   const missing = id.compareTo(MANAGEMENT) === 'eq' && route.kind === 'canister' ? route.id : id;
+  const error = canisterNotFound(missing);
   return {
     status: 'rejected',
-    rejectCode: 'DestinationInvalid',
-    errorCode: 'CanisterNotFound',
-    message: `Canister ${missing.toText()} not found`,
+    rejectCode: error.rejectCode,
+    errorCode: error.errorCode,
+    message: error.message,
   };
 }
 

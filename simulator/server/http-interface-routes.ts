@@ -19,7 +19,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Instance } from '../instance.ts';
 import { IcHttpInterface, type CallVersion, type HttpAnswer } from '../http-interface/interface.ts';
-import { HttpError, readBody } from './http.ts';
+import { InstanceError } from '../errors.ts';
+import { HttpError, instanceErrorStatus, readBody } from './http.ts';
 import type { ServerLogs } from './core.ts';
 import type { InstanceRegistry } from './state.ts';
 
@@ -175,8 +176,8 @@ async function serveApi(
     if (e instanceof HttpError) {
       const json = e.reply.json as { message?: unknown } | undefined;
       answer = { status: e.reply.status, text: typeof json?.message === 'string' ? json.message : e.message };
-    } else if (e instanceof Error && e.name === 'InstanceError') {
-      answer = { status: 400, text: e.message };
+    } else if (e instanceof InstanceError) {
+      answer = { status: instanceErrorStatus(e), text: e.message };
     } else throw e;
   }
   sendAnswer(res, answer);

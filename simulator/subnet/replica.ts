@@ -12,7 +12,7 @@
 import { Principal } from '@icp-sdk/core/principal';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { concatBytes, toHex } from '../bytes.ts';
-import { RejectCode, UserError, errorCodeText } from '../errors.ts';
+import { RejectCode, UserError, canisterNotFound, errorCodeText } from '../errors.ts';
 import type { CallContext, CallOrigin, CanisterState } from '../canister/state.ts';
 import { execute, invoke } from '../execution/executor.ts';
 import { instructionLimits, limitForContext, type InstructionLimits } from '../execution/limits.ts';
@@ -227,7 +227,7 @@ export class Replica {
     arg: Uint8Array,
   ): UserError | undefined {
     const canister = this.findCanister(target);
-    if (!canister) return notFound(target);
+    if (!canister) return canisterNotFound(target);
     if (canister.status !== 'running') return statusError(canister);
     const runtime = canister.runtime;
     if (!runtime) return toUserError({ kind: 'WasmModuleNotFound' }, canister.idText);
@@ -488,7 +488,7 @@ export class Replica {
   ): void {
     const canister = this.findCanister(target);
     const refuse = (error: UserError): void => this.#answerOrigin(origin, { kind: 'error', error }, cycles);
-    if (!canister) return refuse(notFound(target));
+    if (!canister) return refuse(canisterNotFound(target));
     if (canister.status !== 'running') return refuse(statusError(canister));
     const runtime = canister.runtime;
     if (!runtime) return refuse(toUserError({ kind: 'WasmModuleNotFound' }, canister.idText));
@@ -707,7 +707,7 @@ export class Replica {
     arg: Uint8Array,
   ): Response | { kind: 'error'; error: UserError } {
     const canister = this.findCanister(canisterId);
-    if (!canister) return { kind: 'error', error: notFound(canisterId) };
+    if (!canister) return { kind: 'error', error: canisterNotFound(canisterId) };
     const runtime = canister.runtime;
     if (!runtime)
       return { kind: 'error', error: toUserError({ kind: 'WasmModuleNotFound' }, canister.idText) };
@@ -766,7 +766,7 @@ export class Replica {
     depth: number,
   ): Response | { kind: 'error'; error: UserError } {
     const canister = this.findCanister(target);
-    if (!canister) return { kind: 'error', error: notFound(target) };
+    if (!canister) return { kind: 'error', error: canisterNotFound(target) };
     if (canister.status !== 'running') return { kind: 'error', error: statusError(canister) };
     const runtime = canister.runtime;
     if (!runtime)
@@ -901,11 +901,6 @@ function toOutcome(response: Answer): CallOutcome {
 /** How a `UserError` reads in a reject an inter-canister caller receives: `IC0503: <description>` (`UserError`'s Display). */
 function interCanisterText(error: UserError): string {
   return `${errorCodeText(error.errorCode)}: ${error.message}`;
-}
-
-export function notFound(id: Principal): UserError {
-  // PocketIC/replica ingress filter text (rs/execution_environment `canister_not_found_error`).
-  return new UserError('CanisterNotFound', `Canister ${id.toText()} not found`);
 }
 
 function statusError(canister: CanisterState): UserError {
