@@ -32,7 +32,7 @@ const ADAPTER_BOUNDARY = {
         '../testing/*',
       ],
       message:
-        'Adapters may import ../instance.ts, ../types.ts, ../errors.ts, ../bytes.ts and their own folder (simulator/README.md, "One door").',
+        'Adapters may import ../instance.ts, ../types.ts, ../result.ts, ../errors.ts, ../bytes.ts and their own folder (simulator/README.md, "One door").',
     },
   ],
 };

@@ -86,10 +86,14 @@ export function errorCodeText(code: ErrorCodeName): string {
   return `IC${String(ErrorCode[code]).padStart(4, '0')}`;
 }
 
+/** The name of reject code `code` (1–6), undefined for any other number. */
+export function rejectCodeName(code: number): RejectCodeName | undefined {
+  return (Object.keys(RejectCode) as RejectCodeName[]).find((k) => RejectCode[k] === code);
+}
+
 /** The reject code implied by an error code: its leading digit. */
 export function rejectCodeOf(code: ErrorCodeName): RejectCodeName {
-  const digit = Math.floor(ErrorCode[code] / 100);
-  const name = (Object.keys(RejectCode) as RejectCodeName[]).find((k) => RejectCode[k] === digit);
+  const name = rejectCodeName(Math.floor(ErrorCode[code] / 100));
   if (!name) throw new Error(`error code ${code} has no reject code`);
   return name;
 }
@@ -119,6 +123,11 @@ export const EXECUTION_ERRORS_DOCS = 'https://internetcomputer.org/docs/current/
 /** `CanisterNotFound` as the ingress filter and the router word it (rs/execution_environment `canister_not_found_error`). */
 export function canisterNotFound(id: Principal): UserError {
   return new UserError('CanisterNotFound', `Canister ${id.toText()} not found`);
+}
+
+/** `CanisterDidNotReply` as an ingress sender or a query caller sees it (replica: `CallContextAction::NoResponse`). */
+export function didNotReply(canisterId: string): UserError {
+  return new UserError('CanisterDidNotReply', `Canister ${canisterId} did not reply to the call`);
 }
 
 /**

@@ -13,24 +13,23 @@
 import { IDL } from '@icp-sdk/core/candid';
 import { Principal } from '@icp-sdk/core/principal';
 import { equalBytes, toHex } from './bytes.ts';
-import { InstanceError, UserError } from './errors.ts';
+import { InstanceError, UserError, rejectCodeName } from './errors.ts';
 import { CanisterState } from './canister/state.ts';
 import { ManagementCanister } from './management/canister.ts';
 import * as mgmtErrors from './management/errors.ts';
 import type { InstructionLimits } from './execution/limits.ts';
-import { GENESIS_NS, Replica, type ManagementResult, type PendingOutcall } from './subnet/replica.ts';
+import { reject, reply, type CallResult, type Reject } from './result.ts';
+import { GENESIS_NS, Replica, type PendingOutcall } from './subnet/replica.ts';
 import { HttpRequestResult, TransformArgs } from './management/idl.ts';
 import { MAINNET_RANGES, canisterIdFromIndex, freshRange } from './subnet/ranges.ts';
 import { Subnet } from './subnet/subnet.ts';
 import type {
-  CallOutcome,
   CanisterCall,
   CanisterInfo,
   EffectivePrincipal,
   HttpOutcallResponse,
   InstanceConfig,
   PendingHttpOutcall,
-  Rejection,
   SubmittedIngress,
   SubnetKind,
   Topology,
@@ -186,17 +185,17 @@ export class Instance {
 
   // ---- calls ---------------------------------------------------------------
 
-  query(call: CanisterCall): CallOutcome {
+  query(call: CanisterCall): CallResult {
     this.#alive();
     this.#route(call);
     return this.#replica.query(call.sender, call.canisterId, call.method, call.arg);
   }
 
-  submitIngress(call: CanisterCall): SubmittedIngress | Rejection {
+  submitIngress(call: CanisterCall): SubmittedIngress | Reject {
     this.#alive();
     const subnet = this.#route(call);
     const result = this.#replica.submitIngress(call.sender, call.canisterId, call.method, call.arg, subnet);
-    if ('status' in result) return { ...result, message: result.message };
+    if ('status' in result) return result;
     return {
       status: 'submitted',
       messageId: result.bytes,
@@ -205,7 +204,7 @@ export class Instance {
   }
 
   /** Runs rounds until the message has an outcome, at most 100 (PocketIC's `AwaitIngressMessage`). */
-  awaitIngress(messageId: Uint8Array, _effectivePrincipal?: EffectivePrincipal): CallOutcome {
+  awaitIngress(messageId: Uint8Array, _effectivePrincipal?: EffectivePrincipal): CallResult {
     this.#alive();
     const id = messageIdHex(messageId);
     for (let round = 0; round <= MAX_AWAIT_ROUNDS; round++) {
@@ -217,7 +216,7 @@ export class Instance {
   }
 
   /** The outcome of an ingress message, undefined while it runs; a caller other than the sender is refused. */
-  ingressStatus(messageId: Uint8Array, caller?: Principal): CallOutcome | undefined {
+  ingressStatus(messageId: Uint8Array, caller?: Principal): CallResult | undefined {
     const record = this.#replica.ingress.get(messageIdHex(messageId));
     if (!record) return undefined;
     if (caller && caller.compareTo(record.sender) !== 'eq') {
@@ -412,34 +411,28 @@ export class Instance {
       throw new InstanceError('InvalidMockCanisterHttpResponses', additional.length + 1, subnet.size);
     }
     for (const r of [response, ...additional]) {
-      if (r.kind === 'reject' && (r.rejectCode < 1 || r.rejectCode > 6))
+      if (r.kind === 'reject' && !rejectCodeName(r.rejectCode))
         throw new InstanceError('InvalidRejectCode', r.rejectCode);
     }
     this.#replica.httpOutcalls.delete(requestId);
     const outcomes = [response, ...additional].map((r) => this.#transformed(pending, r));
     const first = outcomes[0];
-    const agree = outcomes.every((o) => o.kind === first.kind && sameResult(o, first));
+    const agree = outcomes.every((o) => sameResult(o, first));
     // IC: rs/https_outcalls/consensus — no 2f+1 equal responses.
     pending.respond(
       agree
         ? first
-        : {
-            kind: 'reject',
-            code: 2,
-            message: 'No consensus could be reached. Replicas had different responses.',
-          },
+        : reject('SysTransient', 'No consensus could be reached. Replicas had different responses.'),
     );
   }
 
-  #transformed(pending: PendingOutcall, r: HttpOutcallResponse): ManagementResult {
-    if (r.kind === 'reject') return { kind: 'reject', code: r.rejectCode, message: r.message };
+  /** What the canister receives for one node's response: a mocked reject as is, else the transformed reply. */
+  #transformed(pending: PendingOutcall, r: HttpOutcallResponse): CallResult {
+    if (r.kind === 'reject') return reject(rejectCodeName(r.rejectCode)!, r.message);
     const result = { status: BigInt(r.status), headers: r.headers, body: r.body };
-    if (!pending.transform) return { kind: 'reply', data: IDL.encode([HttpRequestResult], [result]) };
+    if (!pending.transform) return reply(IDL.encode([HttpRequestResult], [result]));
     const arg = IDL.encode([TransformArgs], [{ response: result, context: pending.transform.context }]);
-    const out = this.#replica.transform(pending.canisterId, pending.transform.method, arg);
-    if (out.kind === 'reply') return { kind: 'reply', data: out.data };
-    if (out.kind === 'reject') return { kind: 'reject', code: 4, message: out.message };
-    return { kind: 'reject', code: 5, message: out.error.message };
+    return this.#replica.transform(pending.canisterId, pending.transform.method, arg);
   }
 
   // ---- live mode -------------------------------------------------------------
@@ -486,9 +479,10 @@ function canisterInfo(c: CanisterState): CanisterInfo {
   };
 }
 
-function sameResult(a: ManagementResult, b: ManagementResult): boolean {
-  if (a.kind === 'reply' && b.kind === 'reply') return equalBytes(a.data, b.data);
-  if (a.kind === 'reject' && b.kind === 'reject') return a.code === b.code && a.message === b.message;
+function sameResult(a: CallResult, b: CallResult): boolean {
+  if (a.status === 'replied' && b.status === 'replied') return equalBytes(a.reply, b.reply);
+  if (a.status === 'rejected' && b.status === 'rejected')
+    return a.rejectCode === b.rejectCode && a.message === b.message;
   return false;
 }
 

@@ -1,10 +1,9 @@
 /**
  * The public vocabulary of the simulator: what an `Instance` takes and
- * returns. Adapters (the PocketIC REST server, the IC HTTP interface, the CLI)
+ * returns (calls return a `CallResult` of result.ts). Adapters (the PocketIC REST server, the IC HTTP interface, the CLI)
  * translate to and from these types and nothing else.
  */
 import type { Principal } from '@icp-sdk/core/principal';
-import type { ErrorCodeName, RejectCodeName } from './errors.ts';
 
 /** Subnet kinds as PocketIC names them (`SubnetKind` in `packages/pocket-ic/src/common/rest.rs`). */
 export type SubnetKind =
@@ -54,15 +53,6 @@ export interface CanisterCall {
   arg: Uint8Array;
   effectivePrincipal: EffectivePrincipal;
 }
-
-export interface Rejection {
-  status: 'rejected';
-  rejectCode: RejectCodeName;
-  errorCode: ErrorCodeName;
-  message: string;
-}
-
-export type CallOutcome = { status: 'replied'; reply: Uint8Array } | Rejection;
 
 /** A canister as the state tree certifies it (IC interface specification, "Canister information"). */
 export interface CanisterInfo {

@@ -136,7 +136,7 @@ export async function uploadSuite(results: Results): Promise<void> {
     const t0 = performance.now();
     const error = invoke(runtime, ctx, { kind: 'export', name: 'canister_update put_chunk' });
     bareTimes.push(performance.now() - t0);
-    if (error || ctx.response?.kind !== 'reply')
+    if (error || ctx.response?.status !== 'replied')
       throw new Error(`bare put_chunk failed: ${JSON.stringify(error ?? ctx.response)}`);
   }
   const ceiling = mbPerSecond(CHUNK, median(bareTimes));

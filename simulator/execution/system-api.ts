@@ -10,6 +10,7 @@ import { CONTEXT_NAMES, isAllowed, isReplicated, type ContextKind } from './cont
 import type { MessageContext } from './message.ts';
 import { TrapSignal, contractViolation } from './trap.ts';
 import type { StableMemory } from '../canister/stable-memory.ts';
+import { reject, reply } from '../result.ts';
 
 /** What the System API needs to know about the canister it runs in. */
 export interface CanisterEnv {
@@ -284,12 +285,12 @@ export class SystemApi {
           data.set(part, at);
           at += part.length;
         }
-        ctx.response = { kind: 'reply', data };
+        ctx.response = reply(data);
       },
       msg_reject: (src, size) => {
         const ctx = this.#respond('msg_reject');
         const message = this.#text(this.#read(src, size, 'ic0.msg_reject'), 'ic0.msg_reject');
-        ctx.response = { kind: 'reject', message };
+        ctx.response = reject('CanisterReject', message);
       },
       msg_cycles_available: () => {
         const v = this.#ctx().cyclesAvailable;

@@ -25,7 +25,8 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { Principal } from '@icp-sdk/core/principal';
 import { InstanceError, RejectCode, canisterNotFound, errorCodeText } from '../errors.ts';
 import type { Instance } from '../instance.ts';
-import type { CallOutcome, CanisterInfo, EffectivePrincipal, Rejection, SubnetTopology } from '../types.ts';
+import { rejectWith, type CallResult, type Reject } from '../result.ts';
+import type { CanisterInfo, EffectivePrincipal, SubnetTopology } from '../types.ts';
 import { encodeTagged, type CborRecord } from './cbor.ts';
 import { signCertificate, type CertificateDelegation } from './certificate.ts';
 import {
@@ -171,7 +172,7 @@ export class IcHttpInterface {
     return this.#answer(() => {
       const where = this.#effective(target, idText);
       const request = this.#validate('query', body, where.principal, target === 'subnet');
-      let outcome: CallOutcome;
+      let outcome: CallResult;
       try {
         outcome = this.instance.query({
           sender: request.sender,
@@ -557,17 +558,11 @@ function effectivePrincipal(ecid: Principal): EffectivePrincipal {
  * canister). Any other failure (a deleted instance, a missing subnet) is
  * rethrown for the route layer to answer.
  */
-function unroutable(e: unknown, id: Principal, route: EffectivePrincipal): Rejection {
+function unroutable(e: unknown, id: Principal, route: EffectivePrincipal): Reject {
   if (!(e instanceof InstanceError)) throw e;
   if (e.kind !== 'CanisterRequestRoutingError' && e.kind !== 'UnroutableManagementCall') throw e;
   const missing = id.compareTo(MANAGEMENT) === 'eq' && route.kind === 'canister' ? route.id : id;
-  const error = canisterNotFound(missing);
-  return {
-    status: 'rejected',
-    rejectCode: error.rejectCode,
-    errorCode: error.errorCode,
-    message: error.message,
-  };
+  return rejectWith(canisterNotFound(missing));
 }
 
 function canisterView(c: CanisterInfo): CanisterView {

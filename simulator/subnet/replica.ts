@@ -12,13 +12,14 @@
 import { Principal } from '@icp-sdk/core/principal';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { concatBytes, toHex } from '../bytes.ts';
-import { RejectCode, UserError, canisterNotFound, errorCodeText } from '../errors.ts';
+import { RejectCode, UserError, canisterNotFound, didNotReply } from '../errors.ts';
 import type { CallContext, CallOrigin, CanisterState } from '../canister/state.ts';
 import { execute, invoke } from '../execution/executor.ts';
 import { instructionLimits, limitForContext, type InstructionLimits } from '../execution/limits.ts';
-import { newMessageContext, type MessageContext, type Response } from '../execution/message.ts';
+import { newMessageContext, type MessageContext } from '../execution/message.ts';
 import { toUserError, type HypervisorError } from '../execution/trap.ts';
-import type { CallOutcome, PendingHttpOutcall, Rejection } from '../types.ts';
+import { callerMessage, noResponse, reject, rejectWith, type CallResult, type Reject } from '../result.ts';
+import type { PendingHttpOutcall } from '../types.ts';
 import type { Subnet } from './subnet.ts';
 
 /** PocketIC's GENESIS: 2021-05-06T19:17:10Z. */
@@ -26,9 +27,6 @@ export const GENESIS_NS = 1_620_328_630_000_000_000n;
 const MANAGEMENT = Principal.managementCanister();
 /** Bound on message waves inside one round: same-subnet messages run in the round they are sent, like the replica's inner rounds. */
 const MAX_INNER_ITERATIONS = 64;
-
-export type CallPayload =
-  { kind: 'reply'; data: Uint8Array } | { kind: 'reject'; code: number; message: string };
 
 type Message =
   | {
@@ -50,22 +48,15 @@ type Message =
       cycles: bigint;
       deadline: bigint;
     }
-  | { kind: 'response'; target: Principal; callbackId: number; payload: CallPayload; refund: bigint };
+  | { kind: 'response'; target: Principal; callbackId: number; payload: CallResult; refund: bigint };
 
 export interface IngressRecord {
   id: string;
   sender: Principal;
   target: Principal;
   method: string;
-  outcome?: CallOutcome;
+  outcome?: CallResult;
 }
-
-/** The result of a management method, delivered now or later (`stop_canister`). */
-export type ManagementResult =
-  | { kind: 'reply'; data: Uint8Array }
-  | { kind: 'error'; error: UserError }
-  /** A reject passed through verbatim (an HTTPS outcall's mocked reject). */
-  | { kind: 'reject'; code: number; message: string };
 
 export interface ManagementCall {
   method: string;
@@ -76,7 +67,8 @@ export interface ManagementCall {
   cycles: bigint;
   /** The subnet the call was routed to: the caller's, or the ingress message's effective subnet. */
   subnet: Subnet | undefined;
-  respond: (result: ManagementResult) => void;
+  /** Answers the call, now or later (`stop_canister`). */
+  respond: (result: CallResult) => void;
 }
 
 export interface ManagementHandler {
@@ -84,7 +76,7 @@ export interface ManagementHandler {
   /** Whether an ingress message may target the method (checked at submission). */
   acceptsIngress(method: string): UserError | undefined;
   /** A non-replicated query to the management canister (`fetch_canister_logs`). */
-  query(method: string, arg: Uint8Array, caller: Principal): ManagementResult;
+  query(method: string, arg: Uint8Array, caller: Principal): CallResult;
 }
 
 /** An HTTPS outcall a canister made, waiting for a (mocked) response. */
@@ -92,16 +84,7 @@ export interface PendingOutcall {
   request: PendingHttpOutcall;
   canisterId: Principal;
   transform?: { method: string; context: Uint8Array };
-  respond: (result: ManagementResult) => void;
-}
-
-export function rejectionOf(error: UserError): Rejection {
-  return {
-    status: 'rejected',
-    rejectCode: error.rejectCode,
-    errorCode: error.errorCode,
-    message: error.message,
-  };
+  respond: (result: CallResult) => void;
 }
 
 export class Replica {
@@ -195,14 +178,12 @@ export class Replica {
     method: string,
     arg: Uint8Array,
     subnet?: Subnet,
-  ): { id: string; bytes: Uint8Array } | Rejection {
-    if (target.compareTo(MANAGEMENT) === 'eq') {
-      const refused = this.management?.acceptsIngress(method);
-      if (refused) return rejectionOf(refused);
-    } else {
-      const refused = this.#checkIngressTarget(sender, target, method, arg);
-      if (refused) return rejectionOf(refused);
-    }
+  ): { id: string; bytes: Uint8Array } | Reject {
+    const refused =
+      target.compareTo(MANAGEMENT) === 'eq'
+        ? this.management?.acceptsIngress(method)
+        : this.#checkIngressTarget(sender, target, method, arg);
+    if (refused) return rejectWith(refused);
     const counter = new Uint8Array(8);
     new DataView(counter.buffer).setBigUint64(0, this.#ingressCounter++);
     const bytes = sha256(
@@ -284,7 +265,7 @@ export class Replica {
           kind: 'response',
           target: canister.id,
           callbackId: callback.id,
-          payload: { kind: 'reject', code: RejectCode.SysUnknown, message: 'Timeout expired' },
+          payload: reject('SysUnknown', 'Timeout expired'),
           refund: 0n,
         });
         callback.deadline = 0n;
@@ -329,17 +310,7 @@ export class Replica {
             0n,
             message.subnet,
             (result) => {
-              record.outcome =
-                result.kind === 'reply'
-                  ? { status: 'replied', reply: result.data }
-                  : result.kind === 'error'
-                    ? rejectionOf(result.error)
-                    : {
-                        status: 'rejected',
-                        rejectCode: rejectCodeName(result.code),
-                        errorCode: 'CanisterRejectedMessage',
-                        message: result.message,
-                      };
+              record.outcome = result;
             },
           );
         } else {
@@ -371,22 +342,12 @@ export class Replica {
             message.cycles,
             this.subnetHosting(message.caller),
             (result) => {
-              const payload: CallPayload =
-                result.kind === 'reply'
-                  ? { kind: 'reply', data: result.data }
-                  : result.kind === 'reject'
-                    ? { kind: 'reject', code: result.code, message: result.message }
-                    : {
-                        kind: 'reject',
-                        code: RejectCode[result.error.rejectCode],
-                        message: interCanisterText(result.error),
-                      };
               this.#queue.push({
                 kind: 'response',
                 target: message.caller,
                 callbackId: message.callbackId,
-                payload,
-                refund: result.kind === 'reply' ? 0n : message.cycles,
+                payload: result,
+                refund: result.status === 'replied' ? 0n : message.cycles,
               });
             },
           );
@@ -416,7 +377,7 @@ export class Replica {
     fromCanister: boolean,
     cycles: bigint,
     subnet: Subnet | undefined,
-    respond: (r: ManagementResult) => void,
+    respond: (r: CallResult) => void,
   ): void {
     if (!this.management) throw new Error('no management canister');
     let answered = false;
@@ -487,7 +448,7 @@ export class Replica {
     deadline: bigint,
   ): void {
     const canister = this.findCanister(target);
-    const refuse = (error: UserError): void => this.#answerOrigin(origin, { kind: 'error', error }, cycles);
+    const refuse = (error: UserError): void => this.#answerOrigin(origin, rejectWith(error), cycles);
     if (!canister) return refuse(canisterNotFound(target));
     if (canister.status !== 'running') return refuse(statusError(canister));
     const runtime = canister.runtime;
@@ -519,7 +480,7 @@ export class Replica {
     this.#finish(canister, cc, ctx, error, kind === 'U');
   }
 
-  #executeCallback(target: Principal, callbackId: number, payload: CallPayload, refund: bigint): void {
+  #executeCallback(target: Principal, callbackId: number, payload: CallResult, refund: bigint): void {
     const canister = this.findCanister(target);
     if (!canister) return;
     const callback = canister.callbacks.get(callbackId);
@@ -533,15 +494,14 @@ export class Replica {
       this.#finish(canister, cc, undefined, undefined);
       return;
     }
-    const isReply = payload.kind === 'reply';
+    const isReply = payload.status === 'replied';
     const ctx = this.#context(
       canister,
       isReply ? 'Ry' : 'Rt',
       cc,
-      isReply ? payload.data : new Uint8Array(),
+      isReply ? payload.reply : new Uint8Array(),
       {
-        rejectCode: isReply ? 0 : payload.code,
-        rejectMessage: isReply ? '' : payload.message,
+        ...callbackArgs(payload),
         cyclesRefunded: refund,
       },
     );
@@ -569,18 +529,13 @@ export class Replica {
     if (ctx) this.#keepLogs(canister, ctx, error);
     if (ctx && !error) {
       if (persisted) this.#applyEffects(canister, cc, ctx);
-      if (ctx.response)
-        this.#respond(
-          cc,
-          ctx.response.kind === 'reply' ? ctx.response : { kind: 'reject', message: ctx.response.message },
-        );
+      if (ctx.response) this.#respond(cc, ctx.response);
     }
     if (!cc.responded && cc.outstandingCalls === 0) {
-      const failure = error ? toUserError(error, canister.idText) : undefined;
       // IC interface spec "Abstract behavior": a call context with no reply and no outstanding calls.
       this.#respond(
         cc,
-        failure ? { kind: 'error', error: failure } : { kind: 'no-response', canister: canister.idText },
+        error ? rejectWith(toUserError(error, canister.idText)) : noResponse(canister.idText),
       );
     }
     if (cc.responded && cc.outstandingCalls === 0) canister.callContexts.delete(cc.id);
@@ -635,38 +590,25 @@ export class Replica {
     }
   }
 
-  #respond(cc: CallContext, response: Answer): void {
+  #respond(cc: CallContext, response: CallResult): void {
     cc.responded = true;
     const refund = cc.availableCycles;
     cc.availableCycles = 0n;
     this.#answerOrigin(cc.origin, response, refund);
   }
 
-  #answerOrigin(origin: CallOrigin, response: Answer, refund: bigint): void {
+  #answerOrigin(origin: CallOrigin, response: CallResult, refund: bigint): void {
     if (origin.kind === 'system') return;
     if (origin.kind === 'ingress') {
       const record = this.ingress.get(origin.messageId);
-      if (record) record.outcome = toOutcome(response);
+      if (record) record.outcome = response;
       return;
     }
-    const payload: CallPayload =
-      response.kind === 'reply'
-        ? { kind: 'reply', data: response.data }
-        : response.kind === 'reject'
-          ? { kind: 'reject', code: RejectCode.CanisterReject, message: response.message }
-          : response.kind === 'no-response'
-            ? // The replica's `CallContextAction::NoResponse` for a canister caller.
-              { kind: 'reject', code: RejectCode.CanisterError, message: 'No response' }
-            : {
-                kind: 'reject',
-                code: RejectCode[response.error.rejectCode],
-                message: interCanisterText(response.error),
-              };
     this.#queue.push({
       kind: 'response',
       target: origin.caller,
       callbackId: origin.callbackId,
-      payload,
+      payload: response,
       refund,
     });
   }
@@ -684,10 +626,7 @@ export class Replica {
   rejectOpenCallContexts(canister: CanisterState, message: string): void {
     for (const cc of canister.callContexts.values()) {
       if (!cc.responded) {
-        this.#respond(cc, {
-          kind: 'error',
-          error: new UserError('CanisterRejectedMessage', message, 'CanisterReject'),
-        });
+        this.#respond(cc, rejectWith(new UserError('CanisterRejectedMessage', message, 'CanisterReject')));
       }
     }
     canister.callContexts.clear();
@@ -699,24 +638,20 @@ export class Replica {
   /**
    * Runs an HTTPS outcall's transform function (`canister_query <method>` in
    * the spec's transform context, called by the management canister); nothing
-   * it does persists.
+   * it does persists. The result is what the outcall's caller receives: the
+   * transform's reply or reject, or its failure as a `CanisterError` reject.
    */
-  transform(
-    canisterId: Principal,
-    method: string,
-    arg: Uint8Array,
-  ): Response | { kind: 'error'; error: UserError } {
+  transform(canisterId: Principal, method: string, arg: Uint8Array): CallResult {
+    const failed = (error: UserError): Reject => reject('CanisterError', error.message);
     const canister = this.findCanister(canisterId);
-    if (!canister) return { kind: 'error', error: canisterNotFound(canisterId) };
+    if (!canister) return failed(canisterNotFound(canisterId));
     const runtime = canister.runtime;
-    if (!runtime)
-      return { kind: 'error', error: toUserError({ kind: 'WasmModuleNotFound' }, canister.idText) };
+    if (!runtime) return failed(toUserError({ kind: 'WasmModuleNotFound' }, canister.idText));
     const entry = `canister_query ${method}`;
     if (!runtime.hasExport(entry)) {
-      return {
-        kind: 'error',
-        error: toUserError({ kind: 'MethodNotFound', methodKind: 'query', name: method }, canister.idText),
-      };
+      return failed(
+        toUserError({ kind: 'MethodNotFound', methodKind: 'query', name: method }, canister.idText),
+      );
     }
     const ctx = newMessageContext({
       kind: 'TQ',
@@ -727,27 +662,18 @@ export class Replica {
       instructionLimit: this.#limit(canister, 'TQ'),
     });
     const error = execute(canister, ctx, { kind: 'export', name: entry }, false);
-    if (error) return { kind: 'error', error: toUserError(error, canister.idText) };
-    return ctx.response ?? { kind: 'error', error: didNotReply(canister.idText) };
+    if (error) return failed(toUserError(error, canister.idText));
+    return ctx.response ?? failed(didNotReply(canister.idText));
   }
 
   /** A non-replicated (composite) query against the committed state; nothing it does persists. */
-  query(sender: Principal, target: Principal, method: string, arg: Uint8Array): CallOutcome {
+  query(sender: Principal, target: Principal, method: string, arg: Uint8Array): CallResult {
     if (target.compareTo(MANAGEMENT) === 'eq' && this.management) {
-      const result = this.management.query(method, arg, sender);
-      if (result.kind === 'reply') return { status: 'replied', reply: result.data };
-      if (result.kind === 'error') return rejectionOf(result.error);
-      return {
-        status: 'rejected',
-        rejectCode: rejectCodeName(result.code),
-        errorCode: 'CanisterRejectedMessage',
-        message: result.message,
-      };
+      return this.management.query(method, arg, sender);
     }
     const touched = new Set<CanisterState>();
     try {
-      const result = this.#runQuery(target, sender.toUint8Array(), method, arg, touched, 'top', 0);
-      return toOutcome(result);
+      return this.#runQuery(target, sender.toUint8Array(), method, arg, touched, 'top', 0);
     } finally {
       for (const c of touched) {
         c.runtime?.rollback();
@@ -764,13 +690,12 @@ export class Replica {
     touched: Set<CanisterState>,
     level: 'top' | 'nested',
     depth: number,
-  ): Response | { kind: 'error'; error: UserError } {
+  ): CallResult {
     const canister = this.findCanister(target);
-    if (!canister) return { kind: 'error', error: canisterNotFound(target) };
-    if (canister.status !== 'running') return { kind: 'error', error: statusError(canister) };
+    if (!canister) return rejectWith(canisterNotFound(target));
+    if (canister.status !== 'running') return rejectWith(statusError(canister));
     const runtime = canister.runtime;
-    if (!runtime)
-      return { kind: 'error', error: toUserError({ kind: 'WasmModuleNotFound' }, canister.idText) };
+    if (!runtime) return rejectWith(toUserError({ kind: 'WasmModuleNotFound' }, canister.idText));
     let entry: string;
     let kind: 'NRQ' | 'CQ';
     if (runtime.hasExport(`canister_query ${method}`)) {
@@ -780,17 +705,13 @@ export class Replica {
       entry = `canister_composite_query ${method}`;
       kind = 'CQ';
     } else {
-      return {
-        kind: 'error',
-        error: toUserError({ kind: 'MethodNotFound', methodKind: 'query', name: method }, canister.idText),
-      };
+      return rejectWith(
+        toUserError({ kind: 'MethodNotFound', methodKind: 'query', name: method }, canister.idText),
+      );
     }
     if (depth > 6) {
       // dfinity/ic query_context.rs: MAX_QUERY_CALL_DEPTH.
-      return {
-        kind: 'error',
-        error: new UserError('QueryCallGraphTooDeep', 'Composite query call graph went too deep'),
-      };
+      return rejectWith(new UserError('QueryCallGraphTooDeep', 'Composite query call graph went too deep'));
     }
     if (!touched.has(canister)) {
       touched.add(canister);
@@ -808,7 +729,7 @@ export class Replica {
     });
     const error = invoke(runtime, ctx, { kind: 'export', name: entry });
     let contextInstructions = ctx.instructionsUsed;
-    if (error) return { kind: 'error', error: toUserError(error, canister.idText) };
+    if (error) return rejectWith(toUserError(error, canister.idText));
     let response = ctx.response;
     const pending = [...ctx.calls];
     while (pending.length > 0) {
@@ -823,21 +744,12 @@ export class Replica {
         'nested',
         depth + 1,
       );
-      const isReply = result.kind === 'reply';
+      const isReply = result.status === 'replied';
       const cb = newMessageContext({
         ...base,
         kind: isReply ? 'CRy' : 'CRt',
-        arg: isReply ? result.data : new Uint8Array(),
-        rejectCode: isReply
-          ? 0
-          : result.kind === 'reject'
-            ? RejectCode.CanisterReject
-            : RejectCode[result.error.rejectCode],
-        rejectMessage: isReply
-          ? ''
-          : result.kind === 'reject'
-            ? result.message
-            : interCanisterText(result.error),
+        arg: isReply ? result.reply : new Uint8Array(),
+        ...callbackArgs(result),
         alreadyResponded: response !== undefined,
         instructionLimit: limit,
         callContextInstructions: contextInstructions,
@@ -845,16 +757,13 @@ export class Replica {
       const cbError = invoke(runtime, cb, { kind: 'closure', closure: isReply ? call.reply : call.reject });
       contextInstructions += cb.instructionsUsed;
       if (cbError) {
-        if (!response) return { kind: 'error', error: toUserError(cbError, canister.idText) };
+        if (!response) return rejectWith(toUserError(cbError, canister.idText));
         continue;
       }
       response = response ?? cb.response;
       pending.push(...cb.calls);
     }
-    if (!response) {
-      return { kind: 'error', error: didNotReply(canister.idText) };
-    }
-    return response;
+    return response ?? rejectWith(didNotReply(canister.idText));
   }
 }
 
@@ -871,36 +780,10 @@ function once<T>(f: () => T): () => T {
   };
 }
 
-function rejectCodeName(code: number): keyof typeof RejectCode {
-  const name = (Object.keys(RejectCode) as (keyof typeof RejectCode)[]).find((k) => RejectCode[k] === code);
-  return name ?? 'SysFatal';
-}
-
-/** How a call context is answered: a reply or reject of the canister, an error, or nothing at all. */
-type Answer = Response | { kind: 'error'; error: UserError } | { kind: 'no-response'; canister: string };
-
-/** `CanisterDidNotReply` as an ingress sender or a query caller sees it (replica: `CallContextAction::NoResponse`). */
-function didNotReply(canisterId: string): UserError {
-  return new UserError('CanisterDidNotReply', `Canister ${canisterId} did not reply to the call`);
-}
-
-function toOutcome(response: Answer): CallOutcome {
-  if (response.kind === 'reply') return { status: 'replied', reply: response.data };
-  if (response.kind === 'no-response') return rejectionOf(didNotReply(response.canister));
-  if (response.kind === 'reject') {
-    return {
-      status: 'rejected',
-      rejectCode: 'CanisterReject',
-      errorCode: 'CanisterRejectedMessage',
-      message: response.message,
-    };
-  }
-  return rejectionOf(response.error);
-}
-
-/** How a `UserError` reads in a reject an inter-canister caller receives: `IC0503: <description>` (`UserError`'s Display). */
-function interCanisterText(error: UserError): string {
-  return `${errorCodeText(error.errorCode)}: ${error.message}`;
+/** What a response callback reads of `result` (`msg_reject_code`, `msg_reject_msg`; 0 and '' for a reply). */
+function callbackArgs(result: CallResult): { rejectCode: number; rejectMessage: string } {
+  if (result.status === 'replied') return { rejectCode: 0, rejectMessage: '' };
+  return { rejectCode: RejectCode[result.rejectCode], rejectMessage: callerMessage(result) };
 }
 
 function statusError(canister: CanisterState): UserError {
