@@ -85,8 +85,11 @@ export class Instance {
   }
 
   /**
-   * Creates an instance with the given subnets (at least one).
-   * @example Instance.create({ subnets: [{ kind: 'NNS' }, { kind: 'Application' }] })
+   * Creates an instance with the given subnets (at least one, at most one of
+   * each named kind), ordered and given canister ranges as PocketIC does.
+   * @throws InstanceError `BadConfig` for an empty or duplicated subnet list.
+   * @example
+   * const ic = Instance.create({ subnets: [{ kind: 'NNS' }, { kind: 'Application' }] });
    */
   static create(config: InstanceConfig, options: InstanceOptions = {}): Instance {
     if (config.subnets.length === 0)
@@ -135,6 +138,12 @@ export class Instance {
     );
   }
 
+  /**
+   * The subnets (id, kind, size, canister ranges) and the default effective
+   * canister id, as PocketIC's `/_/topology` reports them.
+   * @example
+   * const { subnets, defaultEffectiveCanisterId } = ic.getTopology();
+   */
   getTopology(): Topology {
     return {
       subnets: this.#replica.subnets.map((s) => ({
@@ -154,17 +163,32 @@ export class Instance {
 
   // ---- time ----------------------------------------------------------------
 
-  /** Current time in ns since 1970 (the time the next round runs at). */
+  /**
+   * Current time in ns since 1970 (the time the next round runs at).
+   * @example
+   * const now = new Date(Number(ic.getTime() / 1_000_000n));
+   */
   getTime(): bigint {
     return this.#replica.time;
   }
 
-  /** The time of the last round (ns since 1970): what queries and certificates see. */
+  /**
+   * The time of the last round (ns since 1970): what queries and certificates see.
+   * @example
+   * ic.setTime(t);
+   * ic.tick();
+   * ic.getCertifiedTime(); // t
+   */
   getCertifiedTime(): bigint {
     return this.#replica.certifiedTime;
   }
 
-  /** Sets the time of the next round; queries see it after a `tick`. Going back is refused, as in PocketIC. */
+  /**
+   * Sets the time of the next round; queries see it after a `tick`.
+   * @throws InstanceError `SettingTimeIntoPast`: going back is refused, as in PocketIC.
+   * @example
+   * ic.setTime(ic.getTime() + 60_000_000_000n); // one minute later
+   */
   setTime(ns: bigint): void {
     this.#alive();
     const current = this.#replica.time;
@@ -172,13 +196,22 @@ export class Instance {
     this.#replica.time = ns;
   }
 
-  /** Sets the time and certifies it at once: queries see it without a `tick`. */
+  /**
+   * Sets the time and certifies it at once: queries see it without a `tick`.
+   * @example
+   * ic.setCertifiedTime(BigInt(Date.now()) * 1_000_000n);
+   */
   setCertifiedTime(ns: bigint): void {
     this.setTime(ns);
     this.#replica.certifiedTime = ns;
   }
 
-  /** One round on every subnet: timers, heartbeats, then pending messages. */
+  /**
+   * One round on every subnet: expired bounded-wait calls, timers,
+   * heartbeats, then pending messages.
+   * @example
+   * ic.tick(); // fire a due global timer
+   */
   tick(): void {
     this.#alive();
     this.#replica.tick();
@@ -186,12 +219,31 @@ export class Instance {
 
   // ---- calls ---------------------------------------------------------------
 
+  /**
+   * A non-replicated (composite) query against the last committed state;
+   * nothing it does persists.
+   * @throws InstanceError when the call cannot be routed, or the instance was deleted.
+   * @example
+   * const result = ic.query({ sender: Principal.anonymous(), canisterId, method: 'read',
+   *   arg: IDL.encode([], []), effectivePrincipal: { kind: 'none' } });
+   * if (result.status === 'replied') IDL.decode([IDL.Nat], result.reply);
+   */
   query(call: CanisterCall): CallResult {
     this.#alive();
     this.#route(call);
     return this.#replica.query(call.sender, call.canisterId, call.method, call.arg);
   }
 
+  /**
+   * Submits an ingress message to the subnet it routes to (PocketIC's
+   * `route_call`); it runs in the next rounds. A message the ingress filter
+   * refuses (missing or stopped canister, `canister_inspect_message`) is
+   * rejected at once.
+   * @throws InstanceError when the call cannot be routed, or the instance was deleted.
+   * @example
+   * const sent = ic.submitIngress({ sender, canisterId, method: 'inc', arg, effectivePrincipal: { kind: 'none' } });
+   * if (sent.status === 'submitted') ic.awaitIngress(sent.messageId);
+   */
   submitIngress(call: CanisterCall): SubmittedIngress | Reject {
     this.#alive();
     const subnet = this.#route(call);
@@ -204,7 +256,12 @@ export class Instance {
     };
   }
 
-  /** Runs rounds until the message has an outcome, at most 100 (PocketIC's `AwaitIngressMessage`). */
+  /**
+   * Runs rounds until the message has an outcome, at most 100 (PocketIC's `AwaitIngressMessage`).
+   * @throws InstanceError `IngressTimeout` when it has none after 100 rounds; `BadMessageId`.
+   * @example
+   * const result = ic.awaitIngress(sent.messageId, sent.effectivePrincipal);
+   */
   awaitIngress(messageId: Uint8Array, _effectivePrincipal?: EffectivePrincipal): CallResult {
     this.#alive();
     const id = messageIdHex(messageId);
@@ -216,7 +273,12 @@ export class Instance {
     throw new InstanceError('IngressTimeout', id, MAX_AWAIT_ROUNDS);
   }
 
-  /** The outcome of an ingress message, undefined while it runs; a caller other than the sender is refused. */
+  /**
+   * The outcome of an ingress message, undefined while it runs or when it is unknown.
+   * @throws InstanceError `ForbiddenIngressStatus` when `caller` is not the sender.
+   * @example
+   * const result = ic.ingressStatus(sent.messageId, sender) ?? 'still running';
+   */
   ingressStatus(messageId: Uint8Array, caller?: Principal): CallResult | undefined {
     const record = this.#replica.ingress.get(messageIdHex(messageId));
     if (!record) return undefined;
@@ -308,44 +370,89 @@ export class Instance {
     return c;
   }
 
+  /**
+   * A canister's cycle balance.
+   * @throws InstanceError `CanisterNotFound`.
+   * @example
+   * const before = ic.getCycles(canisterId);
+   */
   getCycles(canisterId: Principal): bigint {
     return this.#canister(canisterId).balance;
   }
 
+  /**
+   * Adds cycles to a canister's balance (PocketIC's `add_cycles`) and returns the new balance.
+   * @throws InstanceError `CanisterNotFound`.
+   * @example
+   * ic.addCycles(canisterId, 1_000_000_000_000n);
+   */
   addCycles(canisterId: Principal, amount: bigint): bigint {
     const c = this.#canister(canisterId);
     c.balance += amount;
     return c.balance;
   }
 
+  /**
+   * A copy of a canister's stable memory.
+   * @throws InstanceError `CanisterNotFound`; `CanisterIsEmpty` when no code is installed.
+   * @example
+   * const saved = ic.getStableMemory(canisterId);
+   */
   getStableMemory(canisterId: Principal): Uint8Array {
     const c = this.#canister(canisterId);
     if (!c.runtime) throw new InstanceError('CanisterIsEmpty', canisterId);
     return c.stable.snapshot();
   }
 
+  /**
+   * Replaces a canister's stable memory (growing it to whole pages).
+   * @throws InstanceError `CanisterNotFound`; `CanisterIsEmpty` when no code is installed.
+   * @example
+   * ic.setStableMemory(canisterId, saved);
+   */
   setStableMemory(canisterId: Principal, bytes: Uint8Array): void {
     const c = this.#canister(canisterId);
     if (!c.runtime) throw new InstanceError('CanisterIsEmpty', canisterId);
     c.stable.replace(bytes);
   }
 
+  /**
+   * The subnet hosting an existing canister, else undefined (PocketIC's `get_subnet`).
+   * @example
+   * const subnetId = ic.getSubnet(canisterId);
+   */
   getSubnet(canisterId: Principal): Principal | undefined {
     if (!this.#replica.findCanister(canisterId)) return undefined;
     return this.#replica.subnetHosting(canisterId)?.id;
   }
 
+  /**
+   * A canister's controllers.
+   * @throws InstanceError `CanisterNotFound`.
+   * @example
+   * ic.getControllers(canisterId).some((c) => c.compareTo(me) === 'eq');
+   */
   getControllers(canisterId: Principal): Principal[] {
     return [...this.#canister(canisterId).controllers];
   }
 
-  /** What the state tree shows of a canister, or undefined when there is no such canister. */
+  /**
+   * What the state tree shows of a canister (controllers, module hash,
+   * metadata, certified data), or undefined when there is no such canister.
+   * @example
+   * const hash = ic.getCanisterInfo(canisterId)?.moduleHash;
+   */
   getCanisterInfo(canisterId: Principal): CanisterInfo | undefined {
     const c = this.#replica.findCanister(canisterId);
     return c && canisterInfo(c);
   }
 
-  /** The canisters a subnet hosts, as its state tree shows them. */
+  /**
+   * The canisters a subnet hosts, as its state tree shows them.
+   * @throws InstanceError `SubnetNotFound`.
+   * @example
+   * const ids = ic.listCanisters(subnetId).map((c) => c.id.toText());
+   */
   listCanisters(subnetId: Principal): CanisterInfo[] {
     return [...this.#subnet(subnetId).canisters.values()].map(canisterInfo);
   }
@@ -354,6 +461,8 @@ export class Instance {
    * The subnet a call to `id` is routed to: the one hosting it, else the one
    * whose canister ranges contain it; unlike `getSubnet`, the canister need
    * not exist.
+   * @example
+   * const subnetId = ic.getSubnetForId(ic.getTopology().defaultEffectiveCanisterId);
    */
   getSubnetForId(id: Principal): Principal | undefined {
     return this.#replica.subnetHosting(id)?.id;
@@ -363,12 +472,19 @@ export class Instance {
    * Installs what signs data certificates: a non-replicated query that calls
    * `data_certificate_*` receives `signer(canister)`. The IC HTTP interface
    * installs it, since it certifies the state tree.
+   * @example
+   * ic.setDataCertificateSigner((canister) => certify(canister.id, canister.certifiedData));
    */
   setDataCertificateSigner(signer: (canister: CanisterInfo) => Uint8Array | undefined): void {
     this.#replica.dataCertificate = (c) => signer(canisterInfo(c));
   }
 
-  /** A subnet's public key, DER-encoded BLS12-381 G2 (133 bytes), like PocketIC's `root_key_der`. */
+  /**
+   * A subnet's public key, DER-encoded BLS12-381 G2 (133 bytes), like PocketIC's `root_key_der`.
+   * @throws InstanceError `SubnetNotFound`.
+   * @example
+   * const key = ic.getPubKey(ic.getTopology().subnets[0].id);
+   */
   getPubKey(subnetId: Principal): Uint8Array {
     return this.#subnet(subnetId).publicKeyDer;
   }
@@ -379,13 +495,21 @@ export class Instance {
     return subnet;
   }
 
-  /** The root key: the NNS subnet's key, else the first subnet's. */
+  /**
+   * The root key: the NNS subnet's key, else the first subnet's. Agents verify certificates with it.
+   * @example
+   * const agent = await HttpAgent.create({ host, rootKey: ic.getRootKey() });
+   */
   getRootKey(): Uint8Array {
     const nns = this.#replica.subnets.find((s) => s.kind === 'NNS') ?? this.#replica.subnets[0];
     return this.getPubKey(nns.id);
   }
 
-  /** HTTPS outcalls made by canisters and not answered yet, oldest first. */
+  /**
+   * HTTPS outcalls made by canisters and not answered yet, oldest first.
+   * @example
+   * const [outcall] = ic.getPendingHttpOutcalls();
+   */
   getPendingHttpOutcalls(): PendingHttpOutcall[] {
     return [...this.#replica.httpOutcalls.values()].map((p) => p.request);
   }
@@ -395,6 +519,11 @@ export class Instance {
    * reply goes through the canister's transform function; `additional` holds
    * the other nodes' responses (empty: all nodes saw `response`), and
    * responses that disagree after the transform make the outcall fail.
+   * @throws InstanceError `SubnetNotFound`, `InvalidCanisterHttpRequestId`,
+   *   `InvalidMockCanisterHttpResponses`, `InvalidRejectCode`.
+   * @example
+   * ic.mockHttpOutcall(outcall.subnetId, outcall.requestId,
+   *   { kind: 'reply', status: 200, headers: [], body: new TextEncoder().encode('ok') }, []);
    */
   mockHttpOutcall(
     subnetId: Principal,
@@ -438,7 +567,12 @@ export class Instance {
 
   // ---- live mode -------------------------------------------------------------
 
-  /** Runs rounds on the wall clock (PocketIC's auto progress). */
+  /**
+   * Runs rounds on the wall clock, at least every 100 ms (PocketIC's auto progress).
+   * @throws InstanceError `AutoProgressEnabled` when it already runs.
+   * @example
+   * ic.startAutoProgress(); // live mode, e.g. behind an HTTP gateway
+   */
   startAutoProgress(artificialDelayMs = 0): void {
     if (this.#autoProgress) throw new InstanceError('AutoProgressEnabled');
     const step = (): void => {
@@ -450,15 +584,31 @@ export class Instance {
     this.#autoProgress = setInterval(step, Math.max(artificialDelayMs, 100));
   }
 
+  /**
+   * Stops the rounds on the wall clock; the time stays where it is.
+   * @example
+   * ic.stopAutoProgress();
+   */
   stopAutoProgress(): void {
     if (this.#autoProgress) clearInterval(this.#autoProgress);
     this.#autoProgress = undefined;
   }
 
+  /**
+   * Whether rounds run on the wall clock.
+   * @example
+   * if (!ic.isAutoProgress()) ic.tick();
+   */
   isAutoProgress(): boolean {
     return this.#autoProgress !== undefined;
   }
 
+  /**
+   * Stops auto progress and retires the instance: calls and time changes
+   * throw `InstanceError` `InstanceDeleted` from then on.
+   * @example
+   * afterAll(() => ic.delete());
+   */
   delete(): void {
     this.stopAutoProgress();
     this.#deleted = true;
