@@ -276,7 +276,7 @@ describe.each([
       canisterId: canisterId as never,
       paths: ['module_hash', 'controllers', 'time', 'candid'],
     });
-    expect(status.get('module_hash')).toBe(toHex(ic.replica.findCanister(canisterId)!.moduleHash!));
+    expect(status.get('module_hash')).toBe(toHex(ic.getCanisterInfo(canisterId)!.moduleHash!));
     expect((status.get('controllers') as unknown as Principal[]).map((p) => p.toText())).toEqual([
       controller.getPrincipal().toText(),
     ]);
@@ -461,7 +461,7 @@ describe('data certificates', () => {
   it('a query sees a certificate of its canister’s certified data that agent-js verifies', async () => {
     const h = new Harness(ic);
     expect(h.update(canisterId, 'certify', new TextEncoder().encode('hello')).status).toBe('replied');
-    const canister = ic.replica.findCanister(canisterId)!;
+    const canister = ic.getCanisterInfo(canisterId)!;
     const bytes = IcHttpInterface.of(ic).dataCertificate(canister)!;
     const cert = await Certificate.create({
       certificate: bytes,

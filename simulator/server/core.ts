@@ -5,11 +5,8 @@
 import type { Instance } from '../instance.ts';
 import type { InstanceConfig } from '../types.ts';
 
-/** The adapter works on the core's own `Instance` class. */
-export type SimInstance = Instance;
-
 /** Creates an instance; throws `InstanceError` on a config the core rejects. */
-export type InstanceFactory = (config: InstanceConfig) => SimInstance;
+export type InstanceFactory = (config: InstanceConfig) => Instance;
 
 /** Where the server writes its logs: runtime logs to stdout, canister logs (debug_print) to stderr. */
 export interface ServerLogs {

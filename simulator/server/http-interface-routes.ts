@@ -19,8 +19,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Instance } from '../instance.ts';
 import { IcHttpInterface, type CallVersion, type HttpAnswer } from '../http-interface/interface.ts';
-import { HttpError, readBody } from './http.ts';
-import type { SimInstance, ServerLogs } from './core.ts';
+import { InstanceError } from '../errors.ts';
+import { HttpError, instanceErrorStatus, readBody } from './http.ts';
+import type { ServerLogs } from './core.ts';
 import type { InstanceRegistry } from './state.ts';
 
 /** Largest request body the interface reads (the IC's ingress limit is about 2 MiB plus the envelope). */
@@ -51,18 +52,8 @@ export interface HttpInterfaceMount {
   startGateway(instanceId: number, options?: { ipAddr?: string; port?: number }): Promise<Gateway>;
   stopGateway(id: number): void;
   /** Installs the data-certificate hook on a new instance. */
-  attach(instance: SimInstance): void;
+  attach(instance: Instance): void;
   closeAll(): void;
-}
-
-function isIcInstance(instance: SimInstance): instance is SimInstance & Instance {
-  return 'replica' in instance && typeof (instance as { getRootKey?: unknown }).getRootKey === 'function';
-}
-
-function interfaceOf(instance: SimInstance): IcHttpInterface {
-  if (!isIcInstance(instance))
-    throw new HttpError(501, 'this instance does not implement the IC HTTP interface');
-  return IcHttpInterface.of(instance);
 }
 
 function sendAnswer(res: ServerResponse, answer: HttpAnswer): void {
@@ -139,7 +130,7 @@ async function serveApi(
   res: ServerResponse,
   method: string,
   segments: string[],
-  instance: () => SimInstance,
+  instance: () => Instance,
 ): Promise<void> {
   if (method === 'OPTIONS') {
     await readBody(req, 0);
@@ -171,7 +162,7 @@ async function serveApi(
   }
   let answer: HttpAnswer;
   try {
-    const ic = interfaceOf(instance());
+    const ic = IcHttpInterface.of(instance());
     if (route.kind === 'status') answer = ic.status();
     else {
       const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
@@ -185,8 +176,8 @@ async function serveApi(
     if (e instanceof HttpError) {
       const json = e.reply.json as { message?: unknown } | undefined;
       answer = { status: e.reply.status, text: typeof json?.message === 'string' ? json.message : e.message };
-    } else if (e instanceof Error && e.name === 'InstanceError') {
-      answer = { status: 400, text: e.message };
+    } else if (e instanceof InstanceError) {
+      answer = { status: instanceErrorStatus(e), text: e.message };
     } else throw e;
   }
   sendAnswer(res, answer);
@@ -212,7 +203,7 @@ export function createHttpInterfaceMount(
     options: { ipAddr?: string; port?: number } = {},
   ): Promise<Gateway> {
     const instance = registry.get(String(instanceId));
-    interfaceOf(instance);
+    IcHttpInterface.of(instance);
     if (!instance.isAutoProgress()) instance.startAutoProgress();
     const server = createServer((req, res) => {
       activity.inFlight++;
@@ -331,7 +322,7 @@ export function createHttpInterfaceMount(
     startGateway,
     stopGateway,
     attach(instance) {
-      if (isIcInstance(instance)) IcHttpInterface.of(instance);
+      IcHttpInterface.of(instance);
     },
     closeAll() {
       for (const id of [...gateways.keys()]) stopGateway(id);

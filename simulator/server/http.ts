@@ -3,6 +3,7 @@
  * size limit, and JSON replies. No replica behaviour lives here.
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { InstanceError, InstanceErrorKind } from '../errors.ts';
 import { BadRequest, parseJsonText, stringifyJson, type Json } from './codec.ts';
 
 /** What a handler answers. `json: undefined` with no `text`/`bytes` = an empty body. */
@@ -20,6 +21,18 @@ export const okEmpty = (): Reply => ({ status: 200 });
 /** PocketIC's `ApiResponse::Error`: `{"message": …}`. PicJS turns it into `ServerError`. */
 export function messageReply(status: number, message: string): Reply {
   return { status, json: { message } };
+}
+
+/**
+ * The HTTP status of each kind of `InstanceError`, for every route (REST and
+ * IC HTTP interface): asking for the ingress status of another sender's
+ * message is 403 (pocket-ic nonblocking.rs `ingress_status_as_caller`); every
+ * other `PocketIcError` is 400 (routes.rs `From<OpOut>`).
+ */
+const STATUS_BY_KIND: Partial<Record<InstanceErrorKind, number>> = { ForbiddenIngressStatus: 403 };
+
+export function instanceErrorStatus(e: InstanceError): number {
+  return STATUS_BY_KIND[e.kind] ?? 400;
 }
 
 /** An error answer thrown from anywhere below a handler. */

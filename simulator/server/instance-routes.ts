@@ -5,8 +5,9 @@
  * `rs/pocket_ic_server/src/state_api/routes.rs`, plus the v9+ endpoints
  * listed in docs/reference/picjs-protocol.md §4.
  *
- * Errors thrown by the core (`InstanceError`) are mapped to 400 `{"message"}`
- * (403 for `Forbidden(…)`) by the server loop, as `run_operation` does.
+ * Errors thrown by the core (`InstanceError`) are mapped to `{"message"}` with
+ * the status of their kind (`instanceErrorStatus` in http.ts) by the server
+ * loop, as `run_operation` does.
  */
 import {
   decodeAddCycles,
@@ -27,7 +28,7 @@ import {
   toBase64,
 } from './codec.ts';
 import { ok, okEmpty, type Route, type RouteContext, type Reply } from './http.ts';
-import type { SimInstance } from './core.ts';
+import type { Instance } from '../instance.ts';
 import type { BlobStore, InstanceRegistry } from './state.ts';
 
 export function instanceRoutes(registry: InstanceRegistry, blobs: BlobStore): Route[] {
@@ -36,7 +37,7 @@ export function instanceRoutes(registry: InstanceRegistry, blobs: BlobStore): Ro
     method: Route['method'],
     path: string,
     body: Route['body'],
-    fn: (instance: SimInstance, ctx: RouteContext) => Reply,
+    fn: (instance: Instance, ctx: RouteContext) => Reply,
   ): Route => ({
     method,
     pattern: `/instances/:id${path}`,

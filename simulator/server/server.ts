@@ -17,7 +17,16 @@ import {
 import { InstanceError } from '../errors.ts';
 import { BadRequest } from './codec.ts';
 import type { InstanceFactory, ServerLogs } from './core.ts';
-import { HttpError, makeContext, messageReply, readBody, Router, send, type Reply } from './http.ts';
+import {
+  HttpError,
+  instanceErrorStatus,
+  makeContext,
+  messageReply,
+  readBody,
+  Router,
+  send,
+  type Reply,
+} from './http.ts';
 import { createHttpInterfaceMount, type HttpInterfaceMount } from './http-interface-routes.ts';
 import { instanceRoutes } from './instance-routes.ts';
 import { serverRoutes } from './server-routes.ts';
@@ -76,11 +85,7 @@ export function createIcsimServer(options: IcsimServerOptions): IcsimServer {
   function errorReply(e: unknown, path: string): Reply {
     if (e instanceof HttpError) return e.reply;
     if (e instanceof BadRequest) return messageReply(400, e.message);
-    if (e instanceof InstanceError) {
-      // `Forbidden(…)` (ingress status asked by another caller) is 403 (pocket-ic nonblocking.rs
-      // `ingress_status_as_caller`); every other `PocketIcError` is 400 (routes.rs `From<OpOut>`).
-      return messageReply(e.message.startsWith('Forbidden(') ? 403 : 400, e.message);
-    }
+    if (e instanceof InstanceError) return messageReply(instanceErrorStatus(e), e.message);
     const err = e instanceof Error ? e : new Error(String(e));
     logs.runtime(`icsim: internal error on ${path}: ${err.stack ?? err.message}`);
     return messageReply(500, `icsim internal error: ${err.message}`);

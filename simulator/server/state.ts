@@ -6,25 +6,17 @@
  */
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
+import { InstanceError } from '../errors.ts';
 import { conversionError } from './codec.ts';
-import type { SimInstance } from './core.ts';
+import type { Instance } from '../instance.ts';
 import { HttpError } from './http.ts';
 
-type Slot = { state: 'available'; instance: SimInstance } | { state: 'deleted' };
-
-/**
- * PocketIC's instance lookup errors (`update_with_timeout` in state.rs) are
- * `UpdateError { message }`, Debug-formatted into `{"message"}` with 400 by
- * `run_operation` in routes.rs.
- */
-function updateError(message: string): HttpError {
-  return new HttpError(400, `UpdateError { message: ${JSON.stringify(message)} }`);
-}
+type Slot = { state: 'available'; instance: Instance } | { state: 'deleted' };
 
 export class InstanceRegistry {
   private readonly slots: Slot[] = [];
 
-  add(instance: SimInstance): number {
+  add(instance: Instance): number {
     this.slots.push({ state: 'available', instance });
     return this.slots.length - 1;
   }
@@ -37,10 +29,11 @@ export class InstanceRegistry {
     return Number(raw);
   }
 
-  get(rawId: string): SimInstance {
+  get(rawId: string): Instance {
     const slot = this.slots[this.parseId(rawId)];
-    if (!slot) throw updateError('Instance not found');
-    if (slot.state === 'deleted') throw updateError('Instance was deleted');
+    // PocketIC's lookup errors (`update_with_timeout` in state.rs): `UpdateError { message }`.
+    if (!slot) throw new InstanceError('InstanceNotFound');
+    if (slot.state === 'deleted') throw new InstanceError('InstanceDeleted');
     return slot.instance;
   }
 
@@ -52,7 +45,7 @@ export class InstanceRegistry {
   delete(rawId: string): void {
     const id = this.parseId(rawId);
     const slot = this.slots[id];
-    if (!slot) throw updateError('Instance not found');
+    if (!slot) throw new InstanceError('InstanceNotFound');
     if (slot.state === 'deleted') return;
     this.slots[id] = { state: 'deleted' };
     slot.instance.delete();
