@@ -2,6 +2,42 @@ import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
+/**
+ * The adapters (PocketIC REST server and CLI, IC HTTP interface) reach the
+ * simulator through `Instance` and the public vocabulary only (see
+ * simulator/README.md, "One door"); the core's internals are not theirs to import.
+ */
+const ADAPTER_BOUNDARY = {
+  paths: [
+    {
+      name: '../instance.ts',
+      importNames: ['replicaOf'],
+      message: 'Adapters use Instance methods; replicaOf is for the core’s own tests and benchmarks.',
+    },
+  ],
+  patterns: [
+    {
+      // The BLS key format is protocol, not state: the interface verifies delegations with it.
+      group: ['../subnet/subnet.ts'],
+      allowImportNames: ['BLS_DER_PREFIX'],
+      message: 'Adapters reach subnets through Instance (simulator/README.md, "One door").',
+    },
+    {
+      group: [
+        '../subnet/*',
+        '!../subnet/subnet.ts',
+        '../execution/*',
+        '../canister/*',
+        '../wasm/*',
+        '../management/*',
+        '../testing/*',
+      ],
+      message:
+        'Adapters may import ../instance.ts, ../types.ts, ../result.ts, ../errors.ts, ../bytes.ts and their own folder (simulator/README.md, "One door").',
+    },
+  ],
+};
+
 export default tseslint.config(
   {
     ignores: [
@@ -22,5 +58,10 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
     },
+  },
+  {
+    files: ['simulator/server/**/*.ts', 'simulator/http-interface/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: { 'no-restricted-imports': ['error', ADAPTER_BOUNDARY] },
   },
 );

@@ -7,6 +7,7 @@
  * (`packages/pocket-ic/src/lib.rs`, serde derive), the replica's text form is
  * `IC0503`.
  */
+import type { Principal } from '@icp-sdk/core/principal';
 
 export const RejectCode = {
   SysFatal: 1,
@@ -85,10 +86,14 @@ export function errorCodeText(code: ErrorCodeName): string {
   return `IC${String(ErrorCode[code]).padStart(4, '0')}`;
 }
 
+/** The name of reject code `code` (1–6), undefined for any other number. */
+export function rejectCodeName(code: number): RejectCodeName | undefined {
+  return (Object.keys(RejectCode) as RejectCodeName[]).find((k) => RejectCode[k] === code);
+}
+
 /** The reject code implied by an error code: its leading digit. */
 export function rejectCodeOf(code: ErrorCodeName): RejectCodeName {
-  const digit = Math.floor(ErrorCode[code] / 100);
-  const name = (Object.keys(RejectCode) as RejectCodeName[]).find((k) => RejectCode[k] === digit);
+  const name = rejectCodeName(Math.floor(ErrorCode[code] / 100));
   if (!name) throw new Error(`error code ${code} has no reject code`);
   return name;
 }
@@ -112,15 +117,101 @@ export class UserError extends Error {
   }
 }
 
+/** The replica's documentation of execution errors, which its error texts link to. */
+export const EXECUTION_ERRORS_DOCS = 'https://internetcomputer.org/docs/current/references/execution-errors#';
+
+/** `CanisterNotFound` as the ingress filter and the router word it (rs/execution_environment `canister_not_found_error`). */
+export function canisterNotFound(id: Principal): UserError {
+  return new UserError('CanisterNotFound', `Canister ${id.toText()} not found`);
+}
+
+/** `CanisterDidNotReply` as an ingress sender or a query caller sees it (replica: `CallContextAction::NoResponse`). */
+export function didNotReply(canisterId: string): UserError {
+  return new UserError('CanisterDidNotReply', `Canister ${canisterId} did not reply to the call`);
+}
+
+/**
+ * Every failure of the simulator's own API, one kind each, with its message:
+ * the `Debug` text of PocketIC's `PocketIcError` (or of the server error it
+ * wraps) where PocketIC has one, because PicJS users match on it. `errorCode`
+ * is the IC error code of the same failure, where the IC has one.
+ */
+const INSTANCE_ERRORS = {
+  BadConfig: { message: (detail: string) => `Bad config: ${detail}` },
+  SettingTimeIntoPast: {
+    message: (current: bigint, requested: bigint) => `SettingTimeIntoPast((${current}, ${requested}))`,
+  },
+  /** `await_ingress_message` ran out of rounds. */
+  IngressTimeout: {
+    message: (id: string, rounds: number) =>
+      `BadIngressMessage("Failed to answer to ingress ${id} after ${rounds} rounds.")`,
+    errorCode: 'IngressMessageTimeout',
+  },
+  /** A management call whose target canister cannot be decoded, so it cannot be routed. */
+  UnroutableManagementCall: {
+    message: (method: string) =>
+      `BadIngressMessage("Failed to decode the canister_id of management method ${method}; pass an effective principal")`,
+  },
+  /** Ingress status asked by someone other than the sender. */
+  ForbiddenIngressStatus: {
+    message: () => `Forbidden("The user tries to access Request ID not signed by the caller.")`,
+  },
+  SubnetNotFound: {
+    message: (id: Principal) => `SubnetNotFound(${id.toText()})`,
+    errorCode: 'SubnetNotFound',
+  },
+  /** No subnet's canister ranges contain the call's target. */
+  CanisterRequestRoutingError: {
+    message: (id: Principal) =>
+      `CanisterRequestRoutingError("Canister ${id.toText()} does not belong to any subnet.")`,
+    errorCode: 'CanisterNotFound',
+  },
+  CanisterNotFound: {
+    message: (id: Principal) => `CanisterNotFound(${id.toText()})`,
+    errorCode: 'CanisterNotFound',
+  },
+  CanisterIsEmpty: {
+    message: (id: Principal) => `CanisterIsEmpty(${id.toText()})`,
+    errorCode: 'CanisterWasmModuleNotFound',
+  },
+  InvalidCanisterHttpRequestId: {
+    message: (subnet: Principal, requestId: number) =>
+      `InvalidCanisterHttpRequestId((${subnet.toText()}, ${requestId}))`,
+  },
+  InvalidMockCanisterHttpResponses: {
+    message: (given: number, expected: number) => `InvalidMockCanisterHttpResponses((${given}, ${expected}))`,
+  },
+  InvalidRejectCode: { message: (code: number) => `InvalidRejectCode(${code})` },
+  AutoProgressEnabled: { message: () => 'Auto progress mode has already been enabled.' },
+  InstanceNotFound: { message: () => 'UpdateError { message: "Instance not found" }' },
+  InstanceDeleted: { message: () => 'UpdateError { message: "Instance was deleted" }' },
+  BadMessageId: { message: () => 'ConversionError { message: "Bad message id" }' },
+} satisfies Record<string, { message: (...args: never[]) => string; errorCode?: ErrorCodeName }>;
+
+export type InstanceErrorKind = keyof typeof INSTANCE_ERRORS;
+type MessageArgs<K extends InstanceErrorKind> = Parameters<(typeof INSTANCE_ERRORS)[K]['message']>;
+
 /**
  * An error of the simulator's own API (bad argument, unknown canister or
- * subnet, time set into the past). Its `message` follows the `Debug` text of
- * PocketIC's `PocketIcError` (`rs/pocket_ic_server/src/state_api/state.rs`),
- * e.g. `SettingTimeIntoPast((1, 0))`, because PicJS users match on it.
+ * subnet, time set into the past, deleted instance): adapters branch on
+ * `kind`, never on the message.
  */
-export class InstanceError extends Error {
-  constructor(message: string) {
-    super(message);
+export class InstanceError<K extends InstanceErrorKind = InstanceErrorKind> extends Error {
+  readonly kind: K;
+  /** The IC error code of the same failure, where there is one. */
+  readonly errorCode: ErrorCodeName | undefined;
+  /** The reject code of `errorCode`. */
+  readonly rejectCode: RejectCodeName | undefined;
+  constructor(kind: K, ...args: MessageArgs<K>) {
+    // TypeScript cannot correlate `kind` with its entry's parameters; `MessageArgs<K>` checked them at the call.
+    const entry = INSTANCE_ERRORS[kind] as {
+      message: (...a: MessageArgs<K>) => string;
+      errorCode?: ErrorCodeName;
+    };
+    super(entry.message(...args));
     this.name = 'InstanceError';
+    this.kind = kind;
+    this.errorCode = entry.errorCode;
+    this.rejectCode = entry.errorCode && rejectCodeOf(entry.errorCode);
   }
 }

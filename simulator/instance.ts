@@ -13,23 +13,24 @@
 import { IDL } from '@icp-sdk/core/candid';
 import { Principal } from '@icp-sdk/core/principal';
 import { equalBytes, toHex } from './bytes.ts';
-import { InstanceError, UserError } from './errors.ts';
+import { InstanceError, UserError, rejectCodeName } from './errors.ts';
 import { CanisterState } from './canister/state.ts';
 import { ManagementCanister } from './management/canister.ts';
 import * as mgmtErrors from './management/errors.ts';
 import type { InstructionLimits } from './execution/limits.ts';
-import { GENESIS_NS, Replica, type ManagementResult, type PendingOutcall } from './subnet/replica.ts';
+import { reject, reply, type CallResult, type Reject } from './result.ts';
+import { GENESIS_NS, Replica } from './subnet/replica.ts';
+import type { PendingOutcall } from './subnet/https-outcalls.ts';
 import { HttpRequestResult, TransformArgs } from './management/idl.ts';
 import { MAINNET_RANGES, canisterIdFromIndex, freshRange } from './subnet/ranges.ts';
 import { Subnet } from './subnet/subnet.ts';
 import type {
-  CallOutcome,
   CanisterCall,
+  CanisterInfo,
   EffectivePrincipal,
   HttpOutcallResponse,
   InstanceConfig,
   PendingHttpOutcall,
-  Rejection,
   SubmittedIngress,
   SubnetKind,
   Topology,
@@ -61,22 +62,38 @@ export interface InstanceOptions {
   instructionLimits?: Partial<InstructionLimits>;
 }
 
+/** Each instance's replica, for `replicaOf`: not a property, so adapters cannot reach it through an `Instance`. */
+const replicas = new WeakMap<Instance, Replica>();
+
+/**
+ * The replica behind `instance`, for the simulator core's own tests and
+ * benchmarks that inspect canister state. Adapters use `Instance`'s methods
+ * only; eslint.config.js bars them from importing this.
+ */
+export function replicaOf(instance: Instance): Replica {
+  return replicas.get(instance)!;
+}
+
 export class Instance {
-  readonly replica: Replica;
+  readonly #replica: Replica;
   #autoProgress: ReturnType<typeof setInterval> | undefined;
   #deleted = false;
 
   private constructor(replica: Replica) {
-    this.replica = replica;
+    this.#replica = replica;
+    replicas.set(this, replica);
   }
 
   /**
-   * Creates an instance with the given subnets (at least one).
-   * @example Instance.create({ subnets: [{ kind: 'NNS' }, { kind: 'Application' }] })
+   * Creates an instance with the given subnets (at least one, at most one of
+   * each named kind), ordered and given canister ranges as PocketIC does.
+   * @throws InstanceError `BadConfig` for an empty or duplicated subnet list.
+   * @example
+   * const ic = Instance.create({ subnets: [{ kind: 'NNS' }, { kind: 'Application' }] });
    */
   static create(config: InstanceConfig, options: InstanceOptions = {}): Instance {
     if (config.subnets.length === 0)
-      throw new InstanceError('Bad config: an instance needs at least one subnet');
+      throw new InstanceError('BadConfig', 'an instance needs at least one subnet');
     const replica = new Replica(config.initialTimeNs ?? GENESIS_NS);
     if (options.onCanisterLog) replica.onCanisterLog = options.onCanisterLog;
     if (options.instructionLimits) replica.instructionLimitOverrides = { ...options.instructionLimits };
@@ -85,7 +102,7 @@ export class Instance {
     );
     for (const kind of NAMED) {
       if (ordered.filter((s) => s.kind === kind).length > 1)
-        throw new InstanceError(`Bad config: at most one ${kind} subnet`);
+        throw new InstanceError('BadConfig', `at most one ${kind} subnet`);
     }
     ordered.forEach((spec, k) => {
       const allocation = freshRange(k);
@@ -111,8 +128,8 @@ export class Instance {
   }
 
   /** The subnet that canisters go to by default: PocketIC's default effective canister id. */
-  get defaultSubnet(): Subnet {
-    const s = this.replica.subnets;
+  #defaultSubnet(): Subnet {
+    const s = this.#replica.subnets;
     return (
       s.find((x) => x.kind === 'Application') ??
       s.find((x) => x.kind === 'VerifiedApplication') ??
@@ -121,9 +138,15 @@ export class Instance {
     );
   }
 
+  /**
+   * The subnets (id, kind, size, canister ranges) and the default effective
+   * canister id, as PocketIC's `/_/topology` reports them.
+   * @example
+   * const { subnets, defaultEffectiveCanisterId } = ic.getTopology();
+   */
   getTopology(): Topology {
     return {
-      subnets: this.replica.subnets.map((s) => ({
+      subnets: this.#replica.subnets.map((s) => ({
         id: s.id,
         kind: s.kind,
         size: s.size,
@@ -134,50 +157,98 @@ export class Instance {
           end: canisterIdFromIndex(r.end),
         })),
       })),
-      defaultEffectiveCanisterId: canisterIdFromIndex(this.defaultSubnet.allocationRange.start),
+      defaultEffectiveCanisterId: canisterIdFromIndex(this.#defaultSubnet().allocationRange.start),
     };
   }
 
   // ---- time ----------------------------------------------------------------
 
-  /** Current time in ns since 1970 (the time the next round runs at). */
+  /**
+   * Current time in ns since 1970 (the time the next round runs at).
+   * @example
+   * const now = new Date(Number(ic.getTime() / 1_000_000n));
+   */
   getTime(): bigint {
-    return this.replica.time;
+    return this.#replica.time;
   }
 
-  /** Sets the time of the next round; queries see it after a `tick`. Going back is refused, as in PocketIC. */
+  /**
+   * The time of the last round (ns since 1970): what queries and certificates see.
+   * @example
+   * ic.setTime(t);
+   * ic.tick();
+   * ic.getCertifiedTime(); // t
+   */
+  getCertifiedTime(): bigint {
+    return this.#replica.certifiedTime;
+  }
+
+  /**
+   * Sets the time of the next round; queries see it after a `tick`.
+   * @throws InstanceError `SettingTimeIntoPast`: going back is refused, as in PocketIC.
+   * @example
+   * ic.setTime(ic.getTime() + 60_000_000_000n); // one minute later
+   */
   setTime(ns: bigint): void {
     this.#alive();
-    const current = this.replica.time;
-    if (ns < current) throw new InstanceError(`SettingTimeIntoPast((${current}, ${ns}))`);
-    this.replica.time = ns;
+    const current = this.#replica.time;
+    if (ns < current) throw new InstanceError('SettingTimeIntoPast', current, ns);
+    this.#replica.time = ns;
   }
 
-  /** Sets the time and certifies it at once: queries see it without a `tick`. */
+  /**
+   * Sets the time and certifies it at once: queries see it without a `tick`.
+   * @example
+   * ic.setCertifiedTime(BigInt(Date.now()) * 1_000_000n);
+   */
   setCertifiedTime(ns: bigint): void {
     this.setTime(ns);
-    this.replica.certifiedTime = ns;
+    this.#replica.certifiedTime = ns;
   }
 
-  /** One round on every subnet: timers, heartbeats, then pending messages. */
+  /**
+   * One round on every subnet: expired bounded-wait calls, timers,
+   * heartbeats, then pending messages.
+   * @example
+   * ic.tick(); // fire a due global timer
+   */
   tick(): void {
     this.#alive();
-    this.replica.tick();
+    this.#replica.tick();
   }
 
   // ---- calls ---------------------------------------------------------------
 
-  query(call: CanisterCall): CallOutcome {
+  /**
+   * A non-replicated (composite) query against the last committed state;
+   * nothing it does persists.
+   * @throws InstanceError when the call cannot be routed, or the instance was deleted.
+   * @example
+   * const result = ic.query({ sender: Principal.anonymous(), canisterId, method: 'read',
+   *   arg: IDL.encode([], []), effectivePrincipal: { kind: 'none' } });
+   * if (result.status === 'replied') IDL.decode([IDL.Nat], result.reply);
+   */
+  query(call: CanisterCall): CallResult {
     this.#alive();
     this.#route(call);
-    return this.replica.query(call.sender, call.canisterId, call.method, call.arg);
+    return this.#replica.query(call.sender, call.canisterId, call.method, call.arg);
   }
 
-  submitIngress(call: CanisterCall): SubmittedIngress | Rejection {
+  /**
+   * Submits an ingress message to the subnet it routes to (PocketIC's
+   * `route_call`); it runs in the next rounds. A message the ingress filter
+   * refuses (missing or stopped canister, `canister_inspect_message`) is
+   * rejected at once.
+   * @throws InstanceError when the call cannot be routed, or the instance was deleted.
+   * @example
+   * const sent = ic.submitIngress({ sender, canisterId, method: 'inc', arg, effectivePrincipal: { kind: 'none' } });
+   * if (sent.status === 'submitted') ic.awaitIngress(sent.messageId);
+   */
+  submitIngress(call: CanisterCall): SubmittedIngress | Reject {
     this.#alive();
     const subnet = this.#route(call);
-    const result = this.replica.submitIngress(call.sender, call.canisterId, call.method, call.arg, subnet);
-    if ('status' in result) return { ...result, message: result.message };
+    const result = this.#replica.submitIngress(call.sender, call.canisterId, call.method, call.arg, subnet);
+    if ('status' in result) return result;
     return {
       status: 'submitted',
       messageId: result.bytes,
@@ -185,26 +256,34 @@ export class Instance {
     };
   }
 
-  /** Runs rounds until the message has an outcome, at most 100 (PocketIC's `AwaitIngressMessage`). */
-  awaitIngress(messageId: Uint8Array, _effectivePrincipal?: EffectivePrincipal): CallOutcome {
+  /**
+   * Runs rounds until the message has an outcome, at most 100 (PocketIC's `AwaitIngressMessage`).
+   * @throws InstanceError `IngressTimeout` when it has none after 100 rounds; `BadMessageId`.
+   * @example
+   * const result = ic.awaitIngress(sent.messageId, sent.effectivePrincipal);
+   */
+  awaitIngress(messageId: Uint8Array, _effectivePrincipal?: EffectivePrincipal): CallResult {
     this.#alive();
     const id = messageIdHex(messageId);
     for (let round = 0; round <= MAX_AWAIT_ROUNDS; round++) {
-      const outcome = this.replica.ingress.get(id)?.outcome;
+      const outcome = this.#replica.ingress.get(id)?.outcome;
       if (outcome) return outcome;
-      if (round < MAX_AWAIT_ROUNDS) this.replica.tick();
+      if (round < MAX_AWAIT_ROUNDS) this.#replica.tick();
     }
-    throw new InstanceError(
-      `BadIngressMessage("Failed to answer to ingress ${id} after ${MAX_AWAIT_ROUNDS} rounds.")`,
-    );
+    throw new InstanceError('IngressTimeout', id, MAX_AWAIT_ROUNDS);
   }
 
-  /** The outcome of an ingress message, undefined while it runs; a caller other than the sender is refused. */
-  ingressStatus(messageId: Uint8Array, caller?: Principal): CallOutcome | undefined {
-    const record = this.replica.ingress.get(messageIdHex(messageId));
+  /**
+   * The outcome of an ingress message, undefined while it runs or when it is unknown.
+   * @throws InstanceError `ForbiddenIngressStatus` when `caller` is not the sender.
+   * @example
+   * const result = ic.ingressStatus(sent.messageId, sender) ?? 'still running';
+   */
+  ingressStatus(messageId: Uint8Array, caller?: Principal): CallResult | undefined {
+    const record = this.#replica.ingress.get(messageIdHex(messageId));
     if (!record) return undefined;
     if (caller && caller.compareTo(record.sender) !== 'eq') {
-      throw new InstanceError(`Forbidden("The user tries to access Request ID not signed by the caller.")`);
+      throw new InstanceError('ForbiddenIngressStatus');
     }
     return record.outcome;
   }
@@ -217,9 +296,7 @@ export class Instance {
   #route(call: CanisterCall): Subnet {
     const ep = call.effectivePrincipal;
     if (ep.kind === 'subnet') {
-      const subnet = this.replica.subnets.find((s) => s.id.compareTo(ep.id) === 'eq');
-      if (!subnet) throw new InstanceError(`SubnetNotFound(${ep.id.toText()})`);
-      return subnet;
+      return this.#subnet(ep.id);
     }
     let target: Principal | undefined = ep.kind === 'canister' ? ep.id : undefined;
     const isManagement = call.canisterId.compareTo(Principal.managementCanister()) === 'eq';
@@ -227,25 +304,20 @@ export class Instance {
       if (call.method === 'provisional_create_canister_with_cycles' || call.method === 'create_canister') {
         const specified = decodeField(call.arg, 'specified_id', IDL.Opt(IDL.Principal)) as
           [] | [Principal] | undefined;
-        if (!specified?.[0]) return this.defaultSubnet;
+        if (!specified?.[0]) return this.#defaultSubnet();
         target = specified[0];
       } else {
         // Most methods name the canister `canister_id`; install_chunked_code names it `target_canister`.
         target = (decodeField(call.arg, 'canister_id', IDL.Principal) ??
           decodeField(call.arg, 'target_canister', IDL.Principal)) as Principal | undefined;
         if (!target) {
-          throw new InstanceError(
-            `BadIngressMessage("Failed to decode the canister_id of management method ${call.method}; pass an effective principal")`,
-          );
+          throw new InstanceError('UnroutableManagementCall', call.method);
         }
       }
     }
     target ??= call.canisterId;
-    const subnet = this.replica.subnetHosting(target);
-    if (!subnet)
-      throw new InstanceError(
-        `CanisterRequestRoutingError("Canister ${target.toText()} does not belong to any subnet.")`,
-      );
+    const subnet = this.#replica.subnetHosting(target);
+    if (!subnet) throw new InstanceError('CanisterRequestRoutingError', target);
     return subnet;
   }
 
@@ -255,12 +327,12 @@ export class Instance {
     subnet: Subnet | undefined,
     options: { controllers: Principal[]; cycles: bigint; specifiedId?: Principal },
   ): CanisterState | UserError {
-    let target = subnet ?? this.defaultSubnet;
+    let target = subnet ?? this.#defaultSubnet();
     let id: Principal | undefined;
     if (options.specifiedId) {
       id = options.specifiedId;
-      if (this.replica.findCanister(id)) return mgmtErrors.idAlreadyExists(id);
-      const host = this.replica.subnets.find((s) => s.hostsId(id!));
+      if (this.#replica.findCanister(id)) return mgmtErrors.idAlreadyExists(id);
+      const host = this.#replica.subnets.find((s) => s.hostsId(id!));
       if (!host) {
         return new UserError(
           'CanisterNotHostedBySubnet',
@@ -288,63 +360,158 @@ export class Instance {
   }
 
   #deleteCanister(canister: CanisterState): void {
-    this.replica.rejectOpenCallContexts(canister, `Canister ${canister.idText} has been deleted.`);
-    for (const s of this.replica.subnets) s.canisters.delete(canister.idText);
+    this.#replica.rejectOpenCallContexts(canister, `Canister ${canister.idText} has been deleted.`);
+    for (const s of this.#replica.subnets) s.canisters.delete(canister.idText);
   }
 
   #canister(id: Principal): CanisterState {
-    const c = this.replica.findCanister(id);
-    if (!c) throw new InstanceError(`CanisterNotFound(${id.toText()})`);
+    const c = this.#replica.findCanister(id);
+    if (!c) throw new InstanceError('CanisterNotFound', id);
     return c;
   }
 
+  /**
+   * A canister's cycle balance.
+   * @throws InstanceError `CanisterNotFound`.
+   * @example
+   * const before = ic.getCycles(canisterId);
+   */
   getCycles(canisterId: Principal): bigint {
     return this.#canister(canisterId).balance;
   }
 
+  /**
+   * Adds cycles to a canister's balance (PocketIC's `add_cycles`) and returns the new balance.
+   * @throws InstanceError `CanisterNotFound`.
+   * @example
+   * ic.addCycles(canisterId, 1_000_000_000_000n);
+   */
   addCycles(canisterId: Principal, amount: bigint): bigint {
     const c = this.#canister(canisterId);
     c.balance += amount;
     return c.balance;
   }
 
+  /**
+   * A copy of a canister's stable memory.
+   * @throws InstanceError `CanisterNotFound`; `CanisterIsEmpty` when no code is installed.
+   * @example
+   * const saved = ic.getStableMemory(canisterId);
+   */
   getStableMemory(canisterId: Principal): Uint8Array {
     const c = this.#canister(canisterId);
-    if (!c.runtime) throw new InstanceError(`CanisterIsEmpty(${canisterId.toText()})`);
+    if (!c.runtime) throw new InstanceError('CanisterIsEmpty', canisterId);
     return c.stable.snapshot();
   }
 
+  /**
+   * Replaces a canister's stable memory (growing it to whole pages).
+   * @throws InstanceError `CanisterNotFound`; `CanisterIsEmpty` when no code is installed.
+   * @example
+   * ic.setStableMemory(canisterId, saved);
+   */
   setStableMemory(canisterId: Principal, bytes: Uint8Array): void {
     const c = this.#canister(canisterId);
-    if (!c.runtime) throw new InstanceError(`CanisterIsEmpty(${canisterId.toText()})`);
+    if (!c.runtime) throw new InstanceError('CanisterIsEmpty', canisterId);
     c.stable.replace(bytes);
   }
 
+  /**
+   * The subnet hosting an existing canister, else undefined (PocketIC's `get_subnet`).
+   * @example
+   * const subnetId = ic.getSubnet(canisterId);
+   */
   getSubnet(canisterId: Principal): Principal | undefined {
-    if (!this.replica.findCanister(canisterId)) return undefined;
-    return this.replica.subnetHosting(canisterId)?.id;
+    if (!this.#replica.findCanister(canisterId)) return undefined;
+    return this.#replica.subnetHosting(canisterId)?.id;
   }
 
+  /**
+   * A canister's controllers.
+   * @throws InstanceError `CanisterNotFound`.
+   * @example
+   * ic.getControllers(canisterId).some((c) => c.compareTo(me) === 'eq');
+   */
   getControllers(canisterId: Principal): Principal[] {
     return [...this.#canister(canisterId).controllers];
   }
 
-  /** A subnet's public key, DER-encoded BLS12-381 G2 (133 bytes), like PocketIC's `root_key_der`. */
-  getPubKey(subnetId: Principal): Uint8Array {
-    const subnet = this.replica.subnets.find((s) => s.id.compareTo(subnetId) === 'eq');
-    if (!subnet) throw new InstanceError(`SubnetNotFound(${subnetId.toText()})`);
-    return subnet.publicKeyDer;
+  /**
+   * What the state tree shows of a canister (controllers, module hash,
+   * metadata, certified data), or undefined when there is no such canister.
+   * @example
+   * const hash = ic.getCanisterInfo(canisterId)?.moduleHash;
+   */
+  getCanisterInfo(canisterId: Principal): CanisterInfo | undefined {
+    const c = this.#replica.findCanister(canisterId);
+    return c && canisterInfo(c);
   }
 
-  /** The root key: the NNS subnet's key, else the first subnet's. */
+  /**
+   * The canisters a subnet hosts, as its state tree shows them.
+   * @throws InstanceError `SubnetNotFound`.
+   * @example
+   * const ids = ic.listCanisters(subnetId).map((c) => c.id.toText());
+   */
+  listCanisters(subnetId: Principal): CanisterInfo[] {
+    return [...this.#subnet(subnetId).canisters.values()].map(canisterInfo);
+  }
+
+  /**
+   * The subnet a call to `id` is routed to: the one hosting it, else the one
+   * whose canister ranges contain it; unlike `getSubnet`, the canister need
+   * not exist.
+   * @example
+   * const subnetId = ic.getSubnetForId(ic.getTopology().defaultEffectiveCanisterId);
+   */
+  getSubnetForId(id: Principal): Principal | undefined {
+    return this.#replica.subnetHosting(id)?.id;
+  }
+
+  /**
+   * Installs what signs data certificates: a non-replicated query that calls
+   * `data_certificate_*` receives `signer(canister)`. The IC HTTP interface
+   * installs it, since it certifies the state tree.
+   * @example
+   * ic.setDataCertificateSigner((canister) => certify(canister.id, canister.certifiedData));
+   */
+  setDataCertificateSigner(signer: (canister: CanisterInfo) => Uint8Array | undefined): void {
+    this.#replica.dataCertificate = (c) => signer(canisterInfo(c));
+  }
+
+  /**
+   * A subnet's public key, DER-encoded BLS12-381 G2 (133 bytes), like PocketIC's `root_key_der`.
+   * @throws InstanceError `SubnetNotFound`.
+   * @example
+   * const key = ic.getPubKey(ic.getTopology().subnets[0].id);
+   */
+  getPubKey(subnetId: Principal): Uint8Array {
+    return this.#subnet(subnetId).publicKeyDer;
+  }
+
+  #subnet(subnetId: Principal): Subnet {
+    const subnet = this.#replica.subnets.find((s) => s.id.compareTo(subnetId) === 'eq');
+    if (!subnet) throw new InstanceError('SubnetNotFound', subnetId);
+    return subnet;
+  }
+
+  /**
+   * The root key: the NNS subnet's key, else the first subnet's. Agents verify certificates with it.
+   * @example
+   * const agent = await HttpAgent.create({ host, rootKey: ic.getRootKey() });
+   */
   getRootKey(): Uint8Array {
-    const nns = this.replica.subnets.find((s) => s.kind === 'NNS') ?? this.replica.subnets[0];
+    const nns = this.#replica.subnets.find((s) => s.kind === 'NNS') ?? this.#replica.subnets[0];
     return this.getPubKey(nns.id);
   }
 
-  /** HTTPS outcalls made by canisters and not answered yet, oldest first. */
+  /**
+   * HTTPS outcalls made by canisters and not answered yet, oldest first.
+   * @example
+   * const [outcall] = ic.getPendingHttpOutcalls();
+   */
   getPendingHttpOutcalls(): PendingHttpOutcall[] {
-    return [...this.replica.httpOutcalls.values()].map((p) => p.request);
+    return [...this.#replica.httpOutcalls.values()].map((p) => p.request);
   }
 
   /**
@@ -352,6 +519,11 @@ export class Instance {
    * reply goes through the canister's transform function; `additional` holds
    * the other nodes' responses (empty: all nodes saw `response`), and
    * responses that disagree after the transform make the outcall fail.
+   * @throws InstanceError `SubnetNotFound`, `InvalidCanisterHttpRequestId`,
+   *   `InvalidMockCanisterHttpResponses`, `InvalidRejectCode`.
+   * @example
+   * ic.mockHttpOutcall(outcall.subnetId, outcall.requestId,
+   *   { kind: 'reply', status: 200, headers: [], body: new TextEncoder().encode('ok') }, []);
    */
   mockHttpOutcall(
     subnetId: Principal,
@@ -360,87 +532,113 @@ export class Instance {
     additional: HttpOutcallResponse[],
   ): void {
     this.#alive();
-    const subnet = this.replica.subnets.find((s) => s.id.compareTo(subnetId) === 'eq');
-    if (!subnet) throw new InstanceError(`SubnetNotFound(${subnetId.toText()})`);
-    const pending = this.replica.httpOutcalls.get(requestId);
+    const subnet = this.#subnet(subnetId);
+    const pending = this.#replica.httpOutcalls.get(requestId);
     if (!pending || pending.request.subnetId.compareTo(subnetId) !== 'eq') {
-      throw new InstanceError(`InvalidCanisterHttpRequestId((${subnetId.toText()}, ${requestId}))`);
+      throw new InstanceError('InvalidCanisterHttpRequestId', subnetId, requestId);
     }
     if (additional.length > 0 && additional.length + 1 !== subnet.size) {
-      throw new InstanceError(`InvalidMockCanisterHttpResponses((${additional.length + 1}, ${subnet.size}))`);
+      throw new InstanceError('InvalidMockCanisterHttpResponses', additional.length + 1, subnet.size);
     }
     for (const r of [response, ...additional]) {
-      if (r.kind === 'reject' && (r.rejectCode < 1 || r.rejectCode > 6))
-        throw new InstanceError(`InvalidRejectCode(${r.rejectCode})`);
+      if (r.kind === 'reject' && !rejectCodeName(r.rejectCode))
+        throw new InstanceError('InvalidRejectCode', r.rejectCode);
     }
-    this.replica.httpOutcalls.delete(requestId);
+    this.#replica.httpOutcalls.delete(requestId);
     const outcomes = [response, ...additional].map((r) => this.#transformed(pending, r));
     const first = outcomes[0];
-    const agree = outcomes.every((o) => o.kind === first.kind && sameResult(o, first));
+    const agree = outcomes.every((o) => sameResult(o, first));
     // IC: rs/https_outcalls/consensus — no 2f+1 equal responses.
     pending.respond(
       agree
         ? first
-        : {
-            kind: 'reject',
-            code: 2,
-            message: 'No consensus could be reached. Replicas had different responses.',
-          },
+        : reject('SysTransient', 'No consensus could be reached. Replicas had different responses.'),
     );
   }
 
-  #transformed(pending: PendingOutcall, r: HttpOutcallResponse): ManagementResult {
-    if (r.kind === 'reject') return { kind: 'reject', code: r.rejectCode, message: r.message };
+  /** What the canister receives for one node's response: a mocked reject as is, else the transformed reply. */
+  #transformed(pending: PendingOutcall, r: HttpOutcallResponse): CallResult {
+    if (r.kind === 'reject') return reject(rejectCodeName(r.rejectCode)!, r.message);
     const result = { status: BigInt(r.status), headers: r.headers, body: r.body };
-    if (!pending.transform) return { kind: 'reply', data: IDL.encode([HttpRequestResult], [result]) };
+    if (!pending.transform) return reply(IDL.encode([HttpRequestResult], [result]));
     const arg = IDL.encode([TransformArgs], [{ response: result, context: pending.transform.context }]);
-    const out = this.replica.transform(pending.canisterId, pending.transform.method, arg);
-    if (out.kind === 'reply') return { kind: 'reply', data: out.data };
-    if (out.kind === 'reject') return { kind: 'reject', code: 4, message: out.message };
-    return { kind: 'reject', code: 5, message: out.error.message };
+    return this.#replica.transform(pending.canisterId, pending.transform.method, arg);
   }
 
   // ---- live mode -------------------------------------------------------------
 
-  /** Runs rounds on the wall clock (PocketIC's auto progress). */
+  /**
+   * Runs rounds on the wall clock, at least every 100 ms (PocketIC's auto progress).
+   * @throws InstanceError `AutoProgressEnabled` when it already runs.
+   * @example
+   * ic.startAutoProgress(); // live mode, e.g. behind an HTTP gateway
+   */
   startAutoProgress(artificialDelayMs = 0): void {
-    if (this.#autoProgress) throw new InstanceError('Auto progress mode has already been enabled.');
+    if (this.#autoProgress) throw new InstanceError('AutoProgressEnabled');
     const step = (): void => {
       const now = BigInt(Date.now()) * 1_000_000n;
-      if (now > this.replica.time) this.replica.time = now;
-      this.replica.tick();
+      if (now > this.#replica.time) this.#replica.time = now;
+      this.#replica.tick();
     };
     step();
     this.#autoProgress = setInterval(step, Math.max(artificialDelayMs, 100));
   }
 
+  /**
+   * Stops the rounds on the wall clock; the time stays where it is.
+   * @example
+   * ic.stopAutoProgress();
+   */
   stopAutoProgress(): void {
     if (this.#autoProgress) clearInterval(this.#autoProgress);
     this.#autoProgress = undefined;
   }
 
+  /**
+   * Whether rounds run on the wall clock.
+   * @example
+   * if (!ic.isAutoProgress()) ic.tick();
+   */
   isAutoProgress(): boolean {
     return this.#autoProgress !== undefined;
   }
 
+  /**
+   * Stops auto progress and retires the instance: calls and time changes
+   * throw `InstanceError` `InstanceDeleted` from then on.
+   * @example
+   * afterAll(() => ic.delete());
+   */
   delete(): void {
     this.stopAutoProgress();
     this.#deleted = true;
   }
 
   #alive(): void {
-    if (this.#deleted) throw new InstanceError('UpdateError { message: "Instance was deleted" }');
+    if (this.#deleted) throw new InstanceError('InstanceDeleted');
   }
 }
 
-function sameResult(a: ManagementResult, b: ManagementResult): boolean {
-  if (a.kind === 'reply' && b.kind === 'reply') return equalBytes(a.data, b.data);
-  if (a.kind === 'reject' && b.kind === 'reject') return a.code === b.code && a.message === b.message;
+function canisterInfo(c: CanisterState): CanisterInfo {
+  return {
+    id: c.id,
+    subnetId: c.subnetId,
+    controllers: [...c.controllers],
+    moduleHash: c.moduleHash,
+    metadata: c.runtime?.compiled.metadata ?? [],
+    certifiedData: c.certifiedData,
+  };
+}
+
+function sameResult(a: CallResult, b: CallResult): boolean {
+  if (a.status === 'replied' && b.status === 'replied') return equalBytes(a.reply, b.reply);
+  if (a.status === 'rejected' && b.status === 'rejected')
+    return a.rejectCode === b.rejectCode && a.message === b.message;
   return false;
 }
 
 function messageIdHex(messageId: Uint8Array): string {
-  if (messageId.length !== 32) throw new InstanceError('ConversionError { message: "Bad message id" }');
+  if (messageId.length !== 32) throw new InstanceError('BadMessageId');
   return toHex(messageId);
 }
 

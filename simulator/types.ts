@@ -1,10 +1,9 @@
 /**
  * The public vocabulary of the simulator: what an `Instance` takes and
- * returns. Adapters (the PocketIC REST server, the IC HTTP interface, the CLI)
+ * returns (calls return a `CallResult` of result.ts). Adapters (the PocketIC REST server, the IC HTTP interface, the CLI)
  * translate to and from these types and nothing else.
  */
 import type { Principal } from '@icp-sdk/core/principal';
-import type { ErrorCodeName, RejectCodeName } from './errors.ts';
 
 /** Subnet kinds as PocketIC names them (`SubnetKind` in `packages/pocket-ic/src/common/rest.rs`). */
 export type SubnetKind =
@@ -55,14 +54,23 @@ export interface CanisterCall {
   effectivePrincipal: EffectivePrincipal;
 }
 
-export interface Rejection {
-  status: 'rejected';
-  rejectCode: RejectCodeName;
-  errorCode: ErrorCodeName;
-  message: string;
+/** A canister as the state tree certifies it (IC interface specification, "Canister information"). */
+export interface CanisterInfo {
+  id: Principal;
+  subnetId: Principal;
+  controllers: Principal[];
+  /** SHA-256 of the installed module; undefined while the canister is empty. */
+  moduleHash: Uint8Array | undefined;
+  /** The module's `icp:public <name>` / `icp:private <name>` custom sections. */
+  metadata: readonly CanisterMetadata[];
+  certifiedData: Uint8Array;
 }
 
-export type CallOutcome = { status: 'replied'; reply: Uint8Array } | Rejection;
+export interface CanisterMetadata {
+  name: string;
+  visibility: 'public' | 'private';
+  content: Uint8Array;
+}
 
 export interface SubmittedIngress {
   status: 'submitted';

@@ -5,6 +5,7 @@
 import { watToWasm } from '../../fixtures/wat.ts';
 import { payload } from '../../fixtures/payload.ts';
 import { Harness, replyOf } from '../../simulator/testing/harness.ts';
+import { replicaOf } from '../../simulator/instance.ts';
 import { median, timeRuns, type Results } from '../measure.ts';
 import { BENCH_CANISTER } from '../wat.ts';
 
@@ -16,7 +17,7 @@ export async function scaleSuite(results: Results): Promise<void> {
   const id = h.deploy(await watToWasm(BENCH_CANISTER));
   const chunk = payload(CHUNK, 3);
   const empty = median(await timeRuns(() => replyOf(h.update(id, 'chunk', chunk)), 20, 3));
-  while (h.ic.replica.findCanister(id)!.stable.byteLength < BigInt(GIB))
+  while (replicaOf(h.ic).findCanister(id)!.stable.byteLength < BigInt(GIB))
     replyOf(h.update(id, 'chunk', chunk));
   const full = median(await timeRuns(() => replyOf(h.update(id, 'chunk', chunk)), 20, 3));
   results['scale.chunk_ms.empty'] = { value: empty, unit: 'ms', note: '1.9 MB stable write, in process' };

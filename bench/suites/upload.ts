@@ -17,6 +17,7 @@ import { payload } from '../../fixtures/payload.ts';
 import { invoke } from '../../simulator/execution/executor.ts';
 import { newMessageContext } from '../../simulator/execution/message.ts';
 import { Harness } from '../../simulator/testing/harness.ts';
+import { replicaOf } from '../../simulator/instance.ts';
 import { mbPerSecond, median, type Results } from '../measure.ts';
 import { startPic } from '../pic.ts';
 
@@ -119,7 +120,7 @@ export async function uploadSuite(results: Results): Promise<void> {
   }
 
   const bare = await begin();
-  const canister = h.ic.replica.findCanister(id)!;
+  const canister = replicaOf(h.ic).findCanister(id)!;
   const runtime = canister.runtime!;
   const putChunk = IDL.Func([IDL.Vec(IDL.Nat8), IDL.Nat32, IDL.Vec(IDL.Nat8)], [IDL.Reserved]);
   const bareTimes: number[] = [];
@@ -127,7 +128,7 @@ export async function uploadSuite(results: Results): Promise<void> {
     const arg = IDL.encode(putChunk.argTypes, [bare, i, data.subarray(i * CHUNK, (i + 1) * CHUNK)]);
     const ctx = newMessageContext({
       kind: 'U',
-      time: h.ic.replica.roundTime,
+      time: replicaOf(h.ic).roundTime,
       globalTimer: canister.globalTimer,
       caller: alice.toUint8Array(),
       arg,
@@ -135,7 +136,7 @@ export async function uploadSuite(results: Results): Promise<void> {
     const t0 = performance.now();
     const error = invoke(runtime, ctx, { kind: 'export', name: 'canister_update put_chunk' });
     bareTimes.push(performance.now() - t0);
-    if (error || ctx.response?.kind !== 'reply')
+    if (error || ctx.response?.status !== 'replied')
       throw new Error(`bare put_chunk failed: ${JSON.stringify(error ?? ctx.response)}`);
   }
   const ceiling = mbPerSecond(CHUNK, median(bareTimes));

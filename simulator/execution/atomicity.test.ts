@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { watToWasm } from '../../fixtures/wat.ts';
 import { Harness, rejectOf, replyOf, u32 } from '../testing/harness.ts';
+import { replicaOf } from '../instance.ts';
 
 const COUNTER = `
 (module
@@ -50,7 +51,7 @@ describe('atomicity: a trap leaves no trace (spec: "Rollback on trap")', async (
     const h = new Harness();
     const id = h.deploy(wasm);
     replyOf(h.update(id, 'inc'));
-    const heapBefore = h.ic.replica.findCanister(id)!.runtime!.heap().slice();
+    const heapBefore = replicaOf(h.ic).findCanister(id)!.runtime!.heap().slice();
     const stableBefore = h.ic.getStableMemory(id);
     const r = rejectOf(h.update(id, 'inc_then_trap'));
     expect(r.errorCode).toBe('CanisterCalledTrap');
@@ -60,7 +61,7 @@ describe('atomicity: a trap leaves no trace (spec: "Rollback on trap")', async (
         'Consider gracefully handling failures from this canister or altering the canister to handle exceptions. ' +
         'See documentation: https://internetcomputer.org/docs/current/references/execution-errors#trapped-explicitly',
     );
-    expect(h.ic.replica.findCanister(id)!.runtime!.heap()).toEqual(heapBefore);
+    expect(replicaOf(h.ic).findCanister(id)!.runtime!.heap()).toEqual(heapBefore);
     expect(h.ic.getStableMemory(id)).toEqual(stableBefore);
     expect(u32(replyOf(h.query(id, 'read')))).toBe(1);
     expect(u32(replyOf(h.update(id, 'read_stable')))).toBe(1);
@@ -78,7 +79,7 @@ describe('atomicity: a trap leaves no trace (spec: "Rollback on trap")', async (
   it('memory growth in a trapping message is undone', () => {
     const h = new Harness();
     const id = h.deploy(wasm);
-    const runtime = () => h.ic.replica.findCanister(id)!.runtime!;
+    const runtime = () => replicaOf(h.ic).findCanister(id)!.runtime!;
     const size = runtime().heapSize();
     rejectOf(h.update(id, 'inc_then_grow_and_trap'));
     expect(runtime().heapSize()).toBe(size);

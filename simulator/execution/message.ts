@@ -4,6 +4,7 @@
  * calls, certified data, timer, logs). The executor applies the effects only
  * when the message commits, so a trap leaves no trace.
  */
+import type { CallResult } from '../result.ts';
 import type { ContextKind } from './context.ts';
 import { limitForContext } from './limits.ts';
 
@@ -25,8 +26,6 @@ export interface OutgoingCall {
   timeoutSeconds?: number;
 }
 
-export type Response = { kind: 'reply'; data: Uint8Array } | { kind: 'reject'; message: string };
-
 export interface MessageContext {
   kind: ContextKind;
   caller: Uint8Array;
@@ -39,7 +38,8 @@ export interface MessageContext {
   rejectMessage: string;
   /** Whether the call context was already answered before this execution. */
   alreadyResponded: boolean;
-  response?: Response;
+  /** The reply or reject (`msg_reply`, `msg_reject`) the execution made. */
+  response?: CallResult;
   replyParts: Uint8Array[];
   replySize: number;
   cyclesAvailable: bigint;

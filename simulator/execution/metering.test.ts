@@ -1,7 +1,7 @@
 import { Principal } from '@icp-sdk/core/principal';
 import { describe, expect, it } from 'vitest';
 import { watToWasm } from '../../fixtures/wat.ts';
-import { Instance } from '../instance.ts';
+import { Instance, replicaOf } from '../instance.ts';
 import { Harness, rejectOf, replyOf, u32 } from '../testing/harness.ts';
 import { installCode } from './install.ts';
 import {
@@ -120,7 +120,9 @@ describe('instruction metering (IC0522 CanisterInstructionLimitExceeded)', async
     expect(u32(replyOf(h.query(id, 'read_stable')))).toBe(1);
     expect(u32(replyOf(h.update(id, 'inc')))).toBe(2);
     // The trap is in the canister log, as the replica logs it.
-    const logs = h.ic.replica.findCanister(id)!.logs.map((l) => new TextDecoder().decode(l.content));
+    const logs = replicaOf(h.ic)
+      .findCanister(id)!
+      .logs.map((l) => new TextDecoder().decode(l.content));
     expect(logs.at(-1)).toBe(`[TRAP]: ${limitMessage(id, 3_000_000n)}`);
   });
 
@@ -190,14 +192,16 @@ describe('instruction metering (IC0522 CanisterInstructionLimitExceeded)', async
     );
     h.ic.tick();
     expect(replyOf(h.update(id, 'ping'))).toEqual(new Uint8Array());
-    const logs = h.ic.replica.findCanister(id)!.logs.map((l) => new TextDecoder().decode(l.content));
+    const logs = replicaOf(h.ic)
+      .findCanister(id)!
+      .logs.map((l) => new TextDecoder().decode(l.content));
     expect(logs.some((l) => l === `[TRAP]: ${limitMessage(id, 3_000_000n)}`)).toBe(true);
   });
 
   it('gives install_code one budget for start and init, and leaves the canister as it was when it runs out', async () => {
     const h = harness({});
     const id = h.createCanister();
-    const canister = h.ic.replica.findCanister(id)!;
+    const canister = replicaOf(h.ic).findCanister(id)!;
     const looping = await watToWasm(`(module
       (memory 1)
       (func $start (loop $l (br $l)))
@@ -207,7 +211,7 @@ describe('instruction metering (IC0522 CanisterInstructionLimitExceeded)', async
       wasm: looping,
       arg: new Uint8Array(),
       sender: Principal.anonymous(),
-      time: h.ic.replica.roundTime,
+      time: replicaOf(h.ic).roundTime,
       onPrint: () => {},
       instructionLimit: 5_000_000n,
     });
@@ -224,7 +228,7 @@ describe('instruction limits by subnet config', () => {
   it('production: 40 B per message, 5 B per query, 300 B per install, 200 M for inspect_message', () => {
     const h = new Harness();
     const id = h.createCanister();
-    expect(h.ic.replica.instructionLimits(h.ic.replica.findCanister(id)!)).toEqual({
+    expect(replicaOf(h.ic).instructionLimits(replicaOf(h.ic).findCanister(id)!)).toEqual({
       message: MAX_INSTRUCTIONS_PER_MESSAGE,
       query: MAX_INSTRUCTIONS_PER_QUERY_MESSAGE,
       install: MAX_INSTRUCTIONS_PER_INSTALL_CODE,
@@ -242,7 +246,7 @@ describe('instruction limits by subnet config', () => {
       Instance.create({ subnets: [{ kind: 'Application', instructionConfig: 'Benchmarking' }] }),
     );
     const id = h.deploy(await watToWasm(LOOPER));
-    expect(h.ic.replica.instructionLimits(h.ic.replica.findCanister(id)!).message).toBe(
+    expect(replicaOf(h.ic).instructionLimits(replicaOf(h.ic).findCanister(id)!).message).toBe(
       BENCHMARKING_INSTRUCTION_LIMIT,
     );
     // The counter starts from that limit: performance_counter still counts from 0.

@@ -11,6 +11,7 @@ import type { MessageContext } from './message.ts';
 import { TrapSignal, contractViolation } from './trap.ts';
 import { WASM_PAGE_SIZE, type StableMemory } from '../canister/stable-memory.ts';
 import { concatBytes } from '../bytes.ts';
+import { reject, reply } from '../result.ts';
 
 /** What the System API needs to know about the canister it runs in. */
 export interface CanisterEnv {
@@ -281,12 +282,12 @@ export class SystemApi {
       },
       msg_reply: () => {
         const ctx = this.#respond('msg_reply');
-        ctx.response = { kind: 'reply', data: concatBytes(ctx.replyParts) };
+        ctx.response = reply(concatBytes(ctx.replyParts));
       },
       msg_reject: (src, size) => {
         const ctx = this.#respond('msg_reject');
         const message = this.#text(this.#read(src, size, 'ic0.msg_reject'), 'ic0.msg_reject');
-        ctx.response = { kind: 'reject', message };
+        ctx.response = reject('CanisterReject', message);
       },
       msg_cycles_available: () => {
         const v = this.#ctx().cyclesAvailable;

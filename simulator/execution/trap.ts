@@ -5,9 +5,7 @@
  * `into_user_error`): "Error from Canister <id>: <what>.\n<suggestion> See
  * documentation: <link>".
  */
-import { UserError, type ErrorCodeName } from '../errors.ts';
-
-const DOCS = 'https://internetcomputer.org/docs/current/references/execution-errors#';
+import { EXECUTION_ERRORS_DOCS as DOCS, UserError, type ErrorCodeName } from '../errors.ts';
 const TOOLCHAIN_HELP =
   'This is likely an error with the compiler/CDK toolchain being used to build the canister. Please report the error message and Wasm module to the toolchain developers.';
 const TRAP_HELP =

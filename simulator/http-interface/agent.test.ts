@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as agent3 from '../../node_modules/azle/node_modules/@dfinity/agent/lib/esm/index.js';
 import { Instance } from '../instance.ts';
 import { InlineHost } from '../server/inline-host.ts';
-import { WorkerPool } from '../server/instance-host.ts';
+import { WorkerPool } from '../server/worker-pool.ts';
 import { createIcsimServer, type IcsimServer } from '../server/server.ts';
 import { Harness } from '../testing/harness.ts';
 import { wat, withCustomSection } from '../wasm/test-support.ts';
@@ -280,7 +280,7 @@ describe.each([
       canisterId: canisterId as never,
       paths: ['module_hash', 'controllers', 'time', 'candid'],
     });
-    expect(status.get('module_hash')).toBe(toHex(ic.replica.findCanister(canisterId)!.moduleHash!));
+    expect(status.get('module_hash')).toBe(toHex(ic.getCanisterInfo(canisterId)!.moduleHash!));
     expect((status.get('controllers') as unknown as Principal[]).map((p) => p.toText())).toEqual([
       controller.getPrincipal().toText(),
     ]);
@@ -465,7 +465,7 @@ describe('data certificates', () => {
   it('a query sees a certificate of its canister’s certified data that agent-js verifies', async () => {
     const h = new Harness(ic);
     expect(h.update(canisterId, 'certify', new TextEncoder().encode('hello')).status).toBe('replied');
-    const canister = ic.replica.findCanister(canisterId)!;
+    const canister = ic.getCanisterInfo(canisterId)!;
     const bytes = IcHttpInterface.of(ic).dataCertificate(canister)!;
     const cert = await Certificate.create({
       certificate: bytes,

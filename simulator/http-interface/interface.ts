@@ -16,18 +16,17 @@
  * as `Instance.getPubKey`); a subnet that is not the root subnet adds a
  * delegation signed by the root subnet. Certificates name subnets by
  * `selfAuthenticating(public key)`, the id agents derive from the root key.
- * The instance's `replica.dataCertificate` hook is set so non-replicated
- * queries see a data certificate of their canister's `certified_data`.
+ * The interface installs the instance's data-certificate signer, so
+ * non-replicated queries see a data certificate of their canister's
+ * `certified_data`. It sees the instance only through `Instance`'s methods.
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { Principal } from '@icp-sdk/core/principal';
-import { InstanceError, RejectCode, errorCodeText } from '../errors.ts';
-import type { CanisterState } from '../canister/state.ts';
+import { InstanceError, RejectCode, canisterNotFound, errorCodeText } from '../errors.ts';
 import type { Instance } from '../instance.ts';
-import { canisterIdFromIndex } from '../subnet/ranges.ts';
-import type { Subnet } from '../subnet/subnet.ts';
-import type { CallOutcome, EffectivePrincipal } from '../types.ts';
+import { rejectWith, type CallResult, type Reject } from '../result.ts';
+import type { CanisterInfo, EffectivePrincipal, SubnetTopology } from '../types.ts';
 import { encodeTagged, type CborRecord } from './cbor.ts';
 import { signCertificate, type CertificateDelegation } from './certificate.ts';
 import {
@@ -73,7 +72,7 @@ interface CallRecord {
   messageId: Uint8Array;
   sender: Principal;
   canisterId: Principal;
-  subnet: Subnet;
+  subnet: SubnetTopology;
   expiry: bigint;
 }
 
@@ -87,15 +86,18 @@ const interfaces = new WeakMap<Instance, IcHttpInterface>();
 export class IcHttpInterface {
   readonly instance: Instance;
   readonly #calls = new Map<string, CallRecord>();
-  readonly #nodes = new Map<Subnet, NodeKey>();
-  readonly #views = new Map<Subnet, SubnetView>();
-  readonly #delegations = new Map<Subnet, { time: bigint; bytes: Uint8Array }>();
+  /** The instance's subnets: fixed at creation, so read once; the maps below are keyed by these objects. */
+  readonly #topology: readonly SubnetTopology[];
+  readonly #nodes = new Map<SubnetTopology, NodeKey>();
+  readonly #views = new Map<SubnetTopology, SubnetView>();
+  readonly #delegations = new Map<SubnetTopology, { time: bigint; bytes: Uint8Array }>();
   readonly #dataCertificates = new Map<string, { time: bigint; data: Uint8Array; bytes: Uint8Array }>();
   #subnetTree: SubTree | undefined;
 
   private constructor(instance: Instance) {
     this.instance = instance;
-    instance.replica.dataCertificate = (canister) => this.dataCertificate(canister);
+    this.#topology = instance.getTopology().subnets;
+    instance.setDataCertificateSigner((canister) => this.dataCertificate(canister));
   }
 
   /** The interface of `instance` (created on first use; installs the data-certificate hook). */
@@ -156,7 +158,8 @@ export class IcHttpInterface {
       try {
         this.instance.awaitIngress(record.messageId);
       } catch (e) {
-        if (e instanceof InstanceError) return { status: 202, text: 'Request timed out.' };
+        if (e instanceof InstanceError && e.kind === 'IngressTimeout')
+          return { status: 202, text: 'Request timed out.' };
         throw e;
       }
       const certificate = this.#certificate(record.subnet, [[utf8.encode('request_status'), record.id]]);
@@ -169,7 +172,7 @@ export class IcHttpInterface {
     return this.#answer(() => {
       const where = this.#effective(target, idText);
       const request = this.#validate('query', body, where.principal, target === 'subnet');
-      let outcome: CallOutcome;
+      let outcome: CallResult;
       try {
         outcome = this.instance.query({
           sender: request.sender,
@@ -179,11 +182,10 @@ export class IcHttpInterface {
           effectivePrincipal: where.route,
         });
       } catch (e) {
-        if (!(e instanceof InstanceError)) throw e;
-        outcome = canisterNotFound(request.canisterId!, where.route);
+        outcome = unroutable(e, request.canisterId!, where.route);
       }
       const node = this.#node(where.subnet);
-      const timestamp = this.instance.replica.certifiedTime;
+      const timestamp = this.instance.getCertifiedTime();
       const response: CborRecord =
         outcome.status === 'replied'
           ? { status: 'replied', reply: { arg: outcome.reply } }
@@ -223,29 +225,30 @@ export class IcHttpInterface {
    * 7 ms, so it is reused while neither the certified data nor the certified
    * time has changed.
    */
-  dataCertificate(canister: CanisterState): Uint8Array | undefined {
-    const subnet = this.instance.replica.subnets.find((s) => s.canisters.get(canister.idText) === canister);
+  dataCertificate(canister: CanisterInfo): Uint8Array | undefined {
+    const subnet = this.#subnetById(canister.subnetId);
     if (!subnet) return undefined;
-    const time = this.instance.replica.certifiedTime;
-    const cached = this.#dataCertificates.get(canister.idText);
+    const time = this.instance.getCertifiedTime();
+    const idText = canister.id.toText();
+    const cached = this.#dataCertificates.get(idText);
     if (cached && equalBytes(cached.data, canister.certifiedData) && time === cached.time) {
       return cached.bytes;
     }
     const bytes = this.#certificate(subnet, [
-      [utf8.encode('canister'), canister.idBytes, utf8.encode('certified_data')],
+      [utf8.encode('canister'), canister.id.toUint8Array(), utf8.encode('certified_data')],
     ]);
-    this.#dataCertificates.set(canister.idText, { time, data: canister.certifiedData, bytes });
+    this.#dataCertificates.set(idText, { time, data: canister.certifiedData, bytes });
     return bytes;
   }
 
   /** A certificate of `subnet`'s state revealing `paths` and `/time`. */
-  #certificate(subnet: Subnet, paths: readonly (readonly Uint8Array[])[]): Uint8Array {
-    const time = this.instance.replica.certifiedTime;
+  #certificate(subnet: SubnetTopology, paths: readonly (readonly Uint8Array[])[]): Uint8Array {
+    const time = this.instance.getCertifiedTime();
     const tree = buildStateTree(
       {
         time,
         subnets: [],
-        canisters: [...subnet.canisters.values()].map(canisterView),
+        canisters: this.instance.listCanisters(subnet.id).map(canisterView),
         requests: [...this.#calls.values()]
           .filter((r) => r.subnet === subnet)
           .map((r) => ({ id: r.id, status: this.#status(r) })),
@@ -261,7 +264,7 @@ export class IcHttpInterface {
   }
 
   /** For a subnet that is not the root subnet: the root's certificate of its key and ranges (cached an hour). */
-  #delegation(subnet: Subnet, time: bigint): CertificateDelegation | undefined {
+  #delegation(subnet: SubnetTopology, time: bigint): CertificateDelegation | undefined {
     const root = this.#rootSubnet();
     if (root === subnet) return undefined;
     const view = this.#view(subnet);
@@ -298,11 +301,9 @@ export class IcHttpInterface {
 
   // ---- topology ------------------------------------------------------------------------
 
-  #rootSubnet(): Subnet {
+  #rootSubnet(): SubnetTopology {
     const rootKey = this.instance.getRootKey();
-    const root = this.instance.replica.subnets.find((s) =>
-      equalBytes(this.instance.getPubKey(s.id), rootKey),
-    );
+    const root = this.#topology.find((s) => equalBytes(this.instance.getPubKey(s.id), rootKey));
     if (!root) throw new Error('no subnet holds the root key');
     return root;
   }
@@ -315,11 +316,11 @@ export class IcHttpInterface {
   #effective(
     target: 'canister' | 'subnet',
     idText: string,
-  ): { principal: Principal; route: EffectivePrincipal; subnet: Subnet } {
+  ): { principal: Principal; route: EffectivePrincipal; subnet: SubnetTopology } {
     const principal = parsePrincipal(idText, target);
     if (target === 'canister')
       return { principal, route: effectivePrincipal(principal), subnet: this.#subnetOf(principal) };
-    const subnet = this.instance.replica.subnets.find(
+    const subnet = this.#topology.find(
       (s) => s.id.compareTo(principal) === 'eq' || equalBytes(this.#view(s).id, principal.toUint8Array()),
     );
     if (!subnet) throw new HttpInterfaceError(404, `Subnet ${principal.toText()} not found.`);
@@ -327,11 +328,16 @@ export class IcHttpInterface {
   }
 
   /** The subnet hosting `id`, else the root subnet (which then certifies the absence). */
-  #subnetOf(id: Principal): Subnet {
-    return this.instance.replica.subnetHosting(id) ?? this.#rootSubnet();
+  #subnetOf(id: Principal): SubnetTopology {
+    const hosting = this.instance.getSubnetForId(id);
+    return (hosting && this.#subnetById(hosting)) ?? this.#rootSubnet();
   }
 
-  #node(subnet: Subnet): NodeKey {
+  #subnetById(id: Principal): SubnetTopology | undefined {
+    return this.#topology.find((s) => s.id.compareTo(id) === 'eq');
+  }
+
+  #node(subnet: SubnetTopology): NodeKey {
     let node = this.#nodes.get(subnet);
     if (!node) {
       const secret = sha256(concatBytes([utf8.encode('icsim node key 0'), subnet.seed]));
@@ -345,15 +351,12 @@ export class IcHttpInterface {
     return node;
   }
 
-  #view(subnet: Subnet): SubnetView {
+  #view(subnet: SubnetTopology): SubnetView {
     let view = this.#views.get(subnet);
     if (!view) {
       const publicKeyDer = this.instance.getPubKey(subnet.id);
-      const ranges = subnet.ranges
-        .map((r): [Uint8Array, Uint8Array] => [
-          canisterIdFromIndex(r.start).toUint8Array(),
-          canisterIdFromIndex(r.end).toUint8Array(),
-        ])
+      const ranges = subnet.canisterRanges
+        .map((r): [Uint8Array, Uint8Array] => [r.start.toUint8Array(), r.end.toUint8Array()])
         .sort((a, b) => compareBytes(a[0], b[0]));
       view = {
         id: Principal.selfAuthenticating(publicKeyDer).toUint8Array(),
@@ -367,7 +370,7 @@ export class IcHttpInterface {
   }
 
   #subnets(): SubTree {
-    this.#subnetTree ??= subnetSubtree(this.instance.replica.subnets.map((s) => this.#view(s)));
+    this.#subnetTree ??= subnetSubtree(this.#topology.map((s) => this.#view(s)));
     return this.#subnetTree;
   }
 
@@ -397,8 +400,7 @@ export class IcHttpInterface {
         effectivePrincipal: route,
       });
     } catch (e) {
-      if (!(e instanceof InstanceError)) throw e;
-      result = canisterNotFound(canisterId, route);
+      result = unroutable(e, canisterId, route);
     }
     if (result.status === 'rejected') {
       return {
@@ -410,10 +412,7 @@ export class IcHttpInterface {
       };
     }
     const ep = result.effectivePrincipal;
-    const subnet =
-      (ep.kind === 'subnet'
-        ? this.instance.replica.subnets.find((s) => s.id.compareTo(ep.id) === 'eq')
-        : undefined) ?? this.#subnetOf(canisterId);
+    const subnet = (ep.kind === 'subnet' ? this.#subnetById(ep.id) : undefined) ?? this.#subnetOf(canisterId);
     return {
       record: {
         id: request.requestId,
@@ -477,9 +476,10 @@ export class IcHttpInterface {
           if (leaf === 'metadata') {
             const name = text(path[3]!);
             if (name === undefined) throw invalid();
-            const canister = this.instance.replica.findCanister(cid);
-            const section = canister?.runtime?.compiled.metadata.find((m) => m.name === name);
-            if (canister && section?.visibility === 'private' && !canister.isControlledBy(request.sender)) {
+            const canister = this.instance.getCanisterInfo(cid);
+            const section = canister?.metadata.find((m) => m.name === name);
+            const controller = canister?.controllers.some((c) => c.compareTo(request.sender) === 'eq');
+            if (canister && section?.visibility === 'private' && !controller) {
               throw new HttpInterfaceError(
                 403,
                 `Custom section ${name} can only be requested by the controllers of the canister.`,
@@ -552,26 +552,25 @@ function effectivePrincipal(ecid: Principal): EffectivePrincipal {
   return ecid.compareTo(MANAGEMENT) === 'eq' ? { kind: 'none' } : { kind: 'canister', id: ecid };
 }
 
-/** The routing failure as the replica reports it: the management canister's target is the effective canister. */
-function canisterNotFound(
-  id: Principal,
-  route: EffectivePrincipal,
-): Extract<CallOutcome, { status: 'rejected' }> {
+/**
+ * A call the instance could not route, as the replica reports it: the
+ * canister is not found (the management canister's target is the effective
+ * canister). Any other failure (a deleted instance, a missing subnet) is
+ * rethrown for the route layer to answer.
+ */
+function unroutable(e: unknown, id: Principal, route: EffectivePrincipal): Reject {
+  if (!(e instanceof InstanceError)) throw e;
+  if (e.kind !== 'CanisterRequestRoutingError' && e.kind !== 'UnroutableManagementCall') throw e;
   const missing = id.compareTo(MANAGEMENT) === 'eq' && route.kind === 'canister' ? route.id : id;
-  return {
-    status: 'rejected',
-    rejectCode: 'DestinationInvalid',
-    errorCode: 'CanisterNotFound',
-    message: `Canister ${missing.toText()} not found`,
-  };
+  return rejectWith(canisterNotFound(missing));
 }
 
-function canisterView(c: CanisterState): CanisterView {
+function canisterView(c: CanisterInfo): CanisterView {
   return {
-    id: c.idBytes,
+    id: c.id.toUint8Array(),
     controllers: c.controllers,
     moduleHash: c.moduleHash,
-    metadata: c.runtime?.compiled.metadata ?? [],
+    metadata: c.metadata,
     certifiedData: c.certifiedData,
   };
 }

@@ -11,12 +11,8 @@ import { concatBytes, fromHex, toHex } from '../bytes.ts';
 import { UserError } from '../errors.ts';
 import type { CanisterChange, CanisterState } from '../canister/state.ts';
 import { installCode, uninstallCode, type InstallMode } from '../execution/install.ts';
-import {
-  type ManagementCall,
-  type ManagementHandler,
-  type ManagementResult,
-  type Replica,
-} from '../subnet/replica.ts';
+import { rejectWith, reply as replied, type CallResult } from '../result.ts';
+import { type ManagementCall, type ManagementHandler, type Replica } from '../subnet/replica.ts';
 import type { Subnet } from '../subnet/subnet.ts';
 import * as errors from './errors.ts';
 import {
@@ -86,7 +82,7 @@ export class ManagementCanister implements ManagementHandler {
    * in non-replicated mode, by whoever the canister's `log_visibility` admits
    * (spec: "IC method fetch_canister_logs").
    */
-  query(method: string, arg: Uint8Array, caller: Principal): ManagementResult {
+  query(method: string, arg: Uint8Array, caller: Principal): CallResult {
     try {
       if (method !== 'fetch_canister_logs') {
         throw new UserError('CanisterMethodNotFound', `Management canister has no query method '${method}'`);
@@ -112,9 +108,9 @@ export class ManagementCanister implements ManagementHandler {
         timestamp_nanos: l.timestampNanos,
         content: l.content,
       }));
-      return { kind: 'reply', data: this.#encode('fetch_canister_logs', { canister_log_records: records }) };
+      return replied(this.#encode('fetch_canister_logs', { canister_log_records: records }));
     } catch (e) {
-      if (e instanceof UserError) return { kind: 'error', error: e };
+      if (e instanceof UserError) return rejectWith(e);
       throw e;
     }
   }
@@ -122,9 +118,9 @@ export class ManagementCanister implements ManagementHandler {
   handle(call: ManagementCall): void {
     try {
       const result = this.#dispatch(call);
-      if (result !== 'pending') call.respond({ kind: 'reply', data: result });
+      if (result !== 'pending') call.respond(replied(result));
     } catch (e) {
-      if (e instanceof UserError) call.respond({ kind: 'error', error: e });
+      if (e instanceof UserError) call.respond(rejectWith(e));
       else throw e;
     }
   }
@@ -264,15 +260,16 @@ export class ManagementCanister implements ManagementHandler {
         if (canister.status === 'stopped') return reply();
         canister.status = 'stopping';
         canister.stopWaiters.push((outcome) => {
-          if (outcome === 'stopped') call.respond({ kind: 'reply', data: reply() });
+          if (outcome === 'stopped') call.respond(replied(reply()));
           else
-            call.respond({
-              kind: 'error',
-              error: new UserError(
-                'CanisterStoppingCancelled',
-                `Canister ${canister.idText}'s stop request was cancelled.`,
+            call.respond(
+              rejectWith(
+                new UserError(
+                  'CanisterStoppingCancelled',
+                  `Canister ${canister.idText}'s stop request was cancelled.`,
+                ),
               ),
-            });
+            );
         });
         this.#replica.finishStopping(canister);
         return 'pending';

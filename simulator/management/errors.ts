@@ -4,9 +4,7 @@
  * `impl From<CanisterManagerError> for UserError` and its `error_help`).
  */
 import type { Principal } from '@icp-sdk/core/principal';
-import { UserError } from '../errors.ts';
-
-const DOCS = 'https://internetcomputer.org/docs/current/references/execution-errors#';
+import { EXECUTION_ERRORS_DOCS as DOCS, UserError } from '../errors.ts';
 const help = (suggestion: string, anchor: string): string =>
   `\n${suggestion} See documentation: ${DOCS}${anchor}`;
 

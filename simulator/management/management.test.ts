@@ -3,6 +3,7 @@ import { Principal } from '@icp-sdk/core/principal';
 import { describe, expect, it } from 'vitest';
 import { watToWasm } from '../../fixtures/wat.ts';
 import { Harness, MANAGEMENT, rejectOf, replyOf } from '../testing/harness.ts';
+import { replicaOf } from '../instance.ts';
 
 const EMPTY = '(module (memory 1) (func (export "canister_update noop")))';
 
@@ -30,14 +31,14 @@ describe('management canister: bad input and permissions leave state as it was',
     const h = new Harness();
     const id = h.deploy(await watToWasm(EMPTY));
     const stranger = Principal.fromUint8Array(new Uint8Array([7, 7, 7]));
-    const hashBefore = h.ic.replica.findCanister(id)!.moduleHash;
+    const hashBefore = replicaOf(h.ic).findCanister(id)!.moduleHash;
     const r = rejectOf(
       h.managementOutcome('uninstall_code', { canister_id: id, sender_canister_version: [] }, stranger),
     );
     expect(r.errorCode).toBe('CanisterInvalidController');
     expect(r.message).toContain(`Only the controllers of the canister ${id.toText()} can control it.`);
     expect(r.message).toContain(`Sender's ID: ${stranger.toText()}`);
-    expect(h.ic.replica.findCanister(id)!.moduleHash).toEqual(hashBefore);
+    expect(replicaOf(h.ic).findCanister(id)!.moduleHash).toEqual(hashBefore);
     replyOf(h.managementOutcome('canister_status', { canister_id: id }));
   });
 
@@ -48,7 +49,10 @@ describe('management canister: bad input and permissions leave state as it was',
       canisterId: MANAGEMENT,
       method: 'raw_rand',
       arg: IDL.encode([], []),
-      effectivePrincipal: { kind: 'subnet', id: h.ic.defaultSubnet.id },
+      effectivePrincipal: {
+        kind: 'subnet',
+        id: h.ic.getSubnetForId(h.ic.getTopology().defaultEffectiveCanisterId)!,
+      },
     });
     if (r.status !== 'rejected') throw new Error('raw_rand was accepted from ingress');
     expect(r.errorCode).toBe('CanisterRejectedMessage');

@@ -24,7 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, request } from 'node:http';
 import type { ServerLogs } from './core.ts';
-import { WorkerPool } from './instance-host.ts';
+import { WorkerPool } from './worker-pool.ts';
 import type { createIcsimServer, IcsimServer } from './server.ts';
 
 /** How `runCli` gets the server going once it listens: where instance workers start, and the REST adapter. */

@@ -16,14 +16,13 @@
 import { Principal } from '@icp-sdk/core/principal';
 import { JSONParse, JSONStringify } from 'json-with-bigint';
 import { compareBytes } from '../bytes.ts';
+import type { CallResult, Reject } from '../result.ts';
 import type {
-  CallOutcome,
   CanisterCall,
   EffectivePrincipal,
   HttpOutcallResponse,
   InstanceConfig,
   PendingHttpOutcall,
-  Rejection,
   SubmittedIngress,
   SubnetKind,
   SubnetSpec,
@@ -273,7 +272,7 @@ export function encodeMessageId(m: { messageId: Uint8Array; effectivePrincipal: 
 }
 
 /** `RejectResponse` (`packages/pocket-ic/src/lib.rs`): codes as variant-name strings. */
-export function encodeRejectResponse(r: Rejection, certified: boolean): Json {
+export function encodeRejectResponse(r: Reject, certified: boolean): Json {
   return {
     reject_code: r.rejectCode,
     reject_message: r.message,
@@ -283,7 +282,7 @@ export function encodeRejectResponse(r: Rejection, certified: boolean): Json {
 }
 
 /** `RawCanisterResult`: `{"Ok": b64}` or `{"Err": RejectResponse}`. */
-export function encodeCanisterResult(outcome: CallOutcome, certified: boolean): Json {
+export function encodeCanisterResult(outcome: CallResult, certified: boolean): Json {
   if (outcome.status === 'replied') return { Ok: toBase64(outcome.reply) };
   return { Err: encodeRejectResponse(outcome, certified) };
 }
@@ -292,7 +291,7 @@ export function encodeCanisterResult(outcome: CallOutcome, certified: boolean): 
  * `RawSubmitIngressResult`: `{"Ok": RawMessageId}` or `{"Err": RejectResponse}`
  * (rejected at submission, e.g. by `canister_inspect_message`: not certified).
  */
-export function encodeSubmitResult(result: SubmittedIngress | Rejection): Json {
+export function encodeSubmitResult(result: SubmittedIngress | Reject): Json {
   if (result.status === 'submitted') return { Ok: encodeMessageId(result) };
   return { Err: encodeRejectResponse(result, false) };
 }

@@ -3,7 +3,7 @@
  * size limit, and JSON replies. No replica behaviour lives here.
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { InstanceError } from '../errors.ts';
+import { InstanceError, type InstanceErrorKind } from '../errors.ts';
 import { BadRequest, parseJsonText, stringifyJson, type Json } from './codec.ts';
 
 /** What a handler answers. `json: undefined` with no `text`/`bytes` = an empty body. */
@@ -23,6 +23,18 @@ export function messageReply(status: number, message: string): Reply {
   return { status, json: { message } };
 }
 
+/**
+ * The HTTP status of each kind of `InstanceError`, for every route (REST and
+ * IC HTTP interface): asking for the ingress status of another sender's
+ * message is 403 (pocket-ic nonblocking.rs `ingress_status_as_caller`); every
+ * other `PocketIcError` is 400 (routes.rs `From<OpOut>`).
+ */
+const STATUS_BY_KIND: Partial<Record<InstanceErrorKind, number>> = { ForbiddenIngressStatus: 403 };
+
+export function instanceErrorStatus(e: InstanceError): number {
+  return STATUS_BY_KIND[e.kind] ?? 400;
+}
+
 /** An error answer thrown from anywhere below a handler. */
 export class HttpError extends Error {
   readonly reply: Reply;
@@ -37,11 +49,7 @@ export class HttpError extends Error {
 export function errorReply(e: unknown, path: string, logRuntime: (line: string) => void): Reply {
   if (e instanceof HttpError) return e.reply;
   if (e instanceof BadRequest) return messageReply(400, e.message);
-  if (e instanceof InstanceError) {
-    // `Forbidden(…)` (ingress status asked by another caller) is 403 (pocket-ic nonblocking.rs
-    // `ingress_status_as_caller`); every other `PocketIcError` is 400 (routes.rs `From<OpOut>`).
-    return messageReply(e.message.startsWith('Forbidden(') ? 403 : 400, e.message);
-  }
+  if (e instanceof InstanceError) return messageReply(instanceErrorStatus(e), e.message);
   const err = e instanceof Error ? e : new Error(String(e));
   logRuntime(`icsim: internal error on ${path}: ${err.stack ?? err.message}`);
   return messageReply(500, `icsim internal error: ${err.message}`);

@@ -5,6 +5,7 @@
  * and so does an instance hosted in the server's own thread (`InlineHost`).
  */
 import { IcHttpInterface, type HttpAnswer } from '../http-interface/interface.ts';
+import { InstanceError } from '../errors.ts';
 import { Instance } from '../instance.ts';
 import type { InstanceConfig } from '../types.ts';
 import { encodeTopology, type Json } from './codec.ts';
@@ -12,6 +13,7 @@ import { encodeAnswer, parseApiPath, splitPath } from './api-paths.ts';
 import {
   encodeReply,
   HttpError,
+  instanceErrorStatus,
   errorReply,
   makeContext,
   Router,
@@ -102,7 +104,7 @@ function answerApi(instance: Instance, request: WireRequest): HttpAnswer {
       const json = e.reply.json as { message?: unknown } | undefined;
       return { status: e.reply.status, text: typeof json?.message === 'string' ? json.message : e.message };
     }
-    if (e instanceof Error && e.name === 'InstanceError') return { status: 400, text: e.message };
+    if (e instanceof InstanceError) return { status: instanceErrorStatus(e), text: e.message };
     throw e;
   }
 }

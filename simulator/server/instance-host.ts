@@ -19,108 +19,14 @@
  * `processing-timeout-ms`) answers `202 {state_label, op_id}` and its result is
  * kept for `GET /read_graph/{state_label}/{op_id}`.
  */
-import { Worker } from 'node:worker_threads';
-import type { WireRequest, WireResponse } from './http.ts';
+import { InstanceError } from '../errors.ts';
+import { instanceErrorStatus, type WireRequest, type WireResponse } from './http.ts';
 import type { InstanceConfig } from '../types.ts';
 import type { BlobEntry, Surface } from './instance-endpoint.ts';
-import type { FromWorker, ToWorker } from './instance-worker.ts';
+import type { InstanceWorker, WorkerPool } from './worker-pool.ts';
 
 /** PocketIC's `DEFAULT_SYNC_WAIT_DURATION` (`rs/pocket_ic_server/src/state_api/state.rs`). */
 export const DEFAULT_SYNC_WAIT_MS = 10_000;
-
-type Pending = { resolve: (msg: FromWorker) => void; reject: (e: Error) => void };
-
-/** One worker thread and the request/answer bookkeeping of its messages. */
-class InstanceWorker {
-  readonly worker: Worker;
-  readonly ready: Promise<void>;
-  #seq = 0;
-  #pending = new Map<number, Pending>();
-  #failure: Error | undefined;
-
-  constructor(url: URL) {
-    this.worker = new Worker(url);
-    this.ready = new Promise<void>((resolve, reject) => {
-      this.worker.on('message', (msg: FromWorker) => {
-        if (msg.kind === 'ready') return resolve();
-        const pending = this.#pending.get(msg.seq);
-        this.#pending.delete(msg.seq);
-        pending?.resolve(msg);
-      });
-      const fail = (e: Error): void => {
-        this.#failure ??= e;
-        reject(e);
-        for (const p of this.#pending.values()) p.reject(e);
-        this.#pending.clear();
-      };
-      this.worker.on('error', fail);
-      this.worker.on('exit', (code) => fail(new Error(`the instance's worker exited (code ${code})`)));
-    });
-    this.ready.catch(() => {});
-  }
-
-  send<K extends ToWorker['kind']>(msg: Omit<Extract<ToWorker, { kind: K }>, 'seq'>): Promise<FromWorker> {
-    if (this.#failure) return Promise.reject(this.#failure);
-    const seq = this.#seq++;
-    return new Promise<FromWorker>((resolve, reject) => {
-      this.#pending.set(seq, { resolve, reject });
-      this.worker.postMessage({ ...msg, seq });
-    });
-  }
-
-  get failed(): boolean {
-    return this.#failure !== undefined;
-  }
-
-  terminate(): void {
-    void this.worker.terminate();
-  }
-}
-
-/** Idle workers, one kept warm ahead of need. */
-export class WorkerPool {
-  readonly #url: URL;
-  #idle: InstanceWorker[] = [];
-  #all = new Set<InstanceWorker>();
-
-  constructor(workerUrl: URL) {
-    this.#url = workerUrl;
-  }
-
-  /** Starts a worker loading now, so that the first instance does not wait for it. */
-  warm(): void {
-    if (this.#idle.length === 0) this.#idle.push(this.#spawn());
-  }
-
-  #spawn(): InstanceWorker {
-    const w = new InstanceWorker(this.#url);
-    this.#all.add(w);
-    w.worker.on('exit', () => {
-      this.#all.delete(w);
-      this.#idle = this.#idle.filter((x) => x !== w);
-    });
-    return w;
-  }
-
-  /** A worker whose core is loaded; a new spare starts loading when the last idle one is taken. */
-  async acquire(): Promise<InstanceWorker> {
-    const w = this.#idle.shift() ?? this.#spawn();
-    if (this.#idle.length === 0) this.#idle.push(this.#spawn());
-    await w.ready;
-    return w;
-  }
-
-  release(w: InstanceWorker): void {
-    if (w.failed) return;
-    this.#idle.push(w);
-  }
-
-  terminateAll(): void {
-    for (const w of this.#all) w.terminate();
-    this.#all.clear();
-    this.#idle = [];
-  }
-}
 
 /** The identity of an operation in flight: what 409 and 202 answers carry. */
 interface Operation {
@@ -143,8 +49,11 @@ function newStateLabel(): string {
   return bytes.toString('base64url') + '==';
 }
 
-const deletedAnswer = (): WireResponse =>
-  json(400, { message: 'UpdateError { message: "Instance was deleted" }' });
+/** What an operation answers once its instance was deleted under it. */
+function deletedAnswer(): WireResponse {
+  const e = new InstanceError('InstanceDeleted');
+  return json(instanceErrorStatus(e), { message: e.message });
+}
 
 /**
  * One instance as the server sees it: the operation running on it, the queue

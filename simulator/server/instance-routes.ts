@@ -5,8 +5,9 @@
  * `rs/pocket_ic_server/src/state_api/routes.rs`, plus the v9+ endpoints
  * listed in docs/reference/picjs-protocol.md §4.
  *
- * Errors thrown by the core (`InstanceError`) are mapped to 400 `{"message"}`
- * (403 for `Forbidden(…)`) by the server loop, as `run_operation` does.
+ * Errors thrown by the core (`InstanceError`) are mapped to `{"message"}` with
+ * the status of their kind (`instanceErrorStatus` in http.ts) by the server
+ * loop, as `run_operation` does.
  */
 import {
   decodeAddCycles,

@@ -29,7 +29,8 @@ import {
 } from './http.ts';
 import { createHttpInterfaceMount, type HttpInterfaceMount } from './http-interface-routes.ts';
 import type { BlobEntry } from './instance-endpoint.ts';
-import { DEFAULT_SYNC_WAIT_MS, WorkerHost, WorkerPool } from './instance-host.ts';
+import { DEFAULT_SYNC_WAIT_MS, WorkerHost } from './instance-host.ts';
+import type { WorkerPool } from './worker-pool.ts';
 import { instanceRoutes } from './instance-routes.ts';
 import { serverRoutes } from './server-routes.ts';
 import { BlobStore, InstanceRegistry } from './state.ts';

@@ -6,20 +6,12 @@
  */
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
+import { InstanceError } from '../errors.ts';
 import { conversionError } from './codec.ts';
 import { HttpError, type WireResponse } from './http.ts';
 import type { InstanceHost } from './instance-host.ts';
 
 type Slot = { state: 'available'; instance: InstanceHost } | { state: 'deleted' };
-
-/**
- * PocketIC's instance lookup errors (`update_with_timeout` in state.rs) are
- * `UpdateError { message }`, Debug-formatted into `{"message"}` with 400 by
- * `run_operation` in routes.rs.
- */
-function updateError(message: string): HttpError {
-  return new HttpError(400, `UpdateError { message: ${JSON.stringify(message)} }`);
-}
 
 export class InstanceRegistry {
   private readonly slots: Slot[] = [];
@@ -39,8 +31,9 @@ export class InstanceRegistry {
 
   get(rawId: string): InstanceHost {
     const slot = this.slots[this.parseId(rawId)];
-    if (!slot) throw updateError('Instance not found');
-    if (slot.state === 'deleted') throw updateError('Instance was deleted');
+    // PocketIC's lookup errors (`update_with_timeout` in state.rs): `UpdateError { message }`.
+    if (!slot) throw new InstanceError('InstanceNotFound');
+    if (slot.state === 'deleted') throw new InstanceError('InstanceDeleted');
     return slot.instance;
   }
 
@@ -52,7 +45,7 @@ export class InstanceRegistry {
   async delete(rawId: string): Promise<void> {
     const id = this.parseId(rawId);
     const slot = this.slots[id];
-    if (!slot) throw updateError('Instance not found');
+    if (!slot) throw new InstanceError('InstanceNotFound');
     if (slot.state === 'deleted') return;
     this.slots[id] = { state: 'deleted' };
     await slot.instance.delete();

@@ -1,71 +1,32 @@
 /**
- * The message and round model shared by all subnets of an instance: ingress
- * and inter-canister queues, call contexts and callbacks, rounds that run
- * timers, heartbeats and pending messages, and (composite) queries against
- * the last committed state.
+ * The message machinery shared by all subnets of an instance: the canisters
+ * and where they live, the clocks, and the jobs it delegates, each in the
+ * file named for what the IC calls it —
  *
- * Semantics: IC interface specification, "Abstract behavior" (call contexts,
- * responses, `canister_did_not_reply`), "Ordering guarantees", "Global timer";
- * PocketIC for the round and time model (one round per `tick`, time bumped
- * by 1 ns when it did not advance).
+ * - `ingress.ts`: ingress induction (the ingress filter, message ids);
+ * - `scheduler.ts`: rounds and the message queues they drain;
+ * - `call-context.ts`: call contexts, callbacks and execution effects;
+ * - `query.ts`: the query engine ((composite) queries, rolled back);
+ * - `https-outcalls.ts`: pending HTTPS outcalls and their transforms.
+ *
+ * Unlike an IC replica, which runs one subnet, it holds every subnet of the
+ * instance and one queue for all of them.
  */
-import { Principal } from '@icp-sdk/core/principal';
-import { sha256 } from '@noble/hashes/sha2.js';
-import { concatBytes, toHex } from '../bytes.ts';
-import { RejectCode, UserError, errorCodeText } from '../errors.ts';
-import type { CallContext, CallOrigin, CanisterState } from '../canister/state.ts';
-import { execute, invoke } from '../execution/executor.ts';
+import type { Principal } from '@icp-sdk/core/principal';
+import type { UserError } from '../errors.ts';
+import type { CanisterState } from '../canister/state.ts';
 import { instructionLimits, limitForContext, type InstructionLimits } from '../execution/limits.ts';
-import { newMessageContext, type MessageContext, type Response } from '../execution/message.ts';
-import { toUserError, type HypervisorError } from '../execution/trap.ts';
-import type { CallOutcome, PendingHttpOutcall, Rejection } from '../types.ts';
+import type { MessageContext } from '../execution/message.ts';
+import type { CallResult, Reject } from '../result.ts';
+import { CallContextManager } from './call-context.ts';
+import { transform, type PendingOutcall } from './https-outcalls.ts';
+import { inductIngress, type IngressRecord } from './ingress.ts';
+import { query } from './query.ts';
+import { Scheduler } from './scheduler.ts';
 import type { Subnet } from './subnet.ts';
 
 /** PocketIC's GENESIS: 2021-05-06T19:17:10Z. */
 export const GENESIS_NS = 1_620_328_630_000_000_000n;
-const MANAGEMENT = Principal.managementCanister();
-/** Bound on message waves inside one round: same-subnet messages run in the round they are sent, like the replica's inner rounds. */
-const MAX_INNER_ITERATIONS = 64;
-
-export type CallPayload =
-  { kind: 'reply'; data: Uint8Array } | { kind: 'reject'; code: number; message: string };
-
-type Message =
-  | {
-      kind: 'ingress';
-      id: string;
-      sender: Principal;
-      target: Principal;
-      method: string;
-      arg: Uint8Array;
-      subnet?: Subnet;
-    }
-  | {
-      kind: 'request';
-      caller: Principal;
-      callbackId: number;
-      target: Principal;
-      method: string;
-      arg: Uint8Array;
-      cycles: bigint;
-      deadline: bigint;
-    }
-  | { kind: 'response'; target: Principal; callbackId: number; payload: CallPayload; refund: bigint };
-
-export interface IngressRecord {
-  id: string;
-  sender: Principal;
-  target: Principal;
-  method: string;
-  outcome?: CallOutcome;
-}
-
-/** The result of a management method, delivered now or later (`stop_canister`). */
-export type ManagementResult =
-  | { kind: 'reply'; data: Uint8Array }
-  | { kind: 'error'; error: UserError }
-  /** A reject passed through verbatim (an HTTPS outcall's mocked reject). */
-  | { kind: 'reject'; code: number; message: string };
 
 export interface ManagementCall {
   method: string;
@@ -76,7 +37,8 @@ export interface ManagementCall {
   cycles: bigint;
   /** The subnet the call was routed to: the caller's, or the ingress message's effective subnet. */
   subnet: Subnet | undefined;
-  respond: (result: ManagementResult) => void;
+  /** Answers the call, now or later (`stop_canister`). */
+  respond: (result: CallResult) => void;
 }
 
 export interface ManagementHandler {
@@ -84,24 +46,7 @@ export interface ManagementHandler {
   /** Whether an ingress message may target the method (checked at submission). */
   acceptsIngress(method: string): UserError | undefined;
   /** A non-replicated query to the management canister (`fetch_canister_logs`). */
-  query(method: string, arg: Uint8Array, caller: Principal): ManagementResult;
-}
-
-/** An HTTPS outcall a canister made, waiting for a (mocked) response. */
-export interface PendingOutcall {
-  request: PendingHttpOutcall;
-  canisterId: Principal;
-  transform?: { method: string; context: Uint8Array };
-  respond: (result: ManagementResult) => void;
-}
-
-export function rejectionOf(error: UserError): Rejection {
-  return {
-    status: 'rejected',
-    rejectCode: error.rejectCode,
-    errorCode: error.errorCode,
-    message: error.message,
-  };
+  query(method: string, arg: Uint8Array, caller: Principal): CallResult;
 }
 
 export class Replica {
@@ -117,9 +62,9 @@ export class Replica {
   /** HTTPS outcalls by request id, in the order canisters made them. */
   readonly httpOutcalls = new Map<number, PendingOutcall>();
   nextHttpRequestId = 0;
-  #queue: Message[] = [];
+  readonly scheduler: Scheduler;
+  readonly callContexts = new CallContextManager(this);
   #ingressCounter = 0n;
-  #lastRoundTime: bigint;
   /**
    * The data certificate a non-replicated query on `canister` sees
    * (`data_certificate_copy`): a CBOR certificate covering the canister's
@@ -133,14 +78,12 @@ export class Replica {
    * config (Production or Benchmarking), e.g. lowered limits for tests.
    */
   instructionLimitOverrides: Partial<InstructionLimits> = {};
-  /** Instructions used so far by each open call context (`performance_counter(1)`). */
-  readonly #callContextInstructions = new WeakMap<CallContext, bigint>();
 
   constructor(initialTime: bigint = GENESIS_NS) {
     this.time = initialTime;
     this.certifiedTime = initialTime;
     this.roundTime = initialTime;
-    this.#lastRoundTime = initialTime - 1n;
+    this.scheduler = new Scheduler(this, initialTime);
   }
 
   // ---- canisters ---------------------------------------------------------
@@ -164,7 +107,8 @@ export class Replica {
     return instructionLimits(subnet?.instructionConfig ?? 'Production', this.instructionLimitOverrides);
   }
 
-  #limit(canister: CanisterState, kind: MessageContext['kind']): bigint {
+  /** The instruction limit of one message of `kind` on `canister`. */
+  instructionLimit(canister: CanisterState, kind: MessageContext['kind']): bigint {
     return limitForContext(kind, this.instructionLimits(canister));
   }
 
@@ -182,736 +126,48 @@ export class Replica {
     this.onCanisterLog(`${formatTime(this.roundTime)}: [Canister ${canister.idText}] ${text}`);
   }
 
-  // ---- ingress -----------------------------------------------------------
+  /** Nonces of ingress message ids, so equal messages get distinct ids. */
+  nextIngressCounter(): bigint {
+    return this.#ingressCounter++;
+  }
 
-  /**
-   * Inducts an ingress message after the checks the replica makes before
-   * accepting one: the target exists, runs and has code, and its
-   * `canister_inspect_message` accepts the message.
-   */
+  // ---- jobs ----------------------------------------------------------------
+
+  /** Inducts an ingress message (see ingress.ts). */
   submitIngress(
     sender: Principal,
     target: Principal,
     method: string,
     arg: Uint8Array,
     subnet?: Subnet,
-  ): { id: string; bytes: Uint8Array } | Rejection {
-    if (target.compareTo(MANAGEMENT) === 'eq') {
-      const refused = this.management?.acceptsIngress(method);
-      if (refused) return rejectionOf(refused);
-    } else {
-      const refused = this.#checkIngressTarget(sender, target, method, arg);
-      if (refused) return rejectionOf(refused);
-    }
-    const counter = new Uint8Array(8);
-    new DataView(counter.buffer).setBigUint64(0, this.#ingressCounter++);
-    const bytes = sha256(
-      concatBytes([
-        counter,
-        sender.toUint8Array(),
-        target.toUint8Array(),
-        new TextEncoder().encode(method),
-        arg,
-      ]),
-    );
-    const id = toHex(bytes);
-    this.ingress.set(id, { id, sender, target, method });
-    this.#queue.push({ kind: 'ingress', id, sender, target, method, arg, subnet });
-    return { id, bytes };
+  ): { id: string; bytes: Uint8Array } | Reject {
+    return inductIngress(this, sender, target, method, arg, subnet);
   }
 
-  #checkIngressTarget(
-    sender: Principal,
-    target: Principal,
-    method: string,
-    arg: Uint8Array,
-  ): UserError | undefined {
-    const canister = this.findCanister(target);
-    if (!canister) return notFound(target);
-    if (canister.status !== 'running') return statusError(canister);
-    const runtime = canister.runtime;
-    if (!runtime) return toUserError({ kind: 'WasmModuleNotFound' }, canister.idText);
-    if (!runtime.hasExport('canister_inspect_message')) return undefined;
-    const ctx = newMessageContext({
-      kind: 'F',
-      time: this.certifiedTime,
-      globalTimer: canister.globalTimer,
-      caller: sender.toUint8Array(),
-      arg,
-      methodName: method,
-      instructionLimit: this.#limit(canister, 'F'),
-    });
-    const error = execute(canister, ctx, { kind: 'export', name: 'canister_inspect_message' }, false);
-    this.#keepLogs(canister, ctx, error);
-    if (error) return toUserError(error, canister.idText);
-    if (!ctx.messageAccepted) {
-      return new UserError(
-        'CanisterRejectedMessage',
-        `Error from Canister ${canister.idText}: Canister rejected the message`,
-      );
-    }
-    return undefined;
-  }
-
-  // ---- rounds ------------------------------------------------------------
-
-  /** Executes one round: timers and heartbeats, then the messages in the queues. */
+  /** Executes one round (see scheduler.ts). */
   tick(): void {
-    const time = this.time > this.#lastRoundTime ? this.time : this.#lastRoundTime + 1n;
-    this.time = time;
-    this.roundTime = time;
-    this.#lastRoundTime = time;
-    for (const canister of [...this.canisters()]) this.#expireBoundedWaitCalls(canister);
-    for (const canister of [...this.canisters()]) this.#runSystemTasks(canister);
-    for (let i = 0; i < MAX_INNER_ITERATIONS && this.#queue.length > 0; i++) {
-      const wave = this.#queue;
-      this.#queue = [];
-      for (const message of wave) this.#deliver(message);
-    }
-    for (const canister of [...this.canisters()]) this.finishStopping(canister);
-    this.certifiedTime = time;
-  }
-
-  /**
-   * A bounded-wait call (`call_with_best_effort_response`) whose deadline has
-   * passed is answered with SYS_UNKNOWN; a response arriving later finds no
-   * callback and is dropped (spec: "Best-effort responses").
-   */
-  #expireBoundedWaitCalls(canister: CanisterState): void {
-    for (const callback of canister.callbacks.values()) {
-      if (callback.deadline !== 0n && callback.deadline <= this.roundTime) {
-        this.#queue.push({
-          kind: 'response',
-          target: canister.id,
-          callbackId: callback.id,
-          payload: { kind: 'reject', code: RejectCode.SysUnknown, message: 'Timeout expired' },
-          refund: 0n,
-        });
-        callback.deadline = 0n;
-      }
-    }
-  }
-
-  #runSystemTasks(canister: CanisterState): void {
-    const runtime = canister.runtime;
-    if (!runtime || canister.status !== 'running') return;
-    if (
-      canister.globalTimer !== 0n &&
-      canister.globalTimer <= this.roundTime &&
-      runtime.hasExport('canister_global_timer')
-    ) {
-      // The timer is deactivated when the task is scheduled, whatever the handler does.
-      canister.globalTimer = 0n;
-      this.#runSystemTask(canister, 'canister_global_timer');
-    }
-    if (runtime.hasExport('canister_heartbeat')) this.#runSystemTask(canister, 'canister_heartbeat');
-  }
-
-  #runSystemTask(canister: CanisterState, name: string): void {
-    const cc = this.#newCallContext(canister, { kind: 'system' }, new Uint8Array(), 0n);
-    cc.responded = true;
-    const ctx = this.#context(canister, 'T', cc, new Uint8Array());
-    const error = execute(canister, ctx, { kind: 'export', name }, true);
-    this.#finish(canister, cc, ctx, error);
-  }
-
-  #deliver(message: Message): void {
-    switch (message.kind) {
-      case 'ingress': {
-        const record = this.ingress.get(message.id);
-        if (!record) return;
-        if (message.target.compareTo(MANAGEMENT) === 'eq') {
-          this.#callManagement(
-            message.method,
-            message.arg,
-            message.sender,
-            false,
-            0n,
-            message.subnet,
-            (result) => {
-              record.outcome =
-                result.kind === 'reply'
-                  ? { status: 'replied', reply: result.data }
-                  : result.kind === 'error'
-                    ? rejectionOf(result.error)
-                    : {
-                        status: 'rejected',
-                        rejectCode: rejectCodeName(result.code),
-                        errorCode: 'CanisterRejectedMessage',
-                        message: result.message,
-                      };
-            },
-          );
-        } else {
-          this.#executeCall(
-            message.target,
-            { kind: 'ingress', messageId: message.id },
-            message.sender.toUint8Array(),
-            message.method,
-            message.arg,
-            0n,
-            0n,
-          );
-        }
-        return;
-      }
-      case 'request': {
-        const origin: CallOrigin = {
-          kind: 'canister',
-          caller: message.caller,
-          callbackId: message.callbackId,
-          deadline: message.deadline,
-        };
-        if (message.target.compareTo(MANAGEMENT) === 'eq') {
-          this.#callManagement(
-            message.method,
-            message.arg,
-            message.caller,
-            true,
-            message.cycles,
-            this.subnetHosting(message.caller),
-            (result) => {
-              const payload: CallPayload =
-                result.kind === 'reply'
-                  ? { kind: 'reply', data: result.data }
-                  : result.kind === 'reject'
-                    ? { kind: 'reject', code: result.code, message: result.message }
-                    : {
-                        kind: 'reject',
-                        code: RejectCode[result.error.rejectCode],
-                        message: interCanisterText(result.error),
-                      };
-              this.#queue.push({
-                kind: 'response',
-                target: message.caller,
-                callbackId: message.callbackId,
-                payload,
-                refund: result.kind === 'reply' ? 0n : message.cycles,
-              });
-            },
-          );
-        } else {
-          this.#executeCall(
-            message.target,
-            origin,
-            message.caller.toUint8Array(),
-            message.method,
-            message.arg,
-            message.cycles,
-            message.deadline,
-          );
-        }
-        return;
-      }
-      case 'response':
-        this.#executeCallback(message.target, message.callbackId, message.payload, message.refund);
-        return;
-    }
-  }
-
-  #callManagement(
-    method: string,
-    arg: Uint8Array,
-    caller: Principal,
-    fromCanister: boolean,
-    cycles: bigint,
-    subnet: Subnet | undefined,
-    respond: (r: ManagementResult) => void,
-  ): void {
-    if (!this.management) throw new Error('no management canister');
-    let answered = false;
-    this.management.handle({
-      method,
-      arg,
-      caller,
-      fromCanister,
-      cycles,
-      subnet,
-      respond: (result) => {
-        if (answered) return;
-        answered = true;
-        respond(result);
-      },
-    });
-  }
-
-  // ---- calls -------------------------------------------------------------
-
-  #newCallContext(
-    canister: CanisterState,
-    origin: CallOrigin,
-    caller: Uint8Array,
-    cycles: bigint,
-  ): CallContext {
-    const cc: CallContext = {
-      id: canister.nextCallContextId++,
-      origin,
-      caller,
-      responded: false,
-      outstandingCalls: 0,
-      availableCycles: cycles,
-    };
-    canister.callContexts.set(cc.id, cc);
-    return cc;
-  }
-
-  #context(
-    canister: CanisterState,
-    kind: MessageContext['kind'],
-    cc: CallContext,
-    arg: Uint8Array,
-    extra: Partial<MessageContext> = {},
-  ): MessageContext {
-    return newMessageContext({
-      kind,
-      time: this.roundTime,
-      globalTimer: canister.globalTimer,
-      caller: cc.caller,
-      arg,
-      cyclesAvailable: cc.availableCycles,
-      alreadyResponded: cc.responded,
-      deadline: cc.origin.kind === 'canister' ? cc.origin.deadline : 0n,
-      instructionLimit: this.#limit(canister, kind),
-      callContextInstructions: this.#callContextInstructions.get(cc) ?? 0n,
-      ...extra,
-    });
-  }
-
-  #executeCall(
-    target: Principal,
-    origin: CallOrigin,
-    caller: Uint8Array,
-    method: string,
-    arg: Uint8Array,
-    cycles: bigint,
-    deadline: bigint,
-  ): void {
-    const canister = this.findCanister(target);
-    const refuse = (error: UserError): void => this.#answerOrigin(origin, { kind: 'error', error }, cycles);
-    if (!canister) return refuse(notFound(target));
-    if (canister.status !== 'running') return refuse(statusError(canister));
-    const runtime = canister.runtime;
-    if (!runtime) return refuse(toUserError({ kind: 'WasmModuleNotFound' }, canister.idText));
-    let entry: string;
-    let kind: 'U' | 'RQ';
-    if (runtime.hasExport(`canister_update ${method}`)) {
-      entry = `canister_update ${method}`;
-      kind = 'U';
-    } else if (runtime.hasExport(`canister_query ${method}`)) {
-      entry = `canister_query ${method}`;
-      kind = 'RQ';
-    } else if (runtime.hasExport(`canister_composite_query ${method}`)) {
-      // dfinity/ic `rs/execution_environment/src/execution/call_or_task.rs`.
-      return refuse(
-        new UserError(
-          'CompositeQueryCalledInReplicatedMode',
-          'Composite query cannot be called in replicated mode',
-        ),
-      );
-    } else {
-      return refuse(
-        toUserError({ kind: 'MethodNotFound', methodKind: 'update', name: method }, canister.idText),
-      );
-    }
-    const cc = this.#newCallContext(canister, origin, caller, cycles);
-    const ctx = this.#context(canister, kind, cc, arg, { deadline });
-    const error = execute(canister, ctx, { kind: 'export', name: entry }, kind === 'U');
-    this.#finish(canister, cc, ctx, error, kind === 'U');
-  }
-
-  #executeCallback(target: Principal, callbackId: number, payload: CallPayload, refund: bigint): void {
-    const canister = this.findCanister(target);
-    if (!canister) return;
-    const callback = canister.callbacks.get(callbackId);
-    if (!callback) return;
-    canister.callbacks.delete(callbackId);
-    canister.balance += refund;
-    const cc = canister.callContexts.get(callback.callContextId);
-    if (!cc) return;
-    cc.outstandingCalls--;
-    if (!canister.runtime) {
-      this.#finish(canister, cc, undefined, undefined);
-      return;
-    }
-    const isReply = payload.kind === 'reply';
-    const ctx = this.#context(
-      canister,
-      isReply ? 'Ry' : 'Rt',
-      cc,
-      isReply ? payload.data : new Uint8Array(),
-      {
-        rejectCode: isReply ? 0 : payload.code,
-        rejectMessage: isReply ? '' : payload.message,
-        cyclesRefunded: refund,
-      },
-    );
-    const closure = isReply ? callback.reply : callback.reject;
-    const error = execute(canister, ctx, { kind: 'closure', closure }, true);
-    if (error && callback.cleanup) {
-      const cleanup = this.#context(canister, 'C', cc, new Uint8Array(), { rejectCode: ctx.rejectCode });
-      const cleanupError = execute(canister, cleanup, { kind: 'closure', closure: callback.cleanup }, true);
-      this.#countInstructions(cc, cleanup);
-      if (!cleanupError) this.#applyEffects(canister, cc, cleanup);
-      this.#keepLogs(canister, cleanup, cleanupError);
-    }
-    this.#finish(canister, cc, ctx, error);
-  }
-
-  /** Applies a committed execution's effects and answers the call context when it is done. */
-  #finish(
-    canister: CanisterState,
-    cc: CallContext,
-    ctx: MessageContext | undefined,
-    error: HypervisorError | undefined,
-    persisted = true,
-  ): void {
-    if (ctx) this.#countInstructions(cc, ctx);
-    if (ctx) this.#keepLogs(canister, ctx, error);
-    if (ctx && !error) {
-      if (persisted) this.#applyEffects(canister, cc, ctx);
-      if (ctx.response)
-        this.#respond(
-          cc,
-          ctx.response.kind === 'reply' ? ctx.response : { kind: 'reject', message: ctx.response.message },
-        );
-    }
-    if (!cc.responded && cc.outstandingCalls === 0) {
-      const failure = error ? toUserError(error, canister.idText) : undefined;
-      // IC interface spec "Abstract behavior": a call context with no reply and no outstanding calls.
-      this.#respond(
-        cc,
-        failure ? { kind: 'error', error: failure } : { kind: 'no-response', canister: canister.idText },
-      );
-    }
-    if (cc.responded && cc.outstandingCalls === 0) canister.callContexts.delete(cc.id);
-  }
-
-  #countInstructions(cc: CallContext, ctx: MessageContext): void {
-    this.#callContextInstructions.set(
-      cc,
-      (this.#callContextInstructions.get(cc) ?? 0n) + ctx.instructionsUsed,
-    );
-  }
-
-  #applyEffects(canister: CanisterState, cc: CallContext, ctx: MessageContext): void {
-    canister.balance += ctx.cyclesAccepted - ctx.cyclesSpent;
-    cc.availableCycles = ctx.cyclesAvailable;
-    if (ctx.certifiedData) canister.certifiedData = ctx.certifiedData;
-    if (ctx.globalTimerChanged) canister.globalTimer = ctx.globalTimer;
-    for (const call of ctx.calls) {
-      const callback = {
-        id: canister.nextCallbackId++,
-        callContextId: cc.id,
-        callee: Principal.fromUint8Array(call.callee),
-        reply: call.reply,
-        reject: call.reject,
-        cleanup: call.cleanup,
-        cyclesSent: call.cycles,
-        deadline:
-          call.timeoutSeconds !== undefined
-            ? this.roundTime + BigInt(call.timeoutSeconds) * 1_000_000_000n
-            : 0n,
-      };
-      canister.callbacks.set(callback.id, callback);
-      cc.outstandingCalls++;
-      this.#queue.push({
-        kind: 'request',
-        caller: canister.id,
-        callbackId: callback.id,
-        target: callback.callee,
-        method: call.method,
-        arg: call.arg,
-        cycles: call.cycles,
-        deadline: callback.deadline,
-      });
-    }
-  }
-
-  #keepLogs(canister: CanisterState, ctx: MessageContext, error: HypervisorError | undefined): void {
-    for (const line of ctx.logs) this.log(canister, line);
-    if (error) {
-      const text = `[TRAP]: ${toUserError(error, canister.idText).message}`;
-      this.log(canister, new TextEncoder().encode(text));
-    }
-  }
-
-  #respond(cc: CallContext, response: Answer): void {
-    cc.responded = true;
-    const refund = cc.availableCycles;
-    cc.availableCycles = 0n;
-    this.#answerOrigin(cc.origin, response, refund);
-  }
-
-  #answerOrigin(origin: CallOrigin, response: Answer, refund: bigint): void {
-    if (origin.kind === 'system') return;
-    if (origin.kind === 'ingress') {
-      const record = this.ingress.get(origin.messageId);
-      if (record) record.outcome = toOutcome(response);
-      return;
-    }
-    const payload: CallPayload =
-      response.kind === 'reply'
-        ? { kind: 'reply', data: response.data }
-        : response.kind === 'reject'
-          ? { kind: 'reject', code: RejectCode.CanisterReject, message: response.message }
-          : response.kind === 'no-response'
-            ? // The replica's `CallContextAction::NoResponse` for a canister caller.
-              { kind: 'reject', code: RejectCode.CanisterError, message: 'No response' }
-            : {
-                kind: 'reject',
-                code: RejectCode[response.error.rejectCode],
-                message: interCanisterText(response.error),
-              };
-    this.#queue.push({
-      kind: 'response',
-      target: origin.caller,
-      callbackId: origin.callbackId,
-      payload,
-      refund,
-    });
+    this.scheduler.executeRound();
   }
 
   /** A stopping canister with no open call contexts becomes stopped, and its `stop_canister` calls are answered. */
   finishStopping(canister: CanisterState): void {
-    if (canister.status !== 'stopping' || canister.hasOpenCallContexts()) return;
-    canister.status = 'stopped';
-    const waiters = canister.stopWaiters;
-    canister.stopWaiters = [];
-    for (const w of waiters) w('stopped');
+    this.callContexts.finishStopping(canister);
   }
 
   /** Rejects every open call context (uninstall_code, delete_canister). */
   rejectOpenCallContexts(canister: CanisterState, message: string): void {
-    for (const cc of canister.callContexts.values()) {
-      if (!cc.responded) {
-        this.#respond(cc, {
-          kind: 'error',
-          error: new UserError('CanisterRejectedMessage', message, 'CanisterReject'),
-        });
-      }
-    }
-    canister.callContexts.clear();
-    canister.callbacks.clear();
+    this.callContexts.rejectOpenCallContexts(canister, message);
   }
 
-  // ---- queries -----------------------------------------------------------
-
-  /**
-   * Runs an HTTPS outcall's transform function (`canister_query <method>` in
-   * the spec's transform context, called by the management canister); nothing
-   * it does persists.
-   */
-  transform(
-    canisterId: Principal,
-    method: string,
-    arg: Uint8Array,
-  ): Response | { kind: 'error'; error: UserError } {
-    const canister = this.findCanister(canisterId);
-    if (!canister) return { kind: 'error', error: notFound(canisterId) };
-    const runtime = canister.runtime;
-    if (!runtime)
-      return { kind: 'error', error: toUserError({ kind: 'WasmModuleNotFound' }, canister.idText) };
-    const entry = `canister_query ${method}`;
-    if (!runtime.hasExport(entry)) {
-      return {
-        kind: 'error',
-        error: toUserError({ kind: 'MethodNotFound', methodKind: 'query', name: method }, canister.idText),
-      };
-    }
-    const ctx = newMessageContext({
-      kind: 'TQ',
-      time: this.roundTime,
-      globalTimer: canister.globalTimer,
-      caller: MANAGEMENT.toUint8Array(),
-      arg,
-      instructionLimit: this.#limit(canister, 'TQ'),
-    });
-    const error = execute(canister, ctx, { kind: 'export', name: entry }, false);
-    if (error) return { kind: 'error', error: toUserError(error, canister.idText) };
-    return ctx.response ?? { kind: 'error', error: didNotReply(canister.idText) };
+  /** Runs an HTTPS outcall's transform function (see https-outcalls.ts). */
+  transform(canisterId: Principal, method: string, arg: Uint8Array): CallResult {
+    return transform(this, canisterId, method, arg);
   }
 
-  /** A non-replicated (composite) query against the committed state; nothing it does persists. */
-  query(sender: Principal, target: Principal, method: string, arg: Uint8Array): CallOutcome {
-    if (target.compareTo(MANAGEMENT) === 'eq' && this.management) {
-      const result = this.management.query(method, arg, sender);
-      if (result.kind === 'reply') return { status: 'replied', reply: result.data };
-      if (result.kind === 'error') return rejectionOf(result.error);
-      return {
-        status: 'rejected',
-        rejectCode: rejectCodeName(result.code),
-        errorCode: 'CanisterRejectedMessage',
-        message: result.message,
-      };
-    }
-    const touched = new Set<CanisterState>();
-    try {
-      const result = this.#runQuery(target, sender.toUint8Array(), method, arg, touched, 'top', 0);
-      return toOutcome(result);
-    } finally {
-      for (const c of touched) {
-        c.runtime?.rollback();
-        c.stable.rollback();
-      }
-    }
+  /** A non-replicated (composite) query against the committed state (see query.ts). */
+  query(sender: Principal, target: Principal, method: string, arg: Uint8Array): CallResult {
+    return query(this, sender, target, method, arg);
   }
-
-  #runQuery(
-    target: Principal,
-    caller: Uint8Array,
-    method: string,
-    arg: Uint8Array,
-    touched: Set<CanisterState>,
-    level: 'top' | 'nested',
-    depth: number,
-  ): Response | { kind: 'error'; error: UserError } {
-    const canister = this.findCanister(target);
-    if (!canister) return { kind: 'error', error: notFound(target) };
-    if (canister.status !== 'running') return { kind: 'error', error: statusError(canister) };
-    const runtime = canister.runtime;
-    if (!runtime)
-      return { kind: 'error', error: toUserError({ kind: 'WasmModuleNotFound' }, canister.idText) };
-    let entry: string;
-    let kind: 'NRQ' | 'CQ';
-    if (runtime.hasExport(`canister_query ${method}`)) {
-      entry = `canister_query ${method}`;
-      kind = 'NRQ';
-    } else if (runtime.hasExport(`canister_composite_query ${method}`)) {
-      entry = `canister_composite_query ${method}`;
-      kind = 'CQ';
-    } else {
-      return {
-        kind: 'error',
-        error: toUserError({ kind: 'MethodNotFound', methodKind: 'query', name: method }, canister.idText),
-      };
-    }
-    if (depth > 6) {
-      // dfinity/ic query_context.rs: MAX_QUERY_CALL_DEPTH.
-      return {
-        kind: 'error',
-        error: new UserError('QueryCallGraphTooDeep', 'Composite query call graph went too deep'),
-      };
-    }
-    if (!touched.has(canister)) {
-      touched.add(canister);
-      canister.stable.begin();
-    }
-    const time = this.certifiedTime;
-    const base = { time, globalTimer: canister.globalTimer, caller };
-    const limit = this.#limit(canister, kind);
-    const ctx = newMessageContext({
-      ...base,
-      kind,
-      arg,
-      instructionLimit: limit,
-      dataCertificate: level === 'top' ? once(() => this.dataCertificate(canister)) : undefined,
-    });
-    const error = invoke(runtime, ctx, { kind: 'export', name: entry });
-    let contextInstructions = ctx.instructionsUsed;
-    if (error) return { kind: 'error', error: toUserError(error, canister.idText) };
-    let response = ctx.response;
-    const pending = [...ctx.calls];
-    while (pending.length > 0) {
-      const call = pending.shift()!;
-      const callee = Principal.fromUint8Array(call.callee);
-      const result = this.#runQuery(
-        callee,
-        canister.idBytes,
-        call.method,
-        call.arg,
-        touched,
-        'nested',
-        depth + 1,
-      );
-      const isReply = result.kind === 'reply';
-      const cb = newMessageContext({
-        ...base,
-        kind: isReply ? 'CRy' : 'CRt',
-        arg: isReply ? result.data : new Uint8Array(),
-        rejectCode: isReply
-          ? 0
-          : result.kind === 'reject'
-            ? RejectCode.CanisterReject
-            : RejectCode[result.error.rejectCode],
-        rejectMessage: isReply
-          ? ''
-          : result.kind === 'reject'
-            ? result.message
-            : interCanisterText(result.error),
-        alreadyResponded: response !== undefined,
-        instructionLimit: limit,
-        callContextInstructions: contextInstructions,
-      });
-      const cbError = invoke(runtime, cb, { kind: 'closure', closure: isReply ? call.reply : call.reject });
-      contextInstructions += cb.instructionsUsed;
-      if (cbError) {
-        if (!response) return { kind: 'error', error: toUserError(cbError, canister.idText) };
-        continue;
-      }
-      response = response ?? cb.response;
-      pending.push(...cb.calls);
-    }
-    if (!response) {
-      return { kind: 'error', error: didNotReply(canister.idText) };
-    }
-    return response;
-  }
-}
-
-/** `f`, evaluated at most once. */
-function once<T>(f: () => T): () => T {
-  let done = false;
-  let value: T;
-  return () => {
-    if (!done) {
-      value = f();
-      done = true;
-    }
-    return value;
-  };
-}
-
-function rejectCodeName(code: number): keyof typeof RejectCode {
-  const name = (Object.keys(RejectCode) as (keyof typeof RejectCode)[]).find((k) => RejectCode[k] === code);
-  return name ?? 'SysFatal';
-}
-
-/** How a call context is answered: a reply or reject of the canister, an error, or nothing at all. */
-type Answer = Response | { kind: 'error'; error: UserError } | { kind: 'no-response'; canister: string };
-
-/** `CanisterDidNotReply` as an ingress sender or a query caller sees it (replica: `CallContextAction::NoResponse`). */
-function didNotReply(canisterId: string): UserError {
-  return new UserError('CanisterDidNotReply', `Canister ${canisterId} did not reply to the call`);
-}
-
-function toOutcome(response: Answer): CallOutcome {
-  if (response.kind === 'reply') return { status: 'replied', reply: response.data };
-  if (response.kind === 'no-response') return rejectionOf(didNotReply(response.canister));
-  if (response.kind === 'reject') {
-    return {
-      status: 'rejected',
-      rejectCode: 'CanisterReject',
-      errorCode: 'CanisterRejectedMessage',
-      message: response.message,
-    };
-  }
-  return rejectionOf(response.error);
-}
-
-/** How a `UserError` reads in a reject an inter-canister caller receives: `IC0503: <description>` (`UserError`'s Display). */
-function interCanisterText(error: UserError): string {
-  return `${errorCodeText(error.errorCode)}: ${error.message}`;
-}
-
-export function notFound(id: Principal): UserError {
-  // PocketIC/replica ingress filter text (rs/execution_environment `canister_not_found_error`).
-  return new UserError('CanisterNotFound', `Canister ${id.toText()} not found`);
-}
-
-function statusError(canister: CanisterState): UserError {
-  return canister.status === 'stopped'
-    ? new UserError('CanisterStopped', `Canister ${canister.idText} is stopped`)
-    : new UserError('CanisterStopping', `Canister ${canister.idText} is stopping`);
 }
 
 export function formatTime(ns: bigint): string {

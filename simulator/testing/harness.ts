@@ -7,7 +7,7 @@ import { IDL } from '@icp-sdk/core/candid';
 import { Principal } from '@icp-sdk/core/principal';
 import { Instance } from '../instance.ts';
 import { methods } from '../management/idl.ts';
-import type { CallOutcome, Rejection } from '../types.ts';
+import type { CallResult, Reject } from '../result.ts';
 
 export const ANONYMOUS = Principal.anonymous();
 export const MANAGEMENT = Principal.managementCanister();
@@ -28,7 +28,7 @@ export class Harness {
     method: string,
     arg: Uint8Array = new Uint8Array(),
     sender: Principal = ANONYMOUS,
-  ): CallOutcome {
+  ): CallResult {
     const sent = this.ic.submitIngress({
       sender,
       canisterId,
@@ -45,7 +45,7 @@ export class Harness {
     method: string,
     arg: Uint8Array = new Uint8Array(),
     sender: Principal = ANONYMOUS,
-  ): CallOutcome {
+  ): CallResult {
     return this.ic.query({ sender, canisterId, method, arg, effectivePrincipal: { kind: 'none' } });
   }
 
@@ -66,7 +66,7 @@ export class Harness {
     method: keyof typeof methods,
     arg: Record<string, unknown> | undefined,
     sender: Principal = ANONYMOUS,
-  ): CallOutcome {
+  ): CallResult {
     const spec = methods[method];
     const bytes = spec.arg ? IDL.encode([spec.arg], [arg]) : IDL.encode([], []);
     return this.update(MANAGEMENT, method, bytes, sender);
@@ -90,7 +90,7 @@ export class Harness {
     arg: Uint8Array = new Uint8Array(),
     mode: 'install' | 'reinstall' | 'upgrade' = 'install',
     sender: Principal = ANONYMOUS,
-  ): CallOutcome {
+  ): CallResult {
     const m = mode === 'upgrade' ? { upgrade: [] } : { [mode]: null };
     return this.managementOutcome(
       'install_code',
@@ -122,13 +122,13 @@ export function emptySettings(): Record<string, []> {
   };
 }
 
-export function replyOf(outcome: CallOutcome): Uint8Array {
+export function replyOf(outcome: CallResult): Uint8Array {
   if (outcome.status !== 'replied')
     throw new Error(`expected a reply, got ${outcome.errorCode}: ${outcome.message}`);
   return outcome.reply;
 }
 
-export function rejectOf(outcome: CallOutcome): Rejection {
+export function rejectOf(outcome: CallResult): Reject {
   if (outcome.status !== 'rejected') throw new Error('expected a rejection, got a reply');
   return outcome;
 }

@@ -1,0 +1,102 @@
+/**
+ * The instance workers: one thread per instance (`instance-host.ts` says why),
+ * reused after their instance is deleted, with one spare kept loaded. Kept
+ * free of other imports so that the CLI can start the first worker before
+ * the REST adapter has loaded.
+ */
+import { Worker } from 'node:worker_threads';
+import type { FromWorker, ToWorker } from './instance-worker.ts';
+
+type Pending = { resolve: (msg: FromWorker) => void; reject: (e: Error) => void };
+
+/** One worker thread and the request/answer bookkeeping of its messages. */
+export class InstanceWorker {
+  readonly worker: Worker;
+  readonly ready: Promise<void>;
+  #seq = 0;
+  #pending = new Map<number, Pending>();
+  #failure: Error | undefined;
+
+  constructor(url: URL) {
+    this.worker = new Worker(url);
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.worker.on('message', (msg: FromWorker) => {
+        if (msg.kind === 'ready') return resolve();
+        const pending = this.#pending.get(msg.seq);
+        this.#pending.delete(msg.seq);
+        pending?.resolve(msg);
+      });
+      const fail = (e: Error): void => {
+        this.#failure ??= e;
+        reject(e);
+        for (const p of this.#pending.values()) p.reject(e);
+        this.#pending.clear();
+      };
+      this.worker.on('error', fail);
+      this.worker.on('exit', (code) => fail(new Error(`the instance's worker exited (code ${code})`)));
+    });
+    this.ready.catch(() => {});
+  }
+
+  send<K extends ToWorker['kind']>(msg: Omit<Extract<ToWorker, { kind: K }>, 'seq'>): Promise<FromWorker> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    const seq = this.#seq++;
+    return new Promise<FromWorker>((resolve, reject) => {
+      this.#pending.set(seq, { resolve, reject });
+      this.worker.postMessage({ ...msg, seq });
+    });
+  }
+
+  get failed(): boolean {
+    return this.#failure !== undefined;
+  }
+
+  terminate(): void {
+    void this.worker.terminate();
+  }
+}
+
+/** Idle workers, one kept warm ahead of need. */
+export class WorkerPool {
+  readonly #url: URL;
+  #idle: InstanceWorker[] = [];
+  #all = new Set<InstanceWorker>();
+
+  constructor(workerUrl: URL) {
+    this.#url = workerUrl;
+  }
+
+  /** Starts a worker loading now, so that the first instance does not wait for it. */
+  warm(): void {
+    if (this.#idle.length === 0) this.#idle.push(this.#spawn());
+  }
+
+  #spawn(): InstanceWorker {
+    const w = new InstanceWorker(this.#url);
+    this.#all.add(w);
+    w.worker.on('exit', () => {
+      this.#all.delete(w);
+      this.#idle = this.#idle.filter((x) => x !== w);
+    });
+    return w;
+  }
+
+  /** A worker whose core is loaded; a new spare starts loading when the last idle one is taken. */
+  async acquire(): Promise<InstanceWorker> {
+    const w = this.#idle.shift() ?? this.#spawn();
+    if (this.#idle.length === 0) this.#idle.push(this.#spawn());
+    await w.ready;
+    return w;
+  }
+
+  release(w: InstanceWorker): void {
+    if (w.failed) return;
+    this.#idle.push(w);
+  }
+
+  terminateAll(): void {
+    for (const w of this.#all) w.terminate();
+    this.#all.clear();
+    this.#idle = [];
+  }
+}

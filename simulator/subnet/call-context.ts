@@ -1,0 +1,286 @@
+/**
+ * Call contexts and what executions do to them (the replica's call context
+ * manager): a call runs an update or replicated query in a new call
+ * context, responses run callbacks (and cleanup after a trapping callback),
+ * and a committed execution's effects (cycles, certified data, timer,
+ * outgoing calls) are applied. A call context is answered by the first
+ * reply or reject, by a trap, or, with no reply and no outstanding calls,
+ * by `noResponse`.
+ *
+ * Semantics: IC interface specification, "Abstract behavior" (call
+ * contexts, responses, `canister_did_not_reply`).
+ */
+import { Principal } from '@icp-sdk/core/principal';
+import { RejectCode, UserError, canisterNotFound } from '../errors.ts';
+import type { CallContext, CallOrigin, CanisterState } from '../canister/state.ts';
+import { execute } from '../execution/executor.ts';
+import { newMessageContext, type MessageContext } from '../execution/message.ts';
+import { toUserError, type HypervisorError } from '../execution/trap.ts';
+import { callerMessage, noResponse, rejectWith, type CallResult } from '../result.ts';
+import type { Replica } from './replica.ts';
+
+export class CallContextManager {
+  readonly #replica: Replica;
+  /** Instructions used so far by each open call context (`performance_counter(1)`). */
+  readonly #instructions = new WeakMap<CallContext, bigint>();
+
+  constructor(replica: Replica) {
+    this.#replica = replica;
+  }
+
+  /** Runs a heartbeat or the global timer in a call context nobody waits on. */
+  runSystemTask(canister: CanisterState, name: string): void {
+    const cc = this.#newCallContext(canister, { kind: 'system' }, new Uint8Array(), 0n);
+    cc.responded = true;
+    const ctx = this.#context(canister, 'T', cc, new Uint8Array());
+    const error = execute(canister, ctx, { kind: 'export', name }, true);
+    this.#finish(canister, cc, ctx, error);
+  }
+
+  #newCallContext(
+    canister: CanisterState,
+    origin: CallOrigin,
+    caller: Uint8Array,
+    cycles: bigint,
+  ): CallContext {
+    const cc: CallContext = {
+      id: canister.nextCallContextId++,
+      origin,
+      caller,
+      responded: false,
+      outstandingCalls: 0,
+      availableCycles: cycles,
+    };
+    canister.callContexts.set(cc.id, cc);
+    return cc;
+  }
+
+  #context(
+    canister: CanisterState,
+    kind: MessageContext['kind'],
+    cc: CallContext,
+    arg: Uint8Array,
+    extra: Partial<MessageContext> = {},
+  ): MessageContext {
+    return newMessageContext({
+      kind,
+      time: this.#replica.roundTime,
+      globalTimer: canister.globalTimer,
+      caller: cc.caller,
+      arg,
+      cyclesAvailable: cc.availableCycles,
+      alreadyResponded: cc.responded,
+      deadline: cc.origin.kind === 'canister' ? cc.origin.deadline : 0n,
+      instructionLimit: this.#replica.instructionLimit(canister, kind),
+      callContextInstructions: this.#instructions.get(cc) ?? 0n,
+      ...extra,
+    });
+  }
+
+  /** Runs an ingress message or a canister's request to `target` in a new call context, or answers why it cannot run. */
+  executeCall(
+    target: Principal,
+    origin: CallOrigin,
+    caller: Uint8Array,
+    method: string,
+    arg: Uint8Array,
+    cycles: bigint,
+    deadline: bigint,
+  ): void {
+    const canister = this.#replica.findCanister(target);
+    const refuse = (error: UserError): void => this.#answerOrigin(origin, rejectWith(error), cycles);
+    if (!canister) return refuse(canisterNotFound(target));
+    if (canister.status !== 'running') return refuse(statusError(canister));
+    const runtime = canister.runtime;
+    if (!runtime) return refuse(toUserError({ kind: 'WasmModuleNotFound' }, canister.idText));
+    let entry: string;
+    let kind: 'U' | 'RQ';
+    if (runtime.hasExport(`canister_update ${method}`)) {
+      entry = `canister_update ${method}`;
+      kind = 'U';
+    } else if (runtime.hasExport(`canister_query ${method}`)) {
+      entry = `canister_query ${method}`;
+      kind = 'RQ';
+    } else if (runtime.hasExport(`canister_composite_query ${method}`)) {
+      // dfinity/ic `rs/execution_environment/src/execution/call_or_task.rs`.
+      return refuse(
+        new UserError(
+          'CompositeQueryCalledInReplicatedMode',
+          'Composite query cannot be called in replicated mode',
+        ),
+      );
+    } else {
+      return refuse(
+        toUserError({ kind: 'MethodNotFound', methodKind: 'update', name: method }, canister.idText),
+      );
+    }
+    const cc = this.#newCallContext(canister, origin, caller, cycles);
+    const ctx = this.#context(canister, kind, cc, arg, { deadline });
+    const error = execute(canister, ctx, { kind: 'export', name: entry }, kind === 'U');
+    this.#finish(canister, cc, ctx, error, kind === 'U');
+  }
+
+  /** Runs the reply or reject callback of the call a response answers, then any cleanup of a trapping callback. */
+  executeCallback(target: Principal, callbackId: number, payload: CallResult, refund: bigint): void {
+    const canister = this.#replica.findCanister(target);
+    if (!canister) return;
+    const callback = canister.callbacks.get(callbackId);
+    if (!callback) return;
+    canister.callbacks.delete(callbackId);
+    canister.balance += refund;
+    const cc = canister.callContexts.get(callback.callContextId);
+    if (!cc) return;
+    cc.outstandingCalls--;
+    if (!canister.runtime) {
+      this.#finish(canister, cc, undefined, undefined);
+      return;
+    }
+    const isReply = payload.status === 'replied';
+    const ctx = this.#context(
+      canister,
+      isReply ? 'Ry' : 'Rt',
+      cc,
+      isReply ? payload.reply : new Uint8Array(),
+      {
+        ...callbackArgs(payload),
+        cyclesRefunded: refund,
+      },
+    );
+    const closure = isReply ? callback.reply : callback.reject;
+    const error = execute(canister, ctx, { kind: 'closure', closure }, true);
+    if (error && callback.cleanup) {
+      const cleanup = this.#context(canister, 'C', cc, new Uint8Array(), { rejectCode: ctx.rejectCode });
+      const cleanupError = execute(canister, cleanup, { kind: 'closure', closure: callback.cleanup }, true);
+      this.#countInstructions(cc, cleanup);
+      if (!cleanupError) this.#applyEffects(canister, cc, cleanup);
+      this.keepLogs(canister, cleanup, cleanupError);
+    }
+    this.#finish(canister, cc, ctx, error);
+  }
+
+  /** Applies a committed execution's effects and answers the call context when it is done. */
+  #finish(
+    canister: CanisterState,
+    cc: CallContext,
+    ctx: MessageContext | undefined,
+    error: HypervisorError | undefined,
+    persisted = true,
+  ): void {
+    if (ctx) this.#countInstructions(cc, ctx);
+    if (ctx) this.keepLogs(canister, ctx, error);
+    if (ctx && !error) {
+      if (persisted) this.#applyEffects(canister, cc, ctx);
+      if (ctx.response) this.#respond(cc, ctx.response);
+    }
+    if (!cc.responded && cc.outstandingCalls === 0) {
+      // IC interface spec "Abstract behavior": a call context with no reply and no outstanding calls.
+      this.#respond(
+        cc,
+        error ? rejectWith(toUserError(error, canister.idText)) : noResponse(canister.idText),
+      );
+    }
+    if (cc.responded && cc.outstandingCalls === 0) canister.callContexts.delete(cc.id);
+  }
+
+  #countInstructions(cc: CallContext, ctx: MessageContext): void {
+    this.#instructions.set(cc, (this.#instructions.get(cc) ?? 0n) + ctx.instructionsUsed);
+  }
+
+  #applyEffects(canister: CanisterState, cc: CallContext, ctx: MessageContext): void {
+    canister.balance += ctx.cyclesAccepted - ctx.cyclesSpent;
+    cc.availableCycles = ctx.cyclesAvailable;
+    if (ctx.certifiedData) canister.certifiedData = ctx.certifiedData;
+    if (ctx.globalTimerChanged) canister.globalTimer = ctx.globalTimer;
+    for (const call of ctx.calls) {
+      const callback = {
+        id: canister.nextCallbackId++,
+        callContextId: cc.id,
+        callee: Principal.fromUint8Array(call.callee),
+        reply: call.reply,
+        reject: call.reject,
+        cleanup: call.cleanup,
+        cyclesSent: call.cycles,
+        deadline:
+          call.timeoutSeconds !== undefined
+            ? this.#replica.roundTime + BigInt(call.timeoutSeconds) * 1_000_000_000n
+            : 0n,
+      };
+      canister.callbacks.set(callback.id, callback);
+      cc.outstandingCalls++;
+      this.#replica.scheduler.enqueue({
+        kind: 'request',
+        caller: canister.id,
+        callbackId: callback.id,
+        target: callback.callee,
+        method: call.method,
+        arg: call.arg,
+        cycles: call.cycles,
+        deadline: callback.deadline,
+      });
+    }
+  }
+
+  /** Keeps an execution's log lines, and a trap's message, in the canister's log. */
+  keepLogs(canister: CanisterState, ctx: MessageContext, error: HypervisorError | undefined): void {
+    for (const line of ctx.logs) this.#replica.log(canister, line);
+    if (error) {
+      const text = `[TRAP]: ${toUserError(error, canister.idText).message}`;
+      this.#replica.log(canister, new TextEncoder().encode(text));
+    }
+  }
+
+  #respond(cc: CallContext, response: CallResult): void {
+    cc.responded = true;
+    const refund = cc.availableCycles;
+    cc.availableCycles = 0n;
+    this.#answerOrigin(cc.origin, response, refund);
+  }
+
+  #answerOrigin(origin: CallOrigin, response: CallResult, refund: bigint): void {
+    if (origin.kind === 'system') return;
+    if (origin.kind === 'ingress') {
+      const record = this.#replica.ingress.get(origin.messageId);
+      if (record) record.outcome = response;
+      return;
+    }
+    this.#replica.scheduler.enqueue({
+      kind: 'response',
+      target: origin.caller,
+      callbackId: origin.callbackId,
+      payload: response,
+      refund,
+    });
+  }
+
+  /** A stopping canister with no open call contexts becomes stopped, and its `stop_canister` calls are answered. */
+  finishStopping(canister: CanisterState): void {
+    if (canister.status !== 'stopping' || canister.hasOpenCallContexts()) return;
+    canister.status = 'stopped';
+    const waiters = canister.stopWaiters;
+    canister.stopWaiters = [];
+    for (const w of waiters) w('stopped');
+  }
+
+  /** Rejects every open call context (uninstall_code, delete_canister). */
+  rejectOpenCallContexts(canister: CanisterState, message: string): void {
+    for (const cc of canister.callContexts.values()) {
+      if (!cc.responded) {
+        this.#respond(cc, rejectWith(new UserError('CanisterRejectedMessage', message, 'CanisterReject')));
+      }
+    }
+    canister.callContexts.clear();
+    canister.callbacks.clear();
+  }
+}
+
+/** What a response callback reads of `result` (`msg_reject_code`, `msg_reject_msg`; 0 and '' for a reply). */
+export function callbackArgs(result: CallResult): { rejectCode: number; rejectMessage: string } {
+  if (result.status === 'replied') return { rejectCode: 0, rejectMessage: '' };
+  return { rejectCode: RejectCode[result.rejectCode], rejectMessage: callerMessage(result) };
+}
+
+export function statusError(canister: CanisterState): UserError {
+  return canister.status === 'stopped'
+    ? new UserError('CanisterStopped', `Canister ${canister.idText} is stopped`)
+    : new UserError('CanisterStopping', `Canister ${canister.idText} is stopping`);
+}

@@ -1,0 +1,220 @@
+/**
+ * The scheduler: rounds and the message queues they drain. A round runs at
+ * the instance's time (bumped by 1 ns when it did not advance, as PocketIC
+ * does), first expiring bounded-wait calls, then the canisters' timers and
+ * heartbeats, then the queued messages, wave after wave, so same-subnet
+ * messages run in the round they are sent (the replica's inner rounds).
+ *
+ * Semantics: IC interface specification, "Ordering guarantees", "Global
+ * timer", "Best-effort responses"; PocketIC for the round and time model.
+ */
+import { Principal } from '@icp-sdk/core/principal';
+import type { CallOrigin, CanisterState } from '../canister/state.ts';
+import { reject, type CallResult } from '../result.ts';
+import type { Replica } from './replica.ts';
+import type { Subnet } from './subnet.ts';
+
+const MANAGEMENT = Principal.managementCanister();
+/** Bound on message waves inside one round. */
+const MAX_INNER_ITERATIONS = 64;
+
+/** A message waiting in the queues: an inducted ingress message, a canister's request, or a response to one. */
+export type Message =
+  | {
+      kind: 'ingress';
+      id: string;
+      sender: Principal;
+      target: Principal;
+      method: string;
+      arg: Uint8Array;
+      subnet?: Subnet;
+    }
+  | {
+      kind: 'request';
+      caller: Principal;
+      callbackId: number;
+      target: Principal;
+      method: string;
+      arg: Uint8Array;
+      cycles: bigint;
+      deadline: bigint;
+    }
+  | { kind: 'response'; target: Principal; callbackId: number; payload: CallResult; refund: bigint };
+
+export class Scheduler {
+  readonly #replica: Replica;
+  #queue: Message[] = [];
+  #lastRoundTime: bigint;
+
+  constructor(replica: Replica, initialTime: bigint) {
+    this.#replica = replica;
+    this.#lastRoundTime = initialTime - 1n;
+  }
+
+  /** Queues a message for delivery in this round's next wave (or the next round). */
+  enqueue(message: Message): void {
+    this.#queue.push(message);
+  }
+
+  /** Executes one round: timers and heartbeats, then the messages in the queues. */
+  executeRound(): void {
+    const replica = this.#replica;
+    const time = replica.time > this.#lastRoundTime ? replica.time : this.#lastRoundTime + 1n;
+    replica.time = time;
+    replica.roundTime = time;
+    this.#lastRoundTime = time;
+    for (const canister of [...replica.canisters()]) this.#expireBoundedWaitCalls(canister);
+    for (const canister of [...replica.canisters()]) this.#runSystemTasks(canister);
+    for (let i = 0; i < MAX_INNER_ITERATIONS && this.#queue.length > 0; i++) {
+      const wave = this.#queue;
+      this.#queue = [];
+      for (const message of wave) this.#deliver(message);
+    }
+    for (const canister of [...replica.canisters()]) replica.callContexts.finishStopping(canister);
+    replica.certifiedTime = time;
+  }
+
+  /**
+   * A bounded-wait call (`call_with_best_effort_response`) whose deadline has
+   * passed is answered with SYS_UNKNOWN; a response arriving later finds no
+   * callback and is dropped (spec: "Best-effort responses").
+   */
+  #expireBoundedWaitCalls(canister: CanisterState): void {
+    for (const callback of canister.callbacks.values()) {
+      if (callback.deadline !== 0n && callback.deadline <= this.#replica.roundTime) {
+        this.#queue.push({
+          kind: 'response',
+          target: canister.id,
+          callbackId: callback.id,
+          payload: reject('SysUnknown', 'Timeout expired'),
+          refund: 0n,
+        });
+        callback.deadline = 0n;
+      }
+    }
+  }
+
+  #runSystemTasks(canister: CanisterState): void {
+    const runtime = canister.runtime;
+    if (!runtime || canister.status !== 'running') return;
+    if (
+      canister.globalTimer !== 0n &&
+      canister.globalTimer <= this.#replica.roundTime &&
+      runtime.hasExport('canister_global_timer')
+    ) {
+      // The timer is deactivated when the task is scheduled, whatever the handler does.
+      canister.globalTimer = 0n;
+      this.#replica.callContexts.runSystemTask(canister, 'canister_global_timer');
+    }
+    if (runtime.hasExport('canister_heartbeat'))
+      this.#replica.callContexts.runSystemTask(canister, 'canister_heartbeat');
+  }
+
+  #deliver(message: Message): void {
+    const replica = this.#replica;
+    switch (message.kind) {
+      case 'ingress': {
+        const record = replica.ingress.get(message.id);
+        if (!record) return;
+        if (message.target.compareTo(MANAGEMENT) === 'eq') {
+          this.#callManagement(
+            message.method,
+            message.arg,
+            message.sender,
+            false,
+            0n,
+            message.subnet,
+            (result) => {
+              record.outcome = result;
+            },
+          );
+        } else {
+          replica.callContexts.executeCall(
+            message.target,
+            { kind: 'ingress', messageId: message.id },
+            message.sender.toUint8Array(),
+            message.method,
+            message.arg,
+            0n,
+            0n,
+          );
+        }
+        return;
+      }
+      case 'request': {
+        const origin: CallOrigin = {
+          kind: 'canister',
+          caller: message.caller,
+          callbackId: message.callbackId,
+          deadline: message.deadline,
+        };
+        if (message.target.compareTo(MANAGEMENT) === 'eq') {
+          this.#callManagement(
+            message.method,
+            message.arg,
+            message.caller,
+            true,
+            message.cycles,
+            replica.subnetHosting(message.caller),
+            (result) => {
+              this.#queue.push({
+                kind: 'response',
+                target: message.caller,
+                callbackId: message.callbackId,
+                payload: result,
+                refund: result.status === 'replied' ? 0n : message.cycles,
+              });
+            },
+          );
+        } else {
+          replica.callContexts.executeCall(
+            message.target,
+            origin,
+            message.caller.toUint8Array(),
+            message.method,
+            message.arg,
+            message.cycles,
+            message.deadline,
+          );
+        }
+        return;
+      }
+      case 'response':
+        replica.callContexts.executeCallback(
+          message.target,
+          message.callbackId,
+          message.payload,
+          message.refund,
+        );
+        return;
+    }
+  }
+
+  /** Hands a call to the management canister, which answers at most once, now or later. */
+  #callManagement(
+    method: string,
+    arg: Uint8Array,
+    caller: Principal,
+    fromCanister: boolean,
+    cycles: bigint,
+    subnet: Subnet | undefined,
+    respond: (r: CallResult) => void,
+  ): void {
+    const management = this.#replica.management;
+    if (!management) throw new Error('no management canister');
+    let answered = false;
+    management.handle({
+      method,
+      arg,
+      caller,
+      fromCanister,
+      cycles,
+      subnet,
+      respond: (result) => {
+        if (answered) return;
+        answered = true;
+        respond(result);
+      },
+    });
+  }
+}
