@@ -20,7 +20,7 @@
  * non-replicated queries see a data certificate of their canister's
  * `certified_data`. It sees the instance only through `Instance`'s methods.
  */
-import { ed25519 } from '@noble/curves/ed25519.js';
+import { ed25519 } from '../curves.ts';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { Principal } from '@icp-sdk/core/principal';
 import { InstanceError, RejectCode, canisterNotFound, errorCodeText } from '../errors.ts';
@@ -196,7 +196,7 @@ export class IcHttpInterface {
               error_code: errorCodeText(outcome.errorCode),
             };
       const signed = hashOfMap({ ...response, timestamp, request_id: request.requestId });
-      const signature = ed25519.sign(concatBytes([RESPONSE_SEP, signed]), node.secret);
+      const signature = ed25519().sign(concatBytes([RESPONSE_SEP, signed]), node.secret);
       return {
         status: 200,
         cbor: encodeTagged({ ...response, signatures: [{ timestamp, signature, identity: node.view.id }] }),
@@ -341,7 +341,7 @@ export class IcHttpInterface {
     let node = this.#nodes.get(subnet);
     if (!node) {
       const secret = sha256(concatBytes([utf8.encode('icsim node key 0'), subnet.seed]));
-      const publicKeyDer = ed25519Der(ed25519.getPublicKey(secret));
+      const publicKeyDer = ed25519Der(ed25519().getPublicKey(secret));
       node = {
         secret,
         view: { id: Principal.selfAuthenticating(publicKeyDer).toUint8Array(), publicKeyDer },

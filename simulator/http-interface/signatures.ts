@@ -12,10 +12,7 @@
  *
  * `message` is always `domain separator ‖ payload`.
  */
-import { bls12_381 } from '@noble/curves/bls12-381.js';
-import { ed25519 } from '@noble/curves/ed25519.js';
-import { p256 } from '@noble/curves/nist.js';
-import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { bls12_381, ed25519, p256, secp256k1 } from '../curves.ts';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { Principal } from '@icp-sdk/core/principal';
 import { CborError, decodeCbor, decodeCborItem, isRecord, mapGetInt, untag } from './cbor.ts';
@@ -118,7 +115,7 @@ export function parsePublicKey(der: Uint8Array): UserPublicKey {
     return { kind: 'ed25519', der, key };
   }
   if (alg === OID.ecPublicKey && (param === OID.p256 || param === OID.secp256k1)) {
-    const curve = param === OID.p256 ? p256 : secp256k1;
+    const curve = param === OID.p256 ? p256() : secp256k1();
     try {
       curve.Point.fromBytes(key);
     } catch {
@@ -160,7 +157,7 @@ function coseToSec1(cose: Uint8Array): Uint8Array {
   if (x?.length !== 32 || y?.length !== 32) throw new KeyError('malformed COSE EC2 key coordinates');
   const point = concatBytes([Uint8Array.of(4), x, y]);
   try {
-    p256.Point.fromBytes(point);
+    p256().Point.fromBytes(point);
   } catch {
     throw new KeyError('invalid COSE P-256 point');
   }
@@ -188,7 +185,7 @@ export function verifySignature(
     case 'ed25519': {
       let ok = false;
       try {
-        ok = signature.length === 64 && ed25519.verify(signature, message, pk.key);
+        ok = signature.length === 64 && ed25519().verify(signature, message, pk.key);
       } catch {
         ok = false;
       }
@@ -198,7 +195,7 @@ export function verifySignature(
     }
     case 'p256':
     case 'secp256k1': {
-      const curve = pk.kind === 'p256' ? p256 : secp256k1;
+      const curve = pk.kind === 'p256' ? p256() : secp256k1();
       let ok = false;
       try {
         ok =
@@ -248,7 +245,7 @@ function verifyWebAuthn(key: Uint8Array, signature: Uint8Array, message: Uint8Ar
   const signed = concatBytes([auth, sha256(new TextEncoder().encode(clientData))]);
   let ok = false;
   try {
-    ok = p256.verify(sig, signed, key, { prehash: true, lowS: false, format: 'der' });
+    ok = p256().verify(sig, signed, key, { prehash: true, lowS: false, format: 'der' });
   } catch {
     ok = false;
   }
@@ -297,16 +294,16 @@ function verifyCanisterSignature(
 const STATE_ROOT = domainSep('ic-state-root');
 
 export function blsPublicKey(secretKey: Uint8Array): Uint8Array {
-  return bls12_381.shortSignatures.getPublicKey(secretKey).toBytes(true);
+  return bls12_381().shortSignatures.getPublicKey(secretKey).toBytes(true);
 }
 
 export function blsSign(secretKey: Uint8Array, message: Uint8Array): Uint8Array {
-  const s = bls12_381.shortSignatures;
+  const s = bls12_381().shortSignatures;
   return s.sign(s.hash(message), secretKey).toBytes(true);
 }
 
 export function blsVerify(publicKey: Uint8Array, signature: Uint8Array, message: Uint8Array): boolean {
-  const s = bls12_381.shortSignatures;
+  const s = bls12_381().shortSignatures;
   try {
     return s.verify(signature, s.hash(message), publicKey);
   } catch {

@@ -351,6 +351,10 @@ export async function runCli(
     process.exit(1);
   });
 
+  // The first instance's worker boots and loads the core on its own thread meanwhile: a worker's
+  // start is the longest step before the first instance can exist.
+  pool.warm();
+
   // 2. Listen, then 3. publish the port.
   try {
     await new Promise<void>((resolve, reject) => {
@@ -374,8 +378,6 @@ export async function runCli(
     writeSync(portFd, `${port}\n`);
     closeSync(portFd);
   }
-  // The first instance's worker loads the core on its own thread while this one loads the adapter.
-  pool.warm();
   loaded(start.loadServer());
   let icsim: IcsimServer;
   try {

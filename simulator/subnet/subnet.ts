@@ -2,11 +2,12 @@
  * One subnet: its kind, id, canister ranges and the canisters it hosts.
  */
 import { Principal } from '@icp-sdk/core/principal';
-import { bls12_381 } from '@noble/curves/bls12-381.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { concatBytes, fromHex, toHex } from '../bytes.ts';
+import { concatBytes, fromHex } from '../bytes.ts';
+import { bls12_381 } from '../curves.ts';
 import type { CanisterState } from '../canister/state.ts';
 import type { SubnetKind } from '../types.ts';
+import { SUBNET_PUBLIC_KEYS } from './subnet-keys.ts';
 import { canisterIdFromIndex, inRange, type IdRange } from './ranges.ts';
 
 /** Node counts PocketIC gives each kind (`subnet_size` in `pocket_ic.rs`). */
@@ -25,25 +26,28 @@ export const SUBNET_SIZES: Record<SubnetKind, number> = {
 export const BLS_DER_PREFIX = fromHex(
   '308182301d060d2b0601040182dc7c0503010201060c2b0601040182dc7c05030201036100',
 );
-/** Keys by seed: seeds are deterministic, so every instance reuses them. */
+/** Keys computed at run time, by seed label: labels are deterministic, so every instance reuses them. */
 const KEYS = new Map<string, Uint8Array>();
-/**
- * A copy of the G2 generator: noble builds a ~250 ms precomputation table for `BASE` itself on
- * its first multiplication, which would dominate server start; plain double-and-add on a copy
- * takes ~25 ms and gives the same point (checked against `shortSignatures.getPublicKey`).
- */
-const G2_GENERATOR = bls12_381.G2.Point.BASE.add(bls12_381.G2.Point.ZERO);
 
-/** The subnet's BLS public key, DER-encoded (133 bytes), for the secret key `seed`. */
-function publicKeyDer(seed: Uint8Array): Uint8Array {
-  const hexSeed = toHex(seed);
-  let der = KEYS.get(hexSeed);
+/** The DER-encoded BLS public key (133 bytes) of the subnet whose secret key is `sha256(label)`. */
+function publicKeyDer(label: string, seed: Uint8Array): Uint8Array {
+  let der = KEYS.get(label);
   if (!der) {
-    const publicKey = G2_GENERATOR.multiplyUnsafe(bls12_381.G2.Point.Fn.fromBytes(seed));
-    der = concatBytes([BLS_DER_PREFIX, publicKey.toBytes(true)]);
-    KEYS.set(hexSeed, der);
+    const known = SUBNET_PUBLIC_KEYS[label.slice(SEED_PREFIX.length)];
+    der = concatBytes([BLS_DER_PREFIX, known ? fromHex(known) : blsPublicKey(seed)]);
+    KEYS.set(label, der);
   }
   return der;
+}
+
+const SEED_PREFIX = 'icsim subnet ';
+
+/** sk·G2, compressed. */
+function blsPublicKey(secretKey: Uint8Array): Uint8Array {
+  const { G2 } = bls12_381();
+  // A copy of the generator: noble builds a ~250 ms precomputation table for `BASE` itself on its
+  // first multiplication; double-and-add on a copy gives the same point.
+  return G2.Point.BASE.add(G2.Point.ZERO).multiplyUnsafe(G2.Point.Fn.fromBytes(secretKey)).toBytes(true);
 }
 
 export class Subnet {
@@ -69,8 +73,9 @@ export class Subnet {
     costSchedule?: 'Normal' | 'Free';
   }) {
     this.kind = options.kind;
-    this.seed = sha256(new TextEncoder().encode(`icsim subnet ${options.index} ${options.kind}`));
-    this.publicKeyDer = publicKeyDer(this.seed);
+    const label = `${SEED_PREFIX}${options.index} ${options.kind}`;
+    this.seed = sha256(new TextEncoder().encode(label));
+    this.publicKeyDer = publicKeyDer(label, this.seed);
     // The self-authenticating id of the subnet's key, as PocketIC derives subnet ids from generated keys.
     this.id = Principal.selfAuthenticating(this.publicKeyDer);
     this.ranges = options.ranges;
