@@ -1,11 +1,13 @@
 /**
  * The in-process API of icsim, as the package exports it (`import { Instance } from 'icsim'`):
- * the `Instance` class, the types it takes and returns, and the IC's reject and error codes.
+ * the `Instance` class, the types it takes and returns, call results, and the IC's reject and
+ * error codes with the simulator's own typed errors.
  *
  * @example
  * import { Instance } from 'icsim';
  * const ic = Instance.create({ subnets: [{ kind: 'Application' }] });
  */
 export { Instance, type InstanceOptions } from './instance.ts';
+export type { CallResult, Reply, Reject } from './result.ts';
 export * from './types.ts';
 export * from './errors.ts';
