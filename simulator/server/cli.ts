@@ -369,6 +369,7 @@ export async function runCli(
       `icsim: cannot listen on ${options.ipAddr}:${options.port}: ${(e as Error).message}\n`,
     );
     removePortFile();
+    pool.terminateAll();
     process.exitCode = 1;
     return;
   }
