@@ -28,10 +28,13 @@ import type { InstanceWorker, WorkerPool } from './worker-pool.ts';
 /** PocketIC's `DEFAULT_SYNC_WAIT_DURATION` (`rs/pocket_ic_server/src/state_api/state.rs`). */
 export const DEFAULT_SYNC_WAIT_MS = 10_000;
 
-/** The identity of an operation in flight: what 409 and 202 answers carry. */
-interface Operation {
+/** The identity of an operation: what 409 and 202 answers carry. */
+interface OperationId {
   stateLabel: string;
   opId: string;
+}
+
+interface Operation extends OperationId {
   done: Promise<WireResponse>;
 }
 
@@ -63,7 +66,7 @@ function deletedAnswer(): WireResponse {
 export abstract class InstanceHost {
   /** Turn-taking: each request chains on the previous one, so the instance sees one at a time. */
   #tail: Promise<unknown> = Promise.resolve();
-  #running: Operation | undefined;
+  #running: OperationId | undefined;
   #deleted = false;
   readonly #results = new Map<string, WireResponse>();
   #opCount = 0;
@@ -145,14 +148,10 @@ export abstract class InstanceHost {
   }
 
   #enqueue(surface: Surface, request: WireRequest, blobs: BlobEntry[], name: string): Operation {
-    const op: Operation = {
-      stateLabel: newStateLabel(),
-      opId: `${name}_${this.#opCount++}`,
-      done: Promise.resolve(deletedAnswer()),
-    };
-    op.done = this.#tail.then(async () => {
+    const id: OperationId = { stateLabel: newStateLabel(), opId: `${name}_${this.#opCount++}` };
+    const done = this.#tail.then(async () => {
       if (this.#deleted) return deletedAnswer();
-      this.#running = op;
+      this.#running = id;
       try {
         return await this.run(surface, request, blobs);
       } catch (e) {
@@ -162,8 +161,8 @@ export abstract class InstanceHost {
         this.#running = undefined;
       }
     });
-    this.#tail = op.done.catch(() => {});
-    return op;
+    this.#tail = done.catch(() => {});
+    return { ...id, done };
   }
 }
 
