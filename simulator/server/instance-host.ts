@@ -28,6 +28,14 @@ import type { InstanceWorker, WorkerPool } from './worker-pool.ts';
 /** PocketIC's `DEFAULT_SYNC_WAIT_DURATION` (`rs/pocket_ic_server/src/state_api/state.rs`). */
 export const DEFAULT_SYNC_WAIT_MS = 10_000;
 
+/**
+ * How long a request waits for a busy instance before it is answered 409. PocketIC answers at
+ * once and PicJS retries every 10 ms; several PicJS calls on one instance (parallel upload lanes)
+ * then spend a core on retries. Held this long, a call behind a short operation simply runs next;
+ * one behind a long operation still gets PocketIC's 409.
+ */
+export const BUSY_HOLD_MS = 250;
+
 /** The identity of an operation: what 409 and 202 answers carry. */
 interface OperationId {
   stateLabel: string;
@@ -67,6 +75,8 @@ export abstract class InstanceHost {
   /** Turn-taking: each request chains on the previous one, so the instance sees one at a time. */
   #tail: Promise<unknown> = Promise.resolve();
   #running: OperationId | undefined;
+  /** Requests holding for the instance to become idle (`BUSY_HOLD_MS`). */
+  #idleWaiters: (() => void)[] = [];
   #deleted = false;
   readonly #results = new Map<string, WireResponse>();
   #opCount = 0;
@@ -87,15 +97,20 @@ export abstract class InstanceHost {
   }
 
   /**
-   * A PocketIC operation from a REST client: `409` while another one runs (unless `retryIfBusy`,
-   * which waits its turn), `202` once it outlives `syncWaitMs`.
+   * A PocketIC operation from a REST client: `409` while another one runs for longer than
+   * `BUSY_HOLD_MS` (unless `retryIfBusy`, which waits its turn), `202` once it outlives `syncWaitMs`.
    */
   async operate(
     request: WireRequest,
     options: { name: string; retryIfBusy: boolean; syncWaitMs: number; blobs?: BlobEntry[] },
   ): Promise<WireResponse> {
     if (this.#running && !options.retryIfBusy) {
-      return json(409, { state_label: this.#running.stateLabel, op_id: this.#running.opId });
+      await new Promise<void>((resolve) => {
+        this.#idleWaiters.push(resolve);
+        setTimeout(resolve, BUSY_HOLD_MS);
+      });
+      if (this.#running)
+        return json(409, { state_label: this.#running.stateLabel, op_id: this.#running.opId });
     }
     const op = this.#enqueue('rest', request, options.blobs ?? [], options.name);
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -159,6 +174,9 @@ export abstract class InstanceHost {
         throw e;
       } finally {
         this.#running = undefined;
+        const waiters = this.#idleWaiters;
+        this.#idleWaiters = [];
+        for (const wake of waiters) wake();
       }
     });
     this.#tail = done.catch(() => {});
