@@ -121,10 +121,10 @@ export async function concurrencySuite(results: Results): Promise<void> {
     const b = await PocketIc.create(server.url);
     const [onA, onB] = [await deploy(a, wasm), await deploy(b, wasm)];
     await latencies(b, onB, 50);
-    const idle = await latencies(b, onB, 300);
+    const idle = await latencies(b, onB, 1000);
     const looping = a.updateCall({ canisterId: onA, method: 'loop', arg: new Uint8Array() }).catch(() => {});
     await new Promise((r) => setTimeout(r, 300));
-    const busy = await latencies(b, onB, 300);
+    const busy = await latencies(b, onB, 1000);
     results['concurrency.tiny_update_p99_idle_ms'] = {
       value: p99(idle),
       unit: 'ms',
