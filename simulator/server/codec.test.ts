@@ -85,6 +85,20 @@ describe('RawCanisterCall', () => {
     const noMethod: Record<string, string> = { ...call };
     delete noMethod.method;
     expect(() => decodeCanisterCall(json(JSON.stringify(noMethod)))).toThrow(/missing field `method`/);
+    for (const bad of ['abc', 'x===', '====', 'ab=c', 'abc=d===']) {
+      expect(() => decodeCanisterCall(json(JSON.stringify({ ...call, payload: bad })))).toThrow(
+        /payload: invalid base64/,
+      );
+    }
+  });
+
+  it('decodes a 5 MiB argument (7 M base64 characters) instead of overflowing the stack', () => {
+    const big = new Uint8Array(5 * 1024 * 1024).map((_, i) => i % 251);
+    const decoded = decodeCanisterCall(
+      json(JSON.stringify({ ...call, payload: Buffer.from(big).toString('base64') })),
+    );
+    expect(decoded.arg.length).toBe(big.length);
+    expect(Buffer.compare(decoded.arg, big)).toBe(0);
   });
 });
 
