@@ -130,6 +130,9 @@ export function didNotReply(canisterId: string): UserError {
   return new UserError('CanisterDidNotReply', `Canister ${canisterId} did not reply to the call`);
 }
 
+/** The longest delay `setTimeout`/`setInterval` take; a longer one fires after 1 ms instead. */
+export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
 /**
  * Every failure of the simulator's own API, one kind each, with its message:
  * the `Debug` text of PocketIC's `PocketIcError` (or of the server error it
@@ -183,6 +186,11 @@ const INSTANCE_ERRORS = {
   },
   InvalidRejectCode: { message: (code: number) => `InvalidRejectCode(${code})` },
   AutoProgressEnabled: { message: () => 'Auto progress mode has already been enabled.' },
+  /** icsim only: live-mode rounds run on a Node timer, whose delay is at most 2^31 − 1 ms. */
+  InvalidAutoProgressDelay: {
+    message: (ms: number) =>
+      `artificial_delay_ms ${ms} is out of range: icsim accepts 0 to ${MAX_TIMER_DELAY_MS} ms (the longest delay of a Node timer)`,
+  },
   InstanceNotFound: { message: () => 'UpdateError { message: "Instance not found" }' },
   InstanceDeleted: { message: () => 'UpdateError { message: "Instance was deleted" }' },
   BadMessageId: { message: () => 'ConversionError { message: "Bad message id" }' },

@@ -13,7 +13,7 @@
 import { IDL } from '@icp-sdk/core/candid';
 import { Principal } from '@icp-sdk/core/principal';
 import { equalBytes, toHex } from './bytes.ts';
-import { InstanceError, UserError, rejectCodeName } from './errors.ts';
+import { InstanceError, MAX_TIMER_DELAY_MS, UserError, rejectCodeName } from './errors.ts';
 import { CanisterState } from './canister/state.ts';
 import { ManagementCanister } from './management/canister.ts';
 import * as mgmtErrors from './management/errors.ts';
@@ -569,12 +569,19 @@ export class Instance {
 
   /**
    * Runs rounds on the wall clock, at least every 100 ms (PocketIC's auto progress).
-   * @throws InstanceError `AutoProgressEnabled` when it already runs.
+   * @throws InstanceError `AutoProgressEnabled` when it already runs; `InvalidAutoProgressDelay` for a
+   *   delay a Node timer cannot wait (over 2^31 − 1 ms), which would otherwise tick every millisecond.
    * @example
    * ic.startAutoProgress(); // live mode, e.g. behind an HTTP gateway
    */
   startAutoProgress(artificialDelayMs = 0): void {
     if (this.#autoProgress) throw new InstanceError('AutoProgressEnabled');
+    if (
+      !Number.isSafeInteger(artificialDelayMs) ||
+      artificialDelayMs < 0 ||
+      artificialDelayMs > MAX_TIMER_DELAY_MS
+    )
+      throw new InstanceError('InvalidAutoProgressDelay', artificialDelayMs);
     const step = (): void => {
       const now = BigInt(Date.now()) * 1_000_000n;
       if (now > this.#replica.time) this.#replica.time = now;
