@@ -279,6 +279,20 @@ describe('anonymous requests, expiry and nonce', () => {
     expect(refusal(at(NOW - 1n)).message).toMatch(/^Invalid request expiry: /);
   });
 
+  it('bytes after the envelope are refused (the replica: "trailing data at offset N"), not ignored', () => {
+    const envelope = encodeTagged({ content: callContent(Principal.anonymous()) });
+    expect(() => validateEnvelope('call', envelope, ctx)).not.toThrow();
+    const trailing = concatBytes([envelope, Uint8Array.of(0x00, 0x01)]);
+    const e = refusal(trailing);
+    expect(e.status).toBe(400);
+    expect(e.message).toBe(
+      `Could not parse body as call message: trailing data at offset ${envelope.length}`,
+    );
+    expect(refusal(concatBytes([envelope, envelope]), 'query').message).toBe(
+      `Malformed request: trailing data at offset ${envelope.length}`,
+    );
+  });
+
   it('garbage is a parse error, not a crash', () => {
     expect(refusal(Uint8Array.of(1, 2, 3)).message).toMatch(/^Could not parse body as call message: /);
     expect(refusal(Uint8Array.of(0xff), 'query').message).toMatch(/^Malformed request: /);

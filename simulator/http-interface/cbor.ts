@@ -33,14 +33,62 @@ export function encodeTagged(value: CborData): Uint8Array {
   return encodeWithSelfDescribedTag(value as CborValue);
 }
 
-/** Decodes a request body or an embedded CBOR blob (tag 55799 optional). */
+/**
+ * Decodes a request body or an embedded CBOR blob (tag 55799 optional). The bytes must be exactly
+ * one item: `@dfinity/cbor` stops after the first and would ignore what follows, where the
+ * replica's `serde_cbor::from_slice` refuses it ("trailing data at offset N").
+ */
 export function decodeCbor(bytes: Uint8Array): CborData {
   if (bytes.length === 0) throw new CborError('empty body');
+  const end = itemEnd(bytes, 0, 0);
+  if (end !== bytes.length) throw new CborError(`trailing data at offset ${end}`);
   try {
     return normalize(decode(bytes) as unknown);
   } catch (e) {
     if (e instanceof CborError) throw e;
     throw new CborError(e instanceof Error ? e.message : String(e));
+  }
+}
+
+/** Where the CBOR item that starts at `pos` ends, without decoding it (definite and indefinite lengths). */
+function itemEnd(bytes: Uint8Array, start: number, depth: number): number {
+  if (depth > 64) throw new CborError('CBOR nesting too deep');
+  let pos = start;
+  const head = bytes[pos++];
+  if (head === undefined) throw new CborError('unexpected end of CBOR input');
+  const major = head >> 5;
+  const info = head & 31;
+  if (info === 31) {
+    // Indefinite length: byte/text strings, arrays and maps run to a 0xff "break".
+    if (major < 2 || major === 6 || major === 7) throw new CborError(`invalid CBOR indefinite length`);
+    while (bytes[pos] !== 0xff) {
+      if (pos >= bytes.length) throw new CborError('unexpected end of CBOR input');
+      pos = itemEnd(bytes, pos, depth + 1);
+      if (major === 5) pos = itemEnd(bytes, pos, depth + 1);
+    }
+    return pos + 1;
+  }
+  if (info > 27) throw new CborError(`invalid CBOR additional information ${info}`);
+  let argument = BigInt(info);
+  if (info >= 24) {
+    const size = 1 << (info - 24);
+    if (pos + size > bytes.length) throw new CborError('unexpected end of CBOR input');
+    argument = 0n;
+    for (let i = 0; i < size; i++) argument = (argument << 8n) | BigInt(bytes[pos++]!);
+  }
+  switch (major) {
+    case 2:
+    case 3:
+      if (argument > BigInt(bytes.length - pos)) throw new CborError('CBOR length exceeds input');
+      return pos + Number(argument);
+    case 4:
+    case 5:
+      for (let i = 0n; i < argument * (major === 5 ? 2n : 1n); i++) pos = itemEnd(bytes, pos, depth + 1);
+      return pos;
+    case 6:
+      return itemEnd(bytes, pos, depth + 1);
+    default:
+      return pos; // integers and simple values / floats: the head is the whole item
   }
 }
 
