@@ -100,6 +100,20 @@ describe('bad input gets a 4xx with a message, and the server keeps serving', ()
     expect(res.status, res.text).toBeLessThan(500);
   }
 
+  // axum's `Json` extractor in PocketIC; it also keeps out what a web page can send without a preflight.
+  it('a JSON route refuses a text/plain body with 415 and changes nothing', async () => {
+    const before = await rawTimeNs(id);
+    const res = await rawRequest(
+      url,
+      'POST',
+      `/instances/${id}/update/set_time`,
+      JSON.stringify({ nanos_since_epoch: Number(before + 1_000_000_000n) }),
+      { 'content-type': 'text/plain' },
+    );
+    expect(res.status).toBe(415);
+    expect(await rawTimeNs(id)).toBe(before);
+  });
+
   it('malformed JSON', async () => {
     const res = await rawRequest(url, 'POST', `/instances/${id}/update/set_time`, '{"nanos_since_epoch":');
     expectClientError(res);

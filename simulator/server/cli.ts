@@ -47,6 +47,8 @@ export interface CliOptions {
   httpPort?: number;
   /** True when --ttl was given (with --http-port, no idle TTL applies otherwise). */
   ttlGiven?: boolean;
+  /** Host names served besides loopback ones (`--allowed-host`, repeatable). */
+  allowedHosts: string[];
 }
 
 export type ParsedArgs =
@@ -67,6 +69,8 @@ Options:
                                  exists, another server is assumed to own it and icsim exits at once
       --ttl <TTL>                Seconds without requests after which the server exits [default: 60]
       --hard-ttl <HARD_TTL>      Seconds after which the server exits unconditionally
+      --allowed-host <NAME>      icsim only: also answer requests whose Host is NAME (repeatable); by
+                                 default only loopback names and the --ip-addr address are served
       --http-port <HTTP_PORT>    Also create a default instance (one application subnet) in live
                                  mode and serve its IC HTTP interface (/api/v2/status, /api/v3/…)
                                  at the root of this port, for agents (HttpAgent host); no idle
@@ -86,7 +90,7 @@ function parseUint(flag: string, v: string, max: number): number | string {
 }
 
 export function parseArgs(argv: string[]): ParsedArgs {
-  const options: CliOptions = { port: 0, ipAddr: '127.0.0.1', ttlSecs: 60 };
+  const options: CliOptions = { port: 0, ipAddr: '127.0.0.1', ttlSecs: 60, allowedHosts: [] };
   const ignored: string[] = [];
   let pid: string | undefined;
   for (let i = 0; i < argv.length; i++) {
@@ -151,6 +155,12 @@ export function parseArgs(argv: string[]): ParsedArgs {
           options.ttlSecs = n;
           options.ttlGiven = true;
         } else options.hardTtlSecs = n;
+        break;
+      }
+      case '--allowed-host': {
+        const v = need(arg);
+        if (typeof v !== 'string') return { kind: 'error', message: v.error };
+        options.allowedHosts.push(v.toLowerCase());
         break;
       }
       case '--pid': {
@@ -321,7 +331,9 @@ export async function runCli(
     loaded = (m) => resolve(m);
   });
   const pool = new WorkerPool(start.workerUrl);
-  const ready: Promise<IcsimServer> = adapter.then((create) => create({ pool, logs }));
+  // The address the user bound is a name clients may use; loopback names are always served.
+  const allowedHosts = [...options.allowedHosts, options.ipAddr.replace(/^\[|\]$/g, '').toLowerCase()];
+  const ready: Promise<IcsimServer> = adapter.then((create) => create({ pool, logs, allowedHosts }));
   const server = createServer((req, res) => {
     ready.then(
       (icsim) => icsim.listener(req, res),

@@ -23,6 +23,7 @@ import type { ServerLogs } from './core.ts';
 import { InstanceError } from '../errors.ts';
 import { HttpError, instanceErrorStatus, readBody, sendWire, type WireRequest } from './http.ts';
 import type { InstanceHost } from './instance-host.ts';
+import { refuseHost, type OriginPolicy } from './origin.ts';
 import type { InstanceRegistry } from './state.ts';
 
 /** Largest request body the interface reads (the IC's ingress limit is about 2 MiB plus the envelope). */
@@ -130,6 +131,7 @@ export function createHttpInterfaceMount(
   registry: InstanceRegistry,
   activity: Activity,
   logs: ServerLogs,
+  policy: OriginPolicy = { allowedHosts: [] },
 ): HttpInterfaceMount {
   const gateways = new Map<number, Gateway>();
   let nextGatewayId = 0;
@@ -155,7 +157,11 @@ export function createHttpInterfaceMount(
       } catch {
         path = req.url ?? '/';
       }
-      serveApi(req, res, req.method ?? 'GET', splitPath(path), () => registry.get(String(instanceId)))
+      const foreignHost = refuseHost(req.headers, policy);
+      const served = foreignHost
+        ? readBody(req, 0).then(() => sendAnswer(res, { status: 403, text: foreignHost }))
+        : serveApi(req, res, req.method ?? 'GET', splitPath(path), () => registry.get(String(instanceId)));
+      served
         .catch((e: unknown) => internalError(res, path, e))
         .finally(() => {
           activity.inFlight--;

@@ -32,6 +32,7 @@ import type { BlobEntry } from './instance-endpoint.ts';
 import { DEFAULT_SYNC_WAIT_MS, WorkerHost } from './instance-host.ts';
 import type { WorkerPool } from './worker-pool.ts';
 import { instanceRoutes } from './instance-routes.ts';
+import { refuseHost, refuseOrigin, type OriginPolicy } from './origin.ts';
 import { serverRoutes } from './server-routes.ts';
 import { BlobStore, InstanceRegistry } from './state.ts';
 
@@ -48,6 +49,8 @@ export const DEFAULT_BLOB_BODY_LIMIT = 512 * 1024 * 1024;
 const TIMEOUT_HEADER = 'processing-timeout-ms';
 
 export interface IcsimServerOptions {
+  /** Host names to serve besides loopback ones (`--allowed-host`, the `--ip-addr` address). */
+  allowedHosts?: readonly string[];
   /** Where instances run: the CLI creates it before this module loads, so a worker warms up meanwhile. */
   pool: WorkerPool;
   logs?: ServerLogs;
@@ -89,7 +92,8 @@ export function createIcsimServer(options: IcsimServerOptions): IcsimServer {
   const blobs = new BlobStore();
   const router = new Router();
   const activity = { inFlight: 0, lastActivityMs: Date.now() };
-  const httpInterface = createHttpInterfaceMount(registry, activity, logs);
+  const policy: OriginPolicy = { allowedHosts: (options.allowedHosts ?? []).map((h) => h.toLowerCase()) };
+  const httpInterface = createHttpInterfaceMount(registry, activity, logs, policy);
 
   async function createInstance(
     config: InstanceConfig,
@@ -159,7 +163,19 @@ export function createIcsimServer(options: IcsimServerOptions): IcsimServer {
     } catch {
       path = req.url ?? '/';
     }
+    const foreignHost = refuseHost(req.headers, policy);
+    if (foreignHost) {
+      await readBody(req, 0);
+      send(res, messageReply(403, foreignHost));
+      return;
+    }
     if (await httpInterface.handle(req, res, method, path)) return;
+    const crossOrigin = refuseOrigin(req.headers, policy);
+    if (crossOrigin) {
+      await readBody(req, 0);
+      send(res, messageReply(403, crossOrigin));
+      return;
+    }
     const match = router.match(method, path);
     if (match.kind !== 'found') {
       await readBody(req, 0); // drain, keep nothing
@@ -175,6 +191,18 @@ export function createIcsimServer(options: IcsimServerOptions): IcsimServer {
       return;
     }
     const { route, params } = match;
+    // axum's `Json` extractor (PocketIC): a JSON route takes only `application/json` bodies, which
+    // also keeps out the text/plain and form bodies a web page can send without a preflight.
+    if ((route.body === 'json' || route.body === 'optional-json') && !isJson(req.headers['content-type'])) {
+      const body = await readBody(req, jsonLimit);
+      if (body.kind !== 'ok' || body.bytes.length > 0) {
+        if (body.kind === 'aborted') res.destroy();
+        else send(res, messageReply(415, 'Expected request with `Content-Type: application/json`'));
+        return;
+      }
+      await dispatch(route, params, req, res, path, body.bytes);
+      return;
+    }
     const limit = route.body === 'raw' ? blobLimit : jsonLimit;
     const body = await readBody(req, limit);
     if (body.kind === 'aborted') {
@@ -191,9 +219,20 @@ export function createIcsimServer(options: IcsimServerOptions): IcsimServer {
       );
       return;
     }
+    await dispatch(route, params, req, res, path, body.bytes);
+  }
+
+  async function dispatch(
+    route: Route,
+    params: Record<string, string>,
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    body: Uint8Array,
+  ): Promise<void> {
     try {
-      if (route.handler === FORWARDED) sendWire(res, await forward(route, params, req, body.bytes));
-      else send(res, await route.handler(makeContext(params, req.headers, body.bytes)));
+      if (route.handler === FORWARDED) sendWire(res, await forward(route, params, req, body));
+      else send(res, await route.handler(makeContext(params, req.headers, body)));
     } catch (e) {
       send(res, errorReply(e, path, logs.runtime));
     }
@@ -227,6 +266,12 @@ export function createIcsimServer(options: IcsimServerOptions): IcsimServer {
       pool.terminateAll();
     },
   };
+}
+
+/** `application/json`, or a `+json` type, with any parameters (`; charset=utf-8`). */
+function isJson(contentType: string | undefined): boolean {
+  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
 }
 
 function notFoundMessage(method: string, path: string): string {
