@@ -245,7 +245,6 @@ function icsimVersion(): string {
 
 export const processLogs: ServerLogs = {
   runtime: (line) => void process.stdout.write(line.endsWith('\n') ? line : line + '\n'),
-  canister: (line) => void process.stderr.write(line.endsWith('\n') ? line : line + '\n'),
 };
 
 /**

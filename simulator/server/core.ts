@@ -1,8 +1,9 @@
 /**
- * Where the server writes its logs: runtime logs to stdout (PicJS's
- * `showRuntimeLogs`), canister logs (debug_print) to stderr (`showCanisterLogs`).
+ * Where the server writes its runtime logs: stdout, which PicJS shows with
+ * `showRuntimeLogs`. Canister logs (debug_print) go to stderr straight from
+ * each instance's worker (`instance-worker.ts`), which PicJS shows with
+ * `showCanisterLogs`.
  */
 export interface ServerLogs {
   runtime(line: string): void;
-  canister(line: string): void;
 }

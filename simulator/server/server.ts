@@ -76,7 +76,7 @@ export interface IcsimServer {
   close(): void;
 }
 
-const silentLogs: ServerLogs = { runtime() {}, canister() {} };
+const silentLogs: ServerLogs = { runtime() {} };
 
 /** Routes answered on the main thread carry this handler; instance routes are forwarded. */
 const FORWARDED = (): Reply => {
