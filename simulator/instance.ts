@@ -15,6 +15,7 @@ import { Principal } from '@icp-sdk/core/principal';
 import { equalBytes, toHex } from './bytes.ts';
 import { InstanceError, MAX_TIMER_DELAY_MS, UserError, rejectCodeName } from './errors.ts';
 import { CanisterState } from './canister/state.ts';
+import { WASM_PAGE_SIZE } from './canister/stable-memory.ts';
 import { ManagementCanister } from './management/canister.ts';
 import * as mgmtErrors from './management/errors.ts';
 import type { InstructionLimits } from './execution/limits.ts';
@@ -402,6 +403,18 @@ export class Instance {
     const c = this.#canister(canisterId);
     if (!c.runtime) throw new InstanceError('CanisterIsEmpty', canisterId);
     return c.stable.snapshot();
+  }
+
+  /**
+   * The size of a canister's stable memory in bytes (whole 64 KiB pages), without copying it.
+   * @throws InstanceError `CanisterNotFound`; `CanisterIsEmpty` when no code is installed.
+   * @example
+   * if (ic.getStableMemorySize(canisterId) < 1n << 30n) save(ic.getStableMemory(canisterId));
+   */
+  getStableMemorySize(canisterId: Principal): bigint {
+    const c = this.#canister(canisterId);
+    if (!c.runtime) throw new InstanceError('CanisterIsEmpty', canisterId);
+    return BigInt(c.stable.size) * BigInt(WASM_PAGE_SIZE);
   }
 
   /**

@@ -27,8 +27,14 @@ import {
   principalToBase64,
   toBase64,
 } from './codec.ts';
-import { ok, type Route, type RouteContext, type Reply, type SyncRoute } from './http.ts';
+import { HttpError, ok, type Route, type RouteContext, type Reply, type SyncRoute } from './http.ts';
 import type { Instance } from '../instance.ts';
+
+/**
+ * The largest stable memory `get_stable_memory` returns: its base64 (4/3 of it) is one JSON string,
+ * and V8 refuses strings over 2^29 − 24 characters (~512 MiB); 256 MiB leaves room for the copy.
+ */
+export const MAX_STABLE_MEMORY_DOWNLOAD = 256n * 1024n * 1024n;
 
 /** Where `set_stable_memory` finds the blob it names (the server's blob store, copied to the worker). */
 export interface BlobSource {
@@ -101,9 +107,18 @@ export function instanceRoutes(instance: () => Instance, blobs: BlobSource): Syn
       i.setStableMemory(canisterId, blobs.bytes(blobIdHex));
       return ok(null);
     }),
-    on('POST', '/read/get_stable_memory', 'json', (i, ctx) =>
-      ok({ blob: toBase64(i.getStableMemory(decodeCanisterIdBody(ctx.json()))) }),
-    ),
+    on('POST', '/read/get_stable_memory', 'json', (i, ctx) => {
+      const canisterId = decodeCanisterIdBody(ctx.json());
+      const size = i.getStableMemorySize(canisterId);
+      if (size > MAX_STABLE_MEMORY_DOWNLOAD) {
+        throw new HttpError(
+          413,
+          `stable memory of ${canisterId.toText()} is ${size} bytes; icsim answers get_stable_memory up to ` +
+            `${MAX_STABLE_MEMORY_DOWNLOAD} bytes (its base64 JSON string must stay under V8's 512 MiB string limit)`,
+        );
+      }
+      return ok({ blob: toBase64(i.getStableMemory(canisterId)) });
+    }),
 
     // Subnets, controllers, keys (§4.13).
     on('POST', '/read/get_subnet', 'json', (i, ctx) => {
