@@ -14,6 +14,7 @@ import { Principal } from '@icp-sdk/core/principal';
 import { RejectCode, UserError, canisterNotFound } from '../errors.ts';
 import type { CallContext, CallOrigin, CanisterState } from '../canister/state.ts';
 import { execute } from '../execution/executor.ts';
+import type { WasmRuntime } from '../execution/runtime.ts';
 import { newMessageContext, type MessageContext } from '../execution/message.ts';
 import { toUserError, type HypervisorError } from '../execution/trap.ts';
 import { callerMessage, noResponse, rejectWith, type CallResult } from '../result.ts';
@@ -87,12 +88,10 @@ export class CallContextManager {
     cycles: bigint,
     deadline: bigint,
   ): void {
-    const canister = this.#replica.findCanister(target);
     const refuse = (error: UserError): void => this.#answerOrigin(origin, rejectWith(error), cycles);
-    if (!canister) return refuse(canisterNotFound(target));
-    if (canister.status !== 'running') return refuse(statusError(canister));
-    const runtime = canister.runtime;
-    if (!runtime) return refuse(toUserError({ kind: 'WasmModuleNotFound' }, canister.idText));
+    const found = runnableTarget(this.#replica, target);
+    if (found instanceof UserError) return refuse(found);
+    const { canister, runtime } = found;
     let entry: string;
     let kind: 'U' | 'RQ';
     if (runtime.hasExport(`canister_update ${method}`)) {
@@ -277,6 +276,19 @@ export class CallContextManager {
 export function callbackArgs(result: CallResult): { rejectCode: number; rejectMessage: string } {
   if (result.status === 'replied') return { rejectCode: 0, rejectMessage: '' };
   return { rejectCode: RejectCode[result.rejectCode], rejectMessage: callerMessage(result) };
+}
+
+/** The target of a call, when it can run a message (it exists, runs and has code); else the replica's error. */
+export function runnableTarget(
+  replica: Replica,
+  target: Principal,
+): { canister: CanisterState; runtime: WasmRuntime } | UserError {
+  const canister = replica.findCanister(target);
+  if (!canister) return canisterNotFound(target);
+  if (canister.status !== 'running') return statusError(canister);
+  const runtime = canister.runtime;
+  if (!runtime) return toUserError({ kind: 'WasmModuleNotFound' }, canister.idText);
+  return { canister, runtime };
 }
 
 export function statusError(canister: CanisterState): UserError {

@@ -8,13 +8,13 @@
  * dfinity/ic `query_context.rs` for the depth limit.
  */
 import { Principal } from '@icp-sdk/core/principal';
-import { UserError, canisterNotFound, didNotReply } from '../errors.ts';
+import { UserError, didNotReply } from '../errors.ts';
 import type { CanisterState } from '../canister/state.ts';
 import { invoke } from '../execution/executor.ts';
 import { newMessageContext } from '../execution/message.ts';
 import { toUserError } from '../execution/trap.ts';
 import { rejectWith, type CallResult } from '../result.ts';
-import { callbackArgs, statusError } from './call-context.ts';
+import { callbackArgs, runnableTarget } from './call-context.ts';
 import type { Replica } from './replica.ts';
 
 const MANAGEMENT = Principal.managementCanister();
@@ -51,11 +51,9 @@ function runQuery(
   level: 'top' | 'nested',
   depth: number,
 ): CallResult {
-  const canister = replica.findCanister(target);
-  if (!canister) return rejectWith(canisterNotFound(target));
-  if (canister.status !== 'running') return rejectWith(statusError(canister));
-  const runtime = canister.runtime;
-  if (!runtime) return rejectWith(toUserError({ kind: 'WasmModuleNotFound' }, canister.idText));
+  const found = runnableTarget(replica, target);
+  if (found instanceof UserError) return rejectWith(found);
+  const { canister, runtime } = found;
   let entry: string;
   let kind: 'NRQ' | 'CQ';
   if (runtime.hasExport(`canister_query ${method}`)) {
