@@ -5,7 +5,8 @@
  * (`instance-endpoint.ts`).
  */
 import type { CallVersion, HttpAnswer } from '../http-interface/interface.ts';
-import type { WireResponse } from './http.ts';
+import { InstanceError } from '../errors.ts';
+import { HttpError, instanceErrorStatus, type WireResponse } from './http.ts';
 
 export const CORS_HEADERS: Record<string, string> = {
   'access-control-allow-origin': '*',
@@ -72,4 +73,18 @@ export function parseApiPath(segments: string[]): ApiRoute | undefined {
 
 export function splitPath(path: string): string[] {
   return path.split('/').filter((s, i, all) => !(s === '' && (i === 0 || i === all.length - 1)));
+}
+
+/**
+ * The answer to an error thrown while serving the interface: an `HttpError` keeps its status and
+ * message, an `InstanceError` (deleted instance, unknown subnet) gets its kind's status; anything
+ * else is not an answer (undefined) and propagates.
+ */
+export function errorAnswer(e: unknown): HttpAnswer | undefined {
+  if (e instanceof HttpError) {
+    const json = e.reply.json as { message?: unknown } | undefined;
+    return { status: e.reply.status, text: typeof json?.message === 'string' ? json.message : e.message };
+  }
+  if (e instanceof InstanceError) return { status: instanceErrorStatus(e), text: e.message };
+  return undefined;
 }

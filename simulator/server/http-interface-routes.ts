@@ -18,10 +18,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HttpAnswer } from '../http-interface/interface.ts';
-import { CORS_HEADERS, encodeAnswer, parseApiPath, splitPath } from './api-paths.ts';
+import { CORS_HEADERS, encodeAnswer, errorAnswer, parseApiPath, splitPath } from './api-paths.ts';
 import type { ServerLogs } from './core.ts';
-import { InstanceError } from '../errors.ts';
-import { HttpError, instanceErrorStatus, readBody, sendWire, type WireRequest } from './http.ts';
+import { readBody, sendWire, type WireRequest } from './http.ts';
 import type { InstanceHost } from './instance-host.ts';
 import { refuseHost, type OriginPolicy } from './origin.ts';
 import type { InstanceRegistry } from './state.ts';
@@ -104,19 +103,10 @@ async function serveApi(
     target = host();
   } catch (e) {
     // A deleted or unknown instance (or a malformed id): PocketIC's text, the status of its kind.
-    if (e instanceof HttpError) {
-      const json = e.reply.json as { message?: unknown } | undefined;
-      sendAnswer(res, {
-        status: e.reply.status,
-        text: typeof json?.message === 'string' ? json.message : e.message,
-      });
-      return;
-    }
-    if (e instanceof InstanceError) {
-      sendAnswer(res, { status: instanceErrorStatus(e), text: e.message });
-      return;
-    }
-    throw e;
+    const answer = errorAnswer(e);
+    if (!answer) throw e;
+    sendAnswer(res, answer);
+    return;
   }
   const request: WireRequest = {
     method,

@@ -5,15 +5,12 @@
  * and so does an instance hosted in the server's own thread (`InlineHost`).
  */
 import { IcHttpInterface, type HttpAnswer } from '../http-interface/interface.ts';
-import { InstanceError } from '../errors.ts';
 import { Instance } from '../instance.ts';
 import type { InstanceConfig } from '../types.ts';
 import { encodeTopology, type Json } from './codec.ts';
-import { encodeAnswer, parseApiPath, splitPath } from './api-paths.ts';
+import { encodeAnswer, errorAnswer, parseApiPath, splitPath } from './api-paths.ts';
 import {
   encodeReply,
-  HttpError,
-  instanceErrorStatus,
   errorReply,
   makeContext,
   Router,
@@ -100,11 +97,8 @@ function answerApi(instance: Instance, request: WireRequest): HttpAnswer {
     if (route.kind === 'query') return ic.query(route.id, request.body, route.target);
     return ic.readState(route.target, route.id, request.body);
   } catch (e) {
-    if (e instanceof HttpError) {
-      const json = e.reply.json as { message?: unknown } | undefined;
-      return { status: e.reply.status, text: typeof json?.message === 'string' ? json.message : e.message };
-    }
-    if (e instanceof InstanceError) return { status: instanceErrorStatus(e), text: e.message };
-    throw e;
+    const answer = errorAnswer(e);
+    if (!answer) throw e;
+    return answer;
   }
 }
