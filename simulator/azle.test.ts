@@ -94,17 +94,23 @@ describe('HTTPS outcalls (PocketIC mocking)', () => {
     ({ wasm } = await buildAzleCanister({ name: 'basic', main: 'fixtures/azle/basic/index.ts' }));
   }, 300_000);
 
-  it('lists the outcall, answers it with the mock through the transform, and refuses bad mocks', () => {
+  /** Deploys the canister and sends it an `httpGet` ingress message, whose outcall then waits for a mock. */
+  function submitHttpGet(url: string) {
     const h = new Harness();
     const id = h.deploy(wasm, text('Hi'));
     const sent = h.ic.submitIngress({
       sender: Principal.anonymous(),
       canisterId: id,
       method: 'httpGet',
-      arg: text('https://example.org/x'),
+      arg: text(url),
       effectivePrincipal: { kind: 'none' },
     });
     if (sent.status !== 'submitted') throw new Error(sent.message);
+    return { h, sent };
+  }
+
+  it('lists the outcall, answers it with the mock through the transform, and refuses bad mocks', () => {
+    const { h, sent } = submitHttpGet('https://example.org/x');
     h.ic.tick();
     h.ic.tick();
     const [pending] = h.ic.getPendingHttpOutcalls();
@@ -142,16 +148,7 @@ describe('HTTPS outcalls (PocketIC mocking)', () => {
   });
 
   it('delivers a mocked reject to the canister', () => {
-    const h = new Harness();
-    const id = h.deploy(wasm, text('Hi'));
-    const sent = h.ic.submitIngress({
-      sender: Principal.anonymous(),
-      canisterId: id,
-      method: 'httpGet',
-      arg: text('https://example.org/y'),
-      effectivePrincipal: { kind: 'none' },
-    });
-    if (sent.status !== 'submitted') throw new Error(sent.message);
+    const { h, sent } = submitHttpGet('https://example.org/y');
     h.ic.tick();
     const [pending] = h.ic.getPendingHttpOutcalls();
     h.ic.mockHttpOutcall(
