@@ -17,15 +17,8 @@ const ADAPTER_BOUNDARY = {
   ],
   patterns: [
     {
-      // The BLS key format is protocol, not state: the interface verifies delegations with it.
-      group: ['../subnet/subnet.ts'],
-      allowImportNames: ['BLS_DER_PREFIX'],
-      message: 'Adapters reach subnets through Instance (simulator/README.md, "One door").',
-    },
-    {
       group: [
         '../subnet/*',
-        '!../subnet/subnet.ts',
         '../execution/*',
         '../canister/*',
         '../wasm/*',
@@ -33,7 +26,7 @@ const ADAPTER_BOUNDARY = {
         '../testing/*',
       ],
       message:
-        'Adapters may import ../instance.ts, ../types.ts, ../result.ts, ../errors.ts, ../bytes.ts and their own folder (simulator/README.md, "One door").',
+        'Adapters may import ../instance.ts, ../types.ts, ../topology.ts, ../result.ts, ../errors.ts, ../bytes.ts and their own folder (simulator/README.md, "One door").',
     },
   ],
 };

@@ -1,12 +1,16 @@
 /**
  * `npm run build`: the publishable JavaScript and declarations in `dist/`.
  *
- * esbuild bundles each public entry point with code splitting (shared code in
- * content-hashed chunks, dependencies left as imports), so a server start
- * loads a few files instead of ~80 TypeScript modules; tsc writes the `.d.ts`
- * files. Both are deterministic and name no absolute path, so the same sources
- * give the same bytes in any checkout. Why esbuild over tsc's own emit: see
- * packaging/README.md (measured start time and size).
+ * esbuild bundles the entry points with code splitting (shared code in
+ * content-hashed chunks), in two builds:
+ * - the library (`icsim`, `icsim/pic`, `icsim/upload-client`) leaves its
+ *   dependencies as imports, so that a `Principal` or `IDL` type is the same
+ *   class in the user's code and in icsim's;
+ * - the server (`main`, `instance-worker`) bundles them: it shares no object
+ *   with user code, and resolving `@icp-sdk/core`'s many files costs ~30 ms
+ *   of every thread's start, bundled ~3 ms (packaging/README.md).
+ * tsc writes the `.d.ts` files. Both are deterministic and name no absolute
+ * path, so the same sources give the same bytes in any checkout.
  */
 import { build } from 'esbuild';
 import { execFile } from 'node:child_process';
@@ -18,31 +22,47 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('../', import.meta.url));
 const dist = join(root, 'dist');
 
-/** The package's public modules (package.json `exports`) and the server the launcher starts. */
-export const ENTRY_POINTS = [
+/** The package's public modules (package.json `exports`). */
+export const LIBRARY_ENTRY_POINTS = [
   'simulator/index.ts',
   'simulator/pic/index.ts',
-  'simulator/server/main.ts',
-  'simulator/server/instance-worker.ts',
   'canister/client/index.ts',
 ];
+/** The server the launcher starts, and its instance worker. */
+export const SERVER_ENTRY_POINTS = ['simulator/server/main.ts', 'simulator/server/instance-worker.ts'];
+
+const common = {
+  absWorkingDir: root,
+  outdir: 'dist',
+  outbase: '.',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  logLevel: 'warning',
+} as const;
 
 export async function buildPackage(): Promise<void> {
   rmSync(dist, { recursive: true, force: true });
   await build({
-    absWorkingDir: root,
-    entryPoints: ENTRY_POINTS,
-    outdir: 'dist',
-    outbase: '.',
-    bundle: true,
-    splitting: true,
-    format: 'esm',
-    platform: 'node',
-    // The launcher and the upload client run on the user's Node; the server itself needs 24.
+    ...common,
+    entryPoints: LIBRARY_ENTRY_POINTS,
+    // The upload client runs on the user's Node; the simulator itself needs 24.
     target: 'node20',
     packages: 'external',
     chunkNames: 'chunks/[name]-[hash]',
-    logLevel: 'warning',
+  });
+  await build({
+    ...common,
+    entryPoints: SERVER_ENTRY_POINTS,
+    target: 'node24',
+    // The curves stay a runtime `require` (simulator/curves.ts loads each on first use).
+    external: ['@noble/curves/*'],
+    chunkNames: 'simulator/server/chunks/[name]-[hash]',
+    // Bundled CommonJS dependencies `require` Node's modules: give the ES module output a `require`.
+    banner: {
+      js: "import { createRequire as __icsimRequire } from 'node:module'; const require = __icsimRequire(import.meta.url);",
+    },
   });
   const bin = join(dist, 'simulator', 'bin', 'icsim.js');
   mkdirSync(join(dist, 'simulator', 'bin'), { recursive: true });

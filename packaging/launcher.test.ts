@@ -3,7 +3,7 @@
  * is one clear line on stderr and a non-zero exit, never a silent hang that
  * PicJS reports only as a timeout 90 s later.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -52,6 +52,24 @@ describe('the icsim launcher', () => {
     } finally {
       blocker.close();
     }
+  });
+
+  it('a simulator core that cannot load in a worker (a broken install): the reason, exit 1, no port file left', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'icsim-worker-'));
+    dirs.push(dir);
+    const portFile = join(dir, 'port');
+    // The CLI of the checkout with a worker entry that does not exist, as a partial install would have.
+    const script = `
+      const { runCli } = await import(${JSON.stringify(new URL('../simulator/server/cli.ts', import.meta.url).href)});
+      await runCli(['--port-file', ${JSON.stringify(portFile)}], {
+        workerUrl: new URL(${JSON.stringify(new URL('file:///nonexistent/instance-worker.js').href)}),
+        loadServer: async () => (await import(${JSON.stringify(new URL('../simulator/server/server.ts', import.meta.url).href)})).createIcsimServer,
+      });`;
+    const r = await run(process.execPath, ['--input-type=module', '-e', script]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('icsim: cannot load the simulator core in a worker');
+    expect(r.stderr).toContain('nonexistent/instance-worker.js');
+    expect(existsSync(portFile)).toBe(false);
   });
 
   it('an unknown flag: the flag named, usage, exit 2', async () => {

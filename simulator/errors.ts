@@ -134,6 +134,15 @@ export function didNotReply(canisterId: string): UserError {
 export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 
 /**
+ * Refuses a live-mode delay that a Node timer cannot wait, which would otherwise tick every millisecond.
+ * @throws InstanceError `InvalidAutoProgressDelay`
+ */
+export function checkAutoProgressDelay(ms: number): void {
+  if (!Number.isSafeInteger(ms) || ms < 0 || ms > MAX_TIMER_DELAY_MS)
+    throw new InstanceError('InvalidAutoProgressDelay', ms);
+}
+
+/**
  * Every failure of the simulator's own API, one kind each, with its message:
  * the `Debug` text of PocketIC's `PocketIcError` (or of the server error it
  * wraps) where PocketIC has one, because PicJS users match on it. `errorCode`

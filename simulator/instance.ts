@@ -13,7 +13,7 @@
 import { IDL } from '@icp-sdk/core/candid';
 import { Principal } from '@icp-sdk/core/principal';
 import { equalBytes, toHex } from './bytes.ts';
-import { InstanceError, MAX_TIMER_DELAY_MS, UserError, rejectCodeName } from './errors.ts';
+import { InstanceError, UserError, checkAutoProgressDelay, rejectCodeName } from './errors.ts';
 import { CanisterState } from './canister/state.ts';
 import { WASM_PAGE_SIZE } from './canister/stable-memory.ts';
 import { ManagementCanister } from './management/canister.ts';
@@ -23,7 +23,7 @@ import { reject, reply, type CallResult, type Reject } from './result.ts';
 import { GENESIS_NS, Replica } from './subnet/replica.ts';
 import type { PendingOutcall } from './subnet/https-outcalls.ts';
 import { HttpRequestResult, TransformArgs } from './management/idl.ts';
-import { MAINNET_RANGES, canisterIdFromIndex, freshRange } from './subnet/ranges.ts';
+import { defaultSubnet, planSubnets, topologyOf } from './topology.ts';
 import { Subnet } from './subnet/subnet.ts';
 import type {
   CanisterCall,
@@ -33,24 +33,11 @@ import type {
   InstanceConfig,
   PendingHttpOutcall,
   SubmittedIngress,
-  SubnetKind,
   Topology,
 } from './types.ts';
 
 /** PocketIC's `await_ingress_message` gives up after this many rounds. */
 const MAX_AWAIT_ROUNDS = 100;
-/** Range consumption order of PocketIC (`pocket_ic.rs`). */
-const KIND_ORDER: SubnetKind[] = [
-  'NNS',
-  'SNS',
-  'II',
-  'Fiduciary',
-  'Bitcoin',
-  'System',
-  'Application',
-  'VerifiedApplication',
-];
-const NAMED: SubnetKind[] = ['NNS', 'SNS', 'II', 'Fiduciary', 'Bitcoin'];
 
 export interface InstanceOptions {
   /** Receives each `debug_print` line, formatted like the replica's log. */
@@ -93,32 +80,11 @@ export class Instance {
    * const ic = Instance.create({ subnets: [{ kind: 'NNS' }, { kind: 'Application' }] });
    */
   static create(config: InstanceConfig, options: InstanceOptions = {}): Instance {
-    if (config.subnets.length === 0)
-      throw new InstanceError('BadConfig', 'an instance needs at least one subnet');
+    const plans = planSubnets(config);
     const replica = new Replica(config.initialTimeNs ?? GENESIS_NS);
     if (options.onCanisterLog) replica.onCanisterLog = options.onCanisterLog;
     if (options.instructionLimits) replica.instructionLimitOverrides = { ...options.instructionLimits };
-    const ordered = [...config.subnets].sort(
-      (a, b) => KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind),
-    );
-    for (const kind of NAMED) {
-      if (ordered.filter((s) => s.kind === kind).length > 1)
-        throw new InstanceError('BadConfig', `at most one ${kind} subnet`);
-    }
-    ordered.forEach((spec, k) => {
-      const allocation = freshRange(k);
-      const mainnet = MAINNET_RANGES[spec.kind];
-      replica.subnets.push(
-        new Subnet({
-          kind: spec.kind,
-          index: k,
-          ranges: mainnet ? [...mainnet, allocation] : [allocation],
-          allocationRange: allocation,
-          instructionConfig: spec.instructionConfig,
-          costSchedule: spec.costSchedule,
-        }),
-      );
-    });
+    for (const plan of plans) replica.subnets.push(new Subnet(plan));
     const instance = new Instance(replica);
     replica.management = new ManagementCanister({
       replica,
@@ -130,13 +96,7 @@ export class Instance {
 
   /** The subnet that canisters go to by default: PocketIC's default effective canister id. */
   #defaultSubnet(): Subnet {
-    const s = this.#replica.subnets;
-    return (
-      s.find((x) => x.kind === 'Application') ??
-      s.find((x) => x.kind === 'VerifiedApplication') ??
-      s.find((x) => x.kind === 'System') ??
-      s[0]
-    );
+    return defaultSubnet(this.#replica.subnets);
   }
 
   /**
@@ -146,20 +106,7 @@ export class Instance {
    * const { subnets, defaultEffectiveCanisterId } = ic.getTopology();
    */
   getTopology(): Topology {
-    return {
-      subnets: this.#replica.subnets.map((s) => ({
-        id: s.id,
-        kind: s.kind,
-        size: s.size,
-        seed: s.seed,
-        instructionConfig: s.instructionConfig,
-        canisterRanges: s.ranges.map((r) => ({
-          start: canisterIdFromIndex(r.start),
-          end: canisterIdFromIndex(r.end),
-        })),
-      })),
-      defaultEffectiveCanisterId: canisterIdFromIndex(this.#defaultSubnet().allocationRange.start),
-    };
+    return topologyOf(this.#replica.subnets);
   }
 
   // ---- time ----------------------------------------------------------------
@@ -589,12 +536,7 @@ export class Instance {
    */
   startAutoProgress(artificialDelayMs = 0): void {
     if (this.#autoProgress) throw new InstanceError('AutoProgressEnabled');
-    if (
-      !Number.isSafeInteger(artificialDelayMs) ||
-      artificialDelayMs < 0 ||
-      artificialDelayMs > MAX_TIMER_DELAY_MS
-    )
-      throw new InstanceError('InvalidAutoProgressDelay', artificialDelayMs);
+    checkAutoProgressDelay(artificialDelayMs);
     const step = (): void => {
       const now = BigInt(Date.now()) * 1_000_000n;
       if (now > this.#replica.time) this.#replica.time = now;

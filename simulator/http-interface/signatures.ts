@@ -18,7 +18,7 @@ import { Principal } from '@icp-sdk/core/principal';
 import { CborError, decodeCbor, decodeCborItem, isRecord, mapGetInt, untag } from './cbor.ts';
 import { lookupPath, parseHashTree, reconstruct, domainSep } from './hash-tree.ts';
 import { concatBytes, equalBytes, toHex } from '../bytes.ts';
-import { BLS_DER_PREFIX } from '../subnet/subnet.ts';
+import { BLS_DER_PREFIX } from '../topology.ts';
 
 export type UserPublicKey =
   | { kind: 'ed25519'; der: Uint8Array; key: Uint8Array }

@@ -22,8 +22,8 @@
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer, request } from 'node:http';
 import type { ServerLogs } from './core.ts';
+import { createServer, request } from './node-builtins.ts';
 import { WorkerPool } from './worker-pool.ts';
 import type { createIcsimServer, IcsimServer } from './server.ts';
 
@@ -363,8 +363,14 @@ export async function runCli(
   });
 
   // The first instance's worker boots and loads the core on its own thread meanwhile: a worker's
-  // start is the longest step before the first instance can exist.
-  pool.warm();
+  // start is the longest step before the first instance can run. A core that cannot load in a
+  // worker (a broken install) ends the server loudly instead of failing every instance.
+  pool.warm().catch((e: unknown) => {
+    process.stderr.write(
+      `icsim: cannot load the simulator core in a worker: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
+    );
+    shutdown('the simulator core did not load', 1);
+  });
 
   // 2. Listen, then 3. publish the port.
   try {
@@ -411,7 +417,7 @@ export async function runCli(
   // 3b. --http-port: a default live instance, its IC HTTP interface at the root of that port.
   if (options.httpPort !== undefined) {
     try {
-      const { instanceId } = await icsim.createInstance({ subnets: [{ kind: 'Application' }] });
+      const { instanceId } = icsim.createInstance({ subnets: [{ kind: 'Application' }] });
       const gateway = await icsim.httpInterface.startGateway(instanceId, {
         ipAddr: options.ipAddr,
         port: options.httpPort,

@@ -15,11 +15,12 @@
  * the replica's `cors_layer`. Errors are `text/plain`, successes
  * `application/cbor`.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HttpAnswer } from '../http-interface/interface.ts';
 import { CORS_HEADERS, encodeAnswer, errorAnswer, parseApiPath, splitPath } from './api-paths.ts';
 import type { ServerLogs } from './core.ts';
+import { createServer } from './node-builtins.ts';
 import { readBody, sendWire, type WireRequest } from './http.ts';
 import type { InstanceHost } from './instance-host.ts';
 import { refuseHost, type OriginPolicy } from './origin.ts';

@@ -7,7 +7,6 @@
 import { IcHttpInterface, type HttpAnswer } from '../http-interface/interface.ts';
 import { Instance } from '../instance.ts';
 import type { InstanceConfig } from '../types.ts';
-import { encodeTopology, type Json } from './codec.ts';
 import { encodeAnswer, errorAnswer, parseApiPath, splitPath } from './api-paths.ts';
 import {
   encodeReply,
@@ -53,11 +52,11 @@ export class InstanceEndpoint {
       onCanisterLog?: (line: string) => void;
       runtimeLog?: (line: string) => void;
     },
-  ): { endpoint: InstanceEndpoint; topology: Json } {
+  ): InstanceEndpoint {
     const instance = Instance.create(config, { onCanisterLog: options.onCanisterLog });
     const endpoint = new InstanceEndpoint(instance, options.runtimeLog);
     if (options.autoProgressDelayMs !== undefined) instance.startAutoProgress(options.autoProgressDelayMs);
-    return { endpoint, topology: encodeTopology(instance.getTopology()) };
+    return endpoint;
   }
 
   handle(surface: Surface, request: WireRequest, blobs: BlobEntry[] = []): WireResponse {

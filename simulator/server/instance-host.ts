@@ -184,49 +184,63 @@ export abstract class InstanceHost {
   }
 }
 
-/** An instance in its own worker thread: what the `icsim` server runs. */
+/**
+ * An instance in its own worker thread: what the `icsim` server runs. The
+ * instance exists from `start` on; its first operation waits until the
+ * worker has loaded the core and created it (a worker takes 150–250 ms to
+ * start, and `POST /instances` need not wait for that).
+ */
 export class WorkerHost extends InstanceHost {
   readonly #pool: WorkerPool;
-  readonly #worker: InstanceWorker;
+  readonly #worker: Promise<InstanceWorker>;
 
-  private constructor(pool: WorkerPool, worker: InstanceWorker) {
+  private constructor(pool: WorkerPool, worker: Promise<InstanceWorker>) {
     super();
     this.#pool = pool;
     this.#worker = worker;
+    worker.catch(() => {}); // a failed creation answers each request instead
   }
 
   /**
-   * Creates the instance in a pooled worker; resolves with its host and topology (PocketIC JSON),
-   * or rejects with the core's message for a config it refuses.
+   * Starts creating the instance in a pooled worker. The config must already be validated
+   * (`planSubnets`, `checkAutoProgressDelay`): what the worker refuses later is an icsim fault.
    */
-  static async create(
-    pool: WorkerPool,
-    config: InstanceConfig,
-    autoProgressDelayMs?: number,
-  ): Promise<{ host: WorkerHost; topology: unknown }> {
-    const worker = await pool.acquire();
-    const answer = await worker.send<'create'>({ kind: 'create', config, autoProgressDelayMs });
-    if (answer.kind !== 'created') {
-      pool.release(worker);
-      throw new Error(answer.kind === 'error' ? answer.message : `unexpected answer ${answer.kind}`);
-    }
-    return { host: new WorkerHost(pool, worker), topology: answer.topology };
+  static start(pool: WorkerPool, config: InstanceConfig, autoProgressDelayMs?: number): WorkerHost {
+    return new WorkerHost(
+      pool,
+      (async () => {
+        const worker = await pool.acquire();
+        const answer = await worker.send<'create'>({ kind: 'create', config, autoProgressDelayMs });
+        if (answer.kind === 'created') return worker;
+        pool.release(worker);
+        throw new Error(
+          `the instance's worker could not create it: ${answer.kind === 'error' ? answer.message : answer.kind}`,
+        );
+      })(),
+    );
   }
 
   protected async run(surface: Surface, request: WireRequest, blobs: BlobEntry[]): Promise<WireResponse> {
-    const answer = await this.#worker.send<'request'>({ kind: 'request', surface, request, blobs });
+    const worker = await this.#worker;
+    const answer = await worker.send<'request'>({ kind: 'request', surface, request, blobs });
     if (answer.kind === 'response') return answer.response;
     throw new Error(answer.kind === 'error' ? answer.message : `unexpected answer ${answer.kind}`);
   }
 
   /** An idle worker deletes its instance and goes back to the pool; a computing one is ended. */
   protected async dispose(running: boolean): Promise<void> {
-    if (running) return this.#worker.terminate();
+    let worker: InstanceWorker;
     try {
-      await this.#worker.send<'delete'>({ kind: 'delete' });
-      this.#pool.release(this.#worker);
+      worker = await this.#worker;
     } catch {
-      this.#worker.terminate();
+      return; // never created: nothing to delete
+    }
+    if (running) return worker.terminate();
+    try {
+      await worker.send<'delete'>({ kind: 'delete' });
+      this.#pool.release(worker);
+    } catch {
+      worker.terminate();
     }
   }
 }

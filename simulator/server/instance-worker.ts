@@ -23,7 +23,7 @@ export type ToWorker =
 /** Messages to the main thread: `ready` once loaded, then one answer per `seq`. */
 export type FromWorker =
   | { kind: 'ready' }
-  | { seq: number; kind: 'created'; topology: unknown }
+  | { seq: number; kind: 'created' }
   | { seq: number; kind: 'error'; message: string }
   | { seq: number; kind: 'response'; response: WireResponse }
   | { seq: number; kind: 'deleted' };
@@ -43,13 +43,12 @@ function handle(msg: ToWorker): FromWorker {
   switch (msg.kind) {
     case 'create':
       try {
-        const created = InstanceEndpoint.create(msg.config, {
+        endpoint = InstanceEndpoint.create(msg.config, {
           autoProgressDelayMs: msg.autoProgressDelayMs,
           onCanisterLog: canisterLog,
           runtimeLog,
         });
-        endpoint = created.endpoint;
-        return { seq: msg.seq, kind: 'created', topology: created.topology };
+        return { seq: msg.seq, kind: 'created' };
       } catch (e) {
         return { seq: msg.seq, kind: 'error', message: e instanceof Error ? e.message : String(e) };
       }

@@ -6,19 +6,23 @@
  * (`create_instance`, `handler_read_graph`, `create_http_gateway`),
  * docs/reference/picjs-protocol.md §4.1, §4.12, §4.15, §4.16.
  */
+import { InstanceError } from '../errors.ts';
 import type { InstanceConfig } from '../types.ts';
 import { decodeInstanceConfig, UnsupportedConfig } from './codec.ts';
 import type { Json } from './codec.ts';
 import { messageReply, ok, type Reply, type Route } from './http.ts';
 import type { BlobStore, InstanceRegistry } from './state.ts';
 
+/** A registered instance and its topology (PocketIC JSON). */
+export interface CreatedInstance {
+  instanceId: number;
+  topology: Json;
+}
+
 export function serverRoutes(
   registry: InstanceRegistry,
   blobs: BlobStore,
-  createInstance: (
-    config: InstanceConfig,
-    autoProgressDelayMs?: number,
-  ) => Promise<{ instanceId: number; topology: unknown }>,
+  createInstance: (config: InstanceConfig, autoProgressDelayMs?: number) => CreatedInstance,
 ): Route[] {
   return [
     // `GET /status`: 200 with an empty body (`status()` in routes.rs).
@@ -32,7 +36,7 @@ export function serverRoutes(
       method: 'POST',
       pattern: '/instances',
       body: 'json',
-      handler: async (ctx): Promise<Reply> => {
+      handler: (ctx): Reply => {
         let decoded;
         try {
           decoded = decodeInstanceConfig(ctx.json());
@@ -40,19 +44,19 @@ export function serverRoutes(
           if (e instanceof UnsupportedConfig) return { status: 400, json: { Error: { message: e.message } } };
           throw e;
         }
-        let created;
+        let created: CreatedInstance;
         try {
-          created = await createInstance(decoded.config, decoded.autoProgress?.artificialDelayMs);
+          created = createInstance(decoded.config, decoded.autoProgress?.artificialDelayMs);
         } catch (e) {
-          // The core refused the config (an `InstanceError` in the worker).
-          return { status: 400, json: { Error: { message: (e as Error).message } } };
+          if (e instanceof InstanceError) return { status: 400, json: { Error: { message: e.message } } };
+          throw e;
         }
         return {
           status: 201,
           json: {
             Created: {
               instance_id: created.instanceId,
-              topology: created.topology as Json,
+              topology: created.topology,
               http_gateway_info: null,
             },
           },

@@ -6,15 +6,11 @@
  * it against its `Instance`. The main thread therefore always answers: a
  * canister computing for minutes stalls only its own instance.
  */
-import {
-  createServer,
-  type IncomingMessage,
-  type RequestListener,
-  type Server,
-  type ServerResponse,
-} from 'node:http';
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import type { InstanceConfig } from '../types.ts';
-import { decodeSetStableMemory, parseJsonText } from './codec.ts';
+import { checkAutoProgressDelay } from '../errors.ts';
+import { planSubnets, topologyOf } from '../topology.ts';
+import { decodeSetStableMemory, encodeTopology, parseJsonText } from './codec.ts';
 import type { ServerLogs } from './core.ts';
 import {
   errorReply,
@@ -27,13 +23,14 @@ import {
   type Reply,
   type Route,
 } from './http.ts';
+import { createServer } from './node-builtins.ts';
 import { createHttpInterfaceMount, type HttpInterfaceMount } from './http-interface-routes.ts';
 import type { BlobEntry } from './instance-endpoint.ts';
 import { DEFAULT_SYNC_WAIT_MS, WorkerHost } from './instance-host.ts';
 import type { WorkerPool } from './worker-pool.ts';
 import { instanceRoutes } from './instance-routes.ts';
 import { refuseHost, refuseOrigin, type OriginPolicy } from './origin.ts';
-import { serverRoutes } from './server-routes.ts';
+import { serverRoutes, type CreatedInstance } from './server-routes.ts';
 import { BlobStore, InstanceRegistry } from './state.ts';
 
 /**
@@ -67,11 +64,11 @@ export interface IcsimServer {
   activity: { inFlight: number; lastActivityMs: number };
   /** The IC HTTP interface: `/instances/{id}/api/...` and the `/http_gateway` ports. */
   httpInterface: HttpInterfaceMount;
-  /** Creates an instance in a worker and registers it. */
-  createInstance(
-    config: InstanceConfig,
-    autoProgressDelayMs?: number,
-  ): Promise<{ instanceId: number; topology: unknown }>;
+  /**
+   * Registers a new instance and starts creating it in a worker.
+   * @throws InstanceError `BadConfig` or `InvalidAutoProgressDelay` for a config the core refuses.
+   */
+  createInstance(config: InstanceConfig, autoProgressDelayMs?: number): CreatedInstance;
   /** Ends every worker (server shutdown). */
   close(): void;
 }
@@ -95,11 +92,11 @@ export function createIcsimServer(options: IcsimServerOptions): IcsimServer {
   const policy: OriginPolicy = { allowedHosts: (options.allowedHosts ?? []).map((h) => h.toLowerCase()) };
   const httpInterface = createHttpInterfaceMount(registry, activity, logs, policy);
 
-  async function createInstance(
-    config: InstanceConfig,
-    autoProgressDelayMs?: number,
-  ): Promise<{ instanceId: number; topology: unknown }> {
-    const { host, topology } = await WorkerHost.create(pool, config, autoProgressDelayMs);
+  function createInstance(config: InstanceConfig, autoProgressDelayMs?: number): CreatedInstance {
+    // Validated and laid out here, so that the answer does not wait for the instance's worker.
+    const topology = encodeTopology(topologyOf(planSubnets(config)));
+    if (autoProgressDelayMs !== undefined) checkAutoProgressDelay(autoProgressDelayMs);
+    const host = WorkerHost.start(pool, config, autoProgressDelayMs);
     return { instanceId: registry.add(host), topology };
   }
 

@@ -4,7 +4,7 @@
  * free of other imports so that the CLI can start the first worker before
  * the REST adapter has loaded.
  */
-import { Worker } from 'node:worker_threads';
+import { Worker } from './node-builtins.ts';
 import type { FromWorker, ToWorker } from './instance-worker.ts';
 
 type Pending = { resolve: (msg: FromWorker) => void; reject: (e: Error) => void };
@@ -61,14 +61,16 @@ export class WorkerPool {
   readonly #url: URL;
   #idle: InstanceWorker[] = [];
   #all = new Set<InstanceWorker>();
+  #closed = false;
 
   constructor(workerUrl: URL) {
     this.#url = workerUrl;
   }
 
-  /** Starts a worker loading now, so that the first instance does not wait for it. */
-  warm(): void {
+  /** Starts a worker loading now, so that the first instance does not wait for it; resolves once it has. */
+  warm(): Promise<void> {
     if (this.#idle.length === 0) this.#idle.push(this.#spawn());
+    return this.#idle[0]!.ready;
   }
 
   #spawn(): InstanceWorker {
@@ -81,10 +83,21 @@ export class WorkerPool {
     return w;
   }
 
-  /** A worker whose core is loaded; a new spare starts loading when the last idle one is taken. */
+  /**
+   * A worker whose core is loaded. When the last idle one is taken, a new spare starts loading once
+   * the taken one is ready: two workers booting at once on a 2-core machine slow each other and the
+   * main thread, which is what the first instance of a server start would pay.
+   */
   async acquire(): Promise<InstanceWorker> {
     const w = this.#idle.shift() ?? this.#spawn();
-    if (this.#idle.length === 0) this.#idle.push(this.#spawn());
+    if (this.#idle.length === 0) {
+      w.ready.then(
+        () => {
+          if (!this.#closed && this.#idle.length === 0) this.#idle.push(this.#spawn());
+        },
+        () => {},
+      );
+    }
     await w.ready;
     return w;
   }
@@ -95,6 +108,7 @@ export class WorkerPool {
   }
 
   terminateAll(): void {
+    this.#closed = true;
     for (const w of this.#all) w.terminate();
     this.#all.clear();
     this.#idle = [];
