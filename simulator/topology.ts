@@ -7,7 +7,7 @@
  * still loading it.
  */
 import { Principal } from '@icp-sdk/core/principal';
-import { sha256 } from '@noble/hashes/sha2.js';
+import { createHash } from 'node:crypto';
 import { concatBytes, fromHex } from './bytes.ts';
 import { bls12_381 } from './curves.ts';
 import { InstanceError } from './errors.ts';
@@ -47,6 +47,14 @@ export const BLS_DER_PREFIX = fromHex(
 );
 
 const SEED_PREFIX = 'icsim subnet ';
+const SELF_AUTHENTICATING = new Uint8Array([0x02]);
+
+/**
+ * Node's native hashes: the server's main thread computes a topology once per `POST /instances`,
+ * where noble's JavaScript SHA-2, not yet optimized by the JIT, costs several milliseconds.
+ */
+const digest = (algorithm: 'sha224' | 'sha256', data: Uint8Array): Uint8Array =>
+  new Uint8Array(createHash(algorithm).update(data).digest());
 /** Keys computed at run time, by seed label: labels are deterministic, so every instance reuses them. */
 const KEYS = new Map<string, Uint8Array>();
 
@@ -95,14 +103,15 @@ export function planSubnet(options: {
   costSchedule?: 'Normal' | 'Free';
 }): SubnetPlan {
   const label = `${SEED_PREFIX}${options.index} ${options.kind}`;
-  const seed = sha256(new TextEncoder().encode(label));
+  const seed = digest('sha256', new TextEncoder().encode(label));
   const der = publicKeyDer(label, seed);
   const allocationRange = options.allocationRange ?? freshRange(options.index);
   return {
     kind: options.kind,
     index: options.index,
-    // The self-authenticating id of the subnet's key, as PocketIC derives subnet ids from generated keys.
-    id: Principal.selfAuthenticating(der),
+    // The self-authenticating id of the subnet's key (SHA-224 of the DER key, then 0x02: interface
+    // specification, "Principals"), as PocketIC derives subnet ids from generated keys.
+    id: Principal.fromUint8Array(concatBytes([digest('sha224', der), SELF_AUTHENTICATING])),
     seed,
     publicKeyDer: der,
     instructionConfig: options.instructionConfig ?? 'Production',
