@@ -130,6 +130,11 @@ export function didNotReply(canisterId: string): UserError {
   return new UserError('CanisterDidNotReply', `Canister ${canisterId} did not reply to the call`);
 }
 
+/** The replica's refusal of an ingress message above the subnet's size limit (HTTP 413 on the IC HTTP interface). */
+export function ingressTooLargeText(idHex: string, size: number, limit: number): string {
+  return `Request 0x${idHex} is too large. Message byte size ${size} is larger than the max allowed ${limit}.`;
+}
+
 /** The longest delay `setTimeout`/`setInterval` take; a longer one fires after 1 ms instead. */
 export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 
@@ -158,6 +163,15 @@ const INSTANCE_ERRORS = {
     message: (id: string, rounds: number) =>
       `BadIngressMessage("Failed to answer to ingress ${id} after ${rounds} rounds.")`,
     errorCode: 'IngressMessageTimeout',
+  },
+  /**
+   * An ingress message above its subnet's `max_ingress_bytes_per_message`: the replica's text
+   * (`rs/http_endpoints/public/src/call.rs`, `rs/state_machine_tests/src/lib.rs`), which PocketIC
+   * wraps in `BadIngressMessage`.
+   */
+  IngressTooLarge: {
+    message: (idHex: string, size: number, limit: number) =>
+      `BadIngressMessage("${ingressTooLargeText(idHex, size, limit)}")`,
   },
   /** A management call whose target canister cannot be decoded, so it cannot be routed. */
   UnroutableManagementCall: {

@@ -187,7 +187,9 @@ export class Instance {
    * `route_call`); it runs in the next rounds. A message the ingress filter
    * refuses (missing or stopped canister, `canister_inspect_message`) is
    * rejected at once.
-   * @throws InstanceError when the call cannot be routed, or the instance was deleted.
+   * @throws InstanceError when the call cannot be routed, or the instance was deleted;
+   *   `IngressTooLarge` above the subnet's `max_ingress_bytes_per_message` (2 MiB on application
+   *   subnets, 3.5 MiB on system subnets).
    * @example
    * const sent = ic.submitIngress({ sender, canisterId, method: 'inc', arg, effectivePrincipal: { kind: 'none' } });
    * if (sent.status === 'submitted') ic.awaitIngress(sent.messageId);

@@ -41,6 +41,25 @@ export const SUBNET_SIZES: Record<SubnetKind, number> = {
   NNS: 40,
 };
 
+/**
+ * The registry's `max_ingress_bytes_per_message` of each kind, as PocketIC sets up its subnets:
+ * kinds map to subnet types by `conv_type` (`rs/pocket_ic_server/src/pocket_ic.rs`: Application,
+ * Fiduciary and SNS are application subnets; Bitcoin, II, NNS and System are system subnets), and
+ * each type gets 2 MiB (application, verified application) or 3.5 MiB (system)
+ * (`rs/state_machine_tests/src/lib.rs`; the same values as `MAX_INGRESS_BYTES_PER_MESSAGE_APP_SUBNET`
+ * and `_NNS_SUBNET` in `rs/limits/src/lib.rs`).
+ */
+const MAX_INGRESS_BYTES: Record<SubnetKind, number> = {
+  Application: 2 * 1024 * 1024,
+  VerifiedApplication: 2 * 1024 * 1024,
+  Fiduciary: 2 * 1024 * 1024,
+  SNS: 2 * 1024 * 1024,
+  System: 3.5 * 1024 * 1024,
+  Bitcoin: 3.5 * 1024 * 1024,
+  II: 3.5 * 1024 * 1024,
+  NNS: 3.5 * 1024 * 1024,
+};
+
 /** DER prefix of an IC BLS12-381 G2 public key, 133 bytes in all (IC interface specification, "Certification"). */
 export const BLS_DER_PREFIX = fromHex(
   '308182301d060d2b0601040182dc7c0503010201060c2b0601040182dc7c05030201036100',
@@ -91,6 +110,7 @@ export interface SubnetPlan {
   /** All ranges the subnet hosts; the last one is where new canisters are allocated. */
   readonly ranges: IdRange[];
   readonly allocationRange: IdRange;
+  readonly maxIngressBytesPerMessage: number;
 }
 
 /** One subnet of `kind` at position `index`, with the given ranges (one fresh allocation range by default). */
@@ -118,6 +138,7 @@ export function planSubnet(options: {
     costSchedule: options.costSchedule ?? 'Normal',
     ranges: options.ranges ?? [allocationRange],
     allocationRange,
+    maxIngressBytesPerMessage: MAX_INGRESS_BYTES[options.kind],
   };
 }
 
@@ -171,6 +192,7 @@ export function topologyOf(subnets: readonly SubnetPlan[]): Topology {
         start: canisterIdFromIndex(r.start),
         end: canisterIdFromIndex(r.end),
       })),
+      maxIngressBytesPerMessage: s.maxIngressBytesPerMessage,
     })),
     defaultEffectiveCanisterId: canisterIdFromIndex(defaultSubnet(subnets).allocationRange.start),
   };

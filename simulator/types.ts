@@ -35,6 +35,8 @@ export interface SubnetTopology {
   seed: Uint8Array;
   instructionConfig: 'Production' | 'Benchmarking';
   canisterRanges: CanisterRange[];
+  /** The largest ingress message the subnet accepts, in bytes (its registry record's `max_ingress_bytes_per_message`). */
+  maxIngressBytesPerMessage: number;
 }
 
 export interface Topology {

@@ -174,7 +174,7 @@ describe('refused requests leave the canister unchanged', () => {
   /** A signed `put(key, value)` envelope, with one thing wrong. */
   async function envelope(
     key: string,
-    fault: 'forged signature' | 'wrong sender' | 'expired',
+    fault: 'forged signature' | 'wrong sender' | 'expired' | 'too large',
   ): Promise<Uint8Array> {
     const identity = Ed25519KeyIdentity.generate();
     const sender =
@@ -184,7 +184,11 @@ describe('refused requests leave the canister unchanged', () => {
       request_type: 'call',
       canister_id: canisterId.toUint8Array(),
       method_name: 'put',
-      arg: IDL.encode([IDL.Text, IDL.Text], [key, 'refused']),
+      // Above an application subnet's 2 MiB `max_ingress_bytes_per_message` (dfinity/ic `rs/limits`).
+      arg: IDL.encode(
+        [IDL.Text, IDL.Text],
+        [key, fault === 'too large' ? 'x'.repeat(2 * 1024 * 1024) : 'refused'],
+      ),
       sender: sender.toUint8Array(),
       ingress_expiry: BigInt(expiryMs) * 1_000_000n,
       nonce: crypto.getRandomValues(new Uint8Array(16)),
@@ -206,6 +210,22 @@ describe('refused requests leave the canister unchanged', () => {
     ['wrong sender', /does not match the public key/],
     ['expired', /^Invalid request expiry: /],
   ] as const)('%s: 400 on every call endpoint with the IC text', async (fault, expected) => {
+    await expectRefused(fault, 400, expected);
+  });
+
+  it('an envelope above the subnet limit: 413 on every call endpoint with the replica text (call.rs)', async () => {
+    await expectRefused(
+      'too large',
+      413,
+      /^Request 0x[0-9a-f]{64} is too large\. Message byte size \d+ is larger than the max allowed 2097152\.$/,
+    );
+  });
+
+  async function expectRefused(
+    fault: Parameters<typeof envelope>[1],
+    status: number,
+    expected: RegExp,
+  ): Promise<void> {
     const agent = await agent5.HttpAgent.create({ host, shouldFetchRootKey: true });
     const actor = actorOf(agent5 as unknown as typeof agent3, agent);
     const key = `refused-${fault}`;
@@ -216,12 +236,12 @@ describe('refused requests leave the canister unchanged', () => {
         headers: { 'content-type': 'application/cbor' },
         body: Buffer.from(body),
       });
-      expect(res.status).toBe(400);
+      expect(res.status).toBe(status);
       expect(await res.text()).toMatch(expected);
     }
     await pic.tick();
     expect(await actor.get(key)).toEqual([]);
-  });
+  }
 });
 
 describe('an application subnet behind an NNS root subnet (certificate delegation)', () => {

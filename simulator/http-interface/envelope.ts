@@ -10,6 +10,7 @@ import { Principal } from '@icp-sdk/core/principal';
 import { CborError, decodeCbor, isRecord, type CborData, type CborRecord } from './cbor.ts';
 import { domainSep } from './hash-tree.ts';
 import { concatBytes, equalBytes, toHex } from '../bytes.ts';
+import { ingressTooLargeText } from '../errors.ts';
 import { HashError, hashOfMap, requestIdOf } from './request-id.ts';
 import { KeyError, parsePublicKey, verifySignature, type TrustContext } from './signatures.ts';
 
@@ -65,6 +66,8 @@ export interface ValidationContext {
   /** True for `/subnet/<id>/read_state`: the content has no canister to compare. */
   subnetEndpoint?: boolean;
   trust: TrustContext;
+  /** For calls: the target subnet's `max_ingress_bytes_per_message`. */
+  maxIngressBytes?: number;
 }
 
 /** The IC's UTC time text (`Time`'s Display): `2025-05-01 23:55:18.005285297 UTC`, fraction in 0/3/6/9 digits. */
@@ -162,6 +165,18 @@ export function validateEnvelope(kind: RequestKind, body: Uint8Array, ctx: Valid
   }
 
   // ---- limits
+  // The message's size, checked after the effective canister id and before signatures, as the
+  // replica does (`validate_ingress_message` in dfinity/ic `rs/http_endpoints/public/src/call.rs`).
+  // The replica counts its own CBOR encoding of the envelope, which has no self-describe tag.
+  if (kind === 'call' && ctx.maxIngressBytes !== undefined) {
+    const size = body.length - (startsWithSelfDescribeTag(body) ? 3 : 0);
+    if (size > ctx.maxIngressBytes) {
+      throw new HttpInterfaceError(
+        413,
+        ingressTooLargeText(toHex(request.requestId), size, ctx.maxIngressBytes),
+      );
+    }
+  }
   if (request.paths) {
     if (request.paths.length > MAX_READ_STATE_PATHS) {
       throw new HttpInterfaceError(
@@ -335,4 +350,9 @@ function authenticate(
   const failure = verifySignature(key, senderSig, concatBytes([REQUEST_SEP, request.requestId]), ctx.trust);
   if (failure) throw new HttpInterfaceError(400, `Invalid signature: ${failure}`);
   return targets;
+}
+
+/** CBOR's self-describe tag 55799 (`d9 d9 f7`), which agents put in front of an envelope. */
+function startsWithSelfDescribeTag(body: Uint8Array): boolean {
+  return body[0] === 0xd9 && body[1] === 0xd9 && body[2] === 0xf7;
 }

@@ -133,7 +133,7 @@ export class IcHttpInterface {
   ): HttpAnswer {
     return this.#answer(() => {
       const where = this.#effective(target, idText);
-      const request = this.#validate('call', body, where.principal, target === 'subnet');
+      const request = this.#validate('call', body, where.principal, target === 'subnet', where.subnet);
       this.#prune();
       const key = toHex(request.requestId);
       let record = this.#calls.get(key);
@@ -376,12 +376,19 @@ export class IcHttpInterface {
 
   // ---- requests ---------------------------------------------------------------------------
 
-  #validate(kind: RequestKind, body: Uint8Array, effective: Principal, subnetEndpoint = false): ValidRequest {
+  #validate(
+    kind: RequestKind,
+    body: Uint8Array,
+    effective: Principal,
+    subnetEndpoint = false,
+    subnet?: SubnetTopology,
+  ): ValidRequest {
     return validateEnvelope(kind, body, {
       now: this.instance.getTime(),
       effective,
       subnetEndpoint,
       trust: { rootKey: this.instance.getRootKey() },
+      maxIngressBytes: subnet?.maxIngressBytesPerMessage,
     });
   }
 

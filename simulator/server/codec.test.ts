@@ -184,6 +184,7 @@ describe('topology', () => {
           seed: new Uint8Array(32).fill(1),
           instructionConfig: 'Production',
           canisterRanges: [{ start, end }],
+          maxIngressBytesPerMessage: 2 * 1024 * 1024,
         },
       ],
       defaultEffectiveCanisterId: start,

@@ -7,7 +7,7 @@
 import { Principal } from '@icp-sdk/core/principal';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { concatBytes, toHex } from '../bytes.ts';
-import { UserError, canisterNotFound } from '../errors.ts';
+import { InstanceError, UserError, canisterNotFound } from '../errors.ts';
 import { execute } from '../execution/executor.ts';
 import { newMessageContext } from '../execution/message.ts';
 import { toUserError } from '../execution/trap.ts';
@@ -40,26 +40,86 @@ export function inductIngress(
   arg: Uint8Array,
   subnet?: Subnet,
 ): { id: string; bytes: Uint8Array } | Reject {
+  const counter = replica.ingressCounter;
+  const bytes = messageId(counter, sender, target, method, arg);
+  // The size check comes first, before the ingress filter (`submit_signed_ingress` in
+  // dfinity/ic `rs/state_machine_tests/src/lib.rs`, which PocketIC's `SubmitIngressMessage` calls).
+  const limit = (subnet ?? replica.subnetHosting(target))?.maxIngressBytesPerMessage;
+  const size = ingressMessageBytes(sender, target, method, arg);
+  if (limit !== undefined && size > limit)
+    throw new InstanceError('IngressTooLarge', toHex(bytes), size, limit);
   const refused =
     target.compareTo(MANAGEMENT) === 'eq'
       ? replica.management?.acceptsIngress(method)
       : checkIngressTarget(replica, sender, target, method, arg);
   if (refused) return rejectWith(refused);
-  const counter = new Uint8Array(8);
-  new DataView(counter.buffer).setBigUint64(0, replica.nextIngressCounter());
-  const bytes = sha256(
+  replica.nextIngressCounter();
+  const id = toHex(bytes);
+  replica.ingress.set(id, { id, sender, target, method });
+  replica.scheduler.enqueue({ kind: 'ingress', id, sender, target, method, arg, subnet });
+  return { id, bytes };
+}
+
+/** icsim's message id: unique per accepted message (a counter), like the replica's nonce-based request ids. */
+function messageId(
+  counter: bigint,
+  sender: Principal,
+  target: Principal,
+  method: string,
+  arg: Uint8Array,
+): Uint8Array {
+  const prefix = new Uint8Array(8);
+  new DataView(prefix.buffer).setBigUint64(0, counter);
+  return sha256(
     concatBytes([
-      counter,
+      prefix,
       sender.toUint8Array(),
       target.toUint8Array(),
       new TextEncoder().encode(method),
       arg,
     ]),
   );
-  const id = toHex(bytes);
-  replica.ingress.set(id, { id, sender, target, method });
-  replica.scheduler.enqueue({ kind: 'ingress', id, sender, target, method, arg, subnet });
-  return { id, bytes };
+}
+
+/** Bytes of a CBOR head (major type and length or value) for `n`. */
+function cborHead(n: number | bigint): number {
+  const v = BigInt(n);
+  return v < 24n ? 1 : v < 256n ? 2 : v < 65_536n ? 3 : v < 4_294_967_296n ? 5 : 9;
+}
+const cborBytes = (length: number): number => cborHead(length) + length;
+const cborText = (text: string): number => cborBytes(new TextEncoder().encode(text).length);
+
+/**
+ * The size the replica counts for a message submitted through PocketIC's REST API: the CBOR
+ * encoding of the envelope it builds (`SignedIngress::count_bytes`), whose content holds the
+ * request type, canister id, method, argument, sender, an `ingress_expiry` in nanoseconds and an
+ * 8-byte nonce, with no signature or delegation fields (`submit_ingress_as` / `ingress_message` in
+ * dfinity/ic `rs/state_machine_tests/src/lib.rs`).
+ */
+export function ingressMessageBytes(
+  sender: Principal,
+  target: Principal,
+  method: string,
+  arg: Uint8Array,
+): number {
+  const EXPIRY = 2n ** 60n; // any time since 1970 in ns: a 9-byte CBOR integer
+  const content =
+    1 +
+    cborText('request_type') +
+    cborText('call') +
+    cborText('canister_id') +
+    cborBytes(target.toUint8Array().length) +
+    cborText('method_name') +
+    cborText(method) +
+    cborText('arg') +
+    cborBytes(arg.length) +
+    cborText('sender') +
+    cborBytes(sender.toUint8Array().length) +
+    cborText('ingress_expiry') +
+    cborHead(EXPIRY) +
+    cborText('nonce') +
+    cborBytes(8);
+  return 1 + cborText('content') + content;
 }
 
 /** The ingress filter: the checks the replica makes before it accepts a message for a canister. */

@@ -131,6 +131,11 @@ export class Replica {
     return this.#ingressCounter++;
   }
 
+  /** The counter the next accepted ingress message gets (not consumed). */
+  get ingressCounter(): bigint {
+    return this.#ingressCounter;
+  }
+
   // ---- jobs ----------------------------------------------------------------
 
   /** Inducts an ingress message (see ingress.ts). */

@@ -17,6 +17,7 @@ export class Subnet implements SubnetPlan {
   readonly costSchedule: 'Normal' | 'Free';
   readonly ranges: IdRange[];
   readonly allocationRange: IdRange;
+  readonly maxIngressBytesPerMessage: number;
   readonly canisters = new Map<string, CanisterState>();
   #next: bigint;
 
@@ -31,6 +32,7 @@ export class Subnet implements SubnetPlan {
     this.costSchedule = plan.costSchedule;
     this.ranges = plan.ranges;
     this.allocationRange = plan.allocationRange;
+    this.maxIngressBytesPerMessage = plan.maxIngressBytesPerMessage;
     this.#next = plan.allocationRange.start;
   }
 
