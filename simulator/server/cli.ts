@@ -362,16 +362,6 @@ export async function runCli(
     process.exit(1);
   });
 
-  // The first instance's worker boots and loads the core on its own thread meanwhile: a worker's
-  // start is the longest step before the first instance can run. A core that cannot load in a
-  // worker (a broken install) ends the server loudly instead of failing every instance.
-  pool.warm().catch((e: unknown) => {
-    process.stderr.write(
-      `icsim: cannot load the simulator core in a worker: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
-    );
-    shutdown('the simulator core did not load', 1);
-  });
-
   // 2. Listen, then 3. publish the port.
   try {
     await new Promise<void>((resolve, reject) => {
@@ -396,6 +386,17 @@ export async function runCli(
     writeSync(portFd, `${port}\n`);
     closeSync(portFd);
   }
+  // The first instance's worker boots and loads the core on its own thread while the REST adapter
+  // loads here: a worker's start is the longest step before the first instance can run. Started
+  // only now because constructing a Worker costs the main thread ~8 ms, and PicJS reads the port
+  // file every 100 ms. A core that cannot load in a worker (a broken install) ends the server
+  // loudly instead of failing every instance.
+  pool.warm().catch((e: unknown) => {
+    process.stderr.write(
+      `icsim: cannot load the simulator core in a worker: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
+    );
+    shutdown('the simulator core did not load', 1);
+  });
   loaded(start.loadServer());
   let icsim: IcsimServer;
   try {
