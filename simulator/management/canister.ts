@@ -426,11 +426,12 @@ export class ManagementCanister implements ManagementHandler {
     } else if ('reinstall' in mode) installMode = { kind: 'reinstall' };
     else {
       const options = mode.upgrade[0];
+      const persistence = options?.wasm_memory_persistence[0];
       installMode = {
         kind: 'upgrade',
         skipPreUpgrade: options?.skip_pre_upgrade[0] ?? false,
-        keepWasmMemory:
-          options?.wasm_memory_persistence[0] !== undefined && 'keep' in options.wasm_memory_persistence[0],
+        wasmMemoryPersistence:
+          persistence === undefined ? undefined : 'keep' in persistence ? 'keep' : 'replace',
       };
     }
     const outcome = installCode(canister, {
