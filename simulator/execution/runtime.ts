@@ -31,7 +31,8 @@ export class WasmRuntime {
   /** Instantiates `compiled` for `env`; the (start) function is not run here (the module's is exported as `canister_start`). */
   constructor(compiled: CompiledModule, env: CanisterEnv, onPrint: (text: string) => void) {
     this.compiled = compiled;
-    this.api = new SystemApi(env, { bytes: () => this.heap() }, compiled.isWasm64, onPrint, {
+    const bytes = (): Uint8Array | undefined => (this.#memory0() ? this.heap() : undefined);
+    this.api = new SystemApi(env, { bytes }, compiled.isWasm64, onPrint, {
       counter: () => (this.#counter === undefined ? undefined : (this.#counter.value as bigint)),
     });
     const ic0Names = WebAssembly.Module.imports(compiled.module)
@@ -70,18 +71,26 @@ export class WasmRuntime {
   }
 
   get memory(): WebAssembly.Memory {
-    const m = this.#instance.exports['memory'];
-    if (!(m instanceof WebAssembly.Memory)) throw new Error('the module exports no memory');
+    const m = this.#memory0();
+    if (!m) throw new Error('the module exports no memory');
     return m;
   }
 
-  heap(): Uint8Array {
-    return new Uint8Array(this.memory.buffer);
+  /** Memory 0, which a module may lack: the IC installs modules without memory (instrumentation.rs exports memory 0 only if there is one). */
+  #memory0(): WebAssembly.Memory | undefined {
+    const m = this.#instance.exports['memory'];
+    return m instanceof WebAssembly.Memory ? m : undefined;
   }
 
-  /** Heap size in bytes. */
+  /** The heap's bytes; empty for a module without memory. */
+  heap(): Uint8Array {
+    const m = this.#memory0();
+    return m ? new Uint8Array(m.buffer) : new Uint8Array();
+  }
+
+  /** Heap size in bytes (0 for a module without memory). */
   heapSize(): number {
-    return this.memory.buffer.byteLength;
+    return this.#memory0()?.buffer.byteLength ?? 0;
   }
 
   hasExport(name: string): boolean {

@@ -31,7 +31,8 @@ export interface CanisterEnv {
 
 /** Access to the instance's linear memory; the buffer may move after `memory.grow`. */
 export interface MemoryAccess {
-  bytes(): Uint8Array;
+  /** The heap's bytes, or undefined when the module declares no memory. */
+  bytes(): Uint8Array | undefined;
 }
 
 /** Live access to the instance's instruction counter (the `canister counter_instructions` global). */
@@ -130,8 +131,20 @@ export class SystemApi {
     return this.#wasm64 ? BigInt(n) : n;
   }
 
-  #read(src: Num, size: Num, what: string): Uint8Array {
+  /**
+   * The heap a call reads or writes. A module without memory installs and runs,
+   * but every System API call that touches the heap traps, even for zero bytes
+   * (dfinity/ic rs/embedders/src/wasmtime_embedder/linker.rs,
+   * `with_memory_and_system_api`).
+   */
+  #heap(): Uint8Array {
     const mem = this.#memory.bytes();
+    if (mem === undefined) throw contractViolation('WebAssembly module must define memory', true);
+    return mem;
+  }
+
+  #read(src: Num, size: Num, what: string): Uint8Array {
+    const mem = this.#heap();
     const s = num(src);
     const n = num(size);
     if (s < 0 || n < 0 || s + n > mem.length) {
@@ -141,7 +154,7 @@ export class SystemApi {
   }
 
   #write(dst: Num, data: Uint8Array, what: string): void {
-    const mem = this.#memory.bytes();
+    const mem = this.#heap();
     const d = num(dst);
     if (d < 0 || d + data.length > mem.length) {
       throw contractViolation(
