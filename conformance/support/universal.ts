@@ -128,6 +128,28 @@ export function fanoutArg(callee: Principal, method: string, count: number): Uin
   return concat(lp(callee.toUint8Array()), lp(bytes(method)), Uint8Array.of(count));
 }
 
+/** The argument of `burst`: `count` calls to `callee.method`, none awaited. */
+export function burstArg(callee: Principal, method: string, count: number): Uint8Array<ArrayBuffer> {
+  return concat(lp(callee.toUint8Array()), lp(bytes(method)), u32(count));
+}
+
+export interface BurstResult {
+  performed: number;
+  refused: number;
+  /** The first non-zero `call_perform` result, 0 when every call was performed. */
+  firstRefusal: number;
+}
+
+/** Decodes `burst`'s reply. */
+export function burstResult(reply: Uint8Array): BurstResult {
+  const view = new DataView(reply.buffer, reply.byteOffset, reply.byteLength);
+  return {
+    performed: view.getUint32(0, true),
+    refused: view.getUint32(4, true),
+    firstRefusal: view.getUint32(8, true),
+  };
+}
+
 export function cq2Arg(
   first: { callee: Principal; method: string },
   second: { callee: Principal; method: string },

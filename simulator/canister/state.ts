@@ -12,6 +12,15 @@ import type { WasmClosure } from '../execution/message.ts';
 
 export type CanisterStatus = 'running' | 'stopping' | 'stopped';
 
+/**
+ * Capacity of each queue between two canisters (dfinity/ic
+ * rs/replicated_state/src/canister_state/queues.rs `DEFAULT_QUEUE_CAPACITY`):
+ * a request needs a slot in the output queue to its callee and reserves one
+ * for the response in the input queue from it, held until the response is
+ * consumed, so at most this many calls to one callee are outstanding.
+ */
+export const DEFAULT_QUEUE_CAPACITY = 500;
+
 export type LogVisibility = { controllers: null } | { public: null } | { allowed_viewers: Principal[] };
 
 export interface CanisterSettings {
@@ -172,6 +181,18 @@ export class CanisterState implements CanisterEnv {
 
   wasmMemoryLimit(): bigint {
     return this.settings.wasmMemoryLimit;
+  }
+
+  /**
+   * Requests to `callee` that still fit in the queues: the capacity less the
+   * response slots that outstanding calls reserve (queues.rs
+   * `available_output_request_slots`; requests leave the output queue as soon
+   * as the round routes them, so only the reservations persist here).
+   */
+  availableRequestSlots(callee: Uint8Array): number {
+    let reserved = 0;
+    for (const cb of this.callbacks.values()) if (equalBytes(cb.callee.toUint8Array(), callee)) reserved++;
+    return DEFAULT_QUEUE_CAPACITY - reserved;
   }
 
   /** Open call contexts: the canister is stopped only when there are none. */
