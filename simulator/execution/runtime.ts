@@ -18,6 +18,12 @@ import type { CompiledModule } from '../wasm/cache.ts';
 
 type WasmFunction = (...args: (number | bigint)[]) => unknown;
 
+/** A heap and the mutable globals, as `WasmRuntime.capture` takes them. */
+export interface RuntimeState {
+  heap: Uint8Array;
+  globals: (number | bigint)[];
+}
+
 export class WasmRuntime {
   readonly api: SystemApi;
   readonly compiled: CompiledModule;
@@ -139,6 +145,30 @@ export class WasmRuntime {
     this.#globalNames.forEach((name, i) => {
       const g = this.#global(name);
       if (g) g.value = this.#committedGlobals[i];
+    });
+  }
+
+  /**
+   * The current heap and globals, to put back with `restore` (a composite
+   * query's caller keeps its state while a query it calls runs on the
+   * callee's committed state, which may be its own).
+   */
+  capture(): RuntimeState {
+    return { heap: this.heap().slice(), globals: this.#readGlobals() };
+  }
+
+  /** Puts back a state taken by `capture`; the committed state stays what `rollback` returns to. */
+  restore(state: RuntimeState): void {
+    if (this.heapSize() > state.heap.length) {
+      this.#instance = new WebAssembly.Instance(this.compiled.module, this.#imports);
+      this.#counter = this.#counterGlobal();
+    }
+    const missing = (state.heap.length - this.heapSize()) / WASM_PAGE_SIZE;
+    if (missing > 0) this.growMemory(missing);
+    this.heap().set(state.heap);
+    this.#globalNames.forEach((name, i) => {
+      const g = this.#global(name);
+      if (g) g.value = state.globals[i];
     });
   }
 

@@ -1,8 +1,14 @@
 /**
  * The query engine: non-replicated (composite) queries against the last
  * committed state. Nested calls of a composite query run at once, depth
- * first, and nothing any of them does persists: every canister touched is
- * rolled back when the top-level query ends.
+ * first, and nothing any of them does persists.
+ *
+ * Each call of the call graph runs in its own call context on the callee's
+ * committed state, whoever called it (itself included); what it changes
+ * lives through its own callbacks and is dropped when it responds
+ * (dfinity/ic rs/execution_environment/src/query_handler/query_context.rs
+ * `handle_request` takes the callee from the state the query runs against;
+ * query_call_graph.rs keeps each caller's modified state on its call stack).
  *
  * Semantics: IC interface specification, "Query call", "Composite query";
  * dfinity/ic `query_context.rs` for the depth limit.
@@ -11,6 +17,7 @@ import { Principal } from '@icp-sdk/core/principal';
 import { UserError, didNotReply } from '../errors.ts';
 import type { CanisterState } from '../canister/state.ts';
 import { invoke } from '../execution/executor.ts';
+import type { WasmRuntime } from '../execution/runtime.ts';
 import { newMessageContext } from '../execution/message.ts';
 import { toUserError } from '../execution/trap.ts';
 import { rejectWith, type CallResult } from '../result.ts';
@@ -30,13 +37,51 @@ export function query(
   if (target.compareTo(MANAGEMENT) === 'eq' && replica.management) {
     return replica.management.query(method, arg, sender);
   }
-  const touched = new Set<CanisterState>();
+  const graph: CallGraph = { touched: new Set(), running: new Map() };
   try {
-    return runQuery(replica, target, sender.toUint8Array(), method, arg, touched, 'top', 0);
+    return runQuery(replica, target, sender.toUint8Array(), method, arg, graph, 'top', 0);
   } finally {
-    for (const c of touched) {
+    for (const c of graph.touched) {
       c.runtime?.rollback();
       c.stable.rollback();
+    }
+  }
+}
+
+/** The canisters a query touched, and how many of its calls each is running now (on the stack). */
+interface CallGraph {
+  touched: Set<CanisterState>;
+  running: Map<CanisterState, number>;
+}
+
+/** Back to the committed state, still journaling stable memory for the next call. */
+function resetToCommitted(canister: CanisterState, runtime: WasmRuntime): void {
+  runtime.rollback();
+  canister.stable.rollback();
+  canister.stable.begin();
+}
+
+/**
+ * Runs `run` as one call of the graph on `canister`'s committed state; a call
+ * of the same canister further up the stack gets its own state back after.
+ */
+function inCallContext<T>(canister: CanisterState, runtime: WasmRuntime, graph: CallGraph, run: () => T): T {
+  const running = graph.running.get(canister) ?? 0;
+  const outer = running > 0 ? { heap: runtime.capture(), stable: canister.stable.changes() } : undefined;
+  if (outer) resetToCommitted(canister, runtime);
+  else if (!graph.touched.has(canister)) {
+    graph.touched.add(canister);
+    canister.stable.begin();
+  }
+  graph.running.set(canister, running + 1);
+  try {
+    return run();
+  } finally {
+    graph.running.set(canister, running);
+    resetToCommitted(canister, runtime);
+    if (outer) {
+      runtime.restore(outer.heap);
+      canister.stable.reapply(outer.stable);
     }
   }
 }
@@ -47,7 +92,7 @@ function runQuery(
   caller: Uint8Array,
   method: string,
   arg: Uint8Array,
-  touched: Set<CanisterState>,
+  graph: CallGraph,
   level: 'top' | 'nested',
   depth: number,
 ): CallResult {
@@ -71,10 +116,24 @@ function runQuery(
     // dfinity/ic query_context.rs: MAX_QUERY_CALL_DEPTH.
     return rejectWith(new UserError('QueryCallGraphTooDeep', 'Composite query call graph went too deep'));
   }
-  if (!touched.has(canister)) {
-    touched.add(canister);
-    canister.stable.begin();
-  }
+  return inCallContext(canister, runtime, graph, () =>
+    runCall(replica, canister, runtime, entry, kind, caller, arg, graph, level, depth),
+  );
+}
+
+/** One call of the graph, its nested calls and its callbacks, until it responds or has nothing left to await. */
+function runCall(
+  replica: Replica,
+  canister: CanisterState,
+  runtime: WasmRuntime,
+  entry: string,
+  kind: 'NRQ' | 'CQ',
+  caller: Uint8Array,
+  arg: Uint8Array,
+  graph: CallGraph,
+  level: 'top' | 'nested',
+  depth: number,
+): CallResult {
   const time = replica.certifiedTime;
   const base = { time, globalTimer: canister.globalTimer, caller };
   const limit = replica.instructionLimit(canister, kind);
@@ -88,9 +147,11 @@ function runQuery(
   const error = invoke(runtime, ctx, { kind: 'export', name: entry });
   let contextInstructions = ctx.instructionsUsed;
   if (error) return rejectWith(toUserError(error, canister.idText));
+  // Once the call has responded, what it still awaits cannot change the answer: the replica
+  // drops those calls unexecuted (query_call_graph.rs, "the DFS traversal takes a shortcut").
   let response = ctx.response;
   const pending = [...ctx.calls];
-  while (pending.length > 0) {
+  while (!response && pending.length > 0) {
     const call = pending.shift()!;
     const callee = Principal.fromUint8Array(call.callee);
     const result = runQuery(
@@ -99,7 +160,7 @@ function runQuery(
       canister.idBytes,
       call.method,
       call.arg,
-      touched,
+      graph,
       'nested',
       depth + 1,
     );
@@ -109,17 +170,13 @@ function runQuery(
       kind: isReply ? 'CRy' : 'CRt',
       arg: isReply ? result.reply : new Uint8Array(),
       ...callbackArgs(result),
-      alreadyResponded: response !== undefined,
       instructionLimit: limit,
       callContextInstructions: contextInstructions,
     });
     const cbError = invoke(runtime, cb, { kind: 'closure', closure: isReply ? call.reply : call.reject });
     contextInstructions += cb.instructionsUsed;
-    if (cbError) {
-      if (!response) return rejectWith(toUserError(cbError, canister.idText));
-      continue;
-    }
-    response = response ?? cb.response;
+    if (cbError) return rejectWith(toUserError(cbError, canister.idText));
+    response = cb.response;
     pending.push(...cb.calls);
   }
   return response ?? rejectWith(didNotReply(canister.idText));
