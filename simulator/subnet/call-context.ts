@@ -264,12 +264,14 @@ export class CallContextManager {
     for (const w of waiters) w('stopped');
   }
 
-  /** Rejects every open call context (uninstall_code, delete_canister). */
+  /**
+   * Rejects every open call context (uninstall_code, delete_canister) with
+   * CANISTER_REJECT and `message` as it is: IC0406 for an ingress sender, the
+   * bare text for a calling canister (canister_manager.rs `uninstall_canister`).
+   */
   rejectOpenCallContexts(canister: CanisterState, message: string): void {
     for (const cc of canister.callContexts.values()) {
-      if (!cc.responded) {
-        this.#respond(cc, rejectWith(new UserError('CanisterRejectedMessage', message, 'CanisterReject')));
-      }
+      if (!cc.responded) this.#respond(cc, reject('CanisterReject', message, 'CanisterRejectedMessage'));
     }
     canister.callContexts.clear();
     canister.callbacks.clear();

@@ -20,7 +20,7 @@ import { invoke } from '../execution/executor.ts';
 import type { WasmRuntime } from '../execution/runtime.ts';
 import { newMessageContext } from '../execution/message.ts';
 import { toUserError } from '../execution/trap.ts';
-import { rejectWith, type CallResult } from '../result.ts';
+import { rejectDescribed, type CallResult } from '../result.ts';
 import { callbackArgs, runnableTarget } from './call-context.ts';
 import type { Replica } from './replica.ts';
 
@@ -97,7 +97,7 @@ function runQuery(
   depth: number,
 ): CallResult {
   const found = runnableTarget(replica, target);
-  if (found instanceof UserError) return rejectWith(found);
+  if (found instanceof UserError) return rejectDescribed(found);
   const { canister, runtime } = found;
   let entry: string;
   let kind: 'NRQ' | 'CQ';
@@ -108,13 +108,15 @@ function runQuery(
     entry = `canister_composite_query ${method}`;
     kind = 'CQ';
   } else {
-    return rejectWith(
+    return rejectDescribed(
       toUserError({ kind: 'MethodNotFound', methodKind: 'query', name: method }, canister.idText),
     );
   }
   if (depth > 6) {
     // dfinity/ic query_context.rs: MAX_QUERY_CALL_DEPTH.
-    return rejectWith(new UserError('QueryCallGraphTooDeep', 'Composite query call graph went too deep'));
+    return rejectDescribed(
+      new UserError('QueryCallGraphTooDeep', 'Composite query call graph went too deep'),
+    );
   }
   return inCallContext(canister, runtime, graph, () =>
     runCall(replica, canister, runtime, entry, kind, caller, arg, graph, level, depth),
@@ -146,7 +148,7 @@ function runCall(
   });
   const error = invoke(runtime, ctx, { kind: 'export', name: entry });
   let contextInstructions = ctx.instructionsUsed;
-  if (error) return rejectWith(toUserError(error, canister.idText));
+  if (error) return rejectDescribed(toUserError(error, canister.idText));
   // Once the call has responded, what it still awaits cannot change the answer: the replica
   // drops those calls unexecuted (query_call_graph.rs, "the DFS traversal takes a shortcut").
   let response = ctx.response;
@@ -175,11 +177,18 @@ function runCall(
     });
     const cbError = invoke(runtime, cb, { kind: 'closure', closure: isReply ? call.reply : call.reject });
     contextInstructions += cb.instructionsUsed;
-    if (cbError) return rejectWith(toUserError(cbError, canister.idText));
+    if (cbError) return rejectDescribed(toUserError(cbError, canister.idText));
     response = cb.response;
     pending.push(...cb.calls);
   }
-  return response ?? rejectWith(didNotReply(canister.idText));
+  if (response) return response;
+  // A call of the graph that did not respond: its caller gets a synthetic reject
+  // (query_context.rs `empty_response`); a user, the ingress-style did-not-reply.
+  return rejectDescribed(
+    level === 'top'
+      ? didNotReply(canister.idText)
+      : new UserError('CanisterDidNotReply', `Canister ${canister.idText} did not produce a response`),
+  );
 }
 
 /** `f`, evaluated at most once. */
