@@ -300,6 +300,7 @@ export class ManagementCanister implements ManagementHandler {
           },
           module_hash: canister.moduleHash ? [canister.moduleHash] : [],
           memory_size: canister.memorySize(),
+          memory_metrics: canister.memoryMetrics(),
           cycles: canister.balance,
           reserved_cycles: 0n,
           idle_cycles_burned_per_day: 0n,
