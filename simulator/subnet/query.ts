@@ -41,10 +41,8 @@ export function query(
   try {
     return runQuery(replica, target, sender.toUint8Array(), method, arg, graph, 'top', 0);
   } finally {
-    for (const c of graph.touched) {
-      c.runtime?.rollback();
-      c.stable.rollback();
-    }
+    // Every call already put its canister back on the committed state; end the journals.
+    for (const c of graph.touched) c.stable.rollback();
   }
 }
 
