@@ -43,7 +43,7 @@ describe('a Motoko canister (moc, enhanced orthogonal persistence: wasm64 with a
     expect(nat(replyOf(h.query(id, 'get', none)))).toBe(1n);
   });
 
-  it('refuses an upgrade without wasm_memory_persistence = keep, as the replica guards EOP canisters', () => {
+  it('refuses an upgrade that names no wasm_memory_persistence, as the replica guards EOP canisters', () => {
     const h = new Harness();
     const id = h.deploy(wasm);
     replyOf(h.update(id, 'inc', none));

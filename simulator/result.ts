@@ -7,7 +7,8 @@
  * A reject is read two ways, as in the replica: a user (ingress sender,
  * query caller) gets the reject code, the error code and `message`; a
  * calling canister gets the reject code and `callerMessage` (its
- * `RejectContext`), which for the system's errors is `IC0503: <message>`.
+ * `RejectContext`), which for a failed execution is `IC0503: <message>` and
+ * for the other failures of the system the bare message.
  */
 import {
   didNotReply,
@@ -50,7 +51,13 @@ export function reject(
   return { status: 'rejected', rejectCode, errorCode, message };
 }
 
-/** A failure of the system (a trap, a missing canister …): a calling canister reads `IC0503: <message>` (`UserError`'s Display). */
+/**
+ * A failed execution of a call (a trap, a missing method, no Wasm module):
+ * a calling canister reads `IC0503: <message>`, `UserError`'s Display
+ * (dfinity/ic rs/types/types/src/messages.rs `From<Result<…, UserError>> for
+ * Payload`, used by the replica's `finish_call_with_error` and for a failed
+ * call context).
+ */
 export function rejectWith(error: UserError): Reject {
   return {
     status: 'rejected',
@@ -58,6 +65,23 @@ export function rejectWith(error: UserError): Reject {
     errorCode: error.errorCode,
     message: error.message,
     callerMessage: `${errorCodeText(error.errorCode)}: ${error.message}`,
+  };
+}
+
+/**
+ * Any other failure of the system, which a calling canister reads without the
+ * error code: the replica's `RejectContext::from(UserError)` takes the bare
+ * description (rs/types/types/src/messages.rs). The management canister
+ * answers canisters this way (execution_environment.rs
+ * `output_subnet_response`), and so does a call inside a composite query's
+ * call graph (query_context.rs `handle_request`).
+ */
+export function rejectDescribed(error: UserError): Reject {
+  return {
+    status: 'rejected',
+    rejectCode: error.rejectCode,
+    errorCode: error.errorCode,
+    message: error.message,
   };
 }
 

@@ -79,6 +79,8 @@ export const RelayFlags = {
   cleanup: 2,
   /** The calling message traps right after `call_perform`. */
   trapAfterPerform: 4,
+  /** Reply at once; the callback appends its record (as `relay` would reply it) to the `log`. */
+  logResult: 8,
 } as const;
 
 export interface RelayCall {
@@ -124,8 +126,49 @@ export async function relay(pic: PocketIc, caller: Principal, call: RelayCall): 
   return relayResult(await pic.updateCall({ canisterId: caller, method: 'relay', arg: relayArg(call) }));
 }
 
+/** What `cq_relay`'s callback saw of a call made inside a composite query. */
+export type CompositeRelayResult =
+  { kind: 'reply'; data: Uint8Array } | { kind: 'reject'; code: number; message: string };
+
+/** Calls the composite query `cq_relay` on `caller`: `callee.method(payload)` from inside a query call graph. */
+export async function compositeRelay(
+  pic: PocketIc,
+  caller: Principal,
+  call: Omit<RelayCall, 'flags' | 'cycles'>,
+): Promise<CompositeRelayResult> {
+  const reply = await pic.queryCall({ canisterId: caller, method: 'cq_relay', arg: relayArg(call) });
+  if (reply[0] === 0x52) return { kind: 'reply', data: reply.slice(1) };
+  if (reply[0] === 0x4a) {
+    const code = new DataView(reply.buffer, reply.byteOffset, reply.byteLength).getUint32(1, true);
+    return { kind: 'reject', code, message: text(reply.slice(5)) };
+  }
+  throw new Error(`not a cq_relay reply: ${Array.from(reply).join(',')}`);
+}
+
 export function fanoutArg(callee: Principal, method: string, count: number): Uint8Array<ArrayBuffer> {
   return concat(lp(callee.toUint8Array()), lp(bytes(method)), Uint8Array.of(count));
+}
+
+/** The argument of `burst`: `count` calls to `callee.method`, none awaited. */
+export function burstArg(callee: Principal, method: string, count: number): Uint8Array<ArrayBuffer> {
+  return concat(lp(callee.toUint8Array()), lp(bytes(method)), u32(count));
+}
+
+export interface BurstResult {
+  performed: number;
+  refused: number;
+  /** The first non-zero `call_perform` result, 0 when every call was performed. */
+  firstRefusal: number;
+}
+
+/** Decodes `burst`'s reply. */
+export function burstResult(reply: Uint8Array): BurstResult {
+  const view = new DataView(reply.buffer, reply.byteOffset, reply.byteLength);
+  return {
+    performed: view.getUint32(0, true),
+    refused: view.getUint32(4, true),
+    firstRefusal: view.getUint32(8, true),
+  };
 }
 
 export function cq2Arg(

@@ -53,4 +53,25 @@ describe('StableMemory', () => {
     m.read(0, out);
     expect([...out]).toEqual([1, 2, 3]);
   });
+
+  it('takes a message’s changes and re-applies them after a rollback, journaled again', () => {
+    const m = new StableMemory();
+    m.grow(1);
+    m.write(0, new Uint8Array([1]));
+    m.begin();
+    m.grow(1);
+    m.write(WASM_PAGE_SIZE, new Uint8Array([2]));
+    m.write(0, new Uint8Array([3]));
+    const changes = m.changes();
+    m.rollback();
+    m.begin();
+    expect(m.size).toBe(1);
+    m.reapply(changes);
+    const out = new Uint8Array(2 * WASM_PAGE_SIZE);
+    m.read(0, out);
+    expect([m.size, out[0], out[WASM_PAGE_SIZE]]).toEqual([2, 3, 2]);
+    m.rollback();
+    m.read(0, out.subarray(0, 1));
+    expect([m.size, out[0]]).toEqual([1, 1]);
+  });
 });

@@ -12,6 +12,13 @@ export const WASM_PAGE_SIZE = 65536;
 /** 500 GiB: the IC's stable memory limit (docs `resource-limits.md`). */
 export const MAX_STABLE_MEMORY_PAGES = (500 * 1024 * 1024 * 1024) / WASM_PAGE_SIZE;
 
+/** A message's changes to stable memory (see `StableMemory.changes`). */
+export interface StableChanges {
+  size: number;
+  /** Page index → its bytes, `undefined` for a page the message removed. */
+  pages: Map<number, Uint8Array | undefined>;
+}
+
 export class StableMemory {
   #pages = new Map<number, Uint8Array>();
   #size = 0;
@@ -59,6 +66,29 @@ export class StableMemory {
     }
     this.#size = this.#sizeAtBegin;
     this.#journal = undefined;
+  }
+
+  /**
+   * What the current message changed since `begin()`: its size and the pages
+   * it touched as they are now, to put back with `reapply` after a rollback.
+   */
+  changes(): StableChanges {
+    const pages = new Map<number, Uint8Array | undefined>();
+    for (const index of this.#journal?.keys() ?? []) pages.set(index, this.#pages.get(index)?.slice());
+    return { size: this.#size, pages };
+  }
+
+  /** Re-applies `changes` on top of the current state, journaled like any write. */
+  reapply(changes: StableChanges): void {
+    for (const [index, page] of changes.pages) {
+      if (page === undefined) {
+        this.#writablePage(index);
+        this.#pages.delete(index);
+      } else {
+        this.#writablePage(index).set(page);
+      }
+    }
+    this.#size = changes.size;
   }
 
   /** Grows by `delta` pages; returns the old size, or -1 when the limit would be passed. */

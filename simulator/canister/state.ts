@@ -12,6 +12,15 @@ import type { WasmClosure } from '../execution/message.ts';
 
 export type CanisterStatus = 'running' | 'stopping' | 'stopped';
 
+/**
+ * Capacity of each queue between two canisters (dfinity/ic
+ * rs/replicated_state/src/canister_state/queues.rs `DEFAULT_QUEUE_CAPACITY`):
+ * a request needs a slot in the output queue to its callee and reserves one
+ * for the response in the input queue from it, held until the response is
+ * consumed, so at most this many calls to one callee are outstanding.
+ */
+export const DEFAULT_QUEUE_CAPACITY = 500;
+
 export type LogVisibility = { controllers: null } | { public: null } | { allowed_viewers: Principal[] };
 
 export interface CanisterSettings {
@@ -174,16 +183,105 @@ export class CanisterState implements CanisterEnv {
     return this.settings.wasmMemoryLimit;
   }
 
+  /**
+   * Requests to `callee` that still fit in the queues: the capacity less the
+   * response slots that outstanding calls reserve (queues.rs
+   * `available_output_request_slots`; requests leave the output queue as soon
+   * as the round routes them, so only the reservations persist here).
+   */
+  availableRequestSlots(callee: Uint8Array): number {
+    let reserved = 0;
+    for (const cb of this.callbacks.values()) if (equalBytes(cb.callee.toUint8Array(), callee)) reserved++;
+    return DEFAULT_QUEUE_CAPACITY - reserved;
+  }
+
   /** Open call contexts: the canister is stopped only when there are none. */
   hasOpenCallContexts(): boolean {
     for (const ctx of this.callContexts.values()) if (!ctx.responded || ctx.outstandingCalls > 0) return true;
     return false;
   }
 
-  /** Memory the canister uses, as `canister_status` reports it. */
-  memorySize(): bigint {
-    const heap = BigInt(this.runtime?.heapSize() ?? 0);
-    const chunks = [...this.chunkStore.values()].reduce((n, c) => n + BigInt(c.length), 0n);
-    return heap + this.stable.byteLength + BigInt(this.moduleBytes?.length ?? 0) + chunks;
+  /**
+   * The memory the canister uses, part by part, as `canister_status` reports
+   * it in `memory_metrics` (IC interface specification, "IC method
+   * canister_status"; dfinity/ic rs/replicated_state/src/canister_state.rs
+   * `memory_usage` and the getters canister_manager.rs `get_canister_status`
+   * reads). Snapshots are not simulated.
+   */
+  memoryMetrics(): MemoryMetrics {
+    const runtime = this.runtime;
+    const utf8 = new TextEncoder();
+    let globals = 0;
+    let customSections = 0;
+    if (runtime) {
+      // Every global the instrumented module exports: the mutable ones (exported so they can be
+      // persisted) and the instruction counter (wasmtime_embedder.rs `get_exported_globals`).
+      globals = WebAssembly.Module.exports(runtime.compiled.module).filter((e) => e.kind === 'global').length;
+      // WasmMetadata::memory_usage: the name, the visibility byte and the content of each section.
+      for (const m of runtime.compiled.metadata)
+        customSections += utf8.encode(m.name).length + 1 + m.content.length;
+    }
+    const history = this.history
+      .slice(-MAX_CANISTER_HISTORY_CHANGES)
+      .reduce((n, change) => n + canisterChangeBytes(change), 0);
+    return {
+      wasm_memory_size: BigInt(runtime?.heapSize() ?? 0),
+      stable_memory_size: this.stable.byteLength,
+      global_memory_size: BigInt(globals * GLOBAL_BYTES),
+      wasm_binary_size: BigInt(this.moduleBytes?.length ?? 0),
+      custom_sections_size: BigInt(customSections),
+      canister_history_size: BigInt(history),
+      wasm_chunk_store_size: BigInt(this.chunkStore.size) * CHUNK_STORE_BYTES_PER_CHUNK,
+      snapshots_size: 0n,
+    };
   }
+
+  /** Memory the canister uses, as `canister_status` reports it: the sum of its `memoryMetrics`. */
+  memorySize(): bigint {
+    return Object.values(this.memoryMetrics()).reduce((n, v) => n + v, 0n);
+  }
+}
+
+/** `canister_status`'s `memory_metrics` (IC interface specification, the management canister's Candid). */
+export interface MemoryMetrics {
+  wasm_memory_size: bigint;
+  stable_memory_size: bigint;
+  global_memory_size: bigint;
+  wasm_binary_size: bigint;
+  custom_sections_size: bigint;
+  canister_history_size: bigint;
+  wasm_chunk_store_size: bigint;
+  snapshots_size: bigint;
+}
+
+/** The changes canister history keeps, and counts (rs/replicated_state/src/canister_state/system_state.rs). */
+export const MAX_CANISTER_HISTORY_CHANGES = 20;
+/**
+ * `size_of::<Global>()` in the replica's x86-64 build: a tagged enum whose
+ * largest payload is a 128-bit (V128) value (execution_state.rs
+ * `global_memory_usage`). [inference from the type's layout]
+ */
+const GLOBAL_BYTES = 32;
+/** Every chunk takes a whole chunk's room (wasm_chunk_store.rs `CHUNK_SIZE`, `memory_usage`). */
+const CHUNK_STORE_BYTES_PER_CHUNK = 1024n * 1024n;
+/** `size_of::<PrincipalId>()`: a length byte and 29 bytes. */
+const PRINCIPAL_BYTES = 30;
+/**
+ * `size_of::<CanisterChange>()` in the replica's build, measured on PocketIC:
+ * a canister created with one controller reports 990 bytes of history, one
+ * change plus one controller (rs/types/management_canister_types
+ * `CanisterChange::count_bytes`).
+ */
+const CANISTER_CHANGE_BYTES = 960;
+
+/** `CanisterChange::count_bytes`: the change itself, plus the controllers a creation or controllers change lists. */
+function canisterChangeBytes(change: CanisterChange): number {
+  const d = change.details;
+  const controllers =
+    'creation' in d
+      ? d.creation.controllers.length
+      : 'controllers_change' in d
+        ? d.controllers_change.controllers.length
+        : 0;
+  return CANISTER_CHANGE_BYTES + controllers * PRINCIPAL_BYTES;
 }

@@ -15,10 +15,17 @@ import { WasmRuntime } from './runtime.ts';
 import { toUserError, type HypervisorError } from './trap.ts';
 import { WASM_PAGE_SIZE } from '../canister/stable-memory.ts';
 
+/**
+ * `wasm_memory_persistence` of an upgrade: `keep` or `replace` the Wasm heap,
+ * or undefined when the caller left the option out (which an enhanced
+ * orthogonal persistence canister refuses).
+ */
+export type WasmMemoryPersistence = 'keep' | 'replace' | undefined;
+
 export type InstallMode =
   | { kind: 'install' }
   | { kind: 'reinstall' }
-  | { kind: 'upgrade'; skipPreUpgrade: boolean; keepWasmMemory: boolean };
+  | { kind: 'upgrade'; skipPreUpgrade: boolean; wasmMemoryPersistence: WasmMemoryPersistence };
 
 export interface InstallRequest {
   mode: InstallMode;
@@ -57,11 +64,6 @@ export function installCode(canister: CanisterState, request: InstallRequest): I
   if (mode.kind === 'upgrade' && !old)
     return { error: toUserError({ kind: 'WasmModuleNotFound' }, id), logs };
 
-  if (mode.kind === 'upgrade' && old) {
-    const refused = checkPersistenceOption(old.compiled, compiled, mode.keepWasmMemory);
-    if (refused) return { error: refused, logs };
-  }
-
   const contexts: MessageContext[] = [];
   const instructionLimit = request.instructionLimit ?? MAX_INSTRUCTIONS_PER_INSTALL_CODE;
   // One budget for the whole install: each step starts where the previous one stopped.
@@ -99,6 +101,12 @@ export function installCode(canister: CanisterState, request: InstallRequest): I
     certified = ctx.certifiedData ?? certified;
   }
   if (mode.kind !== 'upgrade') canister.stable.clear();
+  // The replica decides the heap's fate after pre_upgrade, when it creates the new
+  // execution state (dfinity/ic rs/execution_environment/src/execution/upgrade.rs, stage 2).
+  if (mode.kind === 'upgrade' && old) {
+    const refused = checkPersistenceOption(old.compiled, compiled, mode.wasmMemoryPersistence);
+    if (refused) return fail(refused);
+  }
 
   let fresh: WasmRuntime;
   try {
@@ -112,11 +120,17 @@ export function installCode(canister: CanisterState, request: InstallRequest): I
       ),
     );
   }
-  if (mode.kind === 'upgrade' && mode.keepWasmMemory && old) {
+  if (mode.kind === 'upgrade' && mode.wasmMemoryPersistence === 'keep' && old) {
+    // `keep` replaces the new execution state's Wasm memory, data segments included, by the old
+    // one (install_code.rs `replace_execution_state_and_allocations`: `wasm_memory = old.wasm_memory`);
+    // a module declaring more pages than the old heap had reads zeros there (the kept page map
+    // has no pages past its end).
     const previous = old.heap();
     const pages = (previous.length - fresh.heapSize()) / WASM_PAGE_SIZE;
     if (pages > 0) fresh.growMemory(pages);
-    fresh.heap().set(previous);
+    const heap = fresh.heap();
+    heap.set(previous);
+    heap.fill(0, previous.length);
   }
   // install_code deactivates the global timer; init sees 0 (interface-spec PR 133).
   timer = 0n;
@@ -156,22 +170,23 @@ const usesEop = (m: CompiledModule): boolean => m.metadata.some((s) => s.name ==
 
 /**
  * The replica's safety guards for Motoko's enhanced orthogonal persistence
- * (dfinity/ic `rs/execution_environment/src/canister_manager.rs`,
- * `get_wasm_memory_handling`): an EOP canister must be upgraded with
- * `wasm_memory_persistence = keep`, and `keep` needs an EOP module.
+ * (dfinity/ic `rs/execution_environment/src/execution/upgrade.rs`,
+ * `determine_main_memory_handling`): an upgrade of an EOP canister must name
+ * `wasm_memory_persistence` (either value: `replace` discards the heap as an
+ * upgrade without the option does), and `keep` needs an EOP module.
  */
 function checkPersistenceOption(
   old: CompiledModule,
   next: CompiledModule,
-  keep: boolean,
+  persistence: WasmMemoryPersistence,
 ): UserError | undefined {
-  if (!keep && usesEop(old)) {
+  if (persistence === undefined && usesEop(old)) {
     return new UserError(
       'CanisterContractViolation',
       'Missing upgrade option: Enhanced orthogonal persistence requires the `wasm_memory_persistence` upgrade option.',
     );
   }
-  if (keep && !usesEop(next)) {
+  if (persistence === 'keep' && !usesEop(next)) {
     return new UserError(
       'CanisterContractViolation',
       'Invalid upgrade option: The `wasm_memory_persistence: opt Keep` upgrade option requires that the new canister module supports enhanced orthogonal persistence.',

@@ -49,6 +49,11 @@ export interface MessageContext {
   cyclesSpent: bigint;
   pendingCall?: OutgoingCall;
   calls: OutgoingCall[];
+  /**
+   * Request slots left per callee (hex of its id) for this execution, taken
+   * from the canister's on first use and counted down by `call_perform`.
+   */
+  requestSlots: Map<string, number>;
   certifiedData?: Uint8Array;
   globalTimer: bigint;
   globalTimerChanged: boolean;
@@ -89,6 +94,7 @@ export function newMessageContext(
     cyclesRefunded: 0n,
     cyclesSpent: 0n,
     calls: [],
+    requestSlots: new Map(),
     globalTimerChanged: false,
     logs: [],
     messageAccepted: false,

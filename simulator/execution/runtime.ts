@@ -18,6 +18,12 @@ import type { CompiledModule } from '../wasm/cache.ts';
 
 type WasmFunction = (...args: (number | bigint)[]) => unknown;
 
+/** A heap and the mutable globals, as `WasmRuntime.capture` takes them. */
+export interface RuntimeState {
+  heap: Uint8Array;
+  globals: (number | bigint)[];
+}
+
 export class WasmRuntime {
   readonly api: SystemApi;
   readonly compiled: CompiledModule;
@@ -31,7 +37,8 @@ export class WasmRuntime {
   /** Instantiates `compiled` for `env`; the (start) function is not run here (the module's is exported as `canister_start`). */
   constructor(compiled: CompiledModule, env: CanisterEnv, onPrint: (text: string) => void) {
     this.compiled = compiled;
-    this.api = new SystemApi(env, { bytes: () => this.heap() }, compiled.isWasm64, onPrint, {
+    const bytes = (): Uint8Array | undefined => (this.#memory0() ? this.heap() : undefined);
+    this.api = new SystemApi(env, { bytes }, compiled.isWasm64, onPrint, {
       counter: () => (this.#counter === undefined ? undefined : (this.#counter.value as bigint)),
     });
     const ic0Names = WebAssembly.Module.imports(compiled.module)
@@ -70,18 +77,26 @@ export class WasmRuntime {
   }
 
   get memory(): WebAssembly.Memory {
-    const m = this.#instance.exports['memory'];
-    if (!(m instanceof WebAssembly.Memory)) throw new Error('the module exports no memory');
+    const m = this.#memory0();
+    if (!m) throw new Error('the module exports no memory');
     return m;
   }
 
-  heap(): Uint8Array {
-    return new Uint8Array(this.memory.buffer);
+  /** Memory 0, which a module may lack: the IC installs modules without memory (instrumentation.rs exports memory 0 only if there is one). */
+  #memory0(): WebAssembly.Memory | undefined {
+    const m = this.#instance.exports['memory'];
+    return m instanceof WebAssembly.Memory ? m : undefined;
   }
 
-  /** Heap size in bytes. */
+  /** The heap's bytes; empty for a module without memory. */
+  heap(): Uint8Array {
+    const m = this.#memory0();
+    return m ? new Uint8Array(m.buffer) : new Uint8Array();
+  }
+
+  /** Heap size in bytes (0 for a module without memory). */
   heapSize(): number {
-    return this.memory.buffer.byteLength;
+    return this.#memory0()?.buffer.byteLength ?? 0;
   }
 
   hasExport(name: string): boolean {
@@ -130,6 +145,30 @@ export class WasmRuntime {
     this.#globalNames.forEach((name, i) => {
       const g = this.#global(name);
       if (g) g.value = this.#committedGlobals[i];
+    });
+  }
+
+  /**
+   * The current heap and globals, to put back with `restore` (a composite
+   * query's caller keeps its state while a query it calls runs on the
+   * callee's committed state, which may be its own).
+   */
+  capture(): RuntimeState {
+    return { heap: this.heap().slice(), globals: this.#readGlobals() };
+  }
+
+  /** Puts back a state taken by `capture`; the committed state stays what `rollback` returns to. */
+  restore(state: RuntimeState): void {
+    if (this.heapSize() > state.heap.length) {
+      this.#instance = new WebAssembly.Instance(this.compiled.module, this.#imports);
+      this.#counter = this.#counterGlobal();
+    }
+    const missing = (state.heap.length - this.heapSize()) / WASM_PAGE_SIZE;
+    if (missing > 0) this.growMemory(missing);
+    this.heap().set(state.heap);
+    this.#globalNames.forEach((name, i) => {
+      const g = this.#global(name);
+      if (g) g.value = state.globals[i];
     });
   }
 

@@ -10,7 +10,8 @@ import { CONTEXT_NAMES, isAllowed, isReplicated, type ContextKind } from './cont
 import type { MessageContext } from './message.ts';
 import { TrapSignal, contractViolation } from './trap.ts';
 import { WASM_PAGE_SIZE, type StableMemory } from '../canister/stable-memory.ts';
-import { concatBytes } from '../bytes.ts';
+import { concatBytes, toHex } from '../bytes.ts';
+import { RejectCode } from '../errors.ts';
 import { reject, reply } from '../result.ts';
 
 /** What the System API needs to know about the canister it runs in. */
@@ -27,11 +28,14 @@ export interface CanisterEnv {
   rootKey(): Uint8Array;
   environmentVariables(): { name: string; value: string }[];
   wasmMemoryLimit(): bigint;
+  /** How many more requests to `callee` fit in the canister's queues (`available_output_request_slots`). */
+  availableRequestSlots(callee: Uint8Array): number;
 }
 
 /** Access to the instance's linear memory; the buffer may move after `memory.grow`. */
 export interface MemoryAccess {
-  bytes(): Uint8Array;
+  /** The heap's bytes, or undefined when the module declares no memory. */
+  bytes(): Uint8Array | undefined;
 }
 
 /** Live access to the instance's instruction counter (the `canister counter_instructions` global). */
@@ -130,8 +134,20 @@ export class SystemApi {
     return this.#wasm64 ? BigInt(n) : n;
   }
 
-  #read(src: Num, size: Num, what: string): Uint8Array {
+  /**
+   * The heap a call reads or writes. A module without memory installs and runs,
+   * but every System API call that touches the heap traps, even for zero bytes
+   * (dfinity/ic rs/embedders/src/wasmtime_embedder/linker.rs,
+   * `with_memory_and_system_api`).
+   */
+  #heap(): Uint8Array {
     const mem = this.#memory.bytes();
+    if (mem === undefined) throw contractViolation('WebAssembly module must define memory', true);
+    return mem;
+  }
+
+  #read(src: Num, size: Num, what: string): Uint8Array {
+    const mem = this.#heap();
     const s = num(src);
     const n = num(size);
     if (s < 0 || n < 0 || s + n > mem.length) {
@@ -141,7 +157,7 @@ export class SystemApi {
   }
 
   #write(dst: Num, data: Uint8Array, what: string): void {
-    const mem = this.#memory.bytes();
+    const mem = this.#heap();
     const d = num(dst);
     if (d < 0 || d + data.length > mem.length) {
       throw contractViolation(
@@ -393,6 +409,17 @@ export class SystemApi {
         if (!call)
           throw contractViolation('ic0.call_perform called when no call is under construction.', true);
         ctx.pendingCall = undefined;
+        // A call with no slot left in the queues to and from its callee is not made: its
+        // cycles come back, no callback is registered, and call_perform returns
+        // SYS_TRANSIENT (dfinity/ic rs/embedders/src/wasmtime_embedder/system_api/
+        // sandbox_safe_system_state.rs `push_output_request`; system_api.rs, same name).
+        const key = toHex(call.callee);
+        const slots = ctx.requestSlots.get(key) ?? env.availableRequestSlots(call.callee);
+        if (slots <= 0) {
+          ctx.cyclesSpent -= call.cycles;
+          return RejectCode.SysTransient;
+        }
+        ctx.requestSlots.set(key, slots - 1);
         ctx.calls.push(call);
         return 0;
       },

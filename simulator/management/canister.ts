@@ -11,7 +11,7 @@ import { concatBytes, fromHex, toHex } from '../bytes.ts';
 import { UserError } from '../errors.ts';
 import type { CanisterChange, CanisterState } from '../canister/state.ts';
 import { installCode, uninstallCode, type InstallMode } from '../execution/install.ts';
-import { rejectWith, reply as replied, type CallResult } from '../result.ts';
+import { rejectDescribed, rejectWith, reply as replied, type CallResult, type Reject } from '../result.ts';
 import { type ManagementCall, type ManagementHandler, type Replica } from '../subnet/replica.ts';
 import type { Subnet } from '../subnet/subnet.ts';
 import * as errors from './errors.ts';
@@ -120,7 +120,8 @@ export class ManagementCanister implements ManagementHandler {
       const result = this.#dispatch(call);
       if (result !== 'pending') call.respond(replied(result));
     } catch (e) {
-      if (e instanceof UserError) call.respond(rejectWith(e));
+      // A canister reads the description alone (execution_environment.rs `output_subnet_response`).
+      if (e instanceof UserError) call.respond(rejectDescribed(e));
       else throw e;
     }
   }
@@ -261,15 +262,7 @@ export class ManagementCanister implements ManagementHandler {
         canister.status = 'stopping';
         canister.stopWaiters.push((outcome) => {
           if (outcome === 'stopped') call.respond(replied(reply()));
-          else
-            call.respond(
-              rejectWith(
-                new UserError(
-                  'CanisterStoppingCancelled',
-                  `Canister ${canister.idText}'s stop request was cancelled.`,
-                ),
-              ),
-            );
+          else call.respond(stopCancelled(canister.idText));
         });
         this.#replica.finishStopping(canister);
         return 'pending';
@@ -307,6 +300,7 @@ export class ManagementCanister implements ManagementHandler {
           },
           module_hash: canister.moduleHash ? [canister.moduleHash] : [],
           memory_size: canister.memorySize(),
+          memory_metrics: canister.memoryMetrics(),
           cycles: canister.balance,
           reserved_cycles: 0n,
           idle_cycles_burned_per_day: 0n,
@@ -426,11 +420,12 @@ export class ManagementCanister implements ManagementHandler {
     } else if ('reinstall' in mode) installMode = { kind: 'reinstall' };
     else {
       const options = mode.upgrade[0];
+      const persistence = options?.wasm_memory_persistence[0];
       installMode = {
         kind: 'upgrade',
         skipPreUpgrade: options?.skip_pre_upgrade[0] ?? false,
-        keepWasmMemory:
-          options?.wasm_memory_persistence[0] !== undefined && 'keep' in options.wasm_memory_persistence[0],
+        wasmMemoryPersistence:
+          persistence === undefined ? undefined : 'keep' in persistence ? 'keep' : 'replace',
       };
     }
     const outcome = installCode(canister, {
@@ -480,4 +475,19 @@ export class ManagementCanister implements ManagementHandler {
     canister.settings = next;
     if (controllers) canister.controllers = controllers;
   }
+}
+
+/**
+ * A `stop_canister` call that `start_canister` cancelled, worded for each
+ * caller as the replica does (execution_environment.rs
+ * `reject_stop_requests`): a user gets IC0511 "… was cancelled.", a canister
+ * code 5 "Canister <id>'s stop request cancelled".
+ */
+function stopCancelled(id: string): Reject {
+  return {
+    ...rejectDescribed(
+      new UserError('CanisterStoppingCancelled', `Canister ${id}'s stop request was cancelled.`),
+    ),
+    callerMessage: `Canister ${id}'s stop request cancelled`,
+  };
 }

@@ -59,3 +59,27 @@ describe('management canister: bad input and permissions leave state as it was',
     expect(r.message).toBe('ic00 method raw_rand can not be called via ingress messages');
   });
 });
+
+describe('canister_status memory (icsim: the replica’s sizes, some measured on PocketIC)', () => {
+  it('a canister created with one controller uses the 990 bytes of history PocketIC reports', () => {
+    const h = new Harness();
+    const id = h.createCanister();
+    const status = h.management('canister_status', { canister_id: id }) as {
+      memory_size: bigint;
+      memory_metrics: { canister_history_size: bigint };
+    };
+    expect(status.memory_size).toBe(990n);
+    expect(status.memory_metrics.canister_history_size).toBe(990n);
+  });
+
+  it('globals count 32 bytes each: the mutable ones and the instruction counter', async () => {
+    const h = new Harness();
+    const id = h.deploy(
+      await watToWasm('(module (memory 1) (global (mut i32) (i32.const 0)) (global i64 (i64.const 1)))'),
+    );
+    const status = h.management('canister_status', { canister_id: id }) as {
+      memory_metrics: { global_memory_size: bigint };
+    };
+    expect(status.memory_metrics.global_memory_size).toBe(64n);
+  });
+});

@@ -17,7 +17,7 @@ import { execute } from '../execution/executor.ts';
 import type { WasmRuntime } from '../execution/runtime.ts';
 import { newMessageContext, type MessageContext } from '../execution/message.ts';
 import { toUserError, type HypervisorError } from '../execution/trap.ts';
-import { callerMessage, noResponse, rejectWith, type CallResult } from '../result.ts';
+import { callerMessage, noResponse, reject, rejectWith, type CallResult, type Reject } from '../result.ts';
 import type { Replica } from './replica.ts';
 
 export class CallContextManager {
@@ -89,6 +89,10 @@ export class CallContextManager {
     deadline: bigint,
   ): void {
     const refuse = (error: UserError): void => this.#answerOrigin(origin, rejectWith(error), cycles);
+    if (origin.kind === 'canister') {
+      const unroutable = requestRoutingReject(this.#replica, target);
+      if (unroutable) return this.#answerOrigin(origin, unroutable, cycles);
+    }
     const found = runnableTarget(this.#replica, target);
     if (found instanceof UserError) return refuse(found);
     const { canister, runtime } = found;
@@ -260,12 +264,14 @@ export class CallContextManager {
     for (const w of waiters) w('stopped');
   }
 
-  /** Rejects every open call context (uninstall_code, delete_canister). */
+  /**
+   * Rejects every open call context (uninstall_code, delete_canister) with
+   * CANISTER_REJECT and `message` as it is: IC0406 for an ingress sender, the
+   * bare text for a calling canister (canister_manager.rs `uninstall_canister`).
+   */
   rejectOpenCallContexts(canister: CanisterState, message: string): void {
     for (const cc of canister.callContexts.values()) {
-      if (!cc.responded) {
-        this.#respond(cc, rejectWith(new UserError('CanisterRejectedMessage', message, 'CanisterReject')));
-      }
+      if (!cc.responded) this.#respond(cc, reject('CanisterReject', message, 'CanisterRejectedMessage'));
     }
     canister.callContexts.clear();
     canister.callbacks.clear();
@@ -276,6 +282,29 @@ export class CallContextManager {
 export function callbackArgs(result: CallResult): { rejectCode: number; rejectMessage: string } {
   if (result.status === 'replied') return { rejectCode: 0, rejectMessage: '' };
   return { rejectCode: RejectCode[result.rejectCode], rejectMessage: callerMessage(result) };
+}
+
+/**
+ * Why a canister's request cannot be delivered, as message routing answers
+ * it (a plain reject, without an error code in front): no subnet's range
+ * holds the callee ("No route to canister <id>", dfinity/ic
+ * rs/messaging/src/routing/stream_builder.rs), or the callee's subnet cannot
+ * induct it (rs/messaging/src/routing/stream_handler.rs
+ * `generate_reject_response_for`: not found, stopped, stopping).
+ */
+export function requestRoutingReject(replica: Replica, target: Principal): Reject | undefined {
+  const id = target.toText();
+  const canister = replica.findCanister(target);
+  if (!canister) {
+    return replica.subnetHosting(target)
+      ? reject('DestinationInvalid', `Canister ${id} not found`, 'CanisterNotFound')
+      : reject('DestinationInvalid', `No route to canister ${id}`, 'CanisterNotFound');
+  }
+  if (canister.status === 'stopped')
+    return reject('CanisterError', `Canister ${id} is stopped`, 'CanisterStopped');
+  if (canister.status === 'stopping')
+    return reject('CanisterError', `Canister ${id} is stopping`, 'CanisterStopping');
+  return undefined;
 }
 
 /** The target of a call, when it can run a message (it exists, runs and has code); else the replica's error. */

@@ -1,8 +1,14 @@
 /**
  * The query engine: non-replicated (composite) queries against the last
  * committed state. Nested calls of a composite query run at once, depth
- * first, and nothing any of them does persists: every canister touched is
- * rolled back when the top-level query ends.
+ * first, and nothing any of them does persists.
+ *
+ * Each call of the call graph runs in its own call context on the callee's
+ * committed state, whoever called it (itself included); what it changes
+ * lives through its own callbacks and is dropped when it responds
+ * (dfinity/ic rs/execution_environment/src/query_handler/query_context.rs
+ * `handle_request` takes the callee from the state the query runs against;
+ * query_call_graph.rs keeps each caller's modified state on its call stack).
  *
  * Semantics: IC interface specification, "Query call", "Composite query";
  * dfinity/ic `query_context.rs` for the depth limit.
@@ -11,9 +17,10 @@ import { Principal } from '@icp-sdk/core/principal';
 import { UserError, didNotReply } from '../errors.ts';
 import type { CanisterState } from '../canister/state.ts';
 import { invoke } from '../execution/executor.ts';
+import type { WasmRuntime } from '../execution/runtime.ts';
 import { newMessageContext } from '../execution/message.ts';
 import { toUserError } from '../execution/trap.ts';
-import { rejectWith, type CallResult } from '../result.ts';
+import { rejectDescribed, type CallResult } from '../result.ts';
 import { callbackArgs, runnableTarget } from './call-context.ts';
 import type { Replica } from './replica.ts';
 
@@ -30,13 +37,49 @@ export function query(
   if (target.compareTo(MANAGEMENT) === 'eq' && replica.management) {
     return replica.management.query(method, arg, sender);
   }
-  const touched = new Set<CanisterState>();
+  const graph: CallGraph = { touched: new Set(), running: new Map() };
   try {
-    return runQuery(replica, target, sender.toUint8Array(), method, arg, touched, 'top', 0);
+    return runQuery(replica, target, sender.toUint8Array(), method, arg, graph, 'top', 0);
   } finally {
-    for (const c of touched) {
-      c.runtime?.rollback();
-      c.stable.rollback();
+    // Every call already put its canister back on the committed state; end the journals.
+    for (const c of graph.touched) c.stable.rollback();
+  }
+}
+
+/** The canisters a query touched, and how many of its calls each is running now (on the stack). */
+interface CallGraph {
+  touched: Set<CanisterState>;
+  running: Map<CanisterState, number>;
+}
+
+/** Back to the committed state, still journaling stable memory for the next call. */
+function resetToCommitted(canister: CanisterState, runtime: WasmRuntime): void {
+  runtime.rollback();
+  canister.stable.rollback();
+  canister.stable.begin();
+}
+
+/**
+ * Runs `run` as one call of the graph on `canister`'s committed state; a call
+ * of the same canister further up the stack gets its own state back after.
+ */
+function inCallContext<T>(canister: CanisterState, runtime: WasmRuntime, graph: CallGraph, run: () => T): T {
+  const running = graph.running.get(canister) ?? 0;
+  const outer = running > 0 ? { heap: runtime.capture(), stable: canister.stable.changes() } : undefined;
+  if (outer) resetToCommitted(canister, runtime);
+  else if (!graph.touched.has(canister)) {
+    graph.touched.add(canister);
+    canister.stable.begin();
+  }
+  graph.running.set(canister, running + 1);
+  try {
+    return run();
+  } finally {
+    graph.running.set(canister, running);
+    resetToCommitted(canister, runtime);
+    if (outer) {
+      runtime.restore(outer.heap);
+      canister.stable.reapply(outer.stable);
     }
   }
 }
@@ -47,12 +90,12 @@ function runQuery(
   caller: Uint8Array,
   method: string,
   arg: Uint8Array,
-  touched: Set<CanisterState>,
+  graph: CallGraph,
   level: 'top' | 'nested',
   depth: number,
 ): CallResult {
   const found = runnableTarget(replica, target);
-  if (found instanceof UserError) return rejectWith(found);
+  if (found instanceof UserError) return rejectDescribed(found);
   const { canister, runtime } = found;
   let entry: string;
   let kind: 'NRQ' | 'CQ';
@@ -63,18 +106,34 @@ function runQuery(
     entry = `canister_composite_query ${method}`;
     kind = 'CQ';
   } else {
-    return rejectWith(
+    return rejectDescribed(
       toUserError({ kind: 'MethodNotFound', methodKind: 'query', name: method }, canister.idText),
     );
   }
   if (depth > 6) {
     // dfinity/ic query_context.rs: MAX_QUERY_CALL_DEPTH.
-    return rejectWith(new UserError('QueryCallGraphTooDeep', 'Composite query call graph went too deep'));
+    return rejectDescribed(
+      new UserError('QueryCallGraphTooDeep', 'Composite query call graph went too deep'),
+    );
   }
-  if (!touched.has(canister)) {
-    touched.add(canister);
-    canister.stable.begin();
-  }
+  return inCallContext(canister, runtime, graph, () =>
+    runCall(replica, canister, runtime, entry, kind, caller, arg, graph, level, depth),
+  );
+}
+
+/** One call of the graph, its nested calls and its callbacks, until it responds or has nothing left to await. */
+function runCall(
+  replica: Replica,
+  canister: CanisterState,
+  runtime: WasmRuntime,
+  entry: string,
+  kind: 'NRQ' | 'CQ',
+  caller: Uint8Array,
+  arg: Uint8Array,
+  graph: CallGraph,
+  level: 'top' | 'nested',
+  depth: number,
+): CallResult {
   const time = replica.certifiedTime;
   const base = { time, globalTimer: canister.globalTimer, caller };
   const limit = replica.instructionLimit(canister, kind);
@@ -87,10 +146,12 @@ function runQuery(
   });
   const error = invoke(runtime, ctx, { kind: 'export', name: entry });
   let contextInstructions = ctx.instructionsUsed;
-  if (error) return rejectWith(toUserError(error, canister.idText));
+  if (error) return rejectDescribed(toUserError(error, canister.idText));
+  // Once the call has responded, what it still awaits cannot change the answer: the replica
+  // drops those calls unexecuted (query_call_graph.rs, "the DFS traversal takes a shortcut").
   let response = ctx.response;
   const pending = [...ctx.calls];
-  while (pending.length > 0) {
+  while (!response && pending.length > 0) {
     const call = pending.shift()!;
     const callee = Principal.fromUint8Array(call.callee);
     const result = runQuery(
@@ -99,7 +160,7 @@ function runQuery(
       canister.idBytes,
       call.method,
       call.arg,
-      touched,
+      graph,
       'nested',
       depth + 1,
     );
@@ -109,20 +170,23 @@ function runQuery(
       kind: isReply ? 'CRy' : 'CRt',
       arg: isReply ? result.reply : new Uint8Array(),
       ...callbackArgs(result),
-      alreadyResponded: response !== undefined,
       instructionLimit: limit,
       callContextInstructions: contextInstructions,
     });
     const cbError = invoke(runtime, cb, { kind: 'closure', closure: isReply ? call.reply : call.reject });
     contextInstructions += cb.instructionsUsed;
-    if (cbError) {
-      if (!response) return rejectWith(toUserError(cbError, canister.idText));
-      continue;
-    }
-    response = response ?? cb.response;
+    if (cbError) return rejectDescribed(toUserError(cbError, canister.idText));
+    response = cb.response;
     pending.push(...cb.calls);
   }
-  return response ?? rejectWith(didNotReply(canister.idText));
+  if (response) return response;
+  // A call of the graph that did not respond: its caller gets a synthetic reject
+  // (query_context.rs `empty_response`); a user, the ingress-style did-not-reply.
+  return rejectDescribed(
+    level === 'top'
+      ? didNotReply(canister.idText)
+      : new UserError('CanisterDidNotReply', `Canister ${canister.idText} did not produce a response`),
+  );
 }
 
 /** `f`, evaluated at most once. */
