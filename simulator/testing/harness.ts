@@ -5,11 +5,15 @@
  */
 import { IDL } from '@icp-sdk/core/candid';
 import { Principal } from '@icp-sdk/core/principal';
+import { sha256 } from '@noble/hashes/sha2.js';
 import { Instance } from '../instance.ts';
 import { methods } from '../management/idl.ts';
 import type { CallResult, Reject } from '../result.ts';
 
 export const ANONYMOUS = Principal.anonymous();
+/** PicJS's threshold for chunked installs and its chunk size (`pocket-ic.ts`). */
+const MAX_INSTALL_CODE_PAYLOAD = 1_850_000;
+const WASM_CHUNK_SIZE = 1_000_000;
 export const MANAGEMENT = Principal.managementCanister();
 
 export class Harness {
@@ -84,6 +88,11 @@ export class Harness {
     return r.canister_id;
   }
 
+  /**
+   * Installs `wasm` as PicJS does: in one `install_code` message, or, when module and argument
+   * exceed what fits in an ingress message (2 MiB on an application subnet), through the chunk
+   * store with `upload_chunk` and `install_chunked_code`.
+   */
   install(
     canisterId: Principal,
     wasm: Uint8Array,
@@ -92,9 +101,36 @@ export class Harness {
     sender: Principal = ANONYMOUS,
   ): CallResult {
     const m = mode === 'upgrade' ? { upgrade: [] } : { [mode]: null };
+    if (wasm.length + arg.length <= MAX_INSTALL_CODE_PAYLOAD) {
+      return this.managementOutcome(
+        'install_code',
+        { mode: m, canister_id: canisterId, wasm_module: wasm, arg, sender_canister_version: [] },
+        sender,
+      );
+    }
+    const cleared = this.managementOutcome('clear_chunk_store', { canister_id: canisterId }, sender);
+    if (cleared.status === 'rejected') return cleared;
+    const chunkHashes: unknown[] = [];
+    for (let at = 0; at < wasm.length; at += WASM_CHUNK_SIZE) {
+      const uploaded = this.managementOutcome(
+        'upload_chunk',
+        { canister_id: canisterId, chunk: wasm.subarray(at, at + WASM_CHUNK_SIZE) },
+        sender,
+      );
+      if (uploaded.status === 'rejected') return uploaded;
+      chunkHashes.push(IDL.decode([methods.upload_chunk.ret], uploaded.reply)[0]);
+    }
     return this.managementOutcome(
-      'install_code',
-      { mode: m, canister_id: canisterId, wasm_module: wasm, arg, sender_canister_version: [] },
+      'install_chunked_code',
+      {
+        mode: m,
+        target_canister: canisterId,
+        store_canister: [],
+        chunk_hashes_list: chunkHashes,
+        wasm_module_hash: sha256(wasm),
+        arg,
+        sender_canister_version: [],
+      },
       sender,
     );
   }
