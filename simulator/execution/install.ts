@@ -35,6 +35,10 @@ export interface InstallRequest {
 export interface InstallOutcome {
   error?: UserError;
   logs: Uint8Array[];
+  /** Instructions the hooks executed, charged for even when the install failed. */
+  instructionsUsed: bigint;
+  /** The module, when it compiled: what compiling it is charged by (cycles/compilation.ts). */
+  compiled?: CompiledModule;
 }
 
 /**
@@ -49,17 +53,17 @@ export function installCode(canister: CanisterState, request: InstallRequest): I
     compiled = compileCanisterModule(request.wasm);
   } catch (e) {
     if (e instanceof InvalidWasmError)
-      return { error: new UserError('CanisterInvalidWasm', e.fullMessage(id)), logs };
+      return { error: new UserError('CanisterInvalidWasm', e.fullMessage(id)), logs, instructionsUsed: 0n };
     throw e;
   }
   const { mode } = request;
   const old = canister.runtime;
   if (mode.kind === 'upgrade' && !old)
-    return { error: toUserError({ kind: 'WasmModuleNotFound' }, id), logs };
+    return { error: toUserError({ kind: 'WasmModuleNotFound' }, id), logs, instructionsUsed: 0n, compiled };
 
   if (mode.kind === 'upgrade' && old) {
     const refused = checkPersistenceOption(old.compiled, compiled, mode.keepWasmMemory);
-    if (refused) return { error: refused, logs };
+    if (refused) return { error: refused, logs, instructionsUsed: 0n, compiled };
   }
 
   const contexts: MessageContext[] = [];
@@ -84,7 +88,12 @@ export function installCode(canister: CanisterState, request: InstallRequest): I
     canister.stable.rollback();
     canister.versionNumber = versionBefore;
     for (const c of contexts) logs.push(...c.logs);
-    return { error: error instanceof UserError ? error : toUserError(error, id), logs };
+    return {
+      error: error instanceof UserError ? error : toUserError(error, id),
+      logs,
+      instructionsUsed: contexts.at(-1)?.instructionsUsed ?? 0n,
+      compiled,
+    };
   };
 
   const versionBefore = canister.versionNumber;
@@ -148,7 +157,7 @@ export function installCode(canister: CanisterState, request: InstallRequest): I
     logs.push(...c.logs);
     canister.balance -= c.cyclesSpent;
   }
-  return { logs };
+  return { logs, instructionsUsed: contexts.at(-1)?.instructionsUsed ?? 0n, compiled };
 }
 
 const EOP_SECTION = 'enhanced-orthogonal-persistence';
