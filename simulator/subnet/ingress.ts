@@ -149,6 +149,8 @@ export function inductionCost(
   let payer: Principal | undefined = target;
   let delayed = false;
   if (target.compareTo(MANAGEMENT) === 'eq') {
+    // Methods an ingress message may not call are refused for that, whoever would pay.
+    if (replica.management?.acceptsIngress(method)) return undefined;
     if (method === 'provisional_create_canister_with_cycles' || method === 'provisional_top_up_canister')
       return undefined;
     payer = effectiveCanisterId(method, arg);
