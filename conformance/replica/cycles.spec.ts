@@ -4,7 +4,7 @@
  * PocketIC's `Normal` cost schedule, on a 13-node application subnet, balances
  * fall by the documented amounts: creation (500 B), ingress reception (1.2 M and
  * 2 000 per byte), execution (5 M per message and 1 per instruction, prepaid at
- * the instruction limit and refunded), install (compilation included), calls
+ * the instruction limit and refunded; heartbeats too), install (compilation included), calls
  * (260 K and 1 000 per byte, the largest response and callback prepaid and
  * refunded), storage (127 000 per GiB-second); `ic0.cost_*` and
  * `idle_cycles_burned_per_day` report the same figures; the freezing threshold
@@ -36,7 +36,7 @@ import {
 } from '../support/cycles.ts';
 import { createPic } from '../support/pic.ts';
 import { expectCallFailure } from '../support/reject.ts';
-import { Principal, readU64, u32, u64 } from '../support/universal.ts';
+import { Principal, installUniversal, readU64, u32, u64 } from '../support/universal.ts';
 
 const MANAGEMENT = Principal.managementCanister();
 const ANONYMOUS = Principal.anonymous();
@@ -191,6 +191,15 @@ describe('Normal cost schedule (13-node application subnet)', () => {
     expectCharge(a0 - a1, ingress + request + 2n * executionCost(0n) + outcome.instructions);
     // The callee pays its own execution, not the message.
     expectCharge(b0 - b1, executionCost(0n));
+  });
+
+  it('a heartbeat pays an execution every round', async () => {
+    const id = await installUniversal(pic, { heartbeat: true, cycles: 10n * T });
+    const before = await balanceOf(pic, id);
+    await pic.tick(3);
+    const perRound = (before - (await balanceOf(pic, id))) / 3n;
+    // It only increments a counter: a few instructions.
+    expectCharge(perRound, executionCost(0n));
   });
 
   it('ic0.cost_call, cost_create_canister and cost_http_request report the fees charged', async () => {
