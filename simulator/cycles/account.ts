@@ -101,8 +101,9 @@ export function prepayExecution(
   canister: CanisterState,
   instructionLimit: bigint,
   revealTopUp: boolean,
+  wasm64: boolean = isWasm64(canister),
 ): bigint | UserError {
-  const cost = canister.fees.executionCost(instructionLimit, isWasm64(canister));
+  const cost = canister.fees.executionCost(instructionLimit, wasm64);
   return consume(canister, cost, revealTopUp) ?? cost;
 }
 
@@ -112,9 +113,10 @@ export function refundExecution(
   prepaid: bigint,
   instructionLimit: bigint,
   instructionsUsed: bigint,
+  wasm64: boolean = isWasm64(canister),
 ): void {
   const left = instructionLimit > instructionsUsed ? instructionLimit - instructionsUsed : 0n;
-  canister.balance += canister.fees.executionRefund(left, isWasm64(canister), prepaid);
+  canister.balance += canister.fees.executionRefund(left, wasm64, prepaid);
 }
 
 /**

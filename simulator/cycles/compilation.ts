@@ -11,7 +11,7 @@
  * `rs/execution_environment/src/canister_manager/types.rs` (`instructions_to_assemble`:
  * one instruction per byte of a full chunk, for each chunk of a chunked install).
  */
-import type { CompiledModule } from '../wasm/cache.ts';
+import { compileCanisterModule, type CompiledModule } from '../wasm/cache.ts';
 import { decodeFunctionBody } from '../wasm/meter.ts';
 
 export const COST_TO_COMPILE_WASM_INSTRUCTION = 6_000n;
@@ -33,6 +33,19 @@ export function compilationInstructions(compiled: CompiledModule): bigint {
 /** Instructions charged for a module that did not compile: 6 000 per byte. */
 export function invalidModuleInstructions(wasm: Uint8Array): bigint {
   return COST_TO_COMPILE_WASM_INSTRUCTION * BigInt(wasm.length);
+}
+
+/**
+ * Whether an install of `wasm` runs (and is priced) in Wasm64 mode: the new
+ * module's memory decides, and one that does not compile counts as Wasm32
+ * (`wasm_execution_mode` in dfinity/ic `rs/execution_environment/src/canister_manager.rs`).
+ */
+export function installsWasm64(wasm: Uint8Array): boolean {
+  try {
+    return compileCanisterModule(wasm).isWasm64;
+  } catch {
+    return false;
+  }
 }
 
 /** Instructions charged for assembling a module from `chunks` chunks of the chunk store. */

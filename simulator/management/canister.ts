@@ -19,6 +19,7 @@ import { consume, idleCyclesBurnedPerDay, prepayExecution, refundExecution } fro
 import {
   assemblyInstructions,
   compilationInstructions,
+  installsWasm64,
   invalidModuleInstructions,
 } from '../cycles/compilation.ts';
 import type { Fees } from '../cycles/fees.ts';
@@ -474,16 +475,26 @@ export class ManagementCanister implements ManagementHandler {
     arg: Uint8Array,
     chunks: number,
   ): void {
+    // The new module's execution mode prices the install; finding it assembles the chunks.
+    let wasm: Uint8Array | UserError;
+    try {
+      wasm = module();
+    } catch (e) {
+      if (!(e instanceof UserError)) throw e;
+      wasm = e;
+    }
+    const wasm64 = wasm instanceof Uint8Array && installsWasm64(wasm);
     const limit = this.#replica.instructionLimits(canister).install;
-    const prepaid = prepayExecution(canister, limit, true);
+    const prepaid = prepayExecution(canister, limit, true, wasm64);
     if (prepaid instanceof UserError) throw errors.installCodeNotEnoughCycles(prepaid.message);
     let used = assemblyInstructions(chunks);
     try {
-      const outcome = this.#installModule(canister, call, mode, module(), arg);
+      if (wasm instanceof UserError) throw wasm;
+      const outcome = this.#installModule(canister, call, mode, wasm, arg);
       used += outcome.instructionsUsed;
       if (outcome.error) throw outcome.error;
     } finally {
-      refundExecution(canister, prepaid, limit, used);
+      refundExecution(canister, prepaid, limit, used, wasm64);
     }
   }
 
