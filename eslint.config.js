@@ -23,6 +23,7 @@ const ADAPTER_BOUNDARY = {
         '../canister/*',
         '../wasm/*',
         '../management/*',
+        '../cycles/*',
         '../testing/*',
       ],
       message:

@@ -18,7 +18,7 @@ import { CanisterState } from './canister/state.ts';
 import { WASM_PAGE_SIZE } from './canister/stable-memory.ts';
 import { ManagementCanister } from './management/canister.ts';
 import * as mgmtErrors from './management/errors.ts';
-import type { InstructionLimits } from './execution/limits.ts';
+import { instructionLimits, type InstructionLimits } from './execution/limits.ts';
 import { reject, reply, type CallResult, type Reject } from './result.ts';
 import { GENESIS_NS, Replica } from './subnet/replica.ts';
 import type { PendingOutcall } from './subnet/https-outcalls.ts';
@@ -84,7 +84,10 @@ export class Instance {
     const replica = new Replica(config.initialTimeNs ?? GENESIS_NS);
     if (options.onCanisterLog) replica.onCanisterLog = options.onCanisterLog;
     if (options.instructionLimits) replica.instructionLimitOverrides = { ...options.instructionLimits };
-    for (const plan of plans) replica.subnets.push(new Subnet(plan));
+    for (const plan of plans) {
+      const limits = instructionLimits(plan.instructionConfig, replica.instructionLimitOverrides);
+      replica.subnets.push(new Subnet(plan, limits.message));
+    }
     const instance = new Instance(replica);
     replica.management = new ManagementCanister({
       replica,
@@ -304,6 +307,8 @@ export class Instance {
       controllers: options.controllers,
       cycles: options.cycles,
       rootKey: () => this.getRootKey(),
+      fees: target.fees,
+      time: this.#replica.roundTime,
     });
     target.canisters.set(id.toText(), canister);
     return canister;

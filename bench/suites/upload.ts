@@ -30,6 +30,29 @@ async function setup(pic: PocketIc, wasm: Uint8Array): Promise<UploadClient> {
   return new UploadClient(actor);
 }
 
+/**
+ * Cycles the upload canister is charged per GB uploaded under the `Normal` cost schedule:
+ * a 4 MB upload measured from its canister's balance (ingress bytes, put_chunk executions,
+ * no storage time: the rounds do not advance it), scaled to 1 GB (10^9 bytes).
+ */
+async function cyclesPerGb(pic: PocketIc, wasm: Uint8Array): Promise<number> {
+  const size = 4 * MB;
+  const { actor, canisterId } = await pic.setupCanister<UploadActor>({
+    idlFactory,
+    wasm,
+    arg: encodeInitArg(),
+    // Below 2^53, where PicJS's numeric balance is exact.
+    cycles: 100_000_000_000_000n,
+  });
+  actor.setIdentity(Ed25519KeyIdentity.generate());
+  // PicJS types the balance as a bigint but parses numbers below 2^53 as numbers.
+  const balance = async (): Promise<number> => Number(await pic.getCyclesBalance(canisterId));
+  const before = await balance();
+  await timedUpload(pic, new UploadClient(actor), payload(size, 44), 'cycles');
+  const charged = before - (await balance());
+  return (charged * 1e9) / size;
+}
+
 async function timedUpload(
   pic: PocketIc,
   client: UploadClient,
@@ -60,6 +83,12 @@ export async function uploadSuite(results: Results): Promise<void> {
           note: '21 MB, one lane, PicJS → icsim',
         };
     }
+
+    results['upload.cycles_per_gb'] = {
+      value: (await cyclesPerGb(pic, wasm)) / 1e12,
+      unit: 'T cycles',
+      note: 'charged to the upload canister per GB uploaded (Normal schedule, 13 nodes; 4 MB measured)',
+    };
 
     const files = [0, 1, 2, 3].map((i) => payload((21 * MB) / 4, 100 + i));
     const seqClient = await setup(pic, wasm);

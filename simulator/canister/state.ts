@@ -9,6 +9,8 @@ import { StableMemory } from './stable-memory.ts';
 import type { CanisterEnv } from '../execution/system-api.ts';
 import type { WasmRuntime } from '../execution/runtime.ts';
 import type { WasmClosure } from '../execution/message.ts';
+import type { Fees } from '../cycles/fees.ts';
+import { freezingThreshold } from '../cycles/account.ts';
 
 export type CanisterStatus = 'running' | 'stopping' | 'stopped';
 
@@ -79,6 +81,9 @@ export interface Callback {
   cleanup?: WasmClosure;
   cyclesSent: bigint;
   deadline: bigint;
+  /** Cycles `call_perform` withdrew for the response's transmission and its callback's execution. */
+  prepaidResponseTransmission: bigint;
+  prepaidResponseExecution: bigint;
 }
 
 /** One entry of the canister history that `canister_info` reports (spec: "IC method canister_info"). */
@@ -108,6 +113,10 @@ export class CanisterState implements CanisterEnv {
   readonly stable = new StableMemory();
   controllers: Principal[];
   balance: bigint;
+  /** The fees of the canister's subnet (cycles/fees.ts). */
+  readonly fees: Fees;
+  /** When storage and allocations were last charged (ns): charges cover the time since. */
+  lastAllocationCharge: bigint;
   status: CanisterStatus = 'running';
   settings: CanisterSettings = defaultSettings();
   /** `canister_version`: bumped by every install_code, uninstall and controller change. */
@@ -137,6 +146,9 @@ export class CanisterState implements CanisterEnv {
     controllers: Principal[];
     cycles: bigint;
     rootKey: () => Uint8Array;
+    fees: Fees;
+    /** Creation time (ns), from which the first storage charge counts. */
+    time: bigint;
   }) {
     this.id = options.id;
     this.idBytes = options.id.toUint8Array();
@@ -144,6 +156,8 @@ export class CanisterState implements CanisterEnv {
     this.subnetId = options.subnetId;
     this.controllers = options.controllers;
     this.balance = options.cycles;
+    this.fees = options.fees;
+    this.lastAllocationCharge = options.time;
     this.rootKeyBytes = options.rootKey;
   }
 
@@ -153,6 +167,10 @@ export class CanisterState implements CanisterEnv {
 
   cycles(): bigint {
     return this.balance;
+  }
+
+  freezingThreshold(): bigint {
+    return freezingThreshold(this);
   }
 
   statusCode(): number {

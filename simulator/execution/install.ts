@@ -42,6 +42,10 @@ export interface InstallRequest {
 export interface InstallOutcome {
   error?: UserError;
   logs: Uint8Array[];
+  /** Instructions the hooks executed, charged for even when the install failed. */
+  instructionsUsed: bigint;
+  /** The module, when it compiled: what compiling it is charged by (cycles/compilation.ts). */
+  compiled?: CompiledModule;
 }
 
 /**
@@ -56,13 +60,13 @@ export function installCode(canister: CanisterState, request: InstallRequest): I
     compiled = compileCanisterModule(request.wasm);
   } catch (e) {
     if (e instanceof InvalidWasmError)
-      return { error: new UserError('CanisterInvalidWasm', e.fullMessage(id)), logs };
+      return { error: new UserError('CanisterInvalidWasm', e.fullMessage(id)), logs, instructionsUsed: 0n };
     throw e;
   }
   const { mode } = request;
   const old = canister.runtime;
   if (mode.kind === 'upgrade' && !old)
-    return { error: toUserError({ kind: 'WasmModuleNotFound' }, id), logs };
+    return { error: toUserError({ kind: 'WasmModuleNotFound' }, id), logs, instructionsUsed: 0n, compiled };
 
   const contexts: MessageContext[] = [];
   const instructionLimit = request.instructionLimit ?? MAX_INSTRUCTIONS_PER_INSTALL_CODE;
@@ -86,7 +90,12 @@ export function installCode(canister: CanisterState, request: InstallRequest): I
     canister.stable.rollback();
     canister.versionNumber = versionBefore;
     for (const c of contexts) logs.push(...c.logs);
-    return { error: error instanceof UserError ? error : toUserError(error, id), logs };
+    return {
+      error: error instanceof UserError ? error : toUserError(error, id),
+      logs,
+      instructionsUsed: contexts.at(-1)?.instructionsUsed ?? 0n,
+      compiled,
+    };
   };
 
   const versionBefore = canister.versionNumber;
@@ -162,7 +171,7 @@ export function installCode(canister: CanisterState, request: InstallRequest): I
     logs.push(...c.logs);
     canister.balance -= c.cyclesSpent;
   }
-  return { logs };
+  return { logs, instructionsUsed: contexts.at(-1)?.instructionsUsed ?? 0n, compiled };
 }
 
 const EOP_SECTION = 'enhanced-orthogonal-persistence';

@@ -24,6 +24,9 @@ export interface OutgoingCall {
   cleanup?: WasmClosure;
   /** Seconds, for bounded-wait calls (`call_with_best_effort_response`). */
   timeoutSeconds?: number;
+  /** What `call_perform` withdrew for the largest response's transmission and its callback's execution. */
+  prepaidResponseTransmission: bigint;
+  prepaidResponseExecution: bigint;
 }
 
 export interface MessageContext {

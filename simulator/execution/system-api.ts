@@ -7,12 +7,13 @@
  * Limits and texts: dfinity/ic `rs/embedders/src/wasmtime_embedder/system_api.rs`.
  */
 import { CONTEXT_NAMES, isAllowed, isReplicated, type ContextKind } from './context.ts';
-import type { MessageContext } from './message.ts';
+import type { MessageContext, OutgoingCall } from './message.ts';
 import { TrapSignal, contractViolation } from './trap.ts';
 import { WASM_PAGE_SIZE, type StableMemory } from '../canister/stable-memory.ts';
 import { concatBytes, toHex } from '../bytes.ts';
 import { RejectCode } from '../errors.ts';
 import { reject, reply } from '../result.ts';
+import type { Fees } from '../cycles/fees.ts';
 
 /** What the System API needs to know about the canister it runs in. */
 export interface CanisterEnv {
@@ -30,6 +31,10 @@ export interface CanisterEnv {
   wasmMemoryLimit(): bigint;
   /** How many more requests to `callee` fit in the canister's queues (`available_output_request_slots`). */
   availableRequestSlots(callee: Uint8Array): number;
+  /** The subnet's fees (cycles/fees.ts): `ic0.cost_*` and what calls withdraw. */
+  readonly fees: Fees;
+  /** The balance the canister must keep (cycles/account.ts): transfers, burns and calls stop above it. */
+  freezingThreshold(): bigint;
 }
 
 /** Access to the instance's linear memory; the buffer may move after `memory.grow`. */
@@ -209,6 +214,34 @@ export class SystemApi {
     return this.#env.cycles() + ctx.cyclesAccepted - ctx.cyclesSpent;
   }
 
+  /** What the canister may spend: its balance above the freezing threshold. */
+  #liquid(ctx: MessageContext): bigint {
+    const free = this.#balance(ctx) - this.#env.freezingThreshold();
+    return free > 0n ? free : 0n;
+  }
+
+  /**
+   * Withdraws the fees of a call about to be performed: its request and the
+   * largest response's transmission and execution (`withdraw_request_cycles`,
+   * dfinity/ic `rs/cycles_account_manager`). False when they would take the
+   * canister below its freezing threshold: the call is dropped, its attached
+   * cycles return to the balance, and `call_perform` returns 2 (SYS_TRANSIENT),
+   * as `push_output_request` in dfinity/ic `rs/embedders/src/wasmtime_embedder/system_api.rs`.
+   */
+  #chargeCall(ctx: MessageContext, call: OutgoingCall): boolean {
+    const fees = this.#env.fees;
+    const payload = BigInt(new TextEncoder().encode(call.method).length + call.arg.length);
+    const fee = fees.callTotalFee(payload, this.#wasm64);
+    if (fee > this.#liquid(ctx)) {
+      ctx.cyclesSpent -= call.cycles;
+      return false;
+    }
+    ctx.cyclesSpent += fee;
+    call.prepaidResponseTransmission = fees.responseTransmissionPrepayment();
+    call.prepaidResponseExecution = fees.responseExecutionPrepayment(this.#wasm64);
+    return true;
+  }
+
   #stableCheck(offset: bigint, size: bigint): void {
     if (!this.#env.stable.inBounds(offset, size)) {
       throw new TrapSignal({ kind: 'Trapped', code: 'stable memory out of bounds' });
@@ -236,8 +269,9 @@ export class SystemApi {
       const call = ctx.pendingCall;
       if (!call)
         throw contractViolation('ic0.call_cycles_add128 called when no call is under construction.', true);
+      // `withdraw_cycles_for_transfer`: attached cycles must leave the freezing threshold untouched.
       const balance = this.#balance(ctx);
-      if (amount > balance) {
+      if (amount > this.#liquid(ctx)) {
         throw new TrapSignal({
           kind: 'InsufficientCyclesBalance',
           canister: env.idText,
@@ -260,7 +294,6 @@ export class SystemApi {
       this.#stableCheck(offset, BigInt(data.length));
       stable.write(Number(offset), data);
     };
-    const cost = (value: bigint) => (dst: Num) => this.#write128(dst, value, 'cost');
 
     return {
       msg_arg_data_size: () => this.#size(this.#ctx().arg.length),
@@ -321,8 +354,9 @@ export class SystemApi {
       cycles_burn128: (high, low, dst) => {
         const ctx = this.#ctx();
         const wanted = (u64(high) << 64n) | u64(low);
-        const balance = this.#balance(ctx);
-        const burned = wanted < balance ? wanted : balance;
+        // `cycles_burn`: as much as asked, down to the freezing threshold.
+        const liquid = this.#liquid(ctx);
+        const burned = wanted < liquid ? wanted : liquid;
         ctx.cyclesSpent += burned;
         this.#write128(dst, burned, 'cycles_burn128');
       },
@@ -336,7 +370,7 @@ export class SystemApi {
       canister_cycle_balance128: (dst) =>
         this.#write128(dst, this.#balance(this.#ctx()), 'canister_cycle_balance128'),
       canister_liquid_cycle_balance128: (dst) =>
-        this.#write128(dst, this.#balance(this.#ctx()), 'canister_liquid_cycle_balance128'),
+        this.#write128(dst, this.#liquid(this.#ctx()), 'canister_liquid_cycle_balance128'),
       canister_status: () => env.statusCode(),
       canister_version: () => env.version(),
       subnet_self_size: () => this.#size(env.subnetIdBytes().length),
@@ -363,6 +397,8 @@ export class SystemApi {
           cycles: 0n,
           reply: { fn: num(replyFn), env: replyEnv },
           reject: { fn: num(rejectFn), env: rejectEnv },
+          prepaidResponseTransmission: 0n,
+          prepaidResponseExecution: 0n,
         };
       },
       call_on_cleanup: (fn, envArg) => {
@@ -419,6 +455,7 @@ export class SystemApi {
           ctx.cyclesSpent -= call.cycles;
           return RejectCode.SysTransient;
         }
+        if (!this.#chargeCall(ctx, call)) return RejectCode.SysTransient;
         ctx.requestSlots.set(key, slots - 1);
         ctx.calls.push(call);
         return 0;
@@ -507,27 +544,28 @@ export class SystemApi {
         return env.isController(principal) ? 1 : 0;
       },
       in_replicated_execution: () => (isReplicated(this.#ctx().kind) ? 1 : 0),
-      // Fees: the IC's formulas for a 13-node application subnet
-      // (dfinity/ic `rs/cycles_account_manager`), simplified to their base rates.
+      // The numbers the subnet charges (cycles/fees.ts): what `call_perform`, `create_canister`
+      // and `http_request` withdraw, on this subnet's size and cost schedule.
       cost_call: (methodNameSize, payloadSize, dst) =>
-        this.#write128(dst, 260_000n + 1_000n * (u64(methodNameSize) + u64(payloadSize)), 'cost_call'),
-      cost_create_canister: cost(500_000_000_000n),
-      cost_http_request: (requestSize, maxResponse, dst) =>
         this.#write128(
           dst,
-          49_140_000n + 5_200n * u64(requestSize) + 10_400n * u64(maxResponse),
-          'cost_http_request',
+          env.fees.callTotalFee(u64(methodNameSize) + u64(payloadSize), this.#wasm64),
+          'cost_call',
         ),
+      cost_create_canister: (dst) =>
+        this.#write128(dst, env.fees.canisterCreationFee(), 'cost_create_canister'),
+      cost_http_request: (requestSize, maxResponse, dst) =>
+        this.#write128(dst, env.fees.httpRequestFee(u64(requestSize), u64(maxResponse)), 'cost_http_request'),
       cost_sign_with_ecdsa: (_src, _size, _curve, dst) => {
-        this.#write128(dst, 26_153_846_153n, 'cost_sign_with_ecdsa');
+        this.#write128(dst, env.fees.signatureFee('ecdsa'), 'cost_sign_with_ecdsa');
         return 0;
       },
       cost_sign_with_schnorr: (_src, _size, _alg, dst) => {
-        this.#write128(dst, 26_153_846_153n, 'cost_sign_with_schnorr');
+        this.#write128(dst, env.fees.signatureFee('schnorr'), 'cost_sign_with_schnorr');
         return 0;
       },
       cost_vetkd_derive_key: (_src, _size, _curve, dst) => {
-        this.#write128(dst, 26_153_846_153n, 'cost_vetkd_derive_key');
+        this.#write128(dst, env.fees.signatureFee('vetkd'), 'cost_vetkd_derive_key');
         return 0;
       },
       env_var_count: () => this.#size(env.environmentVariables().length),

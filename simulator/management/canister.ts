@@ -15,6 +15,14 @@ import { rejectDescribed, rejectWith, reply as replied, type CallResult, type Re
 import { type ManagementCall, type ManagementHandler, type Replica } from '../subnet/replica.ts';
 import type { Subnet } from '../subnet/subnet.ts';
 import * as errors from './errors.ts';
+import { consume, idleCyclesBurnedPerDay, prepayExecution, refundExecution } from '../cycles/account.ts';
+import {
+  assemblyInstructions,
+  compilationInstructions,
+  installsWasm64,
+  invalidModuleInstructions,
+} from '../cycles/compilation.ts';
+import type { Fees } from '../cycles/fees.ts';
 import {
   decodeArgs,
   methods,
@@ -31,6 +39,11 @@ const MAX_CHUNKS = 100;
 const MAX_CONTROLLERS = 10;
 /** What `provisional_create_canister_with_cycles` gives when no amount is named (spec). */
 const DEFAULT_PROVISIONAL_CYCLES = 100_000_000_000_000n;
+/**
+ * Instructions `upload_chunk` is charged for on application subnets
+ * (`DEFAULT_UPLOAD_CHUNK_INSTRUCTIONS` in dfinity/ic `rs/config/src/subnet_config.rs`).
+ */
+const UPLOAD_CHUNK_INSTRUCTIONS = 200_000_000n;
 
 /** Methods an ingress message may call (spec: "the management canister … ingress"); `raw_rand`, `canister_info` and friends are canister-only. */
 const INGRESS_METHODS = new Set<string>([
@@ -179,12 +192,16 @@ export class ManagementCanister implements ManagementHandler {
       }
       case 'create_canister': {
         const a = this.#decode(m, call.arg);
-        return reply(this.#create(call, a.settings[0], undefined, call.cycles));
+        // The creation fee comes out of the attached cycles (`create_canister` in dfinity/ic
+        // `rs/execution_environment/src/canister_manager.rs`); provisional creation is free.
+        const fee = this.#fees(call).canisterCreationFee();
+        if (call.cycles < fee) throw errors.createCanisterNotEnoughCycles(call.cycles, fee);
+        return reply(this.#create(call, a.settings[0], undefined, call.cycles - fee));
       }
       case 'install_code': {
         const a = this.#decode(m, call.arg);
         const canister = this.#controlled(a.canister_id, call.caller);
-        this.#install(canister, call, a.mode, a.wasm_module, a.arg);
+        this.#install(canister, call, a.mode, () => a.wasm_module, a.arg, 0);
         return reply();
       }
       case 'install_chunked_code': {
@@ -193,24 +210,36 @@ export class ManagementCanister implements ManagementHandler {
         const store = a.store_canister[0];
         const storeCanister = store ? this.#controlled(store, call.caller) : canister;
         const hashes = a.chunk_hashes_list.map((h) => toHex(h.hash));
-        const parts: Uint8Array[] = [];
-        for (const h of hashes) {
-          const chunk = storeCanister.chunkStore.get(h);
-          if (!chunk) throw errors.chunkStoreError(`Chunk with hash ${h} not found`);
-          parts.push(chunk);
-        }
-        const wasm = concatBytes(parts);
-        const expected = toHex(a.wasm_module_hash);
-        const actual = toHex(sha256(wasm));
-        if (expected !== actual) {
-          throw errors.chunkStoreError(`Wasm module hash ${actual} does not match given hash ${expected}`);
-        }
-        this.#install(canister, call, a.mode, wasm, a.arg);
+        // Assembling the module is part of the install, which the target canister prepaid.
+        const assemble = (): Uint8Array => {
+          const parts: Uint8Array[] = [];
+          for (const h of hashes) {
+            const chunk = storeCanister.chunkStore.get(h);
+            if (!chunk) throw errors.chunkStoreError(`Chunk with hash ${h} not found`);
+            parts.push(chunk);
+          }
+          const wasm = concatBytes(parts);
+          const expected = toHex(a.wasm_module_hash);
+          const actual = toHex(sha256(wasm));
+          if (expected !== actual) {
+            throw errors.chunkStoreError(`Wasm module hash ${actual} does not match given hash ${expected}`);
+          }
+          return wasm;
+        };
+        this.#install(canister, call, a.mode, assemble, a.arg, hashes.length);
         return reply();
       }
       case 'upload_chunk': {
         const a = this.#decode(m, call.arg);
         const canister = this.#controlled(a.canister_id, call.caller);
+        // Charged before anything else, hashing included (`upload_chunk` in dfinity/ic
+        // `rs/execution_environment/src/canister_manager.rs`).
+        const charged = consume(
+          canister,
+          canister.fees.managementCanisterCost(UPLOAD_CHUNK_INSTRUCTIONS),
+          canister.isControlledBy(call.caller),
+        );
+        if (charged) throw errors.chunkStoreError(`Error charging for 'upload_chunk': ${charged.message}`);
         const chunk = a.chunk;
         if (chunk.length > MAX_CHUNK_SIZE) {
           throw errors.chunkStoreError(
@@ -303,7 +332,7 @@ export class ManagementCanister implements ManagementHandler {
           memory_metrics: canister.memoryMetrics(),
           cycles: canister.balance,
           reserved_cycles: 0n,
-          idle_cycles_burned_per_day: 0n,
+          idle_cycles_burned_per_day: idleCyclesBurnedPerDay(canister),
           query_stats: {
             num_calls_total: 0n,
             num_instructions_total: 0n,
@@ -333,6 +362,21 @@ export class ManagementCanister implements ManagementHandler {
         const subnet = call.subnet ?? this.#replica.subnets[0];
         const method = 'get' in a.method ? 'GET' : 'head' in a.method ? 'HEAD' : 'POST';
         const transform = a.transform[0];
+        // The fee comes out of the attached cycles and the rest returns with the response
+        // (`http_request` in dfinity/ic `rs/execution_environment/src/execution_environment.rs`).
+        const encoder = new TextEncoder();
+        const requestSize =
+          encoder.encode(a.url).length +
+          a.headers.reduce((n, h) => n + encoder.encode(h.name).length + encoder.encode(h.value).length, 0) +
+          (a.body[0]?.length ?? 0) +
+          (transform ? encoder.encode(transform.function[1]).length + transform.context.length : 0);
+        const fee = subnet.fees.httpRequestFee(BigInt(requestSize), a.max_response_bytes[0]);
+        if (call.cycles < fee) {
+          throw new UserError(
+            'CanisterRejectedMessage',
+            `http_request request sent with ${call.cycles} cycles, but ${fee} cycles are required.`,
+          );
+        }
         const requestId = this.#replica.nextHttpRequestId++;
         this.#replica.httpOutcalls.set(requestId, {
           canisterId: call.caller,
@@ -346,7 +390,7 @@ export class ManagementCanister implements ManagementHandler {
             maxResponseBytes: a.max_response_bytes[0],
           },
           transform: transform ? { method: transform.function[1], context: transform.context } : undefined,
-          respond: call.respond,
+          respond: (result) => call.respond(result, call.cycles - fee),
         });
         return 'pending';
       }
@@ -406,16 +450,58 @@ export class ManagementCanister implements ManagementHandler {
     return { canister_id: created.id };
   }
 
+  /** The fees of the subnet the call runs on. */
+  #fees(call: ManagementCall): Fees {
+    return (call.subnet ?? this.#replica.subnets[0]!).fees;
+  }
+
+  /**
+   * An install, prepaid at the install instruction limit by the target canister
+   * and refunded for what it did not use: assembling chunks, compiling the
+   * module and running its hooks are charged (`install_code` in dfinity/ic
+   * `rs/execution_environment/src/execution/install_code.rs`, `InstallCodeNotEnoughCycles`).
+   */
   #install(
+    canister: CanisterState,
+    call: ManagementCall,
+    mode: CanisterInstallMode,
+    module: () => Uint8Array,
+    arg: Uint8Array,
+    chunks: number,
+  ): void {
+    // The new module's execution mode prices the install; finding it assembles the chunks.
+    let wasm: Uint8Array | UserError;
+    try {
+      wasm = module();
+    } catch (e) {
+      if (!(e instanceof UserError)) throw e;
+      wasm = e;
+    }
+    const wasm64 = wasm instanceof Uint8Array && installsWasm64(wasm);
+    const limit = this.#replica.instructionLimits(canister).install;
+    const prepaid = prepayExecution(canister, limit, true, wasm64);
+    if (prepaid instanceof UserError) throw errors.installCodeNotEnoughCycles(prepaid.message);
+    let used = assemblyInstructions(chunks);
+    try {
+      if (wasm instanceof UserError) throw wasm;
+      const outcome = this.#installModule(canister, call, mode, wasm, arg);
+      used += outcome.instructionsUsed;
+      if (outcome.error) throw outcome.error;
+    } finally {
+      refundExecution(canister, prepaid, limit, used, wasm64);
+    }
+  }
+
+  #installModule(
     canister: CanisterState,
     call: ManagementCall,
     mode: CanisterInstallMode,
     wasm: Uint8Array,
     arg: Uint8Array,
-  ): void {
+  ): { error?: UserError; instructionsUsed: bigint } {
     let installMode: InstallMode;
     if ('install' in mode) {
-      if (canister.runtime) throw errors.canisterNonEmpty(canister.id);
+      if (canister.runtime) return { error: errors.canisterNonEmpty(canister.id), instructionsUsed: 0n };
       installMode = { kind: 'install' };
     } else if ('reinstall' in mode) installMode = { kind: 'reinstall' };
     else {
@@ -438,7 +524,11 @@ export class ManagementCanister implements ManagementHandler {
       instructionLimit: this.#replica.instructionLimits(canister).install,
     });
     for (const line of outcome.logs) this.#replica.log(canister, line);
-    if (outcome.error) throw outcome.error;
+    // Compiling is charged too, by the module's instructions (by its size when it does not decode).
+    const instructionsUsed =
+      outcome.instructionsUsed +
+      (outcome.compiled ? compilationInstructions(outcome.compiled) : invalidModuleInstructions(wasm));
+    if (outcome.error) return { error: outcome.error, instructionsUsed };
     const modeName =
       installMode.kind === 'install'
         ? { install: null }
@@ -448,6 +538,7 @@ export class ManagementCanister implements ManagementHandler {
     this.#record(canister, call, {
       code_deployment: { mode: modeName, module_hash: canister.moduleHash ?? new Uint8Array() },
     });
+    return { instructionsUsed };
   }
 
   #applySettings(canister: CanisterState, s: CanisterSettings): void {

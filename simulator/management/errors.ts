@@ -85,3 +85,22 @@ export const notViaIngress = (method: string): UserError =>
 
 export const onlyCanisters = (method: string): UserError =>
   new UserError('CanisterContractViolation', `Only canisters can call ic00 method ${method}`);
+
+/**
+ * `create_canister` with fewer cycles than the creation fee
+ * (`CreateCanisterNotEnoughCycles` in dfinity/ic `rs/execution_environment/src/canister_manager/types.rs`).
+ */
+export const createCanisterNotEnoughCycles = (sent: bigint, required: bigint): UserError =>
+  new UserError(
+    'InsufficientCyclesForCreateCanister',
+    `Creating a canister requires a fee of ${required} that is deducted from the canister's initial balance but only ${sent} cycles were received with the create_canister request.` +
+      help('Try sending more cycles with the request.', 'create-canister-not-enough-cycles'),
+  );
+
+/** An install the target canister cannot prepay (`InstallCodeNotEnoughCycles`), wrapping the out-of-cycles text. */
+export const installCodeNotEnoughCycles = (outOfCycles: string): UserError =>
+  new UserError(
+    'CanisterOutOfCycles',
+    `Canister installation failed with \`${outOfCycles}\`.` +
+      help('Top up the canister with more cycles.', 'install-code-not-enough-cycles'),
+  );

@@ -18,6 +18,7 @@ import type { WasmRuntime } from '../execution/runtime.ts';
 import { newMessageContext, type MessageContext } from '../execution/message.ts';
 import { toUserError, type HypervisorError } from '../execution/trap.ts';
 import { callerMessage, noResponse, reject, rejectWith, type CallResult, type Reject } from '../result.ts';
+import { isWasm64, prepayExecution, refundExecution } from '../cycles/account.ts';
 import type { Replica } from './replica.ts';
 
 export class CallContextManager {
@@ -29,13 +30,21 @@ export class CallContextManager {
     this.#replica = replica;
   }
 
-  /** Runs a heartbeat or the global timer in a call context nobody waits on. */
-  runSystemTask(canister: CanisterState, name: string): void {
+  /**
+   * Runs a heartbeat or the global timer in a call context nobody waits on;
+   * false when the canister cannot prepay its execution, so the task does not run.
+   */
+  runSystemTask(canister: CanisterState, name: string): boolean {
+    const limit = this.#replica.instructionLimit(canister, 'T');
+    const prepaid = prepayExecution(canister, limit, false);
+    if (prepaid instanceof UserError) return false;
     const cc = this.#newCallContext(canister, { kind: 'system' }, new Uint8Array(), 0n);
     cc.responded = true;
     const ctx = this.#context(canister, 'T', cc, new Uint8Array());
     const error = execute(canister, ctx, { kind: 'export', name }, true);
+    refundExecution(canister, prepaid, limit, ctx.instructionsUsed);
     this.#finish(canister, cc, ctx, error);
+    return true;
   }
 
   #newCallContext(
@@ -93,9 +102,21 @@ export class CallContextManager {
       const unroutable = requestRoutingReject(this.#replica, target);
       if (unroutable) return this.#answerOrigin(origin, unroutable, cycles);
     }
-    const found = runnableTarget(this.#replica, target);
-    if (found instanceof UserError) return refuse(found);
-    const { canister, runtime } = found;
+    const canister = this.#replica.findCanister(target);
+    if (!canister) return refuse(canisterNotFound(target));
+    if (canister.status !== 'running') return refuse(statusError(canister));
+    // The execution is prepaid at the message's instruction limit before the
+    // method is looked up (dfinity/ic `rs/execution_environment/src/execution/call_or_task.rs`):
+    // a call that fails later still pays the per-message fee.
+    const limit = this.#replica.instructionLimit(canister, 'U');
+    const prepaid = prepayExecution(canister, limit, canister.isController(caller));
+    if (prepaid instanceof UserError) return refuse(prepaid);
+    const fail = (error: UserError): void => {
+      refundExecution(canister, prepaid, limit, 0n);
+      refuse(error);
+    };
+    const runtime = canister.runtime;
+    if (!runtime) return fail(toUserError({ kind: 'WasmModuleNotFound' }, canister.idText));
     let entry: string;
     let kind: 'U' | 'RQ';
     if (runtime.hasExport(`canister_update ${method}`)) {
@@ -106,20 +127,21 @@ export class CallContextManager {
       kind = 'RQ';
     } else if (runtime.hasExport(`canister_composite_query ${method}`)) {
       // dfinity/ic `rs/execution_environment/src/execution/call_or_task.rs`.
-      return refuse(
+      return fail(
         new UserError(
           'CompositeQueryCalledInReplicatedMode',
           'Composite query cannot be called in replicated mode',
         ),
       );
     } else {
-      return refuse(
+      return fail(
         toUserError({ kind: 'MethodNotFound', methodKind: 'update', name: method }, canister.idText),
       );
     }
     const cc = this.#newCallContext(canister, origin, caller, cycles);
     const ctx = this.#context(canister, kind, cc, arg, { deadline });
     const error = execute(canister, ctx, { kind: 'export', name: entry }, kind === 'U');
+    refundExecution(canister, prepaid, limit, ctx.instructionsUsed);
     this.#finish(canister, cc, ctx, error, kind === 'U');
   }
 
@@ -131,7 +153,13 @@ export class CallContextManager {
     if (!callback) return;
     canister.callbacks.delete(callbackId);
     canister.balance += refund;
+    // The largest response's transmission was prepaid; this one's is charged (`execute_response`).
+    canister.balance += canister.fees.responseTransmissionRefund(
+      callback.prepaidResponseTransmission,
+      responseBytes(payload),
+    );
     const cc = canister.callContexts.get(callback.callContextId);
+    if (!cc || !canister.runtime) settleUnexecutedResponse(canister, callback.prepaidResponseExecution);
     if (!cc) return;
     cc.outstandingCalls--;
     if (!canister.runtime) {
@@ -151,13 +179,17 @@ export class CallContextManager {
     );
     const closure = isReply ? callback.reply : callback.reject;
     const error = execute(canister, ctx, { kind: 'closure', closure }, true);
+    let used = ctx.instructionsUsed;
     if (error && callback.cleanup) {
       const cleanup = this.#context(canister, 'C', cc, new Uint8Array(), { rejectCode: ctx.rejectCode });
       const cleanupError = execute(canister, cleanup, { kind: 'closure', closure: callback.cleanup }, true);
+      used += cleanup.instructionsUsed;
       this.#countInstructions(cc, cleanup);
       if (!cleanupError) this.#applyEffects(canister, cc, cleanup);
       this.keepLogs(canister, cleanup, cleanupError);
     }
+    // The callback ran on the execution `call_perform` prepaid; the unused part comes back.
+    refundExecution(canister, callback.prepaidResponseExecution, ctx.instructionLimit, used);
     this.#finish(canister, cc, ctx, error);
   }
 
@@ -203,6 +235,8 @@ export class CallContextManager {
         reject: call.reject,
         cleanup: call.cleanup,
         cyclesSent: call.cycles,
+        prepaidResponseTransmission: call.prepaidResponseTransmission,
+        prepaidResponseExecution: call.prepaidResponseExecution,
         deadline:
           call.timeoutSeconds !== undefined
             ? this.#replica.roundTime + BigInt(call.timeoutSeconds) * 1_000_000_000n
@@ -270,12 +304,32 @@ export class CallContextManager {
    * bare text for a calling canister (canister_manager.rs `uninstall_canister`).
    */
   rejectOpenCallContexts(canister: CanisterState, message: string): void {
+    // Their callbacks will not run: what they prepaid returns but the per-message fee.
+    for (const callback of canister.callbacks.values()) {
+      canister.balance += callback.prepaidResponseTransmission;
+      settleUnexecutedResponse(canister, callback.prepaidResponseExecution);
+    }
     for (const cc of canister.callContexts.values()) {
       if (!cc.responded) this.#respond(cc, reject('CanisterReject', message, 'CanisterRejectedMessage'));
     }
     canister.callContexts.clear();
     canister.callbacks.clear();
   }
+}
+
+/** The bytes a response is charged for: its reply, or its reject code (1 byte) and message (`Payload::size_bytes`). */
+function responseBytes(result: CallResult): bigint {
+  if (result.status === 'replied') return BigInt(result.reply.length);
+  return 1n + BigInt(new TextEncoder().encode(callerMessage(result)).length);
+}
+
+/**
+ * `settle_prepayment_for_unexecuted_response`: a response whose callback does
+ * not run (no code, no call context) costs the per-message fee only.
+ */
+function settleUnexecutedResponse(canister: CanisterState, prepaid: bigint): void {
+  const fee = canister.fees.executionCost(0n, isWasm64(canister));
+  canister.balance += prepaid > fee ? prepaid - fee : 0n;
 }
 
 /** What a response callback reads of `result` (`msg_reject_code`, `msg_reject_msg`; 0 and '' for a reply). */

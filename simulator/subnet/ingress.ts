@@ -4,6 +4,7 @@
  * accepts it), given its message id, recorded for status queries and
  * queued for the next round.
  */
+import { IDL } from '@icp-sdk/core/candid';
 import { Principal } from '@icp-sdk/core/principal';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { concatBytes, toHex } from '../bytes.ts';
@@ -13,6 +14,7 @@ import { newMessageContext } from '../execution/message.ts';
 import { toUserError } from '../execution/trap.ts';
 import { rejectWith, type CallResult, type Reject } from '../result.ts';
 import { statusError } from './call-context.ts';
+import { freezingThreshold, shortfall } from '../cycles/account.ts';
 import type { Replica } from './replica.ts';
 import type { Subnet } from './subnet.ts';
 
@@ -50,7 +52,8 @@ export function inductIngress(
     throw new InstanceError('IngressTooLarge', toHex(bytes), size, limit);
   const refused =
     target.compareTo(MANAGEMENT) === 'eq'
-      ? replica.management?.acceptsIngress(method)
+      ? (checkInductionCost(replica, { sender, target, method, arg }) ??
+        replica.management?.acceptsIngress(method))
       : checkIngressTarget(replica, sender, target, method, arg);
   if (refused) return rejectWith(refused);
   replica.nextIngressCounter();
@@ -122,6 +125,78 @@ export function ingressMessageBytes(
   return 1 + cborText('content') + content;
 }
 
+/** What an ingress message is: who sends it, to which canister and method, with which argument. */
+export interface IngressContent {
+  sender: Principal;
+  target: Principal;
+  method: string;
+  arg: Uint8Array;
+}
+
+/**
+ * The canister that pays for inducting a message, and the fee (`ingress_induction_cost`,
+ * dfinity/ic `rs/cycles_account_manager/src/cycles_account_manager.rs`): the target
+ * canister, or for the management canister the canister the call is about (its
+ * effective canister id); provisional methods are free, and an `update_settings`
+ * of at most 366 bytes pays after it ran (`delayed`), so that a frozen canister can
+ * be unfrozen. Undefined when nobody pays.
+ */
+export function inductionCost(
+  replica: Replica,
+  message: IngressContent,
+): { payer: Principal; cost: bigint; delayed: boolean } | { missing: Principal } | undefined {
+  const { target, method, arg } = message;
+  let payer: Principal | undefined = target;
+  let delayed = false;
+  if (target.compareTo(MANAGEMENT) === 'eq') {
+    // Methods an ingress message may not call are refused for that, whoever would pay.
+    if (replica.management?.acceptsIngress(method)) return undefined;
+    if (method === 'provisional_create_canister_with_cycles' || method === 'provisional_top_up_canister')
+      return undefined;
+    payer = effectiveCanisterId(method, arg);
+    delayed = method === 'update_settings' && arg.length <= 366;
+  }
+  if (!payer) return undefined;
+  const canister = replica.findCanister(payer);
+  if (!canister) return { missing: payer };
+  const bytes = BigInt(ingressMessageBytes(message.sender, target, method, arg));
+  return { payer, cost: canister.fees.ingressInductionCost(bytes), delayed };
+}
+
+/** The canister a management call is about: its `canister_id` (`target_canister` for chunked installs). */
+function effectiveCanisterId(method: string, arg: Uint8Array): Principal | undefined {
+  const field = method === 'install_chunked_code' ? 'target_canister' : 'canister_id';
+  try {
+    const [record] = IDL.decode([IDL.Record({ [field]: IDL.Principal })], arg) as unknown as [
+      Record<string, Principal>,
+    ];
+    return record[field];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The ingress filter's first check: the paying canister exists and can pay
+ * the induction fee above its freezing threshold (`should_accept_ingress_message`
+ * in dfinity/ic `rs/execution_environment/src/execution_environment.rs`; the
+ * top-up amount is revealed to the canister's controllers only).
+ */
+function checkInductionCost(replica: Replica, message: IngressContent): UserError | undefined {
+  const fee = inductionCost(replica, message);
+  if (!fee) return undefined;
+  if ('missing' in fee) return canisterNotFound(fee.missing);
+  const canister = replica.findCanister(fee.payer);
+  if (fee.delayed || !canister) return undefined;
+  return shortfall(
+    canister,
+    canister.balance,
+    fee.cost,
+    freezingThreshold(canister),
+    canister.isControlledBy(message.sender),
+  );
+}
+
 /** The ingress filter: the checks the replica makes before it accepts a message for a canister. */
 function checkIngressTarget(
   replica: Replica,
@@ -132,6 +207,8 @@ function checkIngressTarget(
 ): UserError | undefined {
   const canister = replica.findCanister(target);
   if (!canister) return canisterNotFound(target);
+  const unpaid = checkInductionCost(replica, { sender, target, method, arg });
+  if (unpaid) return unpaid;
   if (canister.status !== 'running') return statusError(canister);
   const runtime = canister.runtime;
   if (!runtime) return toUserError({ kind: 'WasmModuleNotFound' }, canister.idText);

@@ -37,8 +37,11 @@ export interface ManagementCall {
   cycles: bigint;
   /** The subnet the call was routed to: the caller's, or the ingress message's effective subnet. */
   subnet: Subnet | undefined;
-  /** Answers the call, now or later (`stop_canister`). */
-  respond: (result: CallResult) => void;
+  /**
+   * Answers the call, now or later (`stop_canister`), returning `refund` of the
+   * attached cycles (by default: none with a reply, all with a reject).
+   */
+  respond: (result: CallResult, refund?: bigint) => void;
 }
 
 export interface ManagementHandler {

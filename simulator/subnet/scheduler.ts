@@ -10,7 +10,11 @@
  */
 import { Principal } from '@icp-sdk/core/principal';
 import type { CallOrigin, CanisterState } from '../canister/state.ts';
-import { reject, type CallResult } from '../result.ts';
+import { reject, rejectWith, type CallResult } from '../result.ts';
+import { UserError } from '../errors.ts';
+import { chargeForResources, consume } from '../cycles/account.ts';
+import { inductionCost } from './ingress.ts';
+import { uninstallCode } from '../execution/install.ts';
 import type { Replica } from './replica.ts';
 import type { Subnet } from './subnet.ts';
 
@@ -71,6 +75,7 @@ export class Scheduler {
       for (const message of wave) this.#deliver(message);
     }
     for (const canister of [...replica.canisters()]) replica.callContexts.finishStopping(canister);
+    for (const canister of [...replica.canisters()]) this.#chargeForResources(canister);
     replica.certifiedTime = time;
   }
 
@@ -94,6 +99,22 @@ export class Scheduler {
     }
   }
 
+  /**
+   * The end-of-round charge for storage and allocations; a canister that
+   * cannot pay is uninstalled, loses its allocations and history, and its
+   * balance is burned (`charge_canisters_for_resource_allocation_and_usage` in
+   * dfinity/ic `rs/execution_environment/src/scheduler.rs`).
+   */
+  #chargeForResources(canister: CanisterState): void {
+    if (chargeForResources(canister, this.#replica.roundTime)) return;
+    this.#replica.rejectOpenCallContexts(canister, 'Canister has been uninstalled.');
+    uninstallCode(canister);
+    canister.chunkStore.clear();
+    canister.settings = { ...canister.settings, computeAllocation: 0n, memoryAllocation: 0n };
+    canister.history = [];
+    canister.balance = 0n;
+  }
+
   #runSystemTasks(canister: CanisterState): void {
     const runtime = canister.runtime;
     if (!runtime || canister.status !== 'running') return;
@@ -102,9 +123,12 @@ export class Scheduler {
       canister.globalTimer <= this.#replica.roundTime &&
       runtime.hasExport('canister_global_timer')
     ) {
-      // The timer is deactivated when the task is scheduled, whatever the handler does.
+      // The timer is deactivated when the task runs, whatever the handler does; a canister
+      // that cannot prepay the task keeps its timer for the next round.
+      const timer = canister.globalTimer;
       canister.globalTimer = 0n;
-      this.#replica.callContexts.runSystemTask(canister, 'canister_global_timer');
+      if (!this.#replica.callContexts.runSystemTask(canister, 'canister_global_timer'))
+        canister.globalTimer = timer;
     }
     if (runtime.hasExport('canister_heartbeat'))
       this.#replica.callContexts.runSystemTask(canister, 'canister_heartbeat');
@@ -116,6 +140,11 @@ export class Scheduler {
       case 'ingress': {
         const record = replica.ingress.get(message.id);
         if (!record) return;
+        const induction = this.#chargeInduction(message);
+        if (induction instanceof UserError) {
+          record.outcome = rejectWith(induction);
+          return;
+        }
         if (message.target.compareTo(MANAGEMENT) === 'eq') {
           this.#callManagement(
             message.method,
@@ -128,6 +157,8 @@ export class Scheduler {
               record.outcome = result;
             },
           );
+          // The fee of a small `update_settings` is charged after it ran, whatever its outcome.
+          if (induction) consume(induction.payer, induction.cost, false);
         } else {
           replica.callContexts.executeCall(
             message.target,
@@ -156,13 +187,13 @@ export class Scheduler {
             true,
             message.cycles,
             replica.subnetHosting(message.caller),
-            (result) => {
+            (result, refund) => {
               this.#queue.push({
                 kind: 'response',
                 target: message.caller,
                 callbackId: message.callbackId,
                 payload: result,
-                refund: result.status === 'replied' ? 0n : message.cycles,
+                refund: refund ?? (result.status === 'replied' ? 0n : message.cycles),
               });
             },
           );
@@ -190,6 +221,23 @@ export class Scheduler {
     }
   }
 
+  /**
+   * Ingress induction charges the paying canister (see `inductionCost`) above
+   * its freezing threshold, or fails the message (`induct_message` in dfinity/ic
+   * `rs/messaging/src/scheduling/valid_set_rule.rs`). Returns the charge left
+   * for after the message ran (a small `update_settings`).
+   */
+  #chargeInduction(
+    message: Extract<Message, { kind: 'ingress' }>,
+  ): UserError | { payer: CanisterState; cost: bigint } | undefined {
+    const fee = inductionCost(this.#replica, message);
+    if (!fee || 'missing' in fee) return undefined;
+    const payer = this.#replica.findCanister(fee.payer);
+    if (!payer) return undefined;
+    if (fee.delayed) return { payer, cost: fee.cost };
+    return consume(payer, fee.cost, payer.isControlledBy(message.sender));
+  }
+
   /** Hands a call to the management canister, which answers at most once, now or later. */
   #callManagement(
     method: string,
@@ -198,7 +246,7 @@ export class Scheduler {
     fromCanister: boolean,
     cycles: bigint,
     subnet: Subnet | undefined,
-    respond: (r: CallResult) => void,
+    respond: (r: CallResult, refund?: bigint) => void,
   ): void {
     const management = this.#replica.management;
     if (!management) throw new Error('no management canister');
@@ -210,10 +258,10 @@ export class Scheduler {
       fromCanister,
       cycles,
       subnet,
-      respond: (result) => {
+      respond: (result, refund) => {
         if (answered) return;
         answered = true;
-        respond(result);
+        respond(result, refund);
       },
     });
   }

@@ -5,6 +5,7 @@ import type { Principal } from '@icp-sdk/core/principal';
 import type { CanisterState } from '../canister/state.ts';
 import type { SubnetKind } from '../types.ts';
 import { SUBNET_SIZES, type SubnetPlan } from '../topology.ts';
+import { Fees } from '../cycles/fees.ts';
 import { canisterIdFromIndex, inRange, type IdRange } from './ranges.ts';
 
 export class Subnet implements SubnetPlan {
@@ -19,10 +20,15 @@ export class Subnet implements SubnetPlan {
   readonly allocationRange: IdRange;
   readonly maxIngressBytesPerMessage: number;
   readonly canisters = new Map<string, CanisterState>();
+  /** What cycles cost here: the subnet type's fees, scaled to its size, under its cost schedule. */
+  readonly fees: Fees;
   #next: bigint;
 
-  /** The subnet `plan` describes (`layout.ts`), with no canisters yet. */
-  constructor(plan: SubnetPlan) {
+  /**
+   * The subnet `plan` describes (`layout.ts`), with no canisters yet;
+   * `maxInstructionsPerMessage` is its message limit, which calls prepay for their responses.
+   */
+  constructor(plan: SubnetPlan, maxInstructionsPerMessage: bigint) {
     this.kind = plan.kind;
     this.index = plan.index;
     this.id = plan.id;
@@ -34,6 +40,12 @@ export class Subnet implements SubnetPlan {
     this.allocationRange = plan.allocationRange;
     this.maxIngressBytesPerMessage = plan.maxIngressBytesPerMessage;
     this.#next = plan.allocationRange.start;
+    this.fees = Fees.forSubnet(
+      plan.kind,
+      SUBNET_SIZES[plan.kind],
+      plan.costSchedule,
+      maxInstructionsPerMessage,
+    );
   }
 
   get size(): number {

@@ -1,0 +1,389 @@
+/**
+ * IC interface specification, "Cycles" and "Freezing threshold"; the replica's
+ * cycles account manager for the prices (conformance/support/cycles.ts). Under
+ * PocketIC's `Normal` cost schedule, on a 13-node application subnet, balances
+ * fall by the documented amounts: creation (500 B), ingress reception (1.2 M and
+ * 2 000 per byte), execution (5 M per message and 1 per instruction, prepaid at
+ * the instruction limit and refunded; heartbeats too), install (compilation included), calls
+ * (260 K and 1 000 per byte, the largest response and callback prepaid and
+ * refunded), storage (127 000 per GiB-second); `ic0.cost_*` and
+ * `idle_cycles_burned_per_day` report the same figures; the freezing threshold
+ * refuses ingress, installs and `call_perform` with the replica's texts; a
+ * canister that cannot pay for its storage is uninstalled. Under `Free` nothing
+ * is charged.
+ */
+import { CanisterCyclesCostSchedule, SubnetStateType, type PocketIc } from '@dfinity/pic';
+import { IDL } from '@icp-sdk/core/candid';
+import { Ed25519KeyIdentity } from '@icp-sdk/core/identity';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  B,
+  COMPILE_COST_PER_INSTRUCTION,
+  FEES,
+  INSTALL_INSTRUCTION_LIMIT,
+  T,
+  TAIL,
+  callArg,
+  callTotalFee,
+  cyclesWasm,
+  envelopeBytes,
+  executionCost,
+  httpRequestFee,
+  ingressFee,
+  installCyclesCanister,
+  readU128,
+  storagePerDay,
+} from '../support/cycles.ts';
+import { createPic } from '../support/pic.ts';
+import { expectCallFailure } from '../support/reject.ts';
+import { Principal, installUniversal, readU64, u32, u64 } from '../support/universal.ts';
+
+const MANAGEMENT = Principal.managementCanister();
+const ANONYMOUS = Principal.anonymous();
+const DAY_MS = 86_400_000;
+
+const CreateCanisterArg = IDL.Record({
+  settings: IDL.Opt(IDL.Record({ controllers: IDL.Opt(IDL.Vec(IDL.Principal)) })),
+  sender_canister_version: IDL.Opt(IDL.Nat64),
+});
+const InstallCodeArg = IDL.Record({
+  mode: IDL.Variant({ install: IDL.Null, reinstall: IDL.Null }),
+  canister_id: IDL.Principal,
+  wasm_module: IDL.Vec(IDL.Nat8),
+  arg: IDL.Vec(IDL.Nat8),
+});
+
+/** An update call as PocketIC receives it from PicJS, and the ingress fee its envelope costs. */
+async function update(
+  pic: PocketIc,
+  canisterId: Principal,
+  method: string,
+  arg: Uint8Array,
+  sender: Principal = ANONYMOUS,
+): Promise<{ reply: Uint8Array; ingress: bigint }> {
+  const reply = await pic.updateCall({ canisterId, method, arg, sender });
+  return { reply, ingress: ingressFee(envelopeBytes(sender, canisterId, method, arg)) };
+}
+
+/** `install_code` sent as PicJS sends it, with the argument encoded here so that its size is known. */
+function installArg(canisterId: Principal, wasm: Uint8Array): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(
+    IDL.encode(
+      [InstallCodeArg],
+      [{ mode: { install: null }, canister_id: canisterId, wasm_module: wasm, arg: new Uint8Array() }],
+    ),
+  );
+}
+
+/** The `call` reply: what `call_perform` returned, or what the callback saw. */
+function callOutcome(reply: Uint8Array): { kind: 'E' | 'R' | 'J'; code: number; instructions: bigint } {
+  const view = new DataView(reply.buffer, reply.byteOffset, reply.byteLength);
+  const kind = String.fromCharCode(reply[0]!) as 'E' | 'R' | 'J';
+  if (kind === 'E') return { kind, code: view.getUint32(1, true), instructions: 0n };
+  if (kind === 'R') return { kind, code: 0, instructions: view.getBigUint64(1, true) };
+  return { kind, code: view.getUint32(1, true), instructions: view.getBigUint64(5, true) };
+}
+
+/** A canister's balance as a bigint (PicJS returns a number, exact below 2^53 cycles: 9 000 T). */
+async function balanceOf(pic: PocketIc, canisterId: Principal): Promise<bigint> {
+  return BigInt(await pic.getCyclesBalance(canisterId));
+}
+
+/** Asserts that `charge` is `base` plus what the canister executed after reading its counter. */
+function expectCharge(charge: bigint, base: bigint): void {
+  expect(charge - base, `charge ${charge} − expected ${base}`).toBeGreaterThanOrEqual(0n);
+  expect(charge - base, `charge ${charge} − expected ${base}`).toBeLessThan(TAIL);
+}
+
+describe('Normal cost schedule (13-node application subnet)', () => {
+  let pic: PocketIc;
+  beforeAll(async () => {
+    pic = await createPic();
+  });
+  afterAll(async () => {
+    await pic.tearDown();
+  });
+
+  it('an update pays for its ingress message per byte, and 5 M plus one cycle per instruction it ran', async () => {
+    const id = await installCyclesCanister(pic, { cycles: 10n * T });
+    const work = async (n: number): Promise<{ charge: bigint; instructions: bigint; ingress: bigint }> => {
+      const before = await balanceOf(pic, id);
+      const { reply, ingress } = await update(pic, id, 'work', u32(n));
+      return { charge: before - (await balanceOf(pic, id)), instructions: readU64(reply), ingress };
+    };
+    const small = await work(1_000);
+    const large = await work(100_000);
+    // The 40 B instructions prepaid at the message limit come back but those it ran.
+    expectCharge(small.charge, small.ingress + executionCost(small.instructions));
+    expect(large.instructions).toBeGreaterThan(small.instructions);
+    expect(large.charge - small.charge).toBe(large.instructions - small.instructions);
+
+    // 1 000 more argument bytes cost 2 000 000 more (both arguments take a 3-byte CBOR head).
+    const noop = async (size: number): Promise<bigint> => {
+      const before = await balanceOf(pic, id);
+      await pic.updateCall({ canisterId: id, method: 'noop', arg: new Uint8Array(size) });
+      return before - (await balanceOf(pic, id));
+    };
+    const short = await noop(300);
+    expect((await noop(1_300)) - short).toBe(1_000n * FEES.ingressByte);
+    expectCharge(
+      short,
+      ingressFee(envelopeBytes(ANONYMOUS, id, 'noop', new Uint8Array(300))) + executionCost(0n),
+    );
+  });
+
+  it('install_code pays for its message, the execution fee and 6 000 instructions per compiled Wasm instruction', async () => {
+    const wasm = await cyclesWasm();
+    const id = await pic.createCanister({ cycles: 10n * T });
+    const before = await balanceOf(pic, id);
+    const arg = installArg(id, wasm);
+    await pic.updateCall({ canisterId: MANAGEMENT, method: 'install_code', arg });
+    const charge = before - (await balanceOf(pic, id));
+    // The fixture has no (start) or canister_init: all it executes at install is compilation.
+    const compilation =
+      charge - ingressFee(envelopeBytes(ANONYMOUS, MANAGEMENT, 'install_code', arg)) - executionCost(0n);
+    expect(compilation).toBeGreaterThan(0n);
+    expect(compilation % COMPILE_COST_PER_INSTRUCTION).toBe(0n);
+    // A Wasm instruction takes at least one byte of the module.
+    expect(compilation / COMPILE_COST_PER_INSTRUCTION).toBeLessThan(BigInt(wasm.length));
+  });
+
+  it('create_canister takes the 500 B creation fee out of the cycles attached, and refuses fewer', async () => {
+    const parent = await installCyclesCanister(pic, { cycles: 10n * T });
+    const payload = new Uint8Array(
+      IDL.encode([CreateCanisterArg], [{ settings: [], sender_canister_version: [] }]),
+    );
+    const reply = await pic.updateCall({
+      canisterId: parent,
+      method: 'call',
+      arg: callArg(MANAGEMENT, 'create_canister', payload, 2n * T),
+    });
+    const [{ canister_id: child }] = IDL.decode(
+      [IDL.Record({ canister_id: IDL.Principal })],
+      reply.slice(9),
+    ) as unknown as [{ canister_id: Principal }];
+    expect(callOutcome(reply).kind).toBe('R');
+    expect(await balanceOf(pic, child)).toBe(2n * T - FEES.canisterCreation);
+
+    const refused = callOutcome(
+      await pic.updateCall({
+        canisterId: parent,
+        method: 'call',
+        arg: callArg(MANAGEMENT, 'create_canister', payload, 100n * B),
+      }),
+    );
+    // IC0403 InsufficientCyclesForCreateCanister: a CanisterReject.
+    expect(refused).toMatchObject({ kind: 'J', code: 4 });
+  });
+
+  it('a call pays 260 K and 1 000 per byte each way; the largest response and callback it prepaid come back', async () => {
+    const caller = await installCyclesCanister(pic, { cycles: 10n * T });
+    const callee = await installCyclesCanister(pic, { cycles: 10n * T });
+    const payload = new Uint8Array(100);
+    const [a0, b0] = [await balanceOf(pic, caller), await balanceOf(pic, callee)];
+    const { reply, ingress } = await update(pic, caller, 'call', callArg(callee, 'noop', payload));
+    const outcome = callOutcome(reply);
+    expect(outcome.kind).toBe('R');
+    const [a1, b1] = [await balanceOf(pic, caller), await balanceOf(pic, callee)];
+    // The request's method name and argument, then an empty reply; two executions (the
+    // update and its callback), whose instructions the callback reports (performance_counter(1)).
+    const request = FEES.xnetCall + FEES.xnetByte * BigInt('noop'.length + payload.length);
+    expectCharge(a0 - a1, ingress + request + 2n * executionCost(0n) + outcome.instructions);
+    // The callee pays its own execution, not the message.
+    expectCharge(b0 - b1, executionCost(0n));
+  });
+
+  it('a heartbeat pays an execution every round', async () => {
+    const id = await installUniversal(pic, { heartbeat: true, cycles: 10n * T });
+    const before = await balanceOf(pic, id);
+    await pic.tick(3);
+    const perRound = (before - (await balanceOf(pic, id))) / 3n;
+    // It only increments a counter: a few instructions.
+    expectCharge(perRound, executionCost(0n));
+  });
+
+  it('ic0.cost_call, cost_create_canister and cost_http_request report the fees charged', async () => {
+    const id = await installCyclesCanister(pic);
+    const reply = await pic.queryCall({
+      canisterId: id,
+      method: 'costs',
+      arg: new Uint8Array([...u64(4), ...u64(100), ...u64(1_000), ...u64(2_000)]),
+    });
+    expect(readU128(reply, 0)).toBe(callTotalFee(104n));
+    expect(readU128(reply, 1)).toBe(FEES.canisterCreation);
+    expect(readU128(reply, 2)).toBe(httpRequestFee(1_000n, 2_000n));
+  });
+
+  it('canister_status reports idle_cycles_burned_per_day for its memory, and 30 days of storage cost 30 of them', async () => {
+    const id = await installCyclesCanister(pic, { cycles: 10n * T });
+    const status = await pic.canisterStatus({ canisterId: id });
+    expect(status.idleCyclesBurnedPerDay).toBe(storagePerDay(status.memorySize));
+    expect(status.idleCyclesBurnedPerDay).toBeGreaterThan(0n);
+    const before = await balanceOf(pic, id);
+    await pic.advanceTime(30 * DAY_MS);
+    await pic.tick();
+    expect(before - (await balanceOf(pic, id))).toBe(30n * status.idleCyclesBurnedPerDay);
+  });
+
+  it('the freezing threshold (a day of idle burn per 86 400 s) refuses ingress with IC0207, the top-up told to controllers only', async () => {
+    const id = await installCyclesCanister(pic, { cycles: 10n * T });
+    const idle = (await pic.canisterStatus({ canisterId: id })).idleCyclesBurnedPerDay;
+    const freezingThreshold = 1n << 50n;
+    // A small update_settings pays after it ran, so that a frozen canister can be unfrozen.
+    await pic.updateCanisterSettings({ canisterId: id, freezingThreshold });
+    const balance = await balanceOf(pic, id);
+    const threshold = (idle * freezingThreshold) / 86_400n;
+    expect(threshold).toBeGreaterThan(balance);
+    const arg = new Uint8Array(8);
+    const topUp = threshold + ingressFee(envelopeBytes(ANONYMOUS, id, 'noop', arg)) - balance;
+    const failure = await expectCallFailure(pic.updateCall({ canisterId: id, method: 'noop', arg }), {
+      rejectCode: 'SysTransient',
+      errorCode: 'CanisterOutOfCycles',
+    });
+    expect(failure.message).toBe(
+      `Canister ${id.toText()} is out of cycles: please top up the canister with at least ${topUp} additional cycles`,
+    );
+    const stranger = Ed25519KeyIdentity.generate().getPrincipal();
+    const hidden = await expectCallFailure(
+      pic.updateCall({ canisterId: id, method: 'noop', arg, sender: stranger }),
+      { rejectCode: 'SysTransient', errorCode: 'CanisterOutOfCycles' },
+    );
+    expect(hidden.message).toBe(`Canister ${id.toText()} is out of cycles`);
+    expect(await balanceOf(pic, id)).toBe(balance);
+  });
+
+  it('install_code is refused when the canister cannot prepay it (IC0207, "Canister installation failed with …")', async () => {
+    const id = await pic.createCanister({ cycles: 200n * B });
+    const status = await pic.canisterStatus({ canisterId: id });
+    const balance = await balanceOf(pic, id);
+    const threshold = (status.idleCyclesBurnedPerDay * status.settings.freezingThreshold) / 86_400n;
+    const arg = installArg(id, await cyclesWasm());
+    const available = balance - ingressFee(envelopeBytes(ANONYMOUS, MANAGEMENT, 'install_code', arg));
+    const topUp = threshold + executionCost(INSTALL_INSTRUCTION_LIMIT) - available;
+    await expectCallFailure(pic.updateCall({ canisterId: MANAGEMENT, method: 'install_code', arg }), {
+      rejectCode: 'SysTransient',
+      errorCode: 'CanisterOutOfCycles',
+      message: `Canister installation failed with \`Canister ${id.toText()} is out of cycles: please top up the canister with at least ${topUp} additional cycles\`.`,
+    });
+    expect(await balanceOf(pic, id)).toBe(available);
+  });
+
+  it('call_perform returns 2 (SYS_TRANSIENT) when the call would take the canister below its freezing threshold', async () => {
+    const caller = await installCyclesCanister(pic, { cycles: 10n * T });
+    const callee = await installCyclesCanister(pic);
+    // 20 B above the threshold, and the 40 B this message prepaid and will not use come back:
+    // once the next message prepaid its own, ~20 B remain, less than a call's 42 B.
+    await pic.updateCall({ canisterId: caller, method: 'burn_to', arg: u64(20n * B) });
+    const before = await balanceOf(pic, caller);
+    const { reply, ingress } = await update(
+      pic,
+      caller,
+      'call',
+      callArg(callee, 'noop', new Uint8Array(), B),
+    );
+    expect(callOutcome(reply)).toMatchObject({ kind: 'E', code: 2 });
+    // The attached cycles and the call's fees stayed with the caller.
+    expectCharge(before - (await balanceOf(pic, caller)), ingress + executionCost(0n));
+    await pic.addCycles(caller, 100n * B);
+    const retried = await pic.updateCall({
+      canisterId: caller,
+      method: 'call',
+      arg: callArg(callee, 'noop', new Uint8Array()),
+    });
+    expect(callOutcome(retried).kind).toBe('R');
+  });
+
+  it('a canister that cannot pay for its storage is uninstalled, loses its memory allocation and its cycles', async () => {
+    const id = await installCyclesCanister(pic, { cycles: 10n * T });
+    // 1 GiB allocated costs 127 000 × 86 400 a day; nothing is kept back for freezing.
+    await pic.updateCanisterSettings({ canisterId: id, memoryAllocation: 1n << 30n, freezingThreshold: 0n });
+    await pic.updateCall({ canisterId: id, method: 'burn_to', arg: u64(0n) });
+    expect(await balanceOf(pic, id)).toBeLessThan(30n * FEES.gibStoragePerSecond * 86_400n);
+    await pic.advanceTime(30 * DAY_MS);
+    await pic.tick();
+    expect(await balanceOf(pic, id)).toBe(0n);
+    await pic.addCycles(id, T);
+    const status = await pic.canisterStatus({ canisterId: id });
+    expect(status.moduleHash).toBeNull();
+    expect(status.settings.memoryAllocation).toBe(0n);
+    await expectCallFailure(pic.updateCall({ canisterId: id, method: 'noop' }), {
+      rejectCode: 'CanisterError',
+      errorCode: 'CanisterWasmModuleNotFound',
+    });
+  });
+});
+
+describe('Free cost schedule', () => {
+  let pic: PocketIc;
+  beforeAll(async () => {
+    pic = await createPic({
+      application: [{ state: { type: SubnetStateType.New }, costSchedule: CanisterCyclesCostSchedule.Free }],
+    });
+  });
+  afterAll(async () => {
+    await pic.tearDown();
+  });
+
+  it('charges nothing: install, updates, calls, creation, storage; costs and idle burn are 0', async () => {
+    const caller = await pic.createCanister({ cycles: 10n * T });
+    await pic.installCode({ canisterId: caller, wasm: await cyclesWasm() });
+    const callee = await installCyclesCanister(pic, { cycles: T });
+    expect(await balanceOf(pic, caller)).toBe(10n * T);
+    await pic.updateCall({ canisterId: caller, method: 'work', arg: u32(10_000) });
+    expect(
+      callOutcome(
+        await pic.updateCall({
+          canisterId: caller,
+          method: 'call',
+          arg: callArg(callee, 'noop', new Uint8Array(100)),
+        }),
+      ).kind,
+    ).toBe('R');
+    const payload = new Uint8Array(
+      IDL.encode([CreateCanisterArg], [{ settings: [], sender_canister_version: [] }]),
+    );
+    const reply = await pic.updateCall({
+      canisterId: caller,
+      method: 'call',
+      arg: callArg(MANAGEMENT, 'create_canister', payload, T),
+    });
+    const [{ canister_id: child }] = IDL.decode(
+      [IDL.Record({ canister_id: IDL.Principal })],
+      reply.slice(9),
+    ) as unknown as [{ canister_id: Principal }];
+    expect(await balanceOf(pic, child)).toBe(T);
+    const costs = await pic.queryCall({
+      canisterId: caller,
+      method: 'costs',
+      arg: new Uint8Array([...u64(4), ...u64(100), ...u64(1_000), ...u64(2_000)]),
+    });
+    expect([readU128(costs, 0), readU128(costs, 1), readU128(costs, 2)]).toEqual([0n, 0n, 0n]);
+    expect((await pic.canisterStatus({ canisterId: caller })).idleCyclesBurnedPerDay).toBe(0n);
+    await pic.advanceTime(30 * DAY_MS);
+    await pic.tick();
+    expect(await balanceOf(pic, caller)).toBe(9n * T);
+    expect(await balanceOf(pic, callee)).toBe(T);
+  });
+});
+
+describe('fees scale with the subnet size (34-node fiduciary subnet)', () => {
+  let pic: PocketIc;
+  beforeAll(async () => {
+    pic = await createPic({ fiduciary: { state: { type: SubnetStateType.New } } });
+  });
+  afterAll(async () => {
+    await pic.tearDown();
+  });
+
+  it('costs 34/13 of the 13-node fees', async () => {
+    const fiduciary = await pic.getFiduciarySubnet();
+    const id = await installCyclesCanister(pic, { cycles: 10n * T, targetSubnetId: fiduciary!.id });
+    const reply = await pic.queryCall({
+      canisterId: id,
+      method: 'costs',
+      arg: new Uint8Array([...u64(4), ...u64(100), ...u64(1_000), ...u64(2_000)]),
+    });
+    expect(readU128(reply, 1)).toBe((FEES.canisterCreation * 34n) / 13n);
+    expect(readU128(reply, 2)).toBe(httpRequestFee(1_000n, 2_000n, 34n));
+  });
+});

@@ -1,0 +1,141 @@
+/**
+ * A canister's cycles account: its freezing threshold, withdrawals that must
+ * leave it above that threshold (with the replica's error when they cannot),
+ * execution prepaid at the message's instruction limit and refunded for what
+ * it did not use, and the periodic charge for storage and allocations that
+ * uninstalls a canister that cannot pay. The prices come from `fees.ts`.
+ *
+ * Sources (dfinity/ic): `rs/cycles_account_manager/src/cycles_account_manager.rs`
+ * (`freeze_threshold_cycles`, `consume_with_threshold`, `can_withdraw_cycles_with_threshold`,
+ * `prepay_execution_cycles`, `refund_unused_execution_cycles`,
+ * `charge_canister_for_resource_allocation_and_usage`); `rs/interfaces/src/execution_environment.rs`
+ * (`CanisterOutOfCyclesError`'s text); `rs/execution_environment/src/scheduler.rs`
+ * (`charge_canisters_for_resource_allocation_and_usage`: uninstall on failure).
+ */
+import type { CanisterState } from '../canister/state.ts';
+import { UserError } from '../errors.ts';
+import { SECONDS_PER_DAY } from './fees.ts';
+
+/** Whether the canister runs a Wasm64 module, whose instructions cost twice as much. */
+export function isWasm64(canister: CanisterState): boolean {
+  return canister.runtime?.compiled.isWasm64 ?? false;
+}
+
+/** The canister's idle burn per day by resource (storage, compute allocation), as `canister_status` sums it. */
+export function idleBurnByResource(canister: CanisterState): { memory: bigint; computeAllocation: bigint } {
+  const s = canister.settings;
+  return canister.fees.idleCyclesBurnedPerDay(s.memoryAllocation, canister.memorySize(), s.computeAllocation);
+}
+
+/** `idle_cycles_burned_per_day` of `canister_status`. */
+export function idleCyclesBurnedPerDay(canister: CanisterState): bigint {
+  const rate = idleBurnByResource(canister);
+  return rate.memory + rate.computeAllocation;
+}
+
+/**
+ * The balance the canister must keep: its idle burn over `freezing_threshold`
+ * seconds. (The reserved balance, which the threshold subtracts, stays 0:
+ * storage reservation starts above a subnet memory usage PocketIC never reaches.)
+ */
+export function freezingThreshold(canister: CanisterState): bigint {
+  return canister.fees.freezingThreshold(
+    idleCyclesBurnedPerDay(canister),
+    canister.settings.freezingThreshold,
+    0n,
+  );
+}
+
+/**
+ * `CanisterOutOfCyclesError` as the replica words it: the top-up amount only
+ * for a caller who controls the canister (`reveal_top_up`).
+ */
+export function outOfCyclesMessage(
+  canisterId: string,
+  available: bigint,
+  requested: bigint,
+  threshold: bigint,
+  revealTopUp: boolean,
+): string {
+  if (!revealTopUp) return `Canister ${canisterId} is out of cycles`;
+  const missing = threshold + requested - available;
+  return `Canister ${canisterId} is out of cycles: please top up the canister with at least ${missing > 0n ? missing : 0n} additional cycles`;
+}
+
+/**
+ * `verify_cycles_balance_with_threshold`: the error when `amount` cannot leave
+ * `balance` at or above `threshold`, else undefined.
+ */
+export function shortfall(
+  canister: CanisterState,
+  balance: bigint,
+  amount: bigint,
+  threshold: bigint,
+  revealTopUp: boolean,
+): UserError | undefined {
+  const available = balance > threshold ? balance - threshold : 0n;
+  if (amount <= available) return undefined;
+  return new UserError(
+    'CanisterOutOfCycles',
+    outOfCyclesMessage(canister.idText, balance, amount, threshold, revealTopUp),
+  );
+}
+
+/** `consume_with_threshold`: burns `amount` if the canister stays above its freezing threshold. */
+export function consume(
+  canister: CanisterState,
+  amount: bigint,
+  revealTopUp: boolean,
+): UserError | undefined {
+  const error = shortfall(canister, canister.balance, amount, freezingThreshold(canister), revealTopUp);
+  if (!error) canister.balance -= amount;
+  return error;
+}
+
+/**
+ * `prepay_execution_cycles`: withdraws the execution of `instructionLimit`
+ * instructions before a message runs; returns what was prepaid, or the error
+ * the message fails with (IC0207) when the canister cannot pay it.
+ */
+export function prepayExecution(
+  canister: CanisterState,
+  instructionLimit: bigint,
+  revealTopUp: boolean,
+  wasm64: boolean = isWasm64(canister),
+): bigint | UserError {
+  const cost = canister.fees.executionCost(instructionLimit, wasm64);
+  return consume(canister, cost, revealTopUp) ?? cost;
+}
+
+/** `refund_unused_execution_cycles`: gives back the instructions the execution did not use. */
+export function refundExecution(
+  canister: CanisterState,
+  prepaid: bigint,
+  instructionLimit: bigint,
+  instructionsUsed: bigint,
+  wasm64: boolean = isWasm64(canister),
+): void {
+  const left = instructionLimit > instructionsUsed ? instructionLimit - instructionsUsed : 0n;
+  canister.balance += canister.fees.executionRefund(left, wasm64, prepaid);
+}
+
+/**
+ * The end-of-round charge for storage and compute allocation: due when
+ * `durationBetweenAllocationCharges` passed since the last one, for the whole
+ * time since then, each resource down to a zero balance. Returns false when
+ * the canister could not pay, in which case the caller uninstalls it.
+ */
+export function chargeForResources(canister: CanisterState, now: bigint): boolean {
+  const fees = canister.fees;
+  const every = fees.config.durationBetweenAllocationCharges * 1_000_000_000n;
+  if (now - canister.lastAllocationCharge < every) return true;
+  const seconds = (now - canister.lastAllocationCharge) / 1_000_000_000n;
+  canister.lastAllocationCharge = now;
+  const rate = idleBurnByResource(canister);
+  for (const perDay of [rate.memory, rate.computeAllocation]) {
+    const cycles = (perDay * seconds) / SECONDS_PER_DAY;
+    if (cycles > canister.balance) return false;
+    canister.balance -= cycles;
+  }
+  return true;
+}
