@@ -116,7 +116,24 @@ function runQuery(
     const cbError = invoke(runtime, cb, { kind: 'closure', closure: isReply ? call.reply : call.reject });
     contextInstructions += cb.instructionsUsed;
     if (cbError) {
-      if (!response) return rejectWith(toUserError(cbError, canister.idText));
+      // A trapping callback runs its cleanup (spec: "composite cleanup", CC), and fails the
+      // call context only when no call is outstanding (dfinity/ic query_context.rs
+      // execute_callback / execute_cleanup, then on_canister_result).
+      if (call.cleanup) {
+        const cleanup = newMessageContext({
+          ...base,
+          kind: 'CC',
+          arg: new Uint8Array(),
+          rejectCode: cb.rejectCode,
+          rejectMessage: '',
+          alreadyResponded: response !== undefined,
+          instructionLimit: limit,
+          callContextInstructions: contextInstructions,
+        });
+        invoke(runtime, cleanup, { kind: 'closure', closure: call.cleanup });
+        contextInstructions += cleanup.instructionsUsed;
+      }
+      if (!response && pending.length === 0) return rejectWith(toUserError(cbError, canister.idText));
       continue;
     }
     response = response ?? cb.response;
