@@ -29,6 +29,9 @@ import {
 const MAX_CHUNK_SIZE = 1024 * 1024;
 const MAX_CHUNKS = 100;
 const MAX_CONTROLLERS = 10;
+/** Cycles are a u128 on the IC; provisional amounts beyond it saturate. */
+const saturate = (n: bigint): bigint => (n > (1n << 128n) - 1n ? (1n << 128n) - 1n : n);
+
 /** What `provisional_create_canister_with_cycles` gives when no amount is named (spec). */
 const DEFAULT_PROVISIONAL_CYCLES = 100_000_000_000_000n;
 
@@ -173,7 +176,8 @@ export class ManagementCanister implements ManagementHandler {
     switch (m) {
       case 'provisional_create_canister_with_cycles': {
         const a = this.#decode(m, call.arg);
-        const cycles = a.amount[0] ?? DEFAULT_PROVISIONAL_CYCLES;
+        // Amounts above u128 saturate (dfinity/ic ProvisionalCreateCanisterWithCyclesArgs::to_u128).
+        const cycles = saturate(a.amount[0] ?? DEFAULT_PROVISIONAL_CYCLES);
         return reply(this.#create(call, a.settings[0], a.specified_id[0], cycles));
       }
       case 'create_canister': {
@@ -367,7 +371,7 @@ export class ManagementCanister implements ManagementHandler {
         const a = this.#decode(m, call.arg);
         const canister = this.#replica.findCanister(a.canister_id);
         if (!canister) throw errors.canisterNotFound(a.canister_id);
-        canister.balance += a.amount;
+        canister.balance = saturate(canister.balance + a.amount); // Cycles add saturates at u128
         return reply();
       }
       case 'canister_info': {
