@@ -327,8 +327,9 @@ export class ManagementCanister implements ManagementHandler {
         const canister = this.#controlled(a.canister_id, call.caller);
         const settings = a.settings;
         this.#applySettings(canister, settings);
+        // Any successful update_settings is a new canister version (spec "Canister version").
+        canister.versionNumber += 1n;
         if (settings.controllers[0]) {
-          canister.versionNumber += 1n;
           this.#record(canister, call, { controllers_change: { controllers: canister.controllers } });
         }
         return reply();
@@ -468,8 +469,21 @@ export class ManagementCanister implements ManagementHandler {
         );
       next.computeAllocation = s.compute_allocation[0];
     }
-    if (s.memory_allocation[0] !== undefined) next.memoryAllocation = s.memory_allocation[0];
-    if (s.freezing_threshold[0] !== undefined) next.freezingThreshold = s.freezing_threshold[0];
+    // Spec "IC method create_canister": memory_allocation in [0, 2^48], freezing_threshold in [0, 2^64 - 1].
+    if (s.memory_allocation[0] !== undefined) {
+      if (s.memory_allocation[0] > 2n ** 48n)
+        throw errors.invalidSettings(
+          `MemoryAllocation expected to be in the range [0..2^48], got ${s.memory_allocation[0]}`,
+        );
+      next.memoryAllocation = s.memory_allocation[0];
+    }
+    if (s.freezing_threshold[0] !== undefined) {
+      if (s.freezing_threshold[0] > 2n ** 64n - 1n)
+        throw errors.invalidSettings(
+          `FreezingThreshold expected to be in the range [0..2^64-1], got ${s.freezing_threshold[0]}`,
+        );
+      next.freezingThreshold = s.freezing_threshold[0];
+    }
     if (s.reserved_cycles_limit[0] !== undefined) next.reservedCyclesLimit = s.reserved_cycles_limit[0];
     if (s.log_visibility[0] !== undefined) next.logVisibility = s.log_visibility[0];
     if (s.wasm_memory_limit[0] !== undefined) next.wasmMemoryLimit = s.wasm_memory_limit[0];
