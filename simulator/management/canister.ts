@@ -496,6 +496,11 @@ export class ManagementCanister implements ManagementHandler {
       );
     }
     canister.settings = next;
-    if (controllers) canister.controllers = controllers;
+    // Controllers are a set: duplicates collapse (the replica keeps a BTreeSet).
+    if (controllers) {
+      canister.controllers = controllers.filter(
+        (c, i) => controllers.findIndex((d) => d.compareTo(c) === 'eq') === i,
+      );
+    }
   }
 }
