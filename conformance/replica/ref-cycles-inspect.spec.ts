@@ -336,7 +336,116 @@ describe('cycles', () => {
     expect([asWord64(r.slice(0, 8)), asWord64(r.slice(8))]).toEqual([5n, 10n]);
     isRoughly(def_cycles, await queryBalance(cid1));
   });
+  /** `create_via cid cycles`: `cid` creates a canister with the cycles and installs the universal canister. */
+  const createVia = async (cid: Principal, cycles: bigint): Promise<Principal> => {
+    const arg = IDL.encode([IDL.Record({ settings: IDL.Opt(IDL.Null) })], [{ settings: [] }]);
+    const created = IDL.decode(
+      [IDL.Record({ canister_id: IDL.Principal })],
+      await ic00via(cid, 'create_canister', new Uint8Array(arg), cycles),
+    )[0] as unknown as {
+      canister_id: Principal;
+    };
+    const install = IDL.encode(
+      [
+        IDL.Record({
+          mode: IDL.Variant({ install: IDL.Null }),
+          canister_id: IDL.Principal,
+          wasm_module: IDL.Vec(IDL.Nat8),
+          arg: IDL.Vec(IDL.Nat8),
+        }),
+      ],
+      [
+        {
+          mode: { install: null },
+          canister_id: created.canister_id,
+          wasm_module: await ucWasm(),
+          arg: new Uint8Array(),
+        },
+      ],
+    );
+    await ic00via(cid, 'install_code', new Uint8Array(install));
+    return created.canister_id;
+  };
+  it('create and delete canister with cycles', async () => {
+    const cid1 = await create();
+    const cid2 = await createVia(cid1, def_cycles / 2n);
+    isRoughly(def_cycles / 2n, await queryBalance(cid1));
+    isRoughly(def_cycles / 2n, await queryBalance(cid2));
+    await ic00via(cid1, 'stop_canister', encodeCid(cid2));
+    // Cycles attached to the deletion call are refunded.
+    await ic00via(cid1, 'delete_canister', encodeCid(cid2), def_cycles / 4n);
+    isRoughly(def_cycles / 2n, await queryBalance(cid1));
+  });
+  describe('deposit_cycles', () => {
+    it('as controller', async () => {
+      const cid1 = await create();
+      const cid2 = await createVia(cid1, def_cycles / 2n);
+      await ic00via(cid1, 'deposit_cycles', encodeCid(cid2), def_cycles / 4n);
+      isRoughly(def_cycles / 4n, await queryBalance(cid1));
+      isRoughly(def_cycles - def_cycles / 4n, await queryBalance(cid2));
+    });
+    it('as other non-controlling canister', async () => {
+      const cid1 = await create();
+      const cid2 = await createVia(cid1, def_cycles / 2n);
+      await ic00via(cid2, 'deposit_cycles', encodeCid(cid1), def_cycles / 4n);
+      isRoughly(def_cycles - def_cycles / 4n, await queryBalance(cid1));
+      isRoughly(def_cycles / 4n, await queryBalance(cid2));
+    });
+    it('to non-existing canister', async () => {
+      const cid1 = await create();
+      const doesntExist = Principal.fromUint8Array(
+        Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe, 1, 1]),
+      );
+      const r = isRelay(
+        await call(
+          pic,
+          cid1,
+          updateCall(MANAGEMENT, 'deposit_cycles', {
+            ...defUpdateArgs,
+            arg: encodeCid(doesntExist),
+            cycles: def_cycles / 4n,
+          }),
+        ),
+      );
+      isReject(r, [3, 4, 5]);
+      isRoughly(def_cycles, await queryBalance(cid1));
+    });
+  });
   describe('provisional top up', () => {
+    const topUpArg = (cid: Principal, amount: bigint) =>
+      new Uint8Array(
+        IDL.encode(
+          [IDL.Record({ canister_id: IDL.Principal, amount: IDL.Nat })],
+          [{ canister_id: cid, amount }],
+        ),
+      );
+    it('as self', async () => {
+      const cid = await create();
+      await ic00via(cid, 'provisional_top_up_canister', topUpArg(cid, def_cycles));
+      isRoughly(2n * def_cycles, await queryBalance(cid));
+    });
+    it('as other canister', async () => {
+      const cid = await create();
+      const cid2 = await create();
+      await ic00via(cid2, 'provisional_top_up_canister', topUpArg(cid, def_cycles));
+      isRoughly(2n * def_cycles, await queryBalance(cid));
+    });
+    it('nonexisting canister', async () => {
+      const anchor = await create();
+      const unused = Principal.fromUint8Array(
+        Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe, 1, 1]),
+      );
+      // isErrOrReject [3, 5]: routed by an existing canister's subnet, the top-up names a missing canister.
+      const o = await outcome(
+        pic.updateCall({
+          canisterId: MANAGEMENT,
+          method: 'provisional_top_up_canister',
+          arg: topUpArg(unused, def_cycles),
+          targetSubnetId: (await pic.getCanisterSubnetId(anchor)) ?? undefined,
+        }),
+      );
+      isReject(o, [3, 5]);
+    });
     it('as user', async () => {
       const cid = await create();
       await pic.addCycles(cid, def_cycles);

@@ -8,7 +8,8 @@
  * canister through PicJS with the canister's subnet as effective principal.
  */
 import type { PocketIc } from '@dfinity/pic';
-import { Cbor, lookupResultToBuffer, lookup_path, type HashTree } from '@icp-sdk/core/agent';
+import { Cbor, Certificate, lookupResultToBuffer, lookup_path, type HashTree } from '@icp-sdk/core/agent';
+import { gzipSync } from 'node:zlib';
 import { IDL } from '@icp-sdk/core/candid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPic } from '../support/pic.ts';
@@ -33,6 +34,8 @@ import {
   int,
   interCall,
   interQuery,
+  defUpdateArgs,
+  updateCall,
   isRelay,
   isReject,
   isReply,
@@ -235,6 +238,12 @@ describe('trapping in init', () => {
 });
 
 describe('query', () => {
+  it('non-existing (deleted) canister', async () => {
+    const cid = await install(pic);
+    await pic.stopCanister({ canisterId: cid });
+    await ic00('delete_canister', cid);
+    isReject(await outcome(query(pic, cid, reply)), [3]);
+  });
   it('does not commit', async () => {
     const cid = await install(pic);
     await call(pic, cid, seq(setGlobal('FOO'), reply));
@@ -247,6 +256,27 @@ describe('certified variables', () => {
   it('initially empty', async () => {
     const cid = await install(pic);
     expect(await certData(cid)).toEqual(new Uint8Array());
+  });
+  it('validates', async () => {
+    const cid = await install(pic);
+    const certificate = await query(pic, cid, replyData(getCertificate));
+    // The root key: the NNS subnet's key if the instance has one, else its only subnet's.
+    const root = (await pic.getNnsSubnet()) ?? (await pic.getApplicationSubnets())[0]!;
+    // PocketIC answers the raw 96-byte BLS key; certificates are checked against its DER form.
+    const raw = new Uint8Array(await pic.getPubKey(root.id));
+    const BLS_DER = Uint8Array.from(
+      Buffer.from('308182301d060d2b0601040182dc7c0503010201060c2b0601040182dc7c05030201036100', 'hex'),
+    );
+    const rootKey = raw.length === 96 ? new Uint8Array([...BLS_DER, ...raw]) : raw;
+    const cert = await Certificate.create({
+      certificate,
+      rootKey,
+      principal: { canisterId: cid },
+      disableTimeVerification: true,
+    });
+    expect(
+      lookupResultToBuffer(cert.lookup_path(['canister', cid.toUint8Array(), 'certified_data'])),
+    ).toEqual(new Uint8Array());
   });
   it('present in query method (query call)', async () => {
     const cid = await install(pic);
@@ -362,6 +392,69 @@ describe('regular canisters', () => {
     await call(pic, cid, reply);
     await query(pic, cid, reply);
     await pic.startCanister({ canisterId: cid });
+  });
+  it('install (gzip compressed)', async () => {
+    const cid = await pic.createCanister();
+    const trivial = Uint8Array.of(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00);
+    const compressed = new Uint8Array(gzipSync(trivial));
+    const sha = async (b: Uint8Array) =>
+      new Uint8Array(await crypto.subtle.digest('SHA-256', b as Uint8Array<ArrayBuffer>));
+    // Install compressed module
+    await pic.installCode({ canisterId: cid, wasm: compressed });
+    expect((await pic.canisterStatus({ canisterId: cid })).moduleHash).toEqual(await sha(compressed));
+    // Reinstall compressed module
+    await pic.reinstallCode({ canisterId: cid, wasm: compressed });
+    expect((await pic.canisterStatus({ canisterId: cid })).moduleHash).toEqual(await sha(compressed));
+    // Install raw module
+    await pic.reinstallCode({ canisterId: cid, wasm: trivial });
+    expect((await pic.canisterStatus({ canisterId: cid })).moduleHash).toEqual(await sha(trivial));
+    // Upgrade to a compressed module
+    await pic.upgradeCanister({ canisterId: cid, wasm: compressed });
+    expect((await pic.canisterStatus({ canisterId: cid })).moduleHash).toEqual(await sha(compressed));
+  });
+  it('aaaaa-aa (inter-canister, large)', async () => {
+    const cid = await install(pic);
+    const Created = IDL.Record({ canister_id: IDL.Principal });
+    const createArg = IDL.encode(
+      [
+        IDL.Record({
+          amount: IDL.Opt(IDL.Nat),
+          settings: IDL.Opt(IDL.Null),
+          specified_id: IDL.Opt(IDL.Principal),
+        }),
+      ],
+      [{ amount: [], settings: [], specified_id: [] }],
+    );
+    const via = async (method: string, arg: Uint8Array) =>
+      isReply(isRelay(await call(pic, cid, updateCall(MANAGEMENT, method, { ...defUpdateArgs, arg }))));
+    const canId = (
+      IDL.decode(
+        [Created],
+        await via('provisional_create_canister_with_cycles', new Uint8Array(createArg)),
+      )[0] as unknown as {
+        canister_id: Principal;
+      }
+    ).canister_id;
+    const installArg = IDL.encode(
+      [
+        IDL.Record({
+          mode: IDL.Variant({ install: IDL.Null }),
+          canister_id: IDL.Principal,
+          wasm_module: IDL.Vec(IDL.Nat8),
+          arg: IDL.Vec(IDL.Nat8),
+        }),
+      ],
+      [
+        {
+          mode: { install: null },
+          canister_id: canId,
+          wasm_module: new Uint8Array(gzipSync(await ucWasm())),
+          arg: new Uint8Array(),
+        },
+      ],
+    );
+    await via('install_code', new Uint8Array(installArg));
+    expect(await call(pic, canId, replyData('Hi'))).toEqual(utf8('Hi'));
   });
   it('reinstall on empty', async () => {
     const cid = await pic.createCanister();
