@@ -242,6 +242,21 @@ export class Instance {
   }
 
   /**
+   * The effective canister id a call to the management canister must carry
+   * (IC interface specification, "Effective canister id"): `'any'` for
+   * `provisional_create_canister_with_cycles` and `create_canister`, else the
+   * argument's `canister_id` (`target_canister` for `install_chunked_code`);
+   * undefined when the argument names none.
+   * @example
+   * const ecid = ic.managementEffectiveCanisterId('canister_status', arg); // the canister_id
+   */
+  managementEffectiveCanisterId(method: string, arg: Uint8Array): Principal | 'any' | undefined {
+    if (method === 'provisional_create_canister_with_cycles' || method === 'create_canister') return 'any';
+    return (decodeField(arg, 'canister_id', IDL.Principal) ??
+      decodeField(arg, 'target_canister', IDL.Principal)) as Principal | undefined;
+  }
+
+  /**
    * Where a call goes, as PocketIC's `route_call`: an explicit effective
    * principal, else the management method's `canister_id` (or `specified_id`
    * for provisional creation), else the target canister.

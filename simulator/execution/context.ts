@@ -51,6 +51,7 @@ const ALL: ContextKind[] = [
   'T',
 ];
 const ALL_AND_START: ContextKind[] = [...ALL, 's'];
+const CALLER_INFO: ContextKind[] = ['U', 'RQ', 'NRQ', 'CQ', 'Ry', 'Rt', 'CRy', 'CRt', 'C', 'CC', 'F'];
 
 // The table of the spec's "Overview of imports" (canister-interface.md).
 // `*` is every context but (start); `* s` adds (start).
@@ -59,11 +60,13 @@ const TABLE: Record<string, ContextKind[]> = {
   msg_arg_data_copy: ['I', 'U', 'RQ', 'NRQ', 'TQ', 'CQ', 'Ry', 'CRy', 'F'],
   msg_caller_size: ALL,
   msg_caller_copy: ALL,
-  msg_caller_info_data_size: ALL,
-  msg_caller_info_data_copy: ALL,
-  msg_caller_info_signer_size: ALL,
-  msg_caller_info_signer_copy: ALL,
-  msg_reject_code: ['Ry', 'Rt', 'CRy', 'CRt', 'C', 'CC'],
+  // "These functions trap in canister_init, canister_post_upgrade, canister_pre_upgrade, canister
+  // http outcall transform, the (start) module initialization function, and system tasks".
+  msg_caller_info_data_size: CALLER_INFO,
+  msg_caller_info_data_copy: CALLER_INFO,
+  msg_caller_info_signer_size: CALLER_INFO,
+  msg_caller_info_signer_copy: CALLER_INFO,
+  msg_reject_code: ['Ry', 'Rt', 'CRy', 'CRt', 'C'],
   msg_reject_msg_size: ['Rt', 'CRt'],
   msg_reject_msg_copy: ['Rt', 'CRt'],
   msg_deadline: ['U', 'RQ', 'NRQ', 'CQ', 'Ry', 'Rt', 'CRy', 'CRt'],
@@ -76,7 +79,7 @@ const TABLE: Record<string, ContextKind[]> = {
   msg_cycles_refunded128: ['Rt', 'Ry'],
   msg_cycles_accept: ['U', 'RQ', 'Rt', 'Ry'],
   msg_cycles_accept128: ['U', 'RQ', 'Rt', 'Ry'],
-  cycles_burn128: ['I', 'G', 'U', 'Ry', 'Rt', 'C', 'T'],
+  cycles_burn128: ['I', 'G', 'U', 'RQ', 'Ry', 'Rt', 'C', 'T'],
   canister_self_size: ALL,
   canister_self_copy: ALL,
   canister_cycle_balance: ALL,

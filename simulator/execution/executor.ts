@@ -90,6 +90,10 @@ export function execute(
   } else {
     runtime.commit();
     canister.stable.commit();
+    // Every successful replicated execution is a new canister version (spec "Canister version";
+    // the reference suite's "canister version" group: updates, replicated queries, callbacks,
+    // cleanups, heartbeats and timers each add one).
+    canister.versionNumber += 1n;
   }
   return error;
 }

@@ -581,7 +581,14 @@ export class SystemApi {
       env_var_value_copy: (src, size, dst, off, len) =>
         this.#copy('env_var_value_copy', new TextEncoder().encode(this.#envValue(src, size)), dst, off, len),
       debug_print: (src, size) => {
-        const bytes = this.#read(src, size, 'ic0.debug_print');
+        // Never traps: an out-of-bounds message is replaced, as the replica does (dfinity/ic
+        // rs/embedders/src/wasmtime_embedder/system_api.rs ic0_debug_print: "Do not trap here!").
+        let bytes: Uint8Array;
+        try {
+          bytes = this.#read(src, size, 'ic0.debug_print');
+        } catch {
+          bytes = new TextEncoder().encode('(debug message out of memory bounds)');
+        }
         this.#ctx().logs.push(bytes);
         this.#onPrint(new TextDecoder().decode(bytes));
       },

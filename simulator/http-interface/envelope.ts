@@ -68,6 +68,8 @@ export interface ValidationContext {
   trust: TrustContext;
   /** For calls: the target subnet's `max_ingress_bytes_per_message`. */
   maxIngressBytes?: number;
+  /** For calls and queries to the management canister: the effective canister id its argument names. */
+  managementTarget?: (method: string, arg: Uint8Array) => Principal | 'any' | undefined;
 }
 
 /** The IC's UTC time text (`Time`'s Display): `2025-05-01 23:55:18.005285297 UTC`, fraction in 0/3/6/9 digits. */
@@ -161,6 +163,24 @@ export function validateEnvelope(kind: RequestKind, body: Uint8Array, ctx: Valid
         400,
         `Specified CanisterId ${cid.toText()} does not match effective canister id in URL ${ctx.effective.toText()}`,
       );
+    }
+    // A management call's effective canister id is the canister its argument names (any for
+    // canister creation); a call naming none cannot use the management canister as its
+    // effective canister id (spec "Effective canister id").
+    if (cid.compareTo(MANAGEMENT) === 'eq' && ctx.managementTarget && request.methodName !== undefined) {
+      const target = ctx.managementTarget(request.methodName, request.arg ?? new Uint8Array());
+      if (target === undefined && ctx.effective.compareTo(MANAGEMENT) === 'eq') {
+        throw new HttpInterfaceError(
+          400,
+          `The management canister ${MANAGEMENT.toText()} cannot be the effective canister id of ${request.methodName}`,
+        );
+      }
+      if (target !== undefined && target !== 'any' && target.compareTo(ctx.effective) !== 'eq') {
+        throw new HttpInterfaceError(
+          400,
+          `Specified CanisterId ${target.toText()} does not match effective canister id in URL ${ctx.effective.toText()}`,
+        );
+      }
     }
   }
 

@@ -208,6 +208,14 @@ export class IcHttpInterface {
   readState(target: 'canister' | 'subnet', idText: string, body: Uint8Array): HttpAnswer {
     return this.#answer(() => {
       const { principal: effective, subnet } = this.#effective(target, idText);
+      if (target === 'canister' && effective.compareTo(MANAGEMENT) === 'eq') {
+        // No canister state answers for aaaaa-aa (reference suite: "using management canister as
+        // effective canister id in read_state" is a 4xx).
+        throw new HttpInterfaceError(
+          400,
+          `The management canister ${MANAGEMENT.toText()} cannot be the effective canister id of read_state`,
+        );
+      }
       const request = this.#validate('read_state', body, effective, target === 'subnet');
       const paths = request.paths!;
       this.#checkPaths(request, target, effective, paths);
@@ -389,6 +397,7 @@ export class IcHttpInterface {
       subnetEndpoint,
       trust: { rootKey: this.instance.getRootKey() },
       maxIngressBytes: subnet?.maxIngressBytesPerMessage,
+      managementTarget: (method, arg) => this.instance.managementEffectiveCanisterId(method, arg),
     });
   }
 

@@ -37,6 +37,9 @@ import {
 const MAX_CHUNK_SIZE = 1024 * 1024;
 const MAX_CHUNKS = 100;
 const MAX_CONTROLLERS = 10;
+/** Cycles are a u128 on the IC; provisional amounts beyond it saturate. */
+const saturate = (n: bigint): bigint => (n > (1n << 128n) - 1n ? (1n << 128n) - 1n : n);
+
 /** What `provisional_create_canister_with_cycles` gives when no amount is named (spec). */
 const DEFAULT_PROVISIONAL_CYCLES = 100_000_000_000_000n;
 /**
@@ -187,7 +190,8 @@ export class ManagementCanister implements ManagementHandler {
     switch (m) {
       case 'provisional_create_canister_with_cycles': {
         const a = this.#decode(m, call.arg);
-        const cycles = a.amount[0] ?? DEFAULT_PROVISIONAL_CYCLES;
+        // Amounts above u128 saturate (dfinity/ic ProvisionalCreateCanisterWithCyclesArgs::to_u128).
+        const cycles = saturate(a.amount[0] ?? DEFAULT_PROVISIONAL_CYCLES);
         return reply(this.#create(call, a.settings[0], a.specified_id[0], cycles));
       }
       case 'create_canister': {
@@ -346,8 +350,9 @@ export class ManagementCanister implements ManagementHandler {
         const canister = this.#controlled(a.canister_id, call.caller);
         const settings = a.settings;
         this.#applySettings(canister, settings);
+        // Any successful update_settings is a new canister version (spec "Canister version").
+        canister.versionNumber += 1n;
         if (settings.controllers[0]) {
-          canister.versionNumber += 1n;
           this.#record(canister, call, { controllers_change: { controllers: canister.controllers } });
         }
         return reply();
@@ -405,7 +410,7 @@ export class ManagementCanister implements ManagementHandler {
         const a = this.#decode(m, call.arg);
         const canister = this.#replica.findCanister(a.canister_id);
         if (!canister) throw errors.canisterNotFound(a.canister_id);
-        canister.balance += a.amount;
+        canister.balance = saturate(canister.balance + a.amount); // Cycles add saturates at u128
         return reply();
       }
       case 'canister_info': {
@@ -550,8 +555,21 @@ export class ManagementCanister implements ManagementHandler {
         );
       next.computeAllocation = s.compute_allocation[0];
     }
-    if (s.memory_allocation[0] !== undefined) next.memoryAllocation = s.memory_allocation[0];
-    if (s.freezing_threshold[0] !== undefined) next.freezingThreshold = s.freezing_threshold[0];
+    // Spec "IC method create_canister": memory_allocation in [0, 2^48], freezing_threshold in [0, 2^64 - 1].
+    if (s.memory_allocation[0] !== undefined) {
+      if (s.memory_allocation[0] > 2n ** 48n)
+        throw errors.invalidSettings(
+          `MemoryAllocation expected to be in the range [0..2^48], got ${s.memory_allocation[0]}`,
+        );
+      next.memoryAllocation = s.memory_allocation[0];
+    }
+    if (s.freezing_threshold[0] !== undefined) {
+      if (s.freezing_threshold[0] > 2n ** 64n - 1n)
+        throw errors.invalidSettings(
+          `FreezingThreshold expected to be in the range [0..2^64-1], got ${s.freezing_threshold[0]}`,
+        );
+      next.freezingThreshold = s.freezing_threshold[0];
+    }
     if (s.reserved_cycles_limit[0] !== undefined) next.reservedCyclesLimit = s.reserved_cycles_limit[0];
     if (s.log_visibility[0] !== undefined) next.logVisibility = s.log_visibility[0];
     if (s.wasm_memory_limit[0] !== undefined) next.wasmMemoryLimit = s.wasm_memory_limit[0];
@@ -564,7 +582,12 @@ export class ManagementCanister implements ManagementHandler {
       );
     }
     canister.settings = next;
-    if (controllers) canister.controllers = controllers;
+    // Controllers are a set: duplicates collapse (the replica keeps a BTreeSet).
+    if (controllers) {
+      canister.controllers = controllers.filter(
+        (c, i) => controllers.findIndex((d) => d.compareTo(c) === 'eq') === i,
+      );
+    }
   }
 }
 

@@ -142,6 +142,9 @@ export class CallContextManager {
     const ctx = this.#context(canister, kind, cc, arg, { deadline });
     const error = execute(canister, ctx, { kind: 'export', name: entry }, kind === 'U');
     refundExecution(canister, prepaid, limit, ctx.instructionsUsed);
+    // A replicated query keeps no state but is a replicated execution: it counts as a canister
+    // version (reference suite, "canister version > in replicated query": 1, 2, 3).
+    if (kind === 'RQ' && !error) canister.versionNumber += 1n;
     this.#finish(canister, cc, ctx, error, kind === 'U');
   }
 

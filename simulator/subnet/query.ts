@@ -175,7 +175,27 @@ function runCall(
     });
     const cbError = invoke(runtime, cb, { kind: 'closure', closure: isReply ? call.reply : call.reject });
     contextInstructions += cb.instructionsUsed;
-    if (cbError) return rejectDescribed(toUserError(cbError, canister.idText));
+    if (cbError) {
+      // A trapping callback runs its cleanup (spec: "composite cleanup", CC), and fails the
+      // call context only when no call is outstanding (dfinity/ic query_context.rs
+      // execute_callback / execute_cleanup, then on_canister_result).
+      if (call.cleanup) {
+        const cleanup = newMessageContext({
+          ...base,
+          kind: 'CC',
+          arg: new Uint8Array(),
+          rejectCode: cb.rejectCode,
+          rejectMessage: '',
+          alreadyResponded: false,
+          instructionLimit: limit,
+          callContextInstructions: contextInstructions,
+        });
+        invoke(runtime, cleanup, { kind: 'closure', closure: call.cleanup });
+        contextInstructions += cleanup.instructionsUsed;
+      }
+      if (pending.length === 0) return rejectDescribed(toUserError(cbError, canister.idText));
+      continue;
+    }
     response = cb.response;
     pending.push(...cb.calls);
   }

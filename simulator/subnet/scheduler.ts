@@ -45,6 +45,26 @@ export type Message =
     }
   | { kind: 'response'; target: Principal; callbackId: number; payload: CallResult; refund: bigint };
 
+/**
+ * Management methods that keep the cycles attached to them (the new canister's balance, the
+ * deposit, the fee of an outcall or a threshold signature); every other method refunds them, as
+ * the replica's management canister does (reference suite: "cycles > create and delete canister
+ * with cycles" loads cycles on delete_canister "just to check that they are refunded").
+ */
+const TAKES_CYCLES = new Set([
+  'create_canister',
+  'deposit_cycles',
+  'http_request',
+  'sign_with_ecdsa',
+  'sign_with_schnorr',
+  'vetkd_derive_key',
+  'bitcoin_get_utxos',
+  'bitcoin_get_balance',
+  'bitcoin_send_transaction',
+  'bitcoin_get_current_fee_percentiles',
+  'bitcoin_get_block_headers',
+]);
+
 export class Scheduler {
   readonly #replica: Replica;
   #queue: Message[] = [];
@@ -193,7 +213,9 @@ export class Scheduler {
                 target: message.caller,
                 callbackId: message.callbackId,
                 payload: result,
-                refund: refund ?? (result.status === 'replied' ? 0n : message.cycles),
+                refund:
+                  refund ??
+                  (result.status === 'replied' && TAKES_CYCLES.has(message.method) ? 0n : message.cycles),
               });
             },
           );
