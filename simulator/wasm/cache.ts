@@ -51,6 +51,9 @@ export interface CompiledModule {
   globalExports: GlobalExport[];
   /** Export name of the instruction counter global (`"canister counter_instructions"`). */
   counterExport: string | null;
+  /** Export names of the dirty-page byte map and callbacks table (`dirty-pages.ts`), or null without a memory. */
+  bytemapExport: string | null;
+  callbacksExport: string | null;
   /** Function names from the name section, for trap traces. */
   functionNames: Map<number, string>;
   /** `icp:public` / `icp:private` metadata sections. */
@@ -120,7 +123,7 @@ export function compileCanisterModule(bytes: Uint8Array): CompiledModule {
 
   let instrumented;
   try {
-    instrumented = instrumentModule(info);
+    instrumented = instrumentModule(info, { dirtyPages: false });
   } catch (e) {
     if (e instanceof InstrumentationError) {
       throw new InvalidWasmError(
@@ -152,6 +155,8 @@ export function compileCanisterModule(bytes: Uint8Array): CompiledModule {
     exportedGlobals: instrumented.exportedGlobals,
     globalExports: instrumented.globalExports,
     counterExport: instrumented.counterExport,
+    bytemapExport: instrumented.bytemapExport,
+    callbacksExport: instrumented.callbacksExport,
     functionNames: info.functionNames,
     metadata: info.metadata,
     methods: methodsOf(info),
