@@ -13,7 +13,6 @@ import { MAX_INSTRUCTIONS_PER_INSTALL_CODE } from './limits.ts';
 import { newMessageContext, type MessageContext } from './message.ts';
 import { WasmRuntime } from './runtime.ts';
 import { toUserError, type HypervisorError } from './trap.ts';
-import { WASM_PAGE_SIZE } from '../canister/stable-memory.ts';
 
 export type InstallMode =
   | { kind: 'install' }
@@ -112,12 +111,7 @@ export function installCode(canister: CanisterState, request: InstallRequest): I
       ),
     );
   }
-  if (mode.kind === 'upgrade' && mode.keepWasmMemory && old) {
-    const previous = old.heap();
-    const pages = (previous.length - fresh.heapSize()) / WASM_PAGE_SIZE;
-    if (pages > 0) fresh.growMemory(pages);
-    fresh.heap().set(previous);
-  }
+  if (mode.kind === 'upgrade' && mode.keepWasmMemory && old) fresh.replaceHeap(old.heap());
   // install_code deactivates the global timer; init sees 0 (interface-spec PR 133).
   timer = 0n;
   canister.versionNumber = versionBefore + 1n;

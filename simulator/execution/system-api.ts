@@ -32,6 +32,8 @@ export interface CanisterEnv {
 /** Access to the instance's linear memory; the buffer may move after `memory.grow`. */
 export interface MemoryAccess {
   bytes(): Uint8Array;
+  /** Called before `length` bytes at `offset` are written, so that a rollback can restore them. */
+  willWrite(offset: number, length: number): void;
 }
 
 /** Live access to the instance's instruction counter (the `canister counter_instructions` global). */
@@ -149,6 +151,7 @@ export class SystemApi {
         true,
       );
     }
+    this.#memory.willWrite(d, data.length);
     mem.set(data, d);
   }
 

@@ -95,7 +95,7 @@ function methodsOf(info: ModuleInfo): CanisterMethods {
 }
 
 /**
- * Decodes, validates, instruments (with instruction metering) and compiles a canister module, or returns
+ * Decodes, validates, instruments (instruction metering, dirty-page tracking) and compiles a canister module, or returns
  * the cached result for identical bytes (LRU of {@link CACHE_LIMIT} entries).
  * Throws {@link InvalidWasmError} (IC0505, with the IC's message) for modules
  * the IC would refuse to install.
@@ -123,7 +123,7 @@ export function compileCanisterModule(bytes: Uint8Array): CompiledModule {
 
   let instrumented;
   try {
-    instrumented = instrumentModule(info, { dirtyPages: false });
+    instrumented = instrumentModule(info);
   } catch (e) {
     if (e instanceof InstrumentationError) {
       throw new InvalidWasmError(
