@@ -21,6 +21,10 @@
  */
 import { HEAP_PAGE_SIZE } from '../wasm/dirty-pages.ts';
 
+/** A Wasm integer as JS receives it (i32 signed, i64 a bigint) or a non-negative number, as an unsigned number. */
+const unsigned = (x: number | bigint): number =>
+  typeof x === 'bigint' ? Number(BigInt.asUintN(64, x)) : x < 0 ? x >>> 0 : x;
+
 /** Pages per storage chunk (64 KiB); the first chunk is kept between messages. */
 const CHUNK_PAGES = 16;
 
@@ -72,12 +76,13 @@ export class HeapJournal {
 
   /**
    * `save_range(dst, len)`, called before a bulk write of `len` bytes at
-   * `dst` (Wasm's i32 arrives signed, i64 as a bigint) and by the System API;
-   * a range out of bounds is clamped (the write traps anyway).
+   * `dst` (from Wasm an i32 arrives signed, an i64 as a bigint) and by the
+   * System API (numbers, maybe past 2^32 on wasm64); a range out of bounds is
+   * clamped (the write traps anyway).
    */
   readonly saveRange = (dst: number | bigint, len: number | bigint): void => {
-    const start = typeof dst === 'bigint' ? Number(BigInt.asUintN(64, dst)) : dst >>> 0;
-    const length = typeof len === 'bigint' ? Number(BigInt.asUintN(64, len)) : len >>> 0;
+    const start = unsigned(dst);
+    const length = unsigned(len);
     if (length === 0) return;
     const first = Math.floor(start / HEAP_PAGE_SIZE);
     const last = Math.min(Math.floor((start + length - 1) / HEAP_PAGE_SIZE), this.#committedPages - 1);
