@@ -13,7 +13,6 @@ import { MAX_INSTRUCTIONS_PER_INSTALL_CODE } from './limits.ts';
 import { newMessageContext, type MessageContext } from './message.ts';
 import { WasmRuntime } from './runtime.ts';
 import { toUserError, type HypervisorError } from './trap.ts';
-import { WASM_PAGE_SIZE } from '../canister/stable-memory.ts';
 
 /**
  * `wasm_memory_persistence` of an upgrade: `keep` or `replace` the Wasm heap,
@@ -129,18 +128,7 @@ export function installCode(canister: CanisterState, request: InstallRequest): I
       ),
     );
   }
-  if (mode.kind === 'upgrade' && mode.wasmMemoryPersistence === 'keep' && old) {
-    // `keep` replaces the new execution state's Wasm memory, data segments included, by the old
-    // one (install_code.rs `replace_execution_state_and_allocations`: `wasm_memory = old.wasm_memory`);
-    // a module declaring more pages than the old heap had reads zeros there (the kept page map
-    // has no pages past its end).
-    const previous = old.heap();
-    const pages = (previous.length - fresh.heapSize()) / WASM_PAGE_SIZE;
-    if (pages > 0) fresh.growMemory(pages);
-    const heap = fresh.heap();
-    heap.set(previous);
-    heap.fill(0, previous.length);
-  }
+  if (mode.kind === 'upgrade' && mode.wasmMemoryPersistence === 'keep' && old) fresh.replaceHeap(old.heap());
   // install_code deactivates the global timer; init sees 0 (interface-spec PR 133).
   timer = 0n;
   canister.versionNumber = versionBefore + 1n;

@@ -1,20 +1,19 @@
 /**
  * One instantiated canister module: its Wasm instance, linear memory, table
- * and globals, plus the committed copy of that state that a trap or a query
- * rolls back to.
- *
- * The heap is copied whole at commit and restored whole at rollback: V8 gives
- * no dirty-page tracking, so this costs the heap's size per persisted message.
- * Stable memory, where large data lives, is journaled by page instead
- * (`canister/stable-memory.ts`).
+ * and globals, and what a trap or a query rolls back to: the globals' values
+ * at the last commit and the heap's journal of pages written since
+ * (`heap-journal.ts`, fed by the instrumented code, `wasm/dirty-pages.ts`),
+ * so that commit and rollback cost the pages a message wrote, not the heap.
  *
  * The instruction counter (`canister counter_instructions`, inserted by
  * `wasm/meter.ts`) is a global too, but not part of that state: the executor
  * sets it before every execution and reads it after, trap or not.
  */
 import { SystemApi, type CanisterEnv } from './system-api.ts';
+import { HeapJournal } from './heap-journal.ts';
 import { WASM_PAGE_SIZE } from '../canister/stable-memory.ts';
 import type { CompiledModule } from '../wasm/cache.ts';
+import { callbackModule, SAVE_PAGE_SLOT, SAVE_RANGE_SLOT } from '../wasm/dirty-pages.ts';
 
 type WasmFunction = (...args: (number | bigint)[]) => unknown;
 
@@ -24,12 +23,17 @@ export interface RuntimeState {
   globals: (number | bigint)[];
 }
 
+/** The callback modules (`wasm/dirty-pages.ts` `callbackModule`), compiled once per address type. */
+const callbackModules = new Map<boolean, WebAssembly.Module>();
+
 export class WasmRuntime {
   readonly api: SystemApi;
   readonly compiled: CompiledModule;
-  #instance: WebAssembly.Instance;
-  #imports: WebAssembly.Imports;
-  #committedHeap: Uint8Array;
+  #instance!: WebAssembly.Instance;
+  readonly #imports: WebAssembly.Imports;
+  readonly #journal: HeapJournal;
+  /** The journal's callbacks as Wasm functions, for the module's callbacks table. */
+  readonly #callbacks: [unknown, unknown];
   #globalNames: string[];
   #committedGlobals: (number | bigint)[];
   #counter: WebAssembly.Global | undefined;
@@ -37,22 +41,60 @@ export class WasmRuntime {
   /** Instantiates `compiled` for `env`; the (start) function is not run here (the module's is exported as `canister_start`). */
   constructor(compiled: CompiledModule, env: CanisterEnv, onPrint: (text: string) => void) {
     this.compiled = compiled;
+    const journal = new HeapJournal(() => this.heap());
+    this.#journal = journal;
     const bytes = (): Uint8Array | undefined => (this.#memory0() ? this.heap() : undefined);
-    this.api = new SystemApi(env, { bytes }, compiled.isWasm64, onPrint, {
+    this.api = new SystemApi(env, { bytes, willWrite: journal.saveRange }, compiled.isWasm64, onPrint, {
       counter: () => (this.#counter === undefined ? undefined : (this.#counter.value as bigint)),
     });
     const ic0Names = WebAssembly.Module.imports(compiled.module)
       .filter((i) => i.module === 'ic0' && i.kind === 'function')
       .map((i) => i.name);
     this.#imports = { ic0: this.api.imports(ic0Names) } as WebAssembly.Imports;
-    this.#instance = new WebAssembly.Instance(compiled.module, this.#imports);
-    this.#counter = this.#counterGlobal();
+    let callbacks = callbackModules.get(compiled.isWasm64);
+    if (callbacks === undefined) {
+      callbacks = new WebAssembly.Module(callbackModule(compiled.isWasm64) as Uint8Array<ArrayBuffer>);
+      callbackModules.set(compiled.isWasm64, callbacks);
+    }
+    const host = new WebAssembly.Instance(callbacks, {
+      host: { page: journal.savePage, range: journal.saveRange },
+    }).exports;
+    this.#callbacks = [host['page'], host['range']];
+    this.#instantiate();
     this.#globalNames = WebAssembly.Module.exports(compiled.module)
       .filter((e) => e.kind === 'global' && e.name !== compiled.counterExport)
       .map((e) => e.name)
       .filter((name) => this.#global(name) !== undefined);
-    this.#committedHeap = this.heap().slice();
+    journal.commit(this.heapSize());
     this.#committedGlobals = this.#readGlobals();
+  }
+
+  /** A new instance of the module (data segments applied), its callbacks table filled, its byte map attached. */
+  #instantiate(): void {
+    this.#instance = new WebAssembly.Instance(this.compiled.module, this.#imports);
+    this.#counter = this.#counterGlobal();
+    const { bytemapExport, callbacksExport, memoryExport } = this.compiled;
+    if (bytemapExport === null || callbacksExport === null) {
+      // Without tracking, a rollback would silently keep the message's writes.
+      if (memoryExport !== null) throw new Error('the module was compiled without dirty-page tracking');
+      return;
+    }
+    const table = this.#instance.exports[callbacksExport] as WebAssembly.Table;
+    table.set(SAVE_PAGE_SLOT, this.#callbacks[0] as WebAssembly.ExportValue);
+    table.set(SAVE_RANGE_SLOT, this.#callbacks[1] as WebAssembly.ExportValue);
+    this.#journal.attach(
+      new Uint8Array((this.#instance.exports[bytemapExport] as WebAssembly.Memory).buffer),
+    );
+  }
+
+  /** Heap bytes copied for rollback since instantiation: pages saved and restored (for tests and diagnostics). */
+  get heapBytesCopied(): number {
+    return this.#journal.copiedBytes;
+  }
+
+  /** Heap pages (4 KiB) saved since the last commit or rollback. */
+  get savedHeapPages(): number {
+    return this.#journal.savedPages;
   }
 
   /** Whether the module counts instructions. */
@@ -125,23 +167,29 @@ export class WasmRuntime {
     return true;
   }
 
-  /** Makes the current heap and globals the state to roll back to. */
+  /** Makes the current heap and globals the state to roll back to: forgets the pages saved. */
   commit(): void {
-    const heap = this.heap();
-    if (heap.length === this.#committedHeap.length) this.#committedHeap.set(heap);
-    else this.#committedHeap = heap.slice();
+    this.#journal.commit(this.heapSize());
     this.#committedGlobals = this.#readGlobals();
   }
 
-  /** Restores the committed heap and globals; a heap that grew is re-instantiated at the old size. */
+  /**
+   * Restores the committed heap and globals: writes back the pages saved. A
+   * memory cannot shrink, so a heap that grew moves to a new instance at the
+   * committed size, which takes the committed bytes: a full copy, paid only
+   * by a rolled-back message that grew the heap.
+   */
   rollback(): void {
-    if (this.heapSize() !== this.#committedHeap.length) {
-      this.#instance = new WebAssembly.Instance(this.compiled.module, this.#imports);
-      this.#counter = this.#counterGlobal();
-      const missing = (this.#committedHeap.length - this.heapSize()) / WASM_PAGE_SIZE;
+    const heap = this.heap();
+    this.#journal.restore(heap);
+    const committed = this.#journal.committedBytes;
+    if (heap.length !== committed) {
+      this.#instantiate();
+      const missing = (committed - this.heapSize()) / WASM_PAGE_SIZE;
       if (missing > 0) this.growMemory(missing);
+      this.heap().set(heap.subarray(0, committed));
+      this.#journal.copiedBytes += committed;
     }
-    this.heap().set(this.#committedHeap);
     this.#globalNames.forEach((name, i) => {
       const g = this.#global(name);
       if (g) g.value = this.#committedGlobals[i];
@@ -165,11 +213,29 @@ export class WasmRuntime {
     }
     const missing = (state.heap.length - this.heapSize()) / WASM_PAGE_SIZE;
     if (missing > 0) this.growMemory(missing);
+    // Written from here, not by the module: the journal saves the committed pages first.
+    this.#journal.saveRange(0, state.heap.length);
     this.heap().set(state.heap);
     this.#globalNames.forEach((name, i) => {
       const g = this.#global(name);
       if (g) g.value = state.globals[i];
     });
+  }
+
+  /**
+   * Replaces the heap with `bytes`, grown to their size and zero past their end, as the
+   * committed heap: an upgrade that keeps the Wasm memory, before any hook runs. `keep` replaces
+   * the new execution state's Wasm memory, data segments included, by the old one
+   * (install_code.rs `replace_execution_state_and_allocations`); a module declaring more pages
+   * than the old heap had reads zeros there (the kept page map has no pages past its end).
+   */
+  replaceHeap(bytes: Uint8Array): void {
+    const pages = (bytes.length - this.heapSize()) / WASM_PAGE_SIZE;
+    if (pages > 0) this.growMemory(pages);
+    const heap = this.heap();
+    heap.set(bytes);
+    heap.fill(0, bytes.length);
+    this.#journal.commit(this.heapSize());
   }
 
   /** Grows the heap by `pages` 64 KiB pages. */

@@ -41,6 +41,8 @@ export interface CanisterEnv {
 export interface MemoryAccess {
   /** The heap's bytes, or undefined when the module declares no memory. */
   bytes(): Uint8Array | undefined;
+  /** Called before `length` bytes at `offset` are written, so that a rollback can restore them. */
+  willWrite(offset: number, length: number): void;
 }
 
 /** Live access to the instance's instruction counter (the `canister counter_instructions` global). */
@@ -170,6 +172,7 @@ export class SystemApi {
         true,
       );
     }
+    this.#memory.willWrite(d, data.length);
     mem.set(data, d);
   }
 

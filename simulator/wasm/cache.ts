@@ -51,6 +51,9 @@ export interface CompiledModule {
   globalExports: GlobalExport[];
   /** Export name of the instruction counter global (`"canister counter_instructions"`). */
   counterExport: string | null;
+  /** Export names of the dirty-page byte map and callbacks table (`dirty-pages.ts`), or null without a memory. */
+  bytemapExport: string | null;
+  callbacksExport: string | null;
   /** Function names from the name section, for trap traces. */
   functionNames: Map<number, string>;
   /** `icp:public` / `icp:private` metadata sections. */
@@ -92,7 +95,7 @@ function methodsOf(info: ModuleInfo): CanisterMethods {
 }
 
 /**
- * Decodes, validates, instruments (with instruction metering) and compiles a canister module, or returns
+ * Decodes, validates, instruments (instruction metering, dirty-page tracking) and compiles a canister module, or returns
  * the cached result for identical bytes (LRU of {@link CACHE_LIMIT} entries).
  * Throws {@link InvalidWasmError} (IC0505, with the IC's message) for modules
  * the IC would refuse to install.
@@ -152,6 +155,8 @@ export function compileCanisterModule(bytes: Uint8Array): CompiledModule {
     exportedGlobals: instrumented.exportedGlobals,
     globalExports: instrumented.globalExports,
     counterExport: instrumented.counterExport,
+    bytemapExport: instrumented.bytemapExport,
+    callbacksExport: instrumented.callbacksExport,
     functionNames: info.functionNames,
     metadata: info.metadata,
     methods: methodsOf(info),

@@ -56,11 +56,12 @@ function otherSections(info: ModuleInfo): string[] {
     .map((s) => `${s.id}:${createHash('sha256').update(info.bytes.subarray(s.start, s.end)).digest('hex')}`);
 }
 
-// Metering (the global and code sections) is covered by meter.test.ts; these
-// tests look at the exports and the start section, so most run without it.
+// Metering (the global and code sections) is covered by meter.test.ts and
+// dirty-page tracking by dirty-pages.test.ts; these tests look at the exports
+// and the start section, so most run without them.
 describe('instrumentModule on the Azle stable template', () => {
   const info = decodeModule(azleStableTemplate());
-  const result = instrumentModule(info, { metering: false });
+  const result = instrumentModule(info, { metering: false, dirtyPages: false });
 
   it('exports the table, keeps the memory export, exports the mutable global', () => {
     expect(result.tableExport).toBe('table');
@@ -149,7 +150,7 @@ describe('instrumentModule on small modules', () => {
       (elem (i32.const 0) $f))`);
     const info = decodeModule(bytes);
     expect(info.sections.some((s) => s.id === 7)).toBe(false);
-    const result = instrumentModule(info, { metering: false });
+    const result = instrumentModule(info, { metering: false, dirtyPages: false });
     const after = decodeModule(result.bytes);
     const ids = after.sections.map((s) => s.id);
     expect(ids.indexOf(7)).toBeGreaterThan(ids.indexOf(6));
@@ -172,7 +173,7 @@ describe('instrumentModule on small modules', () => {
         (table (export "table") 1 funcref)
         (global (export "sp") (mut i32) (i32.const 0)))`),
     );
-    const result = instrumentModule(info, { metering: false });
+    const result = instrumentModule(info, { metering: false, dirtyPages: false });
     expect(result.globalExports).toEqual([{ index: 0, name: 'sp' }]);
     expect(decodeModule(result.bytes).exports).toEqual(info.exports);
   });
@@ -188,6 +189,9 @@ describe('instrumentModule on small modules', () => {
       { name: 'table', kind: 'table', index: 0 },
       { name: 'memory', kind: 'memory', index: 0 },
       { name: 'canister counter_instructions', kind: 'global', index: 0 },
+      // Dirty-page tracking: a memory and a table after the module's own.
+      { name: 'icsim dirty_bytemap', kind: 'memory', index: 1 },
+      { name: 'icsim dirty_callbacks', kind: 'table', index: 1 },
     ]);
   });
 
@@ -225,7 +229,7 @@ describe('instrumentModule on small modules', () => {
         (elem (i64.const 1) $seven)
         (func (export "via_table") (result i32) (call_indirect (type $t) (i64.const 1))))`),
     );
-    const result = instrumentModule(info, { metering: false });
+    const result = instrumentModule(info, { metering: false, dirtyPages: false });
     const exports = wasmInstantiate(wasmCompile(result.bytes));
     const table = exports['table'];
     if (!isTable(table)) throw new Error('no table export');

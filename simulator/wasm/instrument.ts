@@ -14,17 +14,32 @@
  * - instruction metering (`meter.ts`): a mutable i64 global is appended to
  *   the global section and exported as `"canister counter_instructions"`, and
  *   every function body decrements it (the IC's `inject_metering`); functions
- *   with loops get one more local, the counter while they run.
+ *   with loops get one more local, the counter while they run;
+ * - dirty-page tracking of the heap (`dirty-pages.ts`): a byte map memory, a
+ *   table for the host's two callbacks and their two types are appended and
+ *   exported, and every instruction that writes memory 0 is preceded by a
+ *   check that has the host save the page first; functions that write get
+ *   scratch locals.
  *
  * The export, global and code sections are re-encoded (and the start section
- * dropped); every other section is copied byte for byte. No function, type or
- * global index moves (metering appends a local to some functions, after their
- * own), so the name section and element segments stay valid;
- * only code offsets change (DWARF sections, if any, no longer match).
+ * dropped), and with dirty-page tracking the type, table and memory sections
+ * get one more entry at their end; every other section is copied byte for
+ * byte. No function, type, table, memory or global index moves (locals are
+ * appended after a function's own), so the name section and element segments
+ * stay valid; only code offsets change (DWARF sections, if any, no longer
+ * match).
  */
 import { concatBytes } from '../bytes.ts';
 import { ByteWriter, encodeSection } from './binary.ts';
-import { SECTION_RANK, type ExportInfo, type ExternKind, type ModuleInfo } from './decode.ts';
+import { Reader, SECTION_RANK, type ExportInfo, type ExternKind, type ModuleInfo } from './decode.ts';
+import {
+  BYTEMAP_EXPORT,
+  bytemapMemory,
+  CALLBACKS_EXPORT,
+  callbacksTable,
+  callbackTypes,
+  type DirtyPageCode,
+} from './dirty-pages.ts';
 import {
   appendCounterGlobal,
   INSTRUCTION_COUNTER_EXPORT,
@@ -58,11 +73,19 @@ export interface InstrumentedModule {
   counterGlobal: number | null;
   /** Number of charges inserted into the code (0 without metering). */
   meteringCharges: number;
+  /** Export name of the dirty-page byte map memory, or null without dirty-page tracking. */
+  bytemapExport: string | null;
+  /** Export name of the dirty-page callbacks table, or null without dirty-page tracking. */
+  callbacksExport: string | null;
+  /** Number of heap writes given a dirty-page check (0 without tracking). */
+  writeChecks: number;
 }
 
 export interface InstrumentOptions extends MeterOptions {
   /** Insert instruction metering (default true). */
   metering?: boolean;
+  /** Track the heap pages each message writes (`dirty-pages.ts`; default true; modules without memory have none). */
+  dirtyPages?: boolean;
 }
 
 export class InstrumentationError extends Error {
@@ -89,6 +112,23 @@ function encodeExportSection(exports: readonly ExportInfo[]): Uint8Array {
     w.uleb(e.index);
   }
   return encodeSection(7, w.bytes());
+}
+
+/** Section `id` of `info` (or an empty one) with `entries` appended after its own. */
+function appendEntries(info: ModuleInfo, id: number, entries: readonly Uint8Array[]): Uint8Array {
+  const existing = info.sections.find((x) => x.id === id);
+  const w = new ByteWriter(64 + (existing ? existing.end - existing.contentStart : 0));
+  let count = 0;
+  let rest = 0;
+  if (existing) {
+    const r = new Reader(info.bytes, existing.contentStart, existing.end);
+    count = r.u32('an entry count');
+    rest = r.pos;
+  }
+  w.uleb(count + entries.length);
+  if (existing) w.copy(info.bytes, rest, existing.end);
+  for (const e of entries) w.copy(e, 0, e.length);
+  return encodeSection(id, w.bytes());
 }
 
 /**
@@ -151,10 +191,29 @@ export function instrumentModule(info: ModuleInfo, options: InstrumentOptions = 
     counterExport = INSTRUCTION_COUNTER_EXPORT;
     ensure(counterExport, 'global', counterGlobal);
     replaced.set(6, global.section);
-    const code = meterCodeSection(info, counterGlobal, options);
+  }
+  let dirty: DirtyPageCode | undefined;
+  if ((options.dirtyPages ?? true) && numMemories > 0) {
+    dirty = {
+      wasm64: info.isWasm64,
+      bytemap: numMemories,
+      table: numTables,
+      pageType: info.types.length,
+      rangeType: info.types.length + 1,
+    };
+    replaced.set(1, appendEntries(info, 1, callbackTypes(info.isWasm64)));
+    replaced.set(4, appendEntries(info, 4, [callbacksTable()]));
+    replaced.set(5, appendEntries(info, 5, [bytemapMemory(info.isWasm64)]));
+    ensure(BYTEMAP_EXPORT, 'memory', dirty.bytemap);
+    ensure(CALLBACKS_EXPORT, 'table', dirty.table);
+  }
+  let writeChecks = 0;
+  if (counterGlobal !== null || dirty !== undefined) {
+    const code = meterCodeSection(info, counterGlobal, options, dirty);
     if (code !== null) {
       replaced.set(10, code.section);
       meteringCharges = code.charges;
+      writeChecks = code.writeChecks;
     }
   }
   replaced.set(7, encodeExportSection(exports));
@@ -186,5 +245,8 @@ export function instrumentModule(info: ModuleInfo, options: InstrumentOptions = 
     counterExport,
     counterGlobal,
     meteringCharges,
+    bytemapExport: dirty === undefined ? null : BYTEMAP_EXPORT,
+    callbacksExport: dirty === undefined ? null : CALLBACKS_EXPORT,
+    writeChecks,
   };
 }

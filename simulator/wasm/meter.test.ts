@@ -13,7 +13,15 @@ import {
   meterCodeSection,
   type Instruction,
 } from './meter.ts';
-import { azleStableTemplate, leb, rawModule, wat, withCustomSection } from './test-support.ts';
+import {
+  azleStableTemplate,
+  leb,
+  rawModule,
+  recordWrites,
+  wat,
+  withCustomSection,
+  type RecordedWrites,
+} from './test-support.ts';
 
 const wabt = await wabtInit();
 
@@ -62,6 +70,8 @@ interface Metered {
   plain: Exports;
   metered: Exports;
   counter: GlobalLike;
+  /** The dirty-page callbacks' calls (the module is instrumented for them unless `dirtyPages: false`). */
+  writes: RecordedWrites | undefined;
   /** Calls export `name` of the metered module with `budget` instructions; returns the result and what was used. */
   run(name: string, budget: bigint, ...args: unknown[]): { result: unknown; used: bigint };
 }
@@ -82,6 +92,7 @@ function meter(
     plain: instantiate(bytes, imports),
     metered,
     counter,
+    writes: recordWrites(metered, info.isWasm64),
     run(name, budget, ...args) {
       counter.value = budget;
       const f = metered[name] as (...a: unknown[]) => unknown;
@@ -622,7 +633,8 @@ describe('the module around the code', () => {
 
 describe('the Azle stable template', () => {
   const info = decodeModule(azleStableTemplate());
-  const out = instrumentModule(info);
+  // Metering alone: dirty-page tracking (dirty-pages.test.ts) touches more sections.
+  const out = instrumentModule(info, { dirtyPages: false });
   const after = decodeModule(out.bytes);
 
   it('decodes every function body to its end', () => {
@@ -658,7 +670,7 @@ describe('the Azle stable template', () => {
   it('validates and compiles; with metering off the module round-trips byte for byte apart from the exports', () => {
     expect(wasmValidate(out.bytes)).toBe(true);
     expect(wasmCompileError(out.bytes)).toBeNull();
-    const plain = instrumentModule(info, { metering: false });
+    const plain = instrumentModule(info, { metering: false, dirtyPages: false });
     const sections = (m: ModuleInfo): string[] =>
       m.sections.filter((s) => s.id !== 7).map((s) => sha(m.bytes.subarray(s.start, s.end)));
     expect(sections(decodeModule(plain.bytes))).toEqual(sections(info));

@@ -77,9 +77,15 @@
  * multi-memory memargs, memory64 offsets, SIMD incl. relaxed SIMD, threads'
  * atomics, legacy and new exception handling). Locals declarations are copied
  * as they are; only the code section is re-encoded.
+ *
+ * The same pass inserts the dirty-page checks of `dirty-pages.ts` in front of
+ * every heap write when asked (the scan already visits every instruction; a
+ * second pass over a large module would cost as much again). The checks are
+ * not charged, and a check at the position of a charge follows it.
  */
 import { ByteReader, ByteWriter, encodeSection } from './binary.ts';
 import { Reader, type ModuleInfo } from './decode.ts';
+import { emitWriteCheck, isHeapWrite, ScratchLocals, type DirtyPageCode } from './dirty-pages.ts';
 
 export const INSTRUCTION_COUNTER_EXPORT = 'canister counter_instructions';
 
@@ -132,6 +138,8 @@ export interface MeteredCode {
   charges: number;
   /** Number of those that also check the counter (function entries and loop headers). */
   checks: number;
+  /** Number of heap writes given a dirty-page check or range call (`dirty-pages.ts`). */
+  writeChecks: number;
 }
 
 // ---- instruction weights (instruction_to_cost) ------------------------------
@@ -530,6 +538,8 @@ interface BodyScan {
   loops: number;
   /** Output, when not null: every instruction. */
   list: Instruction[] | null;
+  /** Output, when not null: [position, opcode] pairs of the instructions that write memory 0. */
+  writes: number[] | null;
   out: Int32Array;
 }
 
@@ -538,7 +548,7 @@ interface BodyScan {
  * to `scan.s.end`, and records where runs start and what they cost.
  */
 function scanBody(scan: BodyScan): void {
-  const { s, wasm64, points, list, out, syncs } = scan;
+  const { s, wasm64, points, list, out, syncs, writes } = scan;
   const local = scan.local;
   // Local counter: after a call, until the local is re-read, the global is the count.
   let stale = false;
@@ -606,6 +616,7 @@ function scanBody(scan: BodyScan): void {
     if (p > bodyEnd) s.fail('unexpected end of the function body inside an instruction', at);
     if (list !== null) list.push({ offset: at, opcode: op, cost: c });
     cost += c;
+    if (writes !== null && op >= 0x36 && (op <= 0x3e || (op > 0xff && isHeapWrite(op)))) writes.push(at, op);
     if (op > 0xff) continue;
     if (local) {
       // Store before the function hands the count on (a call, its end), and
@@ -718,6 +729,7 @@ export function decodeFunctionBody(
     catches: false,
     loops: 0,
     list,
+    writes: null,
     out: new Int32Array(1),
   });
   return list;
@@ -742,31 +754,36 @@ function mergeFallthroughs(points: number[], limit: number): void {
 
 /**
  * Rewrites the code section of `info` with metering that decrements global
- * `counter`; null when the module has no code section. Throws
- * {@link MeteringError} for a body it cannot decode.
+ * `counter` (none when null) and, with `dirty`, a dirty-page check in front
+ * of every heap write (`dirty-pages.ts`); null when the module has no code
+ * section. Throws {@link MeteringError} for a body it cannot decode.
  */
 export function meterCodeSection(
   info: ModuleInfo,
-  counter: number,
+  counter: number | null,
   options: MeterOptions = {},
+  dirty?: DirtyPageCode,
 ): MeteredCode | null {
   const section = info.sections.find((x) => x.id === 10);
   if (section === undefined) return null;
   const bytes = info.bytes;
   const s = new BodyReader(bytes, section.contentStart, section.end, 0);
   const mergeLimit = options.mergeFallthroughUpTo ?? DEFAULT_MERGE_FALLTHROUGH_UP_TO;
+  const metering = counter !== null;
   const scan: BodyScan = {
     s,
     wasm64: info.isWasm64,
     points: [],
-    local: options.localCounter ?? true,
+    local: metering && (options.localCounter ?? true),
     syncs: [],
     catches: false,
     loops: 0,
     list: null,
+    writes: dirty === undefined ? null : [],
     out: new Int32Array(1),
   };
   const { points, syncs } = scan;
+  const writes = scan.writes ?? [];
   const count = s.u32('the code count');
 
   const w = new ByteWriter(Math.ceil((section.end - section.contentStart) * 1.3) + 16);
@@ -774,6 +791,7 @@ export function meterCodeSection(
   w.uleb(count);
   let charges = 0;
   let checks = 0;
+  let writeChecks = 0;
 
   for (let i = 0; i < count; i++) {
     s.fn = info.numImportedFunctions + i;
@@ -797,8 +815,10 @@ export function meterCodeSection(
       localsEnd = s.pos;
       points.length = 0;
       syncs.length = 0;
+      writes.length = 0;
       scanBody(scan);
-      if (mergeLimit > 0) mergeFallthroughs(points, mergeLimit);
+      if (!metering) points.length = 0;
+      else if (mergeLimit > 0) mergeFallthroughs(points, mergeLimit);
     } catch (e) {
       if (e instanceof MeteringError && s.fnName === undefined && info.functionNames.has(s.fn)) {
         // Name the function in the message (looked up only on failure).
@@ -810,40 +830,63 @@ export function meterCodeSection(
       throw e;
     }
 
-    // The counter's local: after the parameters and the declared locals, so no local index moves.
+    // Appended locals (after the parameters and the declared locals, so no local index moves):
+    // the counter's, then the scratch locals of the dirty-page checks.
     const params = info.types[info.functions[i] ?? -1]?.params.length ?? 0;
-    const cached = scan.local && scan.loops > 0 && !scan.catches && params + locals < MAX_LOCALS;
+    const scratch =
+      dirty !== undefined && writes.length > 0 ? new ScratchLocals(writes, info.isWasm64) : null;
+    const extra = scratch?.count ?? 0;
+    if (params + locals + extra > MAX_LOCALS)
+      s.fail(`no room for ${extra} more locals to track heap writes (V8 allows ${MAX_LOCALS})`, bodyStart);
+    const cached = scan.local && scan.loops > 0 && !scan.catches && params + locals + extra < MAX_LOCALS;
     const local = params + locals;
+    scratch?.place(local + (cached ? 1 : 0));
 
     body.len = 0;
     let copied = bodyStart;
-    if (cached) {
-      body.uleb(groups + 1);
+    if (cached || scratch !== null) {
+      body.uleb(groups + (cached ? 1 : 0) + extra);
       body.copy(bytes, groupsStart, localsEnd);
-      body.byte(0x01); // one
-      body.byte(0x7e); // i64
+      if (cached) {
+        body.byte(0x01); // one
+        body.byte(0x7e); // i64
+      }
+      scratch?.declare(body);
       copied = localsEnd;
     }
     let q = 0;
-    for (let p = 0; p < points.length || q < syncs.length;) {
+    let r = 0;
+    // Three sorted lists merge; at one position a charge goes first, then a sync (syncs are at
+    // control instructions, writes never are).
+    for (let p = 0; ;) {
       const pointAt = p < points.length ? (points[p] as number) : Infinity;
-      if (q < syncs.length && (syncs[q] as number) < pointAt) {
-        const at = syncs[q] as number;
+      const syncAt = q < syncs.length ? (syncs[q] as number) : Infinity;
+      const writeAt = r < writes.length ? (writes[r] as number) : Infinity;
+      if (pointAt === Infinity && syncAt === Infinity && writeAt === Infinity) break;
+      if (writeAt < pointAt && writeAt < syncAt) {
+        body.copy(bytes, copied, writeAt);
+        copied = writeAt;
+        emitWriteCheck(body, bytes, writeAt, writes[r + 1] as number, scratch!, dirty!);
+        writeChecks++;
+        r += 2;
+        continue;
+      }
+      if (syncAt < pointAt) {
         const kind = syncs[q + 1] as number;
         q += 2;
         if (!cached) continue;
-        body.copy(bytes, copied, at);
-        copied = at;
+        body.copy(bytes, copied, syncAt);
+        copied = syncAt;
         if (kind === S_RELOAD) {
           body.byte(0x23); // global.get
-          body.uleb(counter);
+          body.uleb(counter!);
           body.byte(0x21); // local.set
           body.uleb(local);
         } else {
           body.byte(0x20); // local.get
           body.uleb(local);
           body.byte(0x24); // global.set
-          body.uleb(counter);
+          body.uleb(counter!);
         }
         continue;
       }
@@ -853,18 +896,19 @@ export function meterCodeSection(
       if (f & F_SKIP || (pc === 0 && !(f & F_CHECK))) continue;
       body.copy(bytes, copied, pointAt);
       copied = pointAt;
+      const g = counter!;
       if (!cached) {
         body.byte(0x23); // global.get
-        body.uleb(counter);
+        body.uleb(g);
         body.byte(0x42); // i64.const
         body.sleb(pc);
         body.byte(0x7d); // i64.sub
         body.byte(0x24); // global.set
-        body.uleb(counter);
+        body.uleb(g);
         charges++;
         if (f & F_CHECK) {
           body.byte(0x23); // global.get
-          body.uleb(counter);
+          body.uleb(g);
           body.byte(0x42); // i64.const 0
           body.byte(0x00);
           body.byte(0x53); // i64.lt_s
@@ -878,7 +922,7 @@ export function meterCodeSection(
       }
       // The first point is the function entry: load the global there.
       body.byte(p === 3 ? 0x23 : 0x20); // global.get g | local.get l
-      body.uleb(p === 3 ? counter : local);
+      body.uleb(p === 3 ? g : local);
       body.byte(0x42); // i64.const
       body.sleb(pc);
       body.byte(0x7d); // i64.sub
@@ -891,7 +935,7 @@ export function meterCodeSection(
         body.byte(0x22); // local.tee
         body.uleb(local);
         body.byte(0x24); // global.set
-        body.uleb(counter);
+        body.uleb(g);
         body.byte(0x20); // local.get
         body.uleb(local);
         body.byte(0x42); // i64.const 0
@@ -913,7 +957,7 @@ export function meterCodeSection(
   if (s.pos !== section.end)
     s.fail(`${section.end - s.pos} trailing bytes after the last function body`, s.pos);
 
-  return { section: encodeSection(10, w.bytes()), charges, checks };
+  return { section: encodeSection(10, w.bytes()), charges, checks, writeChecks };
 }
 
 /** The global section with one more global, `(mut i64) (i64.const 0)`, at the end; returns it and the new global's index. */

@@ -7,6 +7,14 @@ import { fileURLToPath } from 'node:url';
 import wabtInit from 'wabt';
 import { concatBytes } from '../bytes.ts';
 import { ByteWriter, encodeSection } from './binary.ts';
+import {
+  BYTEMAP_EXPORT,
+  CALLBACKS_EXPORT,
+  callbackModule,
+  SAVE_PAGE_SLOT,
+  SAVE_RANGE_SLOT,
+} from './dirty-pages.ts';
+import { wasmCompile, wasmInstantiate } from './engine.ts';
 
 const wabt = await wabtInit();
 
@@ -77,4 +85,51 @@ export function watUnchecked(src: string): Uint8Array {
   } finally {
     m.destroy();
   }
+}
+
+/** A Wasm integer as JS receives it (i32 signed, i64 a bigint), as unsigned. */
+const unsigned = (x: number | bigint): bigint =>
+  typeof x === 'bigint' ? BigInt.asUintN(64, x) : BigInt(x >>> 0);
+
+/** What the dirty-page callbacks of an instance were called with (`recordWrites`). */
+export interface RecordedWrites {
+  /** `save_page` arguments, in order. */
+  pages: number[];
+  /** `save_range` arguments (start, length), in order. */
+  ranges: [bigint, bigint][];
+  /** Clears the byte map and the records, as a commit would. */
+  reset(): void;
+}
+
+/**
+ * Fills the dirty-page callbacks table of an instance of an instrumented
+ * module with callbacks that record their arguments and, like the host, set
+ * the page's byte in the byte map. Undefined when the module has no tracking.
+ */
+export function recordWrites(exports: Record<string, unknown>, wasm64: boolean): RecordedWrites | undefined {
+  const table = exports[CALLBACKS_EXPORT] as WebAssembly.Table | undefined;
+  const memory = exports[BYTEMAP_EXPORT] as WebAssembly.Memory | undefined;
+  if (table === undefined || memory === undefined) return undefined;
+  const bytemap = new Uint8Array(memory.buffer);
+  const rec: RecordedWrites = {
+    pages: [],
+    ranges: [],
+    reset() {
+      bytemap.fill(0);
+      rec.pages.length = 0;
+      rec.ranges.length = 0;
+    },
+  };
+  const host = wasmInstantiate(wasmCompile(callbackModule(wasm64)), {
+    host: {
+      page: (p: number) => {
+        rec.pages.push(p);
+        bytemap[p] = 1;
+      },
+      range: (dst: number | bigint, len: number | bigint) => rec.ranges.push([unsigned(dst), unsigned(len)]),
+    },
+  });
+  table.set(SAVE_PAGE_SLOT, host['page'] as WebAssembly.ExportValue);
+  table.set(SAVE_RANGE_SLOT, host['range'] as WebAssembly.ExportValue);
+  return rec;
 }
