@@ -83,6 +83,31 @@ describe('WebAuthn signatures', () => {
     );
   });
 
+  it('refuse a challenge that is not a string, even an object with its own toString (found by fuzz/)', () => {
+    const key = webAuthnKey();
+    const message = concatBytes([REQUEST_SEP, new Uint8Array(32).fill(1)]);
+    const pk = parsePublicKey(key.der);
+    const signature = (clientData: string) =>
+      encodeTagged({
+        authenticator_data: new Uint8Array(37),
+        client_data_json: clientData,
+        signature: new Uint8Array(64).fill(4),
+      });
+    // The shrunk counterexample: `String(challenge)` threw a TypeError, which the server answered 500.
+    expect(verifySignature(pk, signature('{"challenge":{"toString":{}}}'), message, ctx.trust)).toBe(
+      `Invalid WebAuthn signature: Challenge in client data ({"toString":{}}) does not match the signed payload (${Buffer.from(message).toString('base64url')})`,
+    );
+    expect(
+      verifySignature(pk, signature('{"challenge":{"valueOf":1,"toString":"x"}}'), message, ctx.trust),
+    ).toMatch(/^Invalid WebAuthn signature: Challenge in client data \(\{"valueOf":1,"toString":"x"\}\)/);
+    expect(verifySignature(pk, signature('{"challenge":7}'), message, ctx.trust)).toMatch(
+      /Challenge in client data \(7\)/,
+    );
+    expect(verifySignature(pk, signature('{}'), message, ctx.trust)).toMatch(
+      /Challenge in client data \(undefined\)/,
+    );
+  });
+
   it('authenticate a whole envelope', () => {
     const key = webAuthnKey();
     const sender = Principal.selfAuthenticating(key.der);
