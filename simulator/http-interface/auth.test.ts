@@ -322,4 +322,29 @@ describe('anonymous requests, expiry and nonce', () => {
     expect(refusal(Uint8Array.of(1, 2, 3)).message).toMatch(/^Could not parse body as call message: /);
     expect(refusal(Uint8Array.of(0xff), 'query').message).toMatch(/^Malformed request: /);
   });
+
+  it('a request_type that is a map or an array is a parse error, even a map with its own toString (found by fuzz/)', () => {
+    // The shrunk counterexample: {content: {request_type: {toString: false, content: 0}}}, on which
+    // `String(request_type)` threw a TypeError that the server answered 500.
+    const found = fromHex(
+      'd9d9f7a167636f6e74656e74a16c726571756573745f74797065a268746f537472696e67f467636f6e74656e7400',
+    );
+    const e = refusal(found);
+    expect(e.status).toBe(400);
+    expect(e.message).toBe(
+      'Could not parse body as call message: invalid type: expected a text string for field `request_type`',
+    );
+    for (const requestType of [[{ valueOf: 1 }], new Uint8Array(1), { a: 1 }]) {
+      const body = encodeTagged({
+        content: { ...callContent(Principal.anonymous()), request_type: requestType },
+      });
+      expect(refusal(body, 'query').message).toBe(
+        'Malformed request: invalid type: expected a text string for field `request_type`',
+      );
+    }
+    expect(
+      refusal(encodeTagged({ content: callContent(Principal.anonymous(), { request_type: 'query' }) }))
+        .message,
+    ).toBe('Could not parse body as call message: unknown variant `query`, expected `call`');
+  });
 });
