@@ -405,6 +405,8 @@ export class ManagementCanister implements ManagementHandler {
       throw errors.invalidSettings(
         `Invalid settings: 'controllers' length exceeds maximum size allowed of ${MAX_CONTROLLERS}.`,
       );
+    // Invalid settings refuse the creation: no canister is left behind.
+    if (settings) checkSettings(settings);
     const created = this.#host.createCanister(call.subnet, { controllers, cycles, specifiedId });
     if (created instanceof UserError) throw created;
     if (settings) this.#applySettings(created, settings);
@@ -456,14 +458,9 @@ export class ManagementCanister implements ManagementHandler {
   }
 
   #applySettings(canister: CanisterState, s: CanisterSettings): void {
+    checkSettings(s);
     const next = { ...canister.settings };
-    if (s.compute_allocation[0] !== undefined) {
-      if (s.compute_allocation[0] > 100n)
-        throw errors.invalidSettings(
-          `ComputeAllocation expected to be in the range [0..100], got ${s.compute_allocation[0]}`,
-        );
-      next.computeAllocation = s.compute_allocation[0];
-    }
+    if (s.compute_allocation[0] !== undefined) next.computeAllocation = s.compute_allocation[0];
     if (s.memory_allocation[0] !== undefined) next.memoryAllocation = s.memory_allocation[0];
     if (s.freezing_threshold[0] !== undefined) next.freezingThreshold = s.freezing_threshold[0];
     if (s.reserved_cycles_limit[0] !== undefined) next.reservedCyclesLimit = s.reserved_cycles_limit[0];
@@ -471,13 +468,21 @@ export class ManagementCanister implements ManagementHandler {
     if (s.wasm_memory_limit[0] !== undefined) next.wasmMemoryLimit = s.wasm_memory_limit[0];
     if (s.wasm_memory_threshold[0] !== undefined) next.wasmMemoryThreshold = s.wasm_memory_threshold[0];
     if (s.environment_variables[0] !== undefined) next.environmentVariables = s.environment_variables[0];
-    const controllers = s.controllers[0];
-    if (controllers && controllers.length > MAX_CONTROLLERS) {
-      throw errors.invalidSettings(
-        `Invalid settings: 'controllers' length exceeds maximum size allowed of ${MAX_CONTROLLERS}.`,
-      );
-    }
     canister.settings = next;
+    const controllers = s.controllers[0];
     if (controllers) canister.controllers = controllers;
+  }
+}
+
+/** The settings checks that refuse a whole `create_canister` or `update_settings` before it acts. */
+function checkSettings(s: CanisterSettings): void {
+  const compute = s.compute_allocation[0];
+  if (compute !== undefined && compute > 100n)
+    throw errors.invalidSettings(`ComputeAllocation expected to be in the range [0..100], got ${compute}`);
+  const controllers = s.controllers[0];
+  if (controllers && controllers.length > MAX_CONTROLLERS) {
+    throw errors.invalidSettings(
+      `Invalid settings: 'controllers' length exceeds maximum size allowed of ${MAX_CONTROLLERS}.`,
+    );
   }
 }

@@ -2,7 +2,7 @@ import { IDL } from '@icp-sdk/core/candid';
 import { Principal } from '@icp-sdk/core/principal';
 import { describe, expect, it } from 'vitest';
 import { watToWasm } from '../../fixtures/wat.ts';
-import { Harness, MANAGEMENT, rejectOf, replyOf } from '../testing/harness.ts';
+import { emptySettings, Harness, MANAGEMENT, rejectOf, replyOf } from '../testing/harness.ts';
 import { replicaOf } from '../instance.ts';
 
 const EMPTY = '(module (memory 1) (func (export "canister_update noop")))';
@@ -40,6 +40,27 @@ describe('management canister: bad input and permissions leave state as it was',
     expect(r.message).toContain(`Sender's ID: ${stranger.toText()}`);
     expect(replicaOf(h.ic).findCanister(id)!.moduleHash).toEqual(hashBefore);
     replyOf(h.managementOutcome('canister_status', { canister_id: id }));
+  });
+
+  it('refuses a creation with invalid settings without leaving a canister behind (found by fuzz/)', () => {
+    const h = new Harness();
+    const subnet = h.ic.getSubnetForId(h.ic.getTopology().defaultEffectiveCanisterId)!;
+    const settings = { ...emptySettings(), compute_allocation: [2n ** 63n] };
+    const r = rejectOf(
+      h.managementOutcome('provisional_create_canister_with_cycles', {
+        amount: [],
+        settings: [settings],
+        specified_id: [],
+        sender_canister_version: [],
+      }),
+    );
+    expect(r.errorCode).toBe('CanisterContractViolation');
+    expect(r.message).toMatch(
+      /^Could not validate the settings: ComputeAllocation expected to be in the range \[0\.\.100\], got 9223372036854775808 /,
+    );
+    expect(h.ic.listCanisters(subnet)).toEqual([]);
+    // The id it did not take goes to the next canister.
+    expect(h.createCanister().toText()).toBe(h.ic.getTopology().defaultEffectiveCanisterId.toText());
   });
 
   it('refuses raw_rand from ingress: only canisters may call it', () => {
