@@ -9,7 +9,7 @@ import { Principal } from '@icp-sdk/core/principal';
 import { p256 } from '@noble/curves/nist.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { describe, expect, it } from 'vitest';
-import { encodeTagged, type CborRecord } from './cbor.ts';
+import { decodeCbor, encodeTagged, type CborRecord } from './cbor.ts';
 import { signCertificate } from './certificate.ts';
 import { HttpInterfaceError, validateEnvelope, type ValidationContext } from './envelope.ts';
 import { domainSep, subtree, treeHash, witness } from './hash-tree.ts';
@@ -321,6 +321,21 @@ describe('anonymous requests, expiry and nonce', () => {
   it('garbage is a parse error, not a crash', () => {
     expect(refusal(Uint8Array.of(1, 2, 3)).message).toMatch(/^Could not parse body as call message: /);
     expect(refusal(Uint8Array.of(0xff), 'query').message).toMatch(/^Malformed request: /);
+  });
+
+  it('a map with a "__proto__" key is a map, not the byte string it names (found by fuzz/)', () => {
+    // The shrunk counterexample: {content: {request_type: "call", sender: {"__proto__": h'04'}}}.
+    // @dfinity/cbor made `sender` an object whose prototype was the byte string, so it passed
+    // `instanceof Uint8Array` and `.length` threw a TypeError, which the server answered 500.
+    const found = fromHex(
+      'd9d9f7a167636f6e74656e74a26c726571756573745f747970656463616c6c6673656e646572a1695f5f70726f746f5f5f4104',
+    );
+    const decoded = decodeCbor(found) as { content: { sender: unknown } };
+    expect(decoded.content.sender).toEqual({});
+    expect(decoded.content.sender instanceof Uint8Array).toBe(false);
+    expect(refusal(found).message).toBe(
+      'Could not parse body as call message: invalid type: expected a byte string for field `sender`',
+    );
   });
 
   it('a request_type that is a map or an array is a parse error, even a map with its own toString (found by fuzz/)', () => {
