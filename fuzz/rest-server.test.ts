@@ -144,11 +144,11 @@ function state(path: string): string {
  * instance), and run the rounds that messages it queued need, so that the next refusal is judged
  * against a settled instance.
  */
-async function settle(path: string, answer: Uint8Array): Promise<void> {
+async function settle(status: number, answer: Uint8Array): Promise<void> {
   if (ic.isAutoProgress()) ic.stopAutoProgress();
   ic.tick();
   ic.tick();
-  if (path === '/instances') {
+  if (status === 201) {
     const created = JSON.parse(Buffer.from(answer).toString('utf8')) as { Created?: { instance_id: number } };
     if (created.Created)
       await fetch(`${base}/instances/${created.Created.instance_id}`, { method: 'DELETE' });
@@ -189,9 +189,25 @@ function requests() {
     { weight: 12, arbitrary: fc.constant(null) },
     { weight: 1, arbitrary: fc.constantFrom('999', '-1', 'x', '%zz', '18446744073709551616', '0x0', '') },
   );
+  // Mostly the route's own method and path; sometimes another method or a path with more to it.
+  const method = fc.oneof(
+    { weight: 12, arbitrary: fc.constant('POST') },
+    { weight: 1, arbitrary: fc.constantFrom('GET', 'DELETE', 'PUT', 'PATCH', 'OPTIONS') },
+  );
+  const suffix = fc.oneof(
+    { weight: 12, arbitrary: fc.constant('') },
+    { weight: 1, arbitrary: fc.constantFrom('/', '//', '/x', '/..', '?a=1', '%2F') },
+  );
   return fc.oneof(
     ...routes.map((r, route) =>
-      fc.record({ route: fc.constant(route), body: body(r.valid), contentType, instance }),
+      fc.record({
+        route: fc.constant(route),
+        body: body(r.valid),
+        contentType,
+        instance,
+        method,
+        suffix,
+      }),
     ),
   );
 }
@@ -204,29 +220,32 @@ describe('REST server over HTTP', () => {
   it('answers every generated request below 500, and a refused one changes nothing', async () => {
     const { seen, expectEach } = outcomes('answered', 'refused');
     await fc.assert(
-      fc.asyncProperty(requests(), async ({ route, body, contentType, instance }) => {
-        let path = routes[route]!.path;
+      fc.asyncProperty(requests(), async ({ route, body, contentType, instance, method, suffix }) => {
+        let path = routes[route]!.path + suffix;
         if (instance !== null && path.startsWith('/instances/'))
           path = path.replace(/^\/instances\/\d+/, `/instances/${instance}`);
         const before = state(path);
         const res = await fetch(`${base}${path}`, {
-          method: 'POST',
+          method,
           headers: contentType === '' ? {} : { 'content-type': contentType },
-          body: Buffer.from(body),
+          // fetch sends no body with GET.
+          body: method === 'GET' ? undefined : Buffer.from(body),
         });
         const answer = new Uint8Array(await res.arrayBuffer());
         if (res.status >= 500) {
-          throw new Error(`${res.status} on POST ${path}: ${Buffer.from(answer).toString('utf8')}`);
+          throw new Error(`${res.status} on ${method} ${path}: ${Buffer.from(answer).toString('utf8')}`);
         }
         if (res.status >= 400) {
           seen.refused++;
-          if (answer.length === 0) throw new Error(`${res.status} without a body on POST ${path}`);
+          if (answer.length === 0) throw new Error(`${res.status} without a body on ${method} ${path}`);
           const after = state(path);
           if (after !== before)
-            throw new Error(`refused POST ${path} (${res.status}) changed the state:\n${before}\n${after}`);
+            throw new Error(
+              `refused ${method} ${path} (${res.status}) changed the state:\n${before}\n${after}`,
+            );
         } else {
           seen.answered++;
-          await settle(path, answer);
+          await settle(res.status, answer);
         }
       }),
       params(HTTP_RUNS),

@@ -37,6 +37,19 @@ export function params<T>(numRuns = RUNS): fc.Parameters<T> {
 }
 
 /**
+ * A property for a synchronous predicate that yields to the event loop every 200 cases. A Vitest
+ * worker that runs synchronous code for a minute misses its RPC deadline ("Timeout calling
+ * onTaskUpdate"), which a large `FUZZ_RUNS` or a loaded machine reaches. Use with `await fc.assert`.
+ */
+export function yielding<T>(arbitrary: fc.Arbitrary<T>, predicate: (value: T) => void) {
+  let n = 0;
+  return fc.asyncProperty(arbitrary, async (value) => {
+    if (++n % 200 === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    predicate(value);
+  });
+}
+
+/**
  * Counts the outcomes of a property's cases. `expectEach` then asserts that every outcome
  * occurred (except in a replay or a run too short to tell): a generator that never reaches one
  * of them would test nothing there, and the property would pass whatever the code does.

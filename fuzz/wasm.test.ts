@@ -23,7 +23,15 @@ import { decodeModule, WasmDecodeError } from '../simulator/wasm/decode.ts';
 import { rawModule, wat, withCustomSection } from '../simulator/wasm/test-support.ts';
 import { BENCH_CANISTER } from '../bench/wat.ts';
 import { COUNTER_WAT, fingerprint } from './instance-state.ts';
-import { applyByteMutations, byteMutation, describeError, outcomes, params, text } from './support.ts';
+import {
+  applyByteMutations,
+  byteMutation,
+  describeError,
+  outcomes,
+  params,
+  text,
+  yielding,
+} from './support.ts';
 
 const ALICE = Principal.fromUint8Array(Uint8Array.of(0xa1, 1));
 
@@ -356,10 +364,10 @@ describe('Wasm decoder and validator', () => {
     }
   });
 
-  it('decodeModule returns a module or throws WasmDecodeError, whatever the bytes', () => {
+  it('decodeModule returns a module or throws WasmDecodeError, whatever the bytes', async () => {
     const { seen, expectEach } = outcomes('decoded', 'refused');
-    fc.assert(
-      fc.property(modules(), (bytes) => {
+    await fc.assert(
+      yielding(modules(), (bytes) => {
         try {
           decodeModule(bytes);
           seen.decoded++;
@@ -374,19 +382,16 @@ describe('Wasm decoder and validator', () => {
     expectEach();
   });
 
-  it('install_code installs or refuses with the IC’s error, and a refused install leaves the canister as it was', () => {
+  it('install_code installs or refuses with the IC’s error, and a refused install leaves the canister as it was', async () => {
     let world = new World();
     const get = () => JSON.stringify(world.h.query(world.counter, 'get', new Uint8Array(IDL.encode([], []))));
     // What the counter answers as set up (counter 1); `reset` brings it back to that.
     const answer = get();
     const { seen, expectEach } = outcomes('installed', 'refused');
-    fc.assert(
-      fc.property(
-        modules(),
-        fc.constantFrom('install', 'reinstall', 'upgrade') as fc.Arbitrary<
-          'install' | 'reinstall' | 'upgrade'
-        >,
-        (wasm, mode) => {
+    await fc.assert(
+      yielding(
+        fc.tuple(modules(), fc.constantFrom<Mode>('install', 'reinstall', 'upgrade')),
+        ([wasm, mode]) => {
           fc.pre(initialPages(wasm) <= AFFORDABLE_PAGES);
           const target = mode === 'install' ? world.blank : world.counter;
           const before = world.state();
