@@ -49,9 +49,13 @@ const INGRESS_METHODS = new Set<string>([
   'delete_canister',
 ]);
 
-/** `method in methods`, as a guard (inherited names such as `toString` pass, as they always have). */
+/**
+ * Whether `method` is one of the management canister's methods. An own property, not `in`: the
+ * names `methods` inherits (`toString`, `constructor`, …) are not methods, and a canister calling
+ * one got a reply of `undefined` that broke its callback with an icsim internal error.
+ */
 function isManagementMethod(method: string): method is ManagementMethod {
-  return method in methods;
+  return Object.hasOwn(methods, method);
 }
 
 export interface ManagementHost {
