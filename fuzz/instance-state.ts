@@ -20,32 +20,39 @@ const replacer = (_key: string, v: unknown): unknown => (typeof v === 'bigint' ?
 /**
  * For what runs rounds to deliver a message (an ingress message, PocketIC's `await_ingress_message`):
  * `ingress: false` leaves out the ingress history, which records a rejected message with its
- * reject, and `clock: false` the clocks, which each round moves on by at least 1 ns.
+ * reject, and `clock: false` the clocks, which each round moves on by at least 1 ns. `ignore`
+ * leaves out canisters whose own state the test changes on purpose (a relay's scratch memory).
  */
-export function fingerprint(ic: Instance, options: { ingress?: boolean; clock?: boolean } = {}): string {
+export function fingerprint(
+  ic: Instance,
+  options: { ingress?: boolean; clock?: boolean; ignore?: readonly Principal[] } = {},
+): string {
   const replica = replicaOf(ic);
+  const ignored = new Set((options.ignore ?? []).map((p) => p.toText()));
   const canisters = replica.subnets.flatMap((subnet) =>
-    [...subnet.canisters.values()].map((c) => {
-      const stable = new Uint8Array(c.stable.size * 65_536);
-      c.stable.read(0, stable);
-      return {
-        id: c.idText,
-        subnet: principalHex(subnet.id),
-        status: c.status,
-        controllers: c.controllers.map(principalHex),
-        settings: c.settings,
-        balance: c.balance,
-        version: c.versionNumber,
-        module: hex(c.moduleHash),
-        heap: c.runtime ? digest(c.runtime.heap()) : null,
-        stable: stable.length > 0 ? digest(stable) : '',
-        certified: hex(c.certifiedData),
-        timer: c.globalTimer,
-        chunks: [...c.chunkStore.keys()],
-        history: c.history.length,
-        callContexts: c.callContexts.size,
-      };
-    }),
+    [...subnet.canisters.values()]
+      .filter((c) => !ignored.has(c.idText))
+      .map((c) => {
+        const stable = new Uint8Array(c.stable.size * 65_536);
+        c.stable.read(0, stable);
+        return {
+          id: c.idText,
+          subnet: principalHex(subnet.id),
+          status: c.status,
+          controllers: c.controllers.map(principalHex),
+          settings: c.settings,
+          balance: c.balance,
+          version: c.versionNumber,
+          module: hex(c.moduleHash),
+          heap: c.runtime ? digest(c.runtime.heap()) : null,
+          stable: stable.length > 0 ? digest(stable) : '',
+          certified: hex(c.certifiedData),
+          timer: c.globalTimer,
+          chunks: [...c.chunkStore.keys()],
+          history: c.history.length,
+          callContexts: c.callContexts.size,
+        };
+      }),
   );
   return JSON.stringify(
     {

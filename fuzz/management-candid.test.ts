@@ -19,6 +19,7 @@ import type { CallResult } from '../simulator/result.ts';
 import type { EffectivePrincipal } from '../simulator/types.ts';
 import { Harness, emptySettings } from '../simulator/testing/harness.ts';
 import { wat } from '../simulator/wasm/test-support.ts';
+import { universalWat } from '../fixtures/wat/universal.ts';
 import { candidOfAnyType, candidValue } from './candid.ts';
 import { COUNTER_WAT, fingerprint } from './instance-state.ts';
 import { applyByteMutations, byteMutation, describeError, outcomes, params, yielding } from './support.ts';
@@ -27,31 +28,42 @@ const MANAGEMENT = Principal.managementCanister();
 const ALICE = Principal.fromUint8Array(Uint8Array.of(0xa1, 1));
 const STRANGER = Principal.fromUint8Array(Uint8Array.of(0x57, 2));
 
-/** A fresh instance: `counter` runs the counter module, `empty` has none, `stopped` is stopped; Alice controls all. */
+/**
+ * A fresh instance: `relay` runs the universal canister, which calls the management canister
+ * for the calls that come from a canister; `counter` runs the counter module, `empty` has none,
+ * `stopped` is stopped. Alice and the relay control them.
+ */
 class World {
   readonly ic = Instance.create({ subnets: [{ kind: 'Application' }] });
   readonly h = new Harness(this.ic);
+  readonly relay: Principal;
   readonly counter: Principal;
   readonly empty: Principal;
   readonly stopped: Principal;
 
   constructor(counterWasm: Uint8Array) {
-    this.counter = this.h.createCanister([ALICE]);
-    this.empty = this.h.createCanister([ALICE]);
-    this.stopped = this.h.createCanister([ALICE]);
+    this.relay = this.h.createCanister([ALICE]);
+    ok(this.h.install(this.relay, relayWasm, new Uint8Array(), 'install', ALICE));
+    this.counter = this.h.createCanister([ALICE, this.relay]);
+    this.empty = this.h.createCanister([ALICE, this.relay]);
+    this.stopped = this.h.createCanister([ALICE, this.relay]);
     ok(this.h.install(this.counter, counterWasm, new Uint8Array(), 'install', ALICE));
     ok(this.h.update(this.counter, 'inc'));
     ok(this.h.managementOutcome('upload_chunk', { canister_id: this.empty, chunk: counterWasm }, ALICE));
     ok(this.h.managementOutcome('stop_canister', { canister_id: this.stopped }, ALICE));
   }
 
-  /** Alice still controls the three canisters, which are still as they were set up (code, status). */
+  /** Alice and the relay still control the canisters, which are still as they were set up (code, status). */
   intact(): boolean {
     const info = (id: Principal) => this.ic.getCanisterInfo(id);
-    const alice = (id: Principal) => info(id)?.controllers.some((c) => c.compareTo(ALICE) === 'eq') === true;
+    const controls = (who: Principal) => (id: Principal) =>
+      info(id)?.controllers.some((c) => c.compareTo(who) === 'eq') === true;
     const status = (id: Principal) => replicaOf(this.ic).findCanister(id)?.status;
     return (
-      [this.counter, this.empty, this.stopped].every(alice) &&
+      [this.relay, this.counter, this.empty, this.stopped].every(controls(ALICE)) &&
+      [this.counter, this.empty, this.stopped].every(controls(this.relay)) &&
+      info(this.relay)!.moduleHash !== undefined &&
+      status(this.relay) === 'running' &&
       info(this.counter)!.moduleHash !== undefined &&
       info(this.empty)!.moduleHash === undefined &&
       status(this.counter) === 'running' &&
@@ -59,10 +71,27 @@ class World {
     );
   }
 
-  /** Everything a reject must leave as it was (delivering it runs rounds, and records it as ingress). */
+  /**
+   * Everything a reject must leave as it was (delivering it runs rounds, and records it as
+   * ingress), except the relay's own state: its heap and cycles change with every call it makes.
+   */
   state(): string {
-    return fingerprint(this.ic, { ingress: false, clock: false });
+    return fingerprint(this.ic, { ingress: false, clock: false, ignore: [this.relay] });
   }
+
+  /** A canister (or a call) is waiting: an HTTPS outcall for a response, a canister to stop. */
+  waiting(): boolean {
+    const replica = replicaOf(this.ic);
+    return replica.httpOutcalls.size > 0 || [...replica.canisters()].some((c) => c.status === 'stopping');
+  }
+}
+
+/** The universal canister's `relay` argument: flags, callee, method, cycles, payload. */
+function relayArg(method: string, payload: Uint8Array, cycles: bigint): Uint8Array {
+  const name = new TextEncoder().encode(method);
+  const amount = new Uint8Array(8);
+  new DataView(amount.buffer).setBigUint64(0, cycles, true);
+  return Uint8Array.from([0, 0, name.length, ...name, ...amount, ...payload]);
 }
 
 function ok(outcome: CallResult): void {
@@ -70,6 +99,7 @@ function ok(outcome: CallResult): void {
 }
 
 let counterWasm: Uint8Array;
+let relayWasm: Uint8Array;
 let world: World;
 /** Each method with valid arguments (as agents encode them) for the world's canisters. */
 let valid: { method: string; args: Uint8Array[] }[];
@@ -187,6 +217,7 @@ function validArgs(w: World): { method: string; args: Uint8Array[] }[] {
 
 beforeAll(() => {
   counterWasm = wat(COUNTER_WAT);
+  relayWasm = wat(universalWat());
   world = new World(counterWasm);
   valid = validArgs(world);
 });
@@ -246,9 +277,17 @@ function calls() {
     { weight: 6, arbitrary: fc.constant(ALICE) },
     { weight: 1, arbitrary: fc.constantFrom(STRANGER, Principal.anonymous()) },
   );
+  // From a user (ingress) or from a canister (the relay), with cycles sometimes (create_canister).
+  const via = fc.oneof(
+    { weight: 3, arbitrary: fc.constant<'ingress' | 'canister'>('ingress') },
+    { weight: 1, arbitrary: fc.constant<'ingress' | 'canister'>('canister') },
+  );
+  const cycles = fc.constantFrom(0n, 0n, 0n, 10n ** 12n);
   // One arbitrary per method, built once (not per case, as `chain` would).
   return fc.oneof(
-    ...valid.map((v, m) => fc.record({ method: fc.constant(v.method), arg: arg(m), sender, route })),
+    ...valid.map((v, m) =>
+      fc.record({ method: fc.constant(v.method), arg: arg(m), sender, route, via, cycles }),
+    ),
   );
 }
 
@@ -256,8 +295,63 @@ function calls() {
 function checkReject(r: Extract<CallResult, { status: 'rejected' }>): void {
   if (!rejectCodes.has(r.rejectCode) || !errorCodes.has(r.errorCode) || r.message === '')
     throw new Error(`not a clean reject: ${JSON.stringify(r)}`);
+  // The System API turns an exception inside icsim into a contract violation of the canister.
+  if (/internal error/i.test(r.message)) throw new Error(`an internal error: ${r.message}`);
   if (String(ErrorCode[r.errorCode])[0] !== String(RejectCode[r.rejectCode]))
     throw new Error(`error code ${r.errorCode} does not belong to reject code ${r.rejectCode}`);
+}
+
+/**
+ * A call from a canister: Alice asks the relay to call the management canister. The relay
+ * answers what its callback saw: "R" and the reply, or "J", the reject code and message; it
+ * stays open while the call waits (an outcall, a canister stopping), then the instance starts
+ * afresh.
+ */
+function fromCanister(
+  { method, arg, cycles }: { method: string; arg: Uint8Array; cycles: bigint },
+  seen: Record<'relayed reply' | 'relayed reject', number>,
+): void {
+  const before = world.state();
+  const sent = world.ic.submitIngress({
+    sender: ALICE,
+    canisterId: world.relay,
+    method: 'relay',
+    arg: relayArg(method, arg, cycles),
+    effectivePrincipal: { kind: 'none' },
+  });
+  if (sent.status !== 'submitted') throw new Error(`the relay refused the message: ${sent.message}`);
+  let outcome: CallResult;
+  try {
+    outcome = world.ic.awaitIngress(sent.messageId);
+  } catch (e) {
+    if (e instanceof InstanceError && e.kind === 'IngressTimeout' && world.waiting()) {
+      world = new World(counterWasm);
+      return;
+    }
+    throw new Error(`${method} from a canister threw ${describeError(e)}`);
+  }
+  if (outcome.status === 'rejected') {
+    // The relay's own message failed: only as the relay was uninstalled or lost its code.
+    checkReject(outcome);
+    if (world.ic.getCanisterInfo(world.relay)?.moduleHash !== undefined)
+      throw new Error(`the relay failed calling ${method}: ${outcome.errorCode}: ${outcome.message}`);
+    world = new World(counterWasm);
+    return;
+  }
+  const reply = outcome.reply;
+  if (reply[0] === 0x52) {
+    seen['relayed reply']++;
+    if (!world.intact()) world = new World(counterWasm);
+    return;
+  }
+  const code = new DataView(reply.buffer, reply.byteOffset, reply.byteLength).getUint32(1, true);
+  const message = Buffer.from(reply.subarray(13)).toString('utf8');
+  if (reply[0] !== 0x4a || code < 1 || code > 6 || message === '' || /internal error/i.test(message))
+    throw new Error(`${method} from a canister: not a clean reject: ${code} ${message}`);
+  seen['relayed reject']++;
+  const after = world.state();
+  if (after !== before)
+    throw new Error(`${method} from a canister, rejected (${code}: ${message}), changed the state`);
 }
 
 describe('management canister Candid arguments', () => {
@@ -299,9 +393,17 @@ describe('management canister Candid arguments', () => {
   });
 
   it('every call ends in a reply or a clean reject, and a reject changes nothing', async () => {
-    const { seen, expectEach } = outcomes('replied', 'rejected', 'refused');
+    const { seen, expectEach } = outcomes(
+      'replied',
+      'rejected',
+      'refused',
+      'relayed reply',
+      'relayed reject',
+    );
     await fc.assert(
-      yielding(calls(), ({ method, arg, sender, route }) => {
+      yielding(calls(), (call) => {
+        if (call.via === 'canister') return fromCanister(call, seen);
+        const { method, arg, sender, route } = call;
         const before = world.state();
         let outcome: CallResult;
         try {
@@ -335,7 +437,6 @@ describe('management canister Candid arguments', () => {
             );
         } else {
           seen.replied++;
-          // A reply may change the instance; start the next case from a fresh one if it did.
           // A reply may change the instance. Once Alice no longer controls the canisters as they
           // were set up, start the next case from a fresh instance.
           if (!world.intact()) world = new World(counterWasm);
