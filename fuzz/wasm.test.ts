@@ -73,6 +73,37 @@ const RICH_WAT = `(module
     (call $reply))
   (func (export "canister_query get") (call $append (i32.const 16) (i32.const 6)) (call $reply)))`;
 
+/** An init that calls the System API with in-range arguments, which edits push out of range. */
+const SYSTEM_API_WAT = `(module
+  (import "ic0" "msg_arg_data_size" (func $arg_size (result i32)))
+  (import "ic0" "msg_arg_data_copy" (func $arg_copy (param i32 i32 i32)))
+  (import "ic0" "msg_caller_size" (func $caller_size (result i32)))
+  (import "ic0" "msg_caller_copy" (func $caller_copy (param i32 i32 i32)))
+  (import "ic0" "canister_self_copy" (func $self_copy (param i32 i32 i32)))
+  (import "ic0" "canister_cycle_balance128" (func $balance (param i32)))
+  (import "ic0" "certified_data_set" (func $certify (param i32 i32)))
+  (import "ic0" "global_timer_set" (func $timer (param i64) (result i64)))
+  (import "ic0" "performance_counter" (func $counter (param i32) (result i64)))
+  (import "ic0" "is_controller" (func $is_controller (param i32 i32) (result i32)))
+  (import "ic0" "stable64_grow" (func $grow (param i64) (result i64)))
+  (import "ic0" "stable64_write" (func $write (param i64 i64 i64)))
+  (import "ic0" "stable64_read" (func $read (param i64 i64 i64)))
+  (import "ic0" "debug_print" (func $print (param i32 i32)))
+  (memory 2)
+  (func (export "canister_init")
+    (call $arg_copy (i32.const 0) (i32.const 0) (call $arg_size))
+    (call $caller_copy (i32.const 64) (i32.const 0) (call $caller_size))
+    (call $self_copy (i32.const 128) (i32.const 0) (i32.const 10))
+    (call $balance (i32.const 192))
+    (call $certify (i32.const 64) (i32.const 32))
+    (drop (call $timer (i64.const 1)))
+    (drop (call $counter (i32.const 0)))
+    (drop (call $is_controller (i32.const 64) (call $caller_size)))
+    (drop (call $grow (i64.const 1)))
+    (call $write (i64.const 100) (i64.const 64) (i64.const 16))
+    (call $read (i64.const 96) (i64.const 4096) (i64.const 32))
+    (call $print (i32.const 4096) (i32.const 40))))`;
+
 /** wasm64: 64-bit memory and the i64 forms of the System API. */
 const WASM64_WAT = `(module
   (import "ic0" "msg_reply" (func $reply))
@@ -235,7 +266,14 @@ beforeAll(() => {
     'icp:private secret',
     'x',
   );
-  seeds = [counterWasm, rich, wat(WASM64_WAT), wat(BENCH_CANISTER), wat('(module (memory 0))')];
+  seeds = [
+    counterWasm,
+    rich,
+    wat(SYSTEM_API_WAT),
+    wat(WASM64_WAT),
+    wat(BENCH_CANISTER),
+    wat('(module (memory 0))'),
+  ];
 });
 
 /**
@@ -407,6 +445,8 @@ describe('Wasm decoder and validator', () => {
             const r = outcome;
             if (!rejectCodes.has(r.rejectCode) || !errorCodes.has(r.errorCode) || r.message === '')
               throw new Error(`not a clean reject: ${JSON.stringify(r)}`);
+            // The System API turns an exception inside icsim into a contract violation.
+            if (/internal error/i.test(r.message)) throw new Error(`an internal error: ${r.message}`);
             const after = world.state();
             if (after !== before)
               throw new Error(`refused ${mode} (${r.errorCode}: ${r.message}) changed the state`);
