@@ -19,7 +19,6 @@ import type { CallResult } from '../simulator/result.ts';
 import type { EffectivePrincipal } from '../simulator/types.ts';
 import { Harness, emptySettings } from '../simulator/testing/harness.ts';
 import { wat } from '../simulator/wasm/test-support.ts';
-import { universalWat } from '../fixtures/wat/universal.ts';
 import { candidOfAnyType, candidValue } from './candid.ts';
 import { COUNTER_WAT, fingerprint } from './instance-state.ts';
 import { applyByteMutations, byteMutation, describeError, outcomes, params, yielding } from './support.ts';
@@ -29,8 +28,8 @@ const ALICE = Principal.fromUint8Array(Uint8Array.of(0xa1, 1));
 const STRANGER = Principal.fromUint8Array(Uint8Array.of(0x57, 2));
 
 /**
- * A fresh instance: `relay` runs the universal canister, which calls the management canister
- * for the calls that come from a canister; `counter` runs the counter module, `empty` has none,
+ * A fresh instance: `relay` calls the management canister for the calls that come from a
+ * canister; `counter` runs the counter module, `empty` has none,
  * `stopped` is stopped. Alice and the relay control them.
  */
 class World {
@@ -86,12 +85,62 @@ class World {
   }
 }
 
-/** The universal canister's `relay` argument: flags, callee, method, cycles, payload. */
+/**
+ * A canister that calls the management canister for Alice: `relay` takes u8 n, the method name
+ * (n bytes), u64 cycles (little-endian) and the payload, and replies what its callback saw: "R"
+ * and the reply, or "J", the reject code (u32) and the reject message. Small (two pages), as each
+ * message copies its heap.
+ */
+const RELAY_WAT = `(module
+  (import "ic0" "msg_arg_data_size" (func $arg_size (result i32)))
+  (import "ic0" "msg_arg_data_copy" (func $arg_copy (param i32 i32 i32)))
+  (import "ic0" "msg_reply_data_append" (func $append (param i32 i32)))
+  (import "ic0" "msg_reply" (func $reply))
+  (import "ic0" "msg_reject_code" (func $reject_code (result i32)))
+  (import "ic0" "msg_reject_msg_size" (func $reject_msg_size (result i32)))
+  (import "ic0" "msg_reject_msg_copy" (func $reject_msg_copy (param i32 i32 i32)))
+  (import "ic0" "call_new" (func $call_new (param i32 i32 i32 i32 i32 i32 i32 i32)))
+  (import "ic0" "call_data_append" (func $call_data_append (param i32 i32)))
+  (import "ic0" "call_cycles_add128" (func $call_cycles_add (param i64 i64)))
+  (import "ic0" "call_perform" (func $call_perform (result i32)))
+  (memory 2)
+  (table 2 funcref)
+  (elem (i32.const 0) $on_reply $on_reject)
+  (func (export "canister_update relay")
+    (local $size i32) (local $n i32) (local $cycles i64)
+    (local.set $size (call $arg_size))
+    (call $arg_copy (i32.const 1024) (i32.const 0) (local.get $size))
+    (local.set $n (i32.load8_u (i32.const 1024)))
+    (local.set $cycles (i64.load (i32.add (i32.const 1025) (local.get $n))))
+    (call $call_new (i32.const 0) (i32.const 0) (i32.const 1025) (local.get $n)
+      (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 0))
+    (call $call_data_append (i32.add (i32.const 1033) (local.get $n))
+      (i32.sub (local.get $size) (i32.add (i32.const 9) (local.get $n))))
+    (if (i64.ne (local.get $cycles) (i64.const 0))
+      (then (call $call_cycles_add (i64.const 0) (local.get $cycles))))
+    (if (call $call_perform) (then unreachable)))
+  (func $on_reply (param $env i32)
+    (local $size i32)
+    (local.set $size (call $arg_size))
+    (i32.store8 (i32.const 0) (i32.const 82))
+    (call $arg_copy (i32.const 1) (i32.const 0) (local.get $size))
+    (call $append (i32.const 0) (i32.add (local.get $size) (i32.const 1)))
+    (call $reply))
+  (func $on_reject (param $env i32)
+    (local $size i32)
+    (local.set $size (call $reject_msg_size))
+    (i32.store8 (i32.const 0) (i32.const 74))
+    (i32.store (i32.const 1) (call $reject_code))
+    (call $reject_msg_copy (i32.const 5) (i32.const 0) (local.get $size))
+    (call $append (i32.const 0) (i32.add (local.get $size) (i32.const 5)))
+    (call $reply)))`;
+
+/** The relay's argument: method, cycles, payload. */
 function relayArg(method: string, payload: Uint8Array, cycles: bigint): Uint8Array {
   const name = new TextEncoder().encode(method);
   const amount = new Uint8Array(8);
   new DataView(amount.buffer).setBigUint64(0, cycles, true);
-  return Uint8Array.from([0, 0, name.length, ...name, ...amount, ...payload]);
+  return Uint8Array.from([name.length, ...name, ...amount, ...payload]);
 }
 
 function ok(outcome: CallResult): void {
@@ -217,7 +266,7 @@ function validArgs(w: World): { method: string; args: Uint8Array[] }[] {
 
 beforeAll(() => {
   counterWasm = wat(COUNTER_WAT);
-  relayWasm = wat(universalWat());
+  relayWasm = wat(RELAY_WAT);
   world = new World(counterWasm);
   valid = validArgs(world);
 });
@@ -345,7 +394,7 @@ function fromCanister(
     return;
   }
   const code = new DataView(reply.buffer, reply.byteOffset, reply.byteLength).getUint32(1, true);
-  const message = Buffer.from(reply.subarray(13)).toString('utf8');
+  const message = Buffer.from(reply.subarray(5)).toString('utf8');
   if (reply[0] !== 0x4a || code < 1 || code > 6 || message === '' || /internal error/i.test(message))
     throw new Error(`${method} from a canister: not a clean reject: ${code} ${message}`);
   seen['relayed reject']++;
