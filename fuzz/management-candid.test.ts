@@ -150,6 +150,26 @@ function ok(outcome: CallResult): void {
 let counterWasm: Uint8Array;
 let relayWasm: Uint8Array;
 let world: World;
+/** `world.state()` as the last change left it: fingerprinted once per change, not twice per case. */
+let settled: string;
+
+/** Starts the next case from a fresh instance. */
+function renew(): void {
+  world = new World(counterWasm);
+  settled = world.state();
+}
+
+/** After a reply, which may change the instance: a fresh one once it is no longer as set up. */
+function afterReply(): void {
+  if (!world.intact()) renew();
+  else settled = world.state();
+}
+
+/** A failure, after which fast-check's shrinking starts from a fresh instance. */
+function fail(message: string): never {
+  renew();
+  throw new Error(message);
+}
 /** Each method with valid arguments (as agents encode them) for the world's canisters. */
 let valid: { method: string; args: Uint8Array[] }[];
 
@@ -267,7 +287,7 @@ function validArgs(w: World): { method: string; args: Uint8Array[] }[] {
 beforeAll(() => {
   counterWasm = wat(COUNTER_WAT);
   relayWasm = wat(RELAY_WAT);
-  world = new World(counterWasm);
+  renew();
   valid = validArgs(world);
 });
 
@@ -360,7 +380,6 @@ function fromCanister(
   { method, arg, cycles }: { method: string; arg: Uint8Array; cycles: bigint },
   seen: Record<'relayed reply' | 'relayed reject', number>,
 ): void {
-  const before = world.state();
   const sent = world.ic.submitIngress({
     sender: ALICE,
     canisterId: world.relay,
@@ -368,39 +387,37 @@ function fromCanister(
     arg: relayArg(method, arg, cycles),
     effectivePrincipal: { kind: 'none' },
   });
-  if (sent.status !== 'submitted') throw new Error(`the relay refused the message: ${sent.message}`);
+  if (sent.status !== 'submitted') fail(`the relay refused the message: ${sent.message}`);
   let outcome: CallResult;
   try {
     outcome = world.ic.awaitIngress(sent.messageId);
   } catch (e) {
-    if (e instanceof InstanceError && e.kind === 'IngressTimeout' && world.waiting()) {
-      world = new World(counterWasm);
-      return;
-    }
-    throw new Error(`${method} from a canister threw ${describeError(e)}`);
+    if (e instanceof InstanceError && e.kind === 'IngressTimeout' && world.waiting()) return renew();
+    return fail(`${method} from a canister threw ${describeError(e)}`);
   }
   if (outcome.status === 'rejected') {
     // The relay's own message failed: only as the relay was uninstalled or lost its code.
-    checkReject(outcome);
+    try {
+      checkReject(outcome);
+    } catch (e) {
+      fail((e as Error).message);
+    }
     if (world.ic.getCanisterInfo(world.relay)?.moduleHash !== undefined)
-      throw new Error(`the relay failed calling ${method}: ${outcome.errorCode}: ${outcome.message}`);
-    world = new World(counterWasm);
-    return;
+      fail(`the relay failed calling ${method}: ${outcome.errorCode}: ${outcome.message}`);
+    return renew();
   }
   const reply = outcome.reply;
   if (reply[0] === 0x52) {
     seen['relayed reply']++;
-    if (!world.intact()) world = new World(counterWasm);
-    return;
+    return afterReply();
   }
   const code = new DataView(reply.buffer, reply.byteOffset, reply.byteLength).getUint32(1, true);
   const message = Buffer.from(reply.subarray(5)).toString('utf8');
   if (reply[0] !== 0x4a || code < 1 || code > 6 || message === '' || /internal error/i.test(message))
-    throw new Error(`${method} from a canister: not a clean reject: ${code} ${message}`);
+    fail(`${method} from a canister: not a clean reject: ${code} ${message}`);
   seen['relayed reject']++;
-  const after = world.state();
-  if (after !== before)
-    throw new Error(`${method} from a canister, rejected (${code}: ${message}), changed the state`);
+  if (world.state() !== settled)
+    fail(`${method} from a canister, rejected (${code}: ${message}), changed the state`);
 }
 
 describe('management canister Candid arguments', () => {
@@ -453,7 +470,6 @@ describe('management canister Candid arguments', () => {
       yielding(calls(), (call) => {
         if (call.via === 'canister') return fromCanister(call, seen);
         const { method, arg, sender, route } = call;
-        const before = world.state();
         let outcome: CallResult;
         try {
           const sent = world.ic.submitIngress({
@@ -471,24 +487,23 @@ describe('management canister Candid arguments', () => {
             (e.kind === 'CanisterRequestRoutingError' || e.kind === 'UnroutableManagementCall')
           ) {
             seen.refused++;
-            if (world.state() !== before) throw new Error(`a refused ${method} changed the state`);
+            if (world.state() !== settled) fail(`a refused ${method} changed the state`);
             return;
           }
-          throw new Error(`${method} threw ${describeError(e)}`);
+          return fail(`${method} threw ${describeError(e)}`);
         }
         if (outcome.status === 'rejected') {
           seen.rejected++;
-          checkReject(outcome);
-          const after = world.state();
-          if (after !== before)
-            throw new Error(
-              `rejected ${method} (${outcome.errorCode}: ${outcome.message}) changed the state:\n${before}\n${after}`,
-            );
+          try {
+            checkReject(outcome);
+          } catch (e) {
+            fail((e as Error).message);
+          }
+          if (world.state() !== settled)
+            fail(`rejected ${method} (${outcome.errorCode}: ${outcome.message}) changed the state`);
         } else {
           seen.replied++;
-          // A reply may change the instance. Once Alice no longer controls the canisters as they
-          // were set up, start the next case from a fresh instance.
-          if (!world.intact()) world = new World(counterWasm);
+          afterReply();
         }
       }),
       params(),
