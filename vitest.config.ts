@@ -12,6 +12,8 @@ if (major < 24) {
   );
 }
 
+const fuzzRuns = Number(process.env.FUZZ_RUNS) || 10_000;
+
 // A wrong POCKET_IC_BIN is the first thing a conformance run says, not a stack trace after
 // "No test files found".
 const bin = process.env.POCKET_IC_BIN;
@@ -32,10 +34,12 @@ if (bin) {
   }
 }
 
-// Three projects: `unit` holds the simulator's own tests (they may import its
-// internals); `conformance` holds specs that reach the replica through PicJS
-// only, so they run unchanged on a real PocketIC binary (POCKET_IC_BIN); `packaging` packs the
-// package and uses it from a fresh project (packaging/package.test.ts).
+// Four projects: `unit` holds the simulator's own tests (they may import its
+// internals); `fuzz` feeds generated and mutated input to the decoders at the
+// simulator's edges (fuzz/README.md); `conformance` holds specs that reach the
+// replica through PicJS only, so they run unchanged on a real PocketIC binary
+// (POCKET_IC_BIN); `packaging` packs the package and uses it from a fresh
+// project (packaging/package.test.ts).
 export default defineConfig({
   test: {
     reporters: ['default', './conformance/support/summary-reporter.ts'],
@@ -48,6 +52,15 @@ export default defineConfig({
           name: 'unit',
           include: ['simulator/**/*.test.ts', 'fixtures/**/*.test.ts', 'canister/**/*.test.ts'],
           testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
+          name: 'fuzz',
+          include: ['fuzz/**/*.test.ts'],
+          // FUZZ_RUNS scales the cases (10,000 per decoder by default) and so the time a test takes.
+          testTimeout: 120_000 * Math.max(1, fuzzRuns / 10_000),
           hookTimeout: 120_000,
         },
       },

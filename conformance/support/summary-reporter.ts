@@ -1,13 +1,14 @@
 /**
  * A closing summary for `npm test` / `npm run conformance`: one line per
- * family (the simulator's unit tests, conformance/replica, conformance/upload,
- * conformance/agent) with passed/failed counts, the target and the duration,
- * then a plain total line.
+ * family (the simulator's unit tests, fuzz, packaging, conformance/replica,
+ * conformance/upload, conformance/agent) with passed/failed counts, the target
+ * and the duration, then a plain total line.
  */
 import type { Reporter, TestModule } from 'vitest/node';
 
 function family(moduleId: string): string {
   if (moduleId.includes('/packaging/')) return 'packaging';
+  if (moduleId.includes('/fuzz/')) return 'fuzz';
   const m = /conformance\/([^/]+)\//.exec(moduleId);
   return m ? `conformance/${m[1]}` : 'unit';
 }
@@ -38,7 +39,11 @@ export default class SummaryReporter implements Reporter {
       failed += f.failed;
       const skipped = f.skipped ? `, ${f.skipped} skipped` : '';
       const on =
-        name === 'unit' ? 'in process' : name === 'packaging' ? 'package and launcher' : `target ${target}`;
+        name === 'unit' || name === 'fuzz'
+          ? 'in process'
+          : name === 'packaging'
+            ? 'package and launcher'
+            : `target ${target}`;
       lines.push(
         `  ${name}: ${f.passed} passed, ${f.failed} failed${skipped} (${on}, ${(f.ms / 1000).toFixed(1)} s)`,
       );

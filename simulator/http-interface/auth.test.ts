@@ -9,7 +9,7 @@ import { Principal } from '@icp-sdk/core/principal';
 import { p256 } from '@noble/curves/nist.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { describe, expect, it } from 'vitest';
-import { encodeTagged, type CborRecord } from './cbor.ts';
+import { decodeCbor, encodeTagged, type CborRecord } from './cbor.ts';
 import { signCertificate } from './certificate.ts';
 import { HttpInterfaceError, validateEnvelope, type ValidationContext } from './envelope.ts';
 import { domainSep, subtree, treeHash, witness } from './hash-tree.ts';
@@ -80,6 +80,31 @@ describe('WebAuthn signatures', () => {
     expect(verifySignature(pk, key.sign(message), message, ctx.trust)).toBeUndefined();
     expect(verifySignature(pk, key.sign(message, 'AAAA'), message, ctx.trust)).toMatch(
       /Challenge in client data/,
+    );
+  });
+
+  it('refuse a challenge that is not a string, even an object with its own toString (found by fuzz/)', () => {
+    const key = webAuthnKey();
+    const message = concatBytes([REQUEST_SEP, new Uint8Array(32).fill(1)]);
+    const pk = parsePublicKey(key.der);
+    const signature = (clientData: string) =>
+      encodeTagged({
+        authenticator_data: new Uint8Array(37),
+        client_data_json: clientData,
+        signature: new Uint8Array(64).fill(4),
+      });
+    // The shrunk counterexample: `String(challenge)` threw a TypeError, which the server answered 500.
+    expect(verifySignature(pk, signature('{"challenge":{"toString":{}}}'), message, ctx.trust)).toBe(
+      `Invalid WebAuthn signature: Challenge in client data ({"toString":{}}) does not match the signed payload (${Buffer.from(message).toString('base64url')})`,
+    );
+    expect(
+      verifySignature(pk, signature('{"challenge":{"valueOf":1,"toString":"x"}}'), message, ctx.trust),
+    ).toMatch(/^Invalid WebAuthn signature: Challenge in client data \(\{"valueOf":1,"toString":"x"\}\)/);
+    expect(verifySignature(pk, signature('{"challenge":7}'), message, ctx.trust)).toMatch(
+      /Challenge in client data \(7\)/,
+    );
+    expect(verifySignature(pk, signature('{}'), message, ctx.trust)).toMatch(
+      /Challenge in client data \(undefined\)/,
     );
   });
 
@@ -296,5 +321,45 @@ describe('anonymous requests, expiry and nonce', () => {
   it('garbage is a parse error, not a crash', () => {
     expect(refusal(Uint8Array.of(1, 2, 3)).message).toMatch(/^Could not parse body as call message: /);
     expect(refusal(Uint8Array.of(0xff), 'query').message).toMatch(/^Malformed request: /);
+  });
+
+  it('a map with a "__proto__" key is a map, not the byte string it names (found by fuzz/)', () => {
+    // The shrunk counterexample: {content: {request_type: "call", sender: {"__proto__": h'04'}}}.
+    // @dfinity/cbor made `sender` an object whose prototype was the byte string, so it passed
+    // `instanceof Uint8Array` and `.length` threw a TypeError, which the server answered 500.
+    const found = fromHex(
+      'd9d9f7a167636f6e74656e74a26c726571756573745f747970656463616c6c6673656e646572a1695f5f70726f746f5f5f4104',
+    );
+    const decoded = decodeCbor(found) as { content: { sender: unknown } };
+    expect(decoded.content.sender).toEqual({});
+    expect(decoded.content.sender instanceof Uint8Array).toBe(false);
+    expect(refusal(found).message).toBe(
+      'Could not parse body as call message: invalid type: expected a byte string for field `sender`',
+    );
+  });
+
+  it('a request_type that is a map or an array is a parse error, even a map with its own toString (found by fuzz/)', () => {
+    // The shrunk counterexample: {content: {request_type: {toString: false, content: 0}}}, on which
+    // `String(request_type)` threw a TypeError that the server answered 500.
+    const found = fromHex(
+      'd9d9f7a167636f6e74656e74a16c726571756573745f74797065a268746f537472696e67f467636f6e74656e7400',
+    );
+    const e = refusal(found);
+    expect(e.status).toBe(400);
+    expect(e.message).toBe(
+      'Could not parse body as call message: invalid type: expected a text string for field `request_type`',
+    );
+    for (const requestType of [[{ valueOf: 1 }], new Uint8Array(1), { a: 1 }]) {
+      const body = encodeTagged({
+        content: { ...callContent(Principal.anonymous()), request_type: requestType },
+      });
+      expect(refusal(body, 'query').message).toBe(
+        'Malformed request: invalid type: expected a text string for field `request_type`',
+      );
+    }
+    expect(
+      refusal(encodeTagged({ content: callContent(Principal.anonymous(), { request_type: 'query' }) }))
+        .message,
+    ).toBe('Could not parse body as call message: unknown variant `query`, expected `call`');
   });
 });

@@ -106,7 +106,10 @@ function normalize(v: unknown): CborData {
     if (!Number.isInteger(v)) throw new CborError('floating-point numbers are not allowed');
     return v;
   }
-  if (v instanceof Uint8Array) return v;
+  // A brand check, not `instanceof` alone: `@dfinity/cbor` assigns map keys to a plain object, so
+  // a map `{"__proto__": h'…'}` decodes to an object whose prototype is a byte string, which
+  // passes `instanceof Uint8Array` and throws a TypeError on `.length`.
+  if (ArrayBuffer.isView(v) && v instanceof Uint8Array) return v;
   if (v instanceof ArrayBuffer) return new Uint8Array(v);
   if (Array.isArray(v)) return v.map(normalize);
   if (typeof v === 'object') {

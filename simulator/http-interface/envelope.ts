@@ -123,8 +123,12 @@ export function validateEnvelope(kind: RequestKind, body: Uint8Array, ctx: Valid
   if (!isRecord(envelope)) throw malformed(kind, 'the envelope is not a CBOR map');
   const content = envelope.content;
   if (!isRecord(content)) throw malformed(kind, 'missing field `content`');
-  if (content.request_type !== kind) {
-    throw malformed(kind, `unknown variant \`${String(content.request_type)}\`, expected \`${kind}\``);
+  const requestType = content.request_type;
+  if (requestType !== kind) {
+    // Not `String()` of a map or array: it throws for a map with its own `toString` key.
+    if (typeof requestType === 'object' && requestType !== null)
+      throw malformed(kind, 'invalid type: expected a text string for field `request_type`');
+    throw malformed(kind, `unknown variant \`${String(requestType)}\`, expected \`${kind}\``);
   }
   const sender = principal(kind, content.sender, 'sender');
   const ingressExpiry = nat(kind, content.ingress_expiry, 'ingress_expiry');

@@ -240,7 +240,10 @@ function verifyWebAuthn(key: Uint8Array, signature: Uint8Array, message: Uint8Ar
   }
   const expected = base64url(message);
   if (typeof challenge !== 'string' || challenge.replace(/=+$/, '') !== expected) {
-    return `Invalid WebAuthn signature: Challenge in client data (${String(challenge)}) does not match the signed payload (${expected})`;
+    // JSON text for a challenge that is not a string: `String()` throws on an object whose own
+    // `toString` is not a function (`{"challenge":{"toString":1}}`).
+    const shown = typeof challenge === 'string' ? challenge : String(JSON.stringify(challenge));
+    return `Invalid WebAuthn signature: Challenge in client data (${shown}) does not match the signed payload (${expected})`;
   }
   const signed = concatBytes([auth, sha256(new TextEncoder().encode(clientData))]);
   let ok = false;

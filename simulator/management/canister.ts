@@ -65,9 +65,13 @@ const INGRESS_METHODS = new Set<string>([
   'delete_canister',
 ]);
 
-/** `method in methods`, as a guard (inherited names such as `toString` pass, as they always have). */
+/**
+ * Whether `method` is one of the management canister's methods. An own property, not `in`: the
+ * names `methods` inherits (`toString`, `constructor`, …) are not methods, and a canister calling
+ * one got a reply of `undefined` that broke its callback with an icsim internal error.
+ */
 function isManagementMethod(method: string): method is ManagementMethod {
-  return method in methods;
+  return Object.hasOwn(methods, method);
 }
 
 export interface ManagementHost {
@@ -448,6 +452,8 @@ export class ManagementCanister implements ManagementHandler {
       throw errors.invalidSettings(
         `Invalid settings: 'controllers' length exceeds maximum size allowed of ${MAX_CONTROLLERS}.`,
       );
+    // Invalid settings refuse the creation: no canister is left behind.
+    if (settings) checkSettings(settings);
     const created = this.#host.createCanister(call.subnet, { controllers, cycles, specifiedId });
     if (created instanceof UserError) throw created;
     if (settings) this.#applySettings(created, settings);
@@ -547,42 +553,19 @@ export class ManagementCanister implements ManagementHandler {
   }
 
   #applySettings(canister: CanisterState, s: CanisterSettings): void {
+    checkSettings(s);
     const next = { ...canister.settings };
-    if (s.compute_allocation[0] !== undefined) {
-      if (s.compute_allocation[0] > 100n)
-        throw errors.invalidSettings(
-          `ComputeAllocation expected to be in the range [0..100], got ${s.compute_allocation[0]}`,
-        );
-      next.computeAllocation = s.compute_allocation[0];
-    }
-    // Spec "IC method create_canister": memory_allocation in [0, 2^48], freezing_threshold in [0, 2^64 - 1].
-    if (s.memory_allocation[0] !== undefined) {
-      if (s.memory_allocation[0] > 2n ** 48n)
-        throw errors.invalidSettings(
-          `MemoryAllocation expected to be in the range [0..2^48], got ${s.memory_allocation[0]}`,
-        );
-      next.memoryAllocation = s.memory_allocation[0];
-    }
-    if (s.freezing_threshold[0] !== undefined) {
-      if (s.freezing_threshold[0] > 2n ** 64n - 1n)
-        throw errors.invalidSettings(
-          `FreezingThreshold expected to be in the range [0..2^64-1], got ${s.freezing_threshold[0]}`,
-        );
-      next.freezingThreshold = s.freezing_threshold[0];
-    }
+    if (s.compute_allocation[0] !== undefined) next.computeAllocation = s.compute_allocation[0];
+    if (s.memory_allocation[0] !== undefined) next.memoryAllocation = s.memory_allocation[0];
+    if (s.freezing_threshold[0] !== undefined) next.freezingThreshold = s.freezing_threshold[0];
     if (s.reserved_cycles_limit[0] !== undefined) next.reservedCyclesLimit = s.reserved_cycles_limit[0];
     if (s.log_visibility[0] !== undefined) next.logVisibility = s.log_visibility[0];
     if (s.wasm_memory_limit[0] !== undefined) next.wasmMemoryLimit = s.wasm_memory_limit[0];
     if (s.wasm_memory_threshold[0] !== undefined) next.wasmMemoryThreshold = s.wasm_memory_threshold[0];
     if (s.environment_variables[0] !== undefined) next.environmentVariables = s.environment_variables[0];
-    const controllers = s.controllers[0];
-    if (controllers && controllers.length > MAX_CONTROLLERS) {
-      throw errors.invalidSettings(
-        `Invalid settings: 'controllers' length exceeds maximum size allowed of ${MAX_CONTROLLERS}.`,
-      );
-    }
     canister.settings = next;
     // Controllers are a set: duplicates collapse (the replica keeps a BTreeSet).
+    const controllers = s.controllers[0];
     if (controllers) {
       canister.controllers = controllers.filter(
         (c, i) => controllers.findIndex((d) => d.compareTo(c) === 'eq') === i,
@@ -604,4 +587,26 @@ function stopCancelled(id: string): Reject {
     ),
     callerMessage: `Canister ${id}'s stop request cancelled`,
   };
+}
+
+/** The settings checks that refuse a whole `create_canister` or `update_settings` before it acts. */
+function checkSettings(s: CanisterSettings): void {
+  const compute = s.compute_allocation[0];
+  if (compute !== undefined && compute > 100n)
+    throw errors.invalidSettings(`ComputeAllocation expected to be in the range [0..100], got ${compute}`);
+  // Spec "IC method create_canister": memory_allocation in [0, 2^48], freezing_threshold in [0, 2^64 - 1].
+  const memory = s.memory_allocation[0];
+  if (memory !== undefined && memory > 2n ** 48n)
+    throw errors.invalidSettings(`MemoryAllocation expected to be in the range [0..2^48], got ${memory}`);
+  const freezing = s.freezing_threshold[0];
+  if (freezing !== undefined && freezing > 2n ** 64n - 1n)
+    throw errors.invalidSettings(
+      `FreezingThreshold expected to be in the range [0..2^64-1], got ${freezing}`,
+    );
+  const controllers = s.controllers[0];
+  if (controllers && controllers.length > MAX_CONTROLLERS) {
+    throw errors.invalidSettings(
+      `Invalid settings: 'controllers' length exceeds maximum size allowed of ${MAX_CONTROLLERS}.`,
+    );
+  }
 }

@@ -2,7 +2,8 @@ import { IDL } from '@icp-sdk/core/candid';
 import { Principal } from '@icp-sdk/core/principal';
 import { describe, expect, it } from 'vitest';
 import { watToWasm } from '../../fixtures/wat.ts';
-import { Harness, MANAGEMENT, rejectOf, replyOf } from '../testing/harness.ts';
+import { universalWat } from '../../fixtures/wat/universal.ts';
+import { emptySettings, Harness, MANAGEMENT, rejectOf, replyOf } from '../testing/harness.ts';
 import { replicaOf } from '../instance.ts';
 
 const EMPTY = '(module (memory 1) (func (export "canister_update noop")))';
@@ -40,6 +41,55 @@ describe('management canister: bad input and permissions leave state as it was',
     expect(r.message).toContain(`Sender's ID: ${stranger.toText()}`);
     expect(replicaOf(h.ic).findCanister(id)!.moduleHash).toEqual(hashBefore);
     replyOf(h.managementOutcome('canister_status', { canister_id: id }));
+  });
+
+  it('refuses a creation with invalid settings without leaving a canister behind (found by fuzz/)', () => {
+    const h = new Harness();
+    const subnet = h.ic.getSubnetForId(h.ic.getTopology().defaultEffectiveCanisterId)!;
+    const settings = { ...emptySettings(), compute_allocation: [2n ** 63n] };
+    const r = rejectOf(
+      h.managementOutcome('provisional_create_canister_with_cycles', {
+        amount: [],
+        settings: [settings],
+        specified_id: [],
+        sender_canister_version: [],
+      }),
+    );
+    expect(r.errorCode).toBe('CanisterContractViolation');
+    expect(r.message).toMatch(
+      /^Could not validate the settings: ComputeAllocation expected to be in the range \[0\.\.100\], got 9223372036854775808 /,
+    );
+    expect(h.ic.listCanisters(subnet)).toEqual([]);
+    // The id it did not take goes to the next canister.
+    expect(h.createCanister().toText()).toBe(h.ic.getTopology().defaultEffectiveCanisterId.toText());
+  });
+
+  it('has no method named like what an object inherits, from a canister or from ingress (found by fuzz/)', async () => {
+    const h = new Harness();
+    const relay = h.deploy(await watToWasm(universalWat(), { memory64: false }));
+    const name = (method: string) => new TextEncoder().encode(method);
+    for (const method of ['toString', 'constructor', 'hasOwnProperty', '__proto__']) {
+      // The universal canister's `relay`: flags, callee (the management canister), method, cycles, payload.
+      const arg = Uint8Array.from([0, 0, method.length, ...name(method), ...new Uint8Array(8)]);
+      // It answers "J", the reject code (u32), refunded cycles (u64) and the message. It used to
+      // get a reply of `undefined`, on which its callback died of an icsim internal error.
+      const answer = replyOf(h.update(relay, 'relay', arg));
+      expect(String.fromCharCode(answer[0]!)).toBe('J');
+      expect(new DataView(answer.buffer, answer.byteOffset).getUint32(1, true)).toBe(5);
+      expect(Buffer.from(answer.subarray(13)).toString()).toBe(
+        `IC0536: Management canister has no method '${method}'`,
+      );
+      const sent = h.ic.submitIngress({
+        sender: Principal.anonymous(),
+        canisterId: MANAGEMENT,
+        method,
+        arg: IDL.encode([], []),
+        effectivePrincipal: { kind: 'canister', id: relay },
+      });
+      if (sent.status !== 'rejected') throw new Error(`${method} was accepted from ingress`);
+      expect(sent.errorCode).toBe('CanisterMethodNotFound');
+      expect(sent.message).toBe(`Management canister has no method '${method}'`);
+    }
   });
 
   it('refuses raw_rand from ingress: only canisters may call it', () => {
