@@ -278,9 +278,8 @@ beforeAll(() => {
 
 /**
  * The install property leaves out modules whose memory starts above 64 MiB. They install (or are
- * refused) correctly, but the simulator copies the whole heap at instantiation and at each
- * commit, so one such case costs from half a second (1,000 pages) to a minute (65,536 pages):
- * see fuzz/README.md, "Known limits". The decoder property above still takes them.
+ * refused) correctly, but instantiation allocates and zeroes that memory, so one such case costs
+ * seconds and GiBs: see fuzz/README.md, "Known limits". The decoder property above still takes them.
  */
 const AFFORDABLE_PAGES = 1024n;
 

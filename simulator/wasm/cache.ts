@@ -12,6 +12,7 @@ import { MeteringError } from './meter.ts';
 import {
   decodingError,
   InvalidWasmError,
+  moduleTooLarge,
   validateCanisterModule,
   wasmtimeValidationError,
 } from './validate.ts';
@@ -75,6 +76,7 @@ const cache = new Map<string, CompiledModule>();
 
 /** Maps a decoder failure to the error the IC reports for it. */
 function decodeFailure(bytes: Uint8Array, err: WasmDecodeError): InvalidWasmError {
+  if (err.tooLarge !== undefined) return moduleTooLarge(err.tooLarge);
   if (err.icReason !== undefined) return decodingError(err.icReason);
   // The IC runs wasmtime's validator before its own parser: report the engine's
   // message when the engine agrees that the bytes are broken, ours otherwise

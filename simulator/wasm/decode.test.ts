@@ -186,11 +186,22 @@ describe('gzip input', () => {
     expect(info.imports).toHaveLength(44);
   });
 
-  it('rejects a truncated gzip stream with the IC reason', () => {
+  it('rejects a broken gzip stream with the IC reason', () => {
     const gz = new Uint8Array(gzipSync(wat('(module)')));
-    const cut = gz.subarray(0, gz.length - 6);
-    const err = catchDecode(() => decodeModule(cut));
+    const broken = gz.slice();
+    broken.fill(0xff, 10, gz.length - 8); // the deflate data; the trailer (size) stays
+    const err = catchDecode(() => decodeModule(broken));
     expect(err.icReason).toMatch(/^failed to decode compressed Wasm module: /);
+  });
+
+  it('refuses a gzip bomb before it reaches memory, by the size its trailer declares or by decompressing at most 100 MiB', () => {
+    const bomb = new Uint8Array(gzipSync(new Uint8Array(101 * 1024 * 1024)));
+    expect(bomb.length).toBeLessThan(200_000);
+    expect(catchDecode(() => decodeModule(bomb)).tooLarge).toBe(101 * 1024 * 1024);
+    // A trailer that lies about the size: decompression stops at the limit.
+    const lying = bomb.slice();
+    new DataView(lying.buffer).setUint32(lying.length - 4, 100, true);
+    expect(catchDecode(() => decodeModule(lying)).tooLarge).toBe(100 * 1024 * 1024 + 1);
   });
 
   it('rejects a gzip stream shorter than 16 bytes', () => {

@@ -32,6 +32,8 @@ export class WasmDecodeError extends Error {
   readonly icReason: string | undefined;
   /** The uncompressed module bytes, when decoding got past gzip. */
   moduleBytes: Uint8Array | undefined;
+  /** Set when a gzipped module decompresses to more than `WASM_MAX_SIZE` bytes: its (declared) size. */
+  tooLarge: number | undefined;
   constructor(message: string, offset: number, icReason?: string) {
     super(offset >= 0 ? `${message} (at offset 0x${offset.toString(16)})` : message);
     this.name = 'WasmDecodeError';
@@ -209,6 +211,15 @@ export class Reader extends ByteReader {
   }
 }
 
+/** rs/config/src/embedders.rs `WASM_MAX_SIZE`: largest uncompressed module. */
+export const WASM_MAX_SIZE = 100 * 1024 * 1024;
+
+function tooLarge(size: number): WasmDecodeError {
+  const err = new WasmDecodeError(`the module decompresses to more than ${WASM_MAX_SIZE} bytes`, -1);
+  err.tooLarge = size;
+  return err;
+}
+
 /** Undo gzip compression if the bytes carry the gzip magic, as the IC does. */
 function gunzipIfNeeded(raw: Uint8Array): { bytes: Uint8Array; gzipped: boolean } {
   if (raw.length >= 4 && WASM_MAGIC.every((b, i) => raw[i] === b)) return { bytes: raw, gzipped: false };
@@ -221,10 +232,16 @@ function gunzipIfNeeded(raw: Uint8Array): { bytes: Uint8Array; gzipped: boolean 
         'invalid Wasm module: gzip stream is too short',
       );
     }
+    // The IC reads the uncompressed size from the gzip trailer (ISIZE) and refuses a module that
+    // would exceed its size limit before decompressing, then decompresses at most that much
+    // (decoding.rs `wasm_encoding_and_size`, `decode_wasm`): no gzip bomb reaches memory.
+    const declared = new DataView(raw.buffer, raw.byteOffset + raw.length - 4, 4).getUint32(0, true);
+    if (declared > WASM_MAX_SIZE) throw tooLarge(declared);
     let out: Uint8Array;
     try {
-      out = new Uint8Array(gunzipSync(raw));
+      out = new Uint8Array(gunzipSync(raw, { maxOutputLength: WASM_MAX_SIZE }));
     } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge(WASM_MAX_SIZE + 1);
       const msg = e instanceof Error ? e.message : String(e);
       throw new WasmDecodeError(
         `cannot gunzip module: ${msg}`,

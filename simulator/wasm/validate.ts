@@ -18,7 +18,14 @@
  * (`validate_wasm_memory_size`, whose message text was not found).
  */
 import { ErrorCode } from '../errors.ts';
-import { functionType, type ConstOp, type FuncType, type ModuleInfo, type ValType } from './decode.ts';
+import {
+  functionType,
+  WASM_MAX_SIZE,
+  type ConstOp,
+  type FuncType,
+  type ModuleInfo,
+  type ValType,
+} from './decode.ts';
 import { wasmCompileError, wasmValidate } from './engine.ts';
 import { sigFor } from './ic0.ts';
 
@@ -31,8 +38,6 @@ export const MAX_CUSTOM_SECTIONS = 16;
 export const MAX_CUSTOM_SECTIONS_SIZE = 1_048_576;
 export const MAX_NUMBER_EXPORTED_FUNCTIONS = 1000;
 export const MAX_SUM_EXPORTED_FUNCTION_NAME_LENGTHS = 20_000;
-/** rs/config/src/embedders.rs `WASM_MAX_SIZE`: largest uncompressed module. */
-export const WASM_MAX_SIZE = 100 * 1024 * 1024;
 /** rs/embedders/src/wasm_utils/validation.rs `MAX_CODE_SECTION_SIZE_IN_BYTES`. */
 export const MAX_CODE_SECTION_SIZE_IN_BYTES = 10 * 1024 * 1024;
 
@@ -272,12 +277,7 @@ function engineCompileError(bytes: Uint8Array): string | null {
  */
 export function validateCanisterModule(info: ModuleInfo): void {
   // rs/embedders/src/wasm_utils/decoding.rs `decode_wasm`
-  if (info.bytes.length > WASM_MAX_SIZE) {
-    throw new InvalidWasmError(
-      'ModuleTooLarge',
-      `Wasm module size of ${info.bytes.length} exceeds the maximum allowed size of ${WASM_MAX_SIZE}.`,
-    );
-  }
+  if (info.bytes.length > WASM_MAX_SIZE) throw moduleTooLarge(info.bytes.length);
   // validation.rs `check_code_section_size`
   if (info.codeSectionSize > MAX_CODE_SECTION_SIZE_IN_BYTES) {
     throw new InvalidWasmError(
@@ -527,4 +527,12 @@ function validateCustomSections(info: ModuleInfo): void {
       );
     }
   }
+}
+
+/** `ModuleTooLarge`: an uncompressed module (or the size its gzip trailer declares) above `WASM_MAX_SIZE`. */
+export function moduleTooLarge(size: number): InvalidWasmError {
+  return new InvalidWasmError(
+    'ModuleTooLarge',
+    `Wasm module size of ${size} exceeds the maximum allowed size of ${WASM_MAX_SIZE}.`,
+  );
 }
