@@ -50,10 +50,10 @@ describe('fingerprint', () => {
     }
   });
 
-  it('leaves out the clocks and the ingress history when asked: what delivering a message changes', () => {
+  it('leaves out the clocks, the ingress history and the balances when asked: what delivering a message changes', () => {
     const h = new Harness();
     const id = h.deploy(wat(COUNTER_WAT));
-    const options = { clock: false, ingress: false };
+    const options = { clock: false, ingress: false, cycles: false };
     const before = fingerprint(h.ic, options);
     h.ic.tick();
     const sent = h.ic.submitIngress({

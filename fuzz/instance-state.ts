@@ -20,12 +20,14 @@ const replacer = (_key: string, v: unknown): unknown => (typeof v === 'bigint' ?
 /**
  * For what runs rounds to deliver a message (an ingress message, PocketIC's `await_ingress_message`):
  * `ingress: false` leaves out the ingress history, which records a rejected message with its
- * reject, and `clock: false` the clocks, which each round moves on by at least 1 ns. `ignore`
+ * reject, `clock: false` the clocks, which each round moves on by at least 1 ns, and
+ * `cycles: false` the balances: a delivered message pays its fees (ingress reception, execution)
+ * whether or not it is refused, as on the IC (`simulator/cycles/README.md`). `ignore`
  * leaves out canisters whose own state the test changes on purpose (a relay's scratch memory).
  */
 export function fingerprint(
   ic: Instance,
-  options: { ingress?: boolean; clock?: boolean; ignore?: readonly Principal[] } = {},
+  options: { ingress?: boolean; clock?: boolean; cycles?: boolean; ignore?: readonly Principal[] } = {},
 ): string {
   const replica = replicaOf(ic);
   const ignored = new Set((options.ignore ?? []).map((p) => p.toText()));
@@ -41,7 +43,7 @@ export function fingerprint(
           status: c.status,
           controllers: c.controllers.map(principalHex),
           settings: c.settings,
-          balance: c.balance,
+          balance: options.cycles === false ? null : c.balance,
           version: c.versionNumber,
           module: hex(c.moduleHash),
           heap: c.runtime ? digest(c.runtime.heap()) : null,

@@ -331,7 +331,7 @@ class World {
   }
 
   state(): string {
-    return fingerprint(this.ic, { ingress: false, clock: false });
+    return fingerprint(this.ic, { ingress: false, clock: false, cycles: false });
   }
 
   /**
