@@ -202,6 +202,9 @@ export class ManagementCanister implements ManagementHandler {
         const a = this.#decode(m, call.arg);
         // The creation fee comes out of the attached cycles (`create_canister` in dfinity/ic
         // `rs/execution_environment/src/canister_manager.rs`); provisional creation is free.
+        // Settings are validated when the argument is decoded, before the fee is looked at
+        // (execution_environment.rs converts them into `CanisterSettings` first).
+        if (a.settings[0]) checkSettings(a.settings[0]);
         const fee = this.#fees(call).canisterCreationFee();
         if (call.cycles < fee) throw errors.createCanisterNotEnoughCycles(call.cycles, fee);
         return reply(this.#create(call, a.settings[0], undefined, call.cycles - fee));
