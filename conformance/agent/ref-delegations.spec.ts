@@ -25,13 +25,11 @@ import { Secp256k1KeyIdentity } from '@icp-sdk/core/identity/secp256k1';
 import { Principal } from '@icp-sdk/core/principal';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPic } from '../support/pic.ts';
+import { defaultSK, defaultUser, otherSK } from '../support/ref-identities.ts';
 import { install, reply, run } from '../support/uc.ts';
 
 let pic: PocketIc;
 let host: string;
-const defaultSK = Ed25519KeyIdentity.generate(new Uint8Array(32).fill(1));
-const otherSK = Ed25519KeyIdentity.generate(new Uint8Array(32).fill(2));
-const defaultUser = defaultSK.getPrincipal();
 const doesntExist = Principal.fromUint8Array(
   Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe, 1, 1]),
 );

@@ -22,13 +22,11 @@ import { Ed25519KeyIdentity } from '@icp-sdk/core/identity';
 import { Principal } from '@icp-sdk/core/principal';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPic } from '../support/pic.ts';
+import { defaultSK, defaultUser, otherSK } from '../support/ref-identities.ts';
 import { caller, install, reply, replyData, run } from '../support/uc.ts';
 
 let pic: PocketIc;
 let host: string;
-const defaultSK = Ed25519KeyIdentity.generate(new Uint8Array(32).fill(1));
-const otherSK = Ed25519KeyIdentity.generate(new Uint8Array(32).fill(2));
-const defaultUser = defaultSK.getPrincipal();
 const ANONYMOUS = Principal.anonymous();
 
 beforeAll(async () => {
