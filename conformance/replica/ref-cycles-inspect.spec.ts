@@ -10,6 +10,7 @@
 import type { PocketIc } from '@dfinity/pic';
 import { IDL } from '@icp-sdk/core/candid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installCodeArg } from '../support/management-args.ts';
 import { createPic } from '../support/pic.ts';
 import {
   type Prog,
@@ -345,25 +346,7 @@ describe('cycles', () => {
     )[0] as unknown as {
       canister_id: Principal;
     };
-    const install = IDL.encode(
-      [
-        IDL.Record({
-          mode: IDL.Variant({ install: IDL.Null }),
-          canister_id: IDL.Principal,
-          wasm_module: IDL.Vec(IDL.Nat8),
-          arg: IDL.Vec(IDL.Nat8),
-        }),
-      ],
-      [
-        {
-          mode: { install: null },
-          canister_id: created.canister_id,
-          wasm_module: await ucWasm(),
-          arg: new Uint8Array(),
-        },
-      ],
-    );
-    await ic00via(cid, 'install_code', new Uint8Array(install));
+    await ic00via(cid, 'install_code', installCodeArg('install', created.canister_id, await ucWasm()));
     return created.canister_id;
   };
   it('create and delete canister with cycles', async () => {
@@ -611,18 +594,8 @@ describe('management', () => {
     // Create
     const created = await ic00via(cid, 'provisional_create_canister_with_cycles', create);
     const canId = (IDL.decode([Created], created)[0] as unknown as { canister_id: Principal }).canister_id;
-    const InstallArg = IDL.Record({
-      mode: IDL.Variant({ install: IDL.Null, reinstall: IDL.Null, upgrade: IDL.Null }),
-      canister_id: IDL.Principal,
-      wasm_module: IDL.Vec(IDL.Nat8),
-      arg: IDL.Vec(IDL.Nat8),
-    });
     const wasm = await ucWasm();
-    const installArg = (mode: 'install' | 'reinstall' | 'upgrade') =>
-      IDL.encode(
-        [InstallArg],
-        [{ mode: { [mode]: null }, canister_id: canId, wasm_module: wasm, arg: new Uint8Array() }],
-      );
+    const installArg = (mode: 'install' | 'reinstall' | 'upgrade') => installCodeArg(mode, canId, wasm);
     // Install; install again fails; reinstall; as wrong user; upgrade
     await ic00via(cid, 'install_code', installArg('install'));
     isReject(

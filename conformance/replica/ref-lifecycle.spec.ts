@@ -12,6 +12,7 @@ import { Cbor, Certificate, lookupResultToBuffer, lookup_path, type HashTree } f
 import { gzipSync } from 'node:zlib';
 import { IDL } from '@icp-sdk/core/candid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installCodeArg } from '../support/management-args.ts';
 import { createPic } from '../support/pic.ts';
 import {
   Principal,
@@ -435,25 +436,7 @@ describe('regular canisters', () => {
         canister_id: Principal;
       }
     ).canister_id;
-    const installArg = IDL.encode(
-      [
-        IDL.Record({
-          mode: IDL.Variant({ install: IDL.Null }),
-          canister_id: IDL.Principal,
-          wasm_module: IDL.Vec(IDL.Nat8),
-          arg: IDL.Vec(IDL.Nat8),
-        }),
-      ],
-      [
-        {
-          mode: { install: null },
-          canister_id: canId,
-          wasm_module: new Uint8Array(gzipSync(await ucWasm())),
-          arg: new Uint8Array(),
-        },
-      ],
-    );
-    await via('install_code', new Uint8Array(installArg));
+    await via('install_code', installCodeArg('install', canId, new Uint8Array(gzipSync(await ucWasm()))));
     expect(await call(pic, canId, replyData('Hi'))).toEqual(utf8('Hi'));
   });
   it('reinstall on empty', async () => {
