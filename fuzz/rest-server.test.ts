@@ -224,6 +224,10 @@ describe('REST server over HTTP', () => {
         let path = routes[route]!.path + suffix;
         if (instance !== null && path.startsWith('/instances/'))
           path = path.replace(/^\/instances\/\d+/, `/instances/${instance}`);
+        // `/..` can resolve to the instance itself (fetch normalizes the path as a URL does), and a
+        // DELETE there rightly deletes it: that is not a request this property can judge.
+        const resolved = new URL(path, base).pathname.replace(/\/$/, '');
+        fc.pre(!(method === 'DELETE' && resolved === `/instances/${instanceId}`));
         const before = state(path);
         const res = await fetch(`${base}${path}`, {
           method,
