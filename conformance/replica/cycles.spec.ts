@@ -36,7 +36,15 @@ import {
 } from '../support/cycles.ts';
 import { createPic } from '../support/pic.ts';
 import { expectCallFailure } from '../support/reject.ts';
-import { Principal, installUniversal, readU64, u32, u64 } from '../support/universal.ts';
+import {
+  Principal,
+  RelayFlags,
+  installUniversal,
+  readU64,
+  relayArg,
+  u32,
+  u64,
+} from '../support/universal.ts';
 
 const MANAGEMENT = Principal.managementCanister();
 const ANONYMOUS = Principal.anonymous();
@@ -52,6 +60,31 @@ const InstallCodeArg = IDL.Record({
   wasm_module: IDL.Vec(IDL.Nat8),
   arg: IDL.Vec(IDL.Nat8),
 });
+
+/** `http_request` to a URL nobody answers: the call stays open until PicJS mocks the outcall's answer. */
+function pendingHttpRequestArg(): Uint8Array<ArrayBuffer> {
+  const HttpRequestArgs = IDL.Record({
+    url: IDL.Text,
+    max_response_bytes: IDL.Opt(IDL.Nat64),
+    method: IDL.Variant({ get: IDL.Null }),
+    headers: IDL.Vec(IDL.Record({ name: IDL.Text, value: IDL.Text })),
+    body: IDL.Opt(IDL.Vec(IDL.Nat8)),
+  });
+  return new Uint8Array(
+    IDL.encode(
+      [HttpRequestArgs],
+      [
+        {
+          url: 'https://example.com/',
+          max_response_bytes: [1000n],
+          method: { get: null },
+          headers: [],
+          body: [],
+        },
+      ],
+    ),
+  );
+}
 
 /** An update call as PocketIC receives it from PicJS, and the ingress fee its envelope costs. */
 async function update(
@@ -223,6 +256,51 @@ describe('Normal cost schedule (13-node application subnet)', () => {
     await pic.advanceTime(30 * DAY_MS);
     await pic.tick();
     expect(before - (await balanceOf(pic, id))).toBe(30n * status.idleCyclesBurnedPerDay);
+  });
+
+  it('a call awaiting its response holds message memory for the largest response, priced as storage on both sides', async () => {
+    // caller → callee.relay → an HTTPS outcall that stays pending until mocked. Each open
+    // guaranteed-response call reserves MAX_RESPONSE_COUNT_BYTES (the 2 MiB payload limit and a
+    // response's own size) on the caller's side and on the callee's (queues.rs
+    // `guaranteed_response_memory_usage`); `idle_cycles_burned_per_day` adds it beside memory_size
+    // (cycles_account_manager.rs `idle_cycles_burned_rate_by_resource`).
+    const caller = await installUniversal(pic, { cycles: 10n * T });
+    const callee = await installUniversal(pic, { cycles: 10n * T });
+    const messageMemoryPerDay = async (id: Principal): Promise<bigint> => {
+      const status = await pic.canisterStatus({ canisterId: id });
+      return status.idleCyclesBurnedPerDay - storagePerDay(status.memorySize);
+    };
+    expect(await messageMemoryPerDay(caller)).toBe(0n);
+    const outcall = relayArg({
+      callee: MANAGEMENT,
+      method: 'http_request',
+      payload: pendingHttpRequestArg(),
+      cycles: 200n * B,
+    });
+    await pic.updateCall({
+      canisterId: caller,
+      method: 'relay',
+      arg: relayArg({ callee, method: 'relay', flags: RelayFlags.logResult, payload: outcall }),
+    });
+    await pic.tick(2);
+    const [pending] = await pic.getPendingHttpsOutcalls();
+    expect(pending, 'the outcall is pending').toBeDefined();
+    // The size of a response beside its payload is the replica's struct layout: allow 1 KiB.
+    const reservation = { min: storagePerDay(2n << 20n), max: storagePerDay((2n << 20n) + 1024n) };
+    const held = { caller: await messageMemoryPerDay(caller), callee: await messageMemoryPerDay(callee) };
+    expect(held.caller).toBeGreaterThanOrEqual(reservation.min);
+    expect(held.caller).toBeLessThanOrEqual(reservation.max);
+    // The callee holds the reservation for its reply to the caller and one for its own call.
+    expect(held.callee).toBeGreaterThanOrEqual(2n * reservation.min);
+    expect(held.callee).toBeLessThanOrEqual(2n * reservation.max);
+    await pic.mockPendingHttpsOutcall({
+      subnetId: pending!.subnetId,
+      requestId: pending!.requestId,
+      response: { type: 'success', statusCode: 200, headers: [], body: new Uint8Array() },
+    });
+    await pic.tick(3);
+    expect(await messageMemoryPerDay(caller)).toBe(0n);
+    expect(await messageMemoryPerDay(callee)).toBe(0n);
   });
 
   it('the freezing threshold (a day of idle burn per 86 400 s) refuses ingress with IC0207, the top-up told to controllers only', async () => {

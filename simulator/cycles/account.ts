@@ -21,16 +21,28 @@ export function isWasm64(canister: CanisterState): boolean {
   return canister.runtime?.compiled.isWasm64 ?? false;
 }
 
-/** The canister's idle burn per day by resource (storage, compute allocation), as `canister_status` sums it. */
-export function idleBurnByResource(canister: CanisterState): { memory: bigint; computeAllocation: bigint } {
+/**
+ * The canister's idle burn per day by resource (storage, message memory, compute allocation), as
+ * `canister_status` sums it and the periodic charge takes it.
+ */
+export function idleBurnByResource(canister: CanisterState): {
+  memory: bigint;
+  messageMemory: bigint;
+  computeAllocation: bigint;
+} {
   const s = canister.settings;
-  return canister.fees.idleCyclesBurnedPerDay(s.memoryAllocation, canister.memorySize(), s.computeAllocation);
+  return canister.fees.idleCyclesBurnedPerDay(
+    s.memoryAllocation,
+    canister.memorySize(),
+    canister.messageMemoryUsage(),
+    s.computeAllocation,
+  );
 }
 
 /** `idle_cycles_burned_per_day` of `canister_status`. */
 export function idleCyclesBurnedPerDay(canister: CanisterState): bigint {
   const rate = idleBurnByResource(canister);
-  return rate.memory + rate.computeAllocation;
+  return rate.memory + rate.messageMemory + rate.computeAllocation;
 }
 
 /**
@@ -120,7 +132,7 @@ export function refundExecution(
 }
 
 /**
- * The end-of-round charge for storage and compute allocation: due when
+ * The end-of-round charge for storage, message memory and compute allocation: due when
  * `durationBetweenAllocationCharges` passed since the last one, for the whole
  * time since then, each resource down to a zero balance. Returns false when
  * the canister could not pay, in which case the caller uninstalls it.
@@ -132,7 +144,7 @@ export function chargeForResources(canister: CanisterState, now: bigint): boolea
   const seconds = (now - canister.lastAllocationCharge) / 1_000_000_000n;
   canister.lastAllocationCharge = now;
   const rate = idleBurnByResource(canister);
-  for (const perDay of [rate.memory, rate.computeAllocation]) {
+  for (const perDay of [rate.memory, rate.messageMemory, rate.computeAllocation]) {
     const cycles = (perDay * seconds) / SECONDS_PER_DAY;
     if (cycles > canister.balance) return false;
     canister.balance -= cycles;
