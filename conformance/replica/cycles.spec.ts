@@ -330,6 +330,40 @@ describe('Normal cost schedule (13-node application subnet)', () => {
     expect(await balanceOf(pic, id)).toBe(balance);
   });
 
+  it('update_settings refuses a compute or memory allocation the balance cannot keep above the freezing threshold (IC0530, IC0531), and changes nothing', async () => {
+    // canister_manager.rs `validate_canister_settings`: the threshold the new settings imply, checked
+    // only when an allocation grows. A small update_settings pays its ingress fee after it ran, so
+    // the balance it is judged by is the one before the call.
+    const id = await installCyclesCanister(pic, { cycles: 10n * T });
+    const computePerDay = (percent: bigint) => percent * FEES.computePercentPerSecond * 86_400n;
+    const { memorySize } = await pic.canisterStatus({ canisterId: id });
+    let balance = await balanceOf(pic, id);
+    const compute = await expectCallFailure(
+      pic.updateCanisterSettings({ canisterId: id, computeAllocation: 50n }),
+      { rejectCode: 'CanisterError', errorCode: 'InsufficientCyclesInComputeAllocation' },
+    );
+    let threshold = 30n * (storagePerDay(memorySize) + computePerDay(50n));
+    expect(compute.message).toContain(
+      `Cannot increase compute allocation to 50% due to insufficient cycles. At least ${threshold - balance} additional cycles are required.`,
+    );
+    balance = await balanceOf(pic, id);
+    const memory = await expectCallFailure(
+      pic.updateCanisterSettings({ canisterId: id, memoryAllocation: 1n << 40n }),
+      { rejectCode: 'CanisterError', errorCode: 'InsufficientCyclesInMemoryAllocation' },
+    );
+    threshold = 30n * storagePerDay(1n << 40n);
+    expect(memory.message).toContain(
+      `Cannot increase memory allocation to 1.00 TiB due to insufficient cycles. At least ${threshold - balance} additional cycles are required.`,
+    );
+    const after = await pic.canisterStatus({ canisterId: id });
+    expect([after.settings.computeAllocation, after.settings.memoryAllocation]).toEqual([0n, 0n]);
+    // A freezing threshold may still be raised until the canister freezes, and an affordable
+    // allocation is granted.
+    await pic.updateCanisterSettings({ canisterId: id, freezingThreshold: 1n << 40n });
+    await pic.updateCanisterSettings({ canisterId: id, freezingThreshold: 86_400n, computeAllocation: 1n });
+    expect((await pic.canisterStatus({ canisterId: id })).settings.computeAllocation).toBe(1n);
+  });
+
   it('install_code is refused when the canister cannot prepay it (IC0207, "Canister installation failed with …")', async () => {
     const id = await pic.createCanister({ cycles: 200n * B });
     const status = await pic.canisterStatus({ canisterId: id });

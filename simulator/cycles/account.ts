@@ -151,3 +151,41 @@ export function chargeForResources(canister: CanisterState, now: bigint): boolea
   }
   return true;
 }
+
+/** The allocations and freezing threshold `update_settings` or `create_canister` would leave. */
+export interface NewAllocations {
+  computeAllocation: bigint;
+  memoryAllocation: bigint;
+  freezingThreshold: bigint;
+}
+
+/**
+ * `validate_canister_settings`' affordability check: when the balance is below
+ * the freezing threshold the new settings imply, a larger compute or memory
+ * allocation is refused (an unchanged or smaller one is not, so a freezing
+ * threshold can still be raised until the canister freezes). Returns which
+ * allocation failed and the threshold, or undefined.
+ */
+export function unaffordableAllocation(
+  canister: CanisterState | undefined,
+  balance: bigint,
+  next: NewAllocations,
+  fees: CanisterState['fees'],
+): { kind: 'compute' | 'memory'; threshold: bigint } | undefined {
+  const current = canister?.settings ?? { computeAllocation: 0n, memoryAllocation: 0n };
+  const rate = fees.idleCyclesBurnedPerDay(
+    next.memoryAllocation,
+    canister?.memorySize() ?? 0n,
+    canister?.messageMemoryUsage() ?? 0n,
+    next.computeAllocation,
+  );
+  const threshold = fees.freezingThreshold(
+    rate.memory + rate.messageMemory + rate.computeAllocation,
+    next.freezingThreshold,
+    0n,
+  );
+  if (balance >= threshold) return undefined;
+  if (next.computeAllocation > current.computeAllocation) return { kind: 'compute', threshold };
+  if (next.memoryAllocation > current.memoryAllocation) return { kind: 'memory', threshold };
+  return undefined;
+}
