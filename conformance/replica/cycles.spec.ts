@@ -21,10 +21,12 @@ import {
   COMPILE_COST_PER_INSTRUCTION,
   FEES,
   INSTALL_INSTRUCTION_LIMIT,
+  MESSAGE_INSTRUCTION_LIMIT,
   T,
   TAIL,
   callArg,
   callTotalFee,
+  cyclesText,
   cyclesWasm,
   envelopeBytes,
   executionCost,
@@ -35,12 +37,23 @@ import {
   storagePerDay,
 } from '../support/cycles.ts';
 import { createPic } from '../support/pic.ts';
+import {
+  ignore as ucIgnore,
+  install as ucInstall,
+  int as ucInt,
+  noop as ucNoop,
+  reply as ucReply,
+  run as ucRun,
+  seq as ucSeq,
+  stableGrow as ucStableGrow,
+} from '../support/uc.ts';
 import { expectCallFailure } from '../support/reject.ts';
 import {
   Principal,
   RelayFlags,
   installUniversal,
   readU64,
+  relay,
   relayArg,
   u32,
   u64,
@@ -209,6 +222,34 @@ describe('Normal cost schedule (13-node application subnet)', () => {
     expect(refused).toMatchObject({ kind: 'J', code: 4 });
   });
 
+  it('refusals for too few attached cycles write amounts as the replica does, in groups of three (1_000)', async () => {
+    // `Cycles`' Display (rs/types/cycles: `separate_with_underscores`) in CreateCanisterNotEnoughCycles
+    // and in the HTTPS outcall fee check.
+    const caller = await installUniversal(pic, { cycles: 10n * T });
+    const created = await relay(pic, caller, {
+      callee: MANAGEMENT,
+      method: 'create_canister',
+      payload: new Uint8Array(
+        IDL.encode([CreateCanisterArg], [{ settings: [], sender_canister_version: [] }]),
+      ),
+      cycles: 100n * B,
+    });
+    expect(created).toMatchObject({ kind: 'reject', code: 4 });
+    expect(created.kind === 'reject' && created.message).toContain(
+      `Creating a canister requires a fee of ${cyclesText(FEES.canisterCreation)} that is deducted from the canister's initial balance but only 100_000_000_000 cycles were received with the create_canister request.`,
+    );
+    const outcall = await relay(pic, caller, {
+      callee: MANAGEMENT,
+      method: 'http_request',
+      payload: pendingHttpRequestArg(),
+      cycles: 1_000n,
+    });
+    expect(outcall).toMatchObject({ kind: 'reject', code: 4 });
+    expect(outcall.kind === 'reject' && outcall.message).toMatch(
+      /^http_request request sent with 1_000 cycles, but \d{1,3}(_\d{3})+ cycles are required\.$/,
+    );
+  });
+
   it('a call pays 260 K and 1 000 per byte each way; the largest response and callback it prepaid come back', async () => {
     const caller = await installCyclesCanister(pic, { cycles: 10n * T });
     const callee = await installCyclesCanister(pic, { cycles: 10n * T });
@@ -319,7 +360,7 @@ describe('Normal cost schedule (13-node application subnet)', () => {
       errorCode: 'CanisterOutOfCycles',
     });
     expect(failure.message).toBe(
-      `Canister ${id.toText()} is out of cycles: please top up the canister with at least ${topUp} additional cycles`,
+      `Canister ${id.toText()} is out of cycles: please top up the canister with at least ${cyclesText(topUp)} additional cycles`,
     );
     const stranger = Ed25519KeyIdentity.generate().getPrincipal();
     const hidden = await expectCallFailure(
@@ -344,7 +385,7 @@ describe('Normal cost schedule (13-node application subnet)', () => {
     );
     let threshold = 30n * (storagePerDay(memorySize) + computePerDay(50n));
     expect(compute.message).toContain(
-      `Cannot increase compute allocation to 50% due to insufficient cycles. At least ${threshold - balance} additional cycles are required.`,
+      `Cannot increase compute allocation to 50% due to insufficient cycles. At least ${cyclesText(threshold - balance)} additional cycles are required.`,
     );
     balance = await balanceOf(pic, id);
     const memory = await expectCallFailure(
@@ -353,7 +394,7 @@ describe('Normal cost schedule (13-node application subnet)', () => {
     );
     threshold = 30n * storagePerDay(1n << 40n);
     expect(memory.message).toContain(
-      `Cannot increase memory allocation to 1.00 TiB due to insufficient cycles. At least ${threshold - balance} additional cycles are required.`,
+      `Cannot increase memory allocation to 1.00 TiB due to insufficient cycles. At least ${cyclesText(threshold - balance)} additional cycles are required.`,
     );
     const after = await pic.canisterStatus({ canisterId: id });
     expect([after.settings.computeAllocation, after.settings.memoryAllocation]).toEqual([0n, 0n]);
@@ -362,6 +403,43 @@ describe('Normal cost schedule (13-node application subnet)', () => {
     await pic.updateCanisterSettings({ canisterId: id, freezingThreshold: 1n << 40n });
     await pic.updateCanisterSettings({ canisterId: id, freezingThreshold: 86_400n, computeAllocation: 1n });
     expect((await pic.canisterStatus({ canisterId: id })).settings.computeAllocation).toBe(1n);
+  });
+
+  it('an update that grows memory past what its balance can keep frozen-free fails with IC0532 and leaves memory as it was', async () => {
+    // sandbox_safe_system_state.rs `check_freezing_threshold_for_memory_grow`: the threshold at the
+    // new memory usage; the top-up only for a controller. The balance it is judged by has paid the
+    // ingress fee and prepaid the message's instructions.
+    // Without a heartbeat, whose executions would cost cycles between the reads and the call.
+    const id = await ucInstall(pic, ucNoop, { cycles: 3n * T, wasm: { heartbeat: false } });
+    const freezingThreshold = 1_000_000_000n;
+    await pic.updateCanisterSettings({ canisterId: id, freezingThreshold });
+    const { memorySize } = await pic.canisterStatus({ canisterId: id });
+    const grow = ucRun(ucSeq(ucIgnore(ucStableGrow(ucInt(1000))), ucReply));
+    const grown = 1000n * 65_536n;
+    const threshold = (storagePerDay(memorySize + grown) * freezingThreshold) / 86_400n;
+    const balance = await balanceOf(pic, id);
+    const failure = await expectCallFailure(pic.updateCall({ canisterId: id, method: 'update', arg: grow }), {
+      rejectCode: 'CanisterError',
+      errorCode: 'InsufficientCyclesInMemoryGrow',
+    });
+    const available =
+      balance -
+      ingressFee(envelopeBytes(ANONYMOUS, id, 'update', grow)) -
+      executionCost(MESSAGE_INSTRUCTION_LIMIT);
+    expect(failure.message).toBe(
+      `Error from Canister ${id.toText()}: Canister cannot grow memory by ${grown} bytes due to insufficient cycles. At least ${cyclesText(threshold - available)} additional cycles are required..\n` +
+        'Try topping up the canister. See documentation: https://internetcomputer.org/docs/current/references/execution-errors#insufficient-cycles-in-memory-grow',
+    );
+    // Nothing grew, and a caller who does not control the canister is not told the top-up.
+    expect((await pic.canisterStatus({ canisterId: id })).memorySize).toBe(memorySize);
+    const stranger = Ed25519KeyIdentity.generate().getPrincipal();
+    const hidden = await expectCallFailure(
+      pic.updateCall({ canisterId: id, method: 'update', arg: grow, sender: stranger }),
+      { rejectCode: 'CanisterError', errorCode: 'InsufficientCyclesInMemoryGrow' },
+    );
+    expect(hidden.message).toContain(
+      `Canister cannot grow memory by ${grown} bytes due to insufficient cycles..\n`,
+    );
   });
 
   it('install_code is refused when the canister cannot prepay it (IC0207, "Canister installation failed with …")', async () => {
@@ -375,7 +453,7 @@ describe('Normal cost schedule (13-node application subnet)', () => {
     await expectCallFailure(pic.updateCall({ canisterId: MANAGEMENT, method: 'install_code', arg }), {
       rejectCode: 'SysTransient',
       errorCode: 'CanisterOutOfCycles',
-      message: `Canister installation failed with \`Canister ${id.toText()} is out of cycles: please top up the canister with at least ${topUp} additional cycles\`.`,
+      message: `Canister installation failed with \`Canister ${id.toText()} is out of cycles: please top up the canister with at least ${cyclesText(topUp)} additional cycles\`.`,
     });
     expect(await balanceOf(pic, id)).toBe(available);
   });

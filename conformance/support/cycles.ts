@@ -51,6 +51,9 @@ export const TAIL = 10_000n;
 export const executionCost = (instructions: bigint): bigint =>
   FEES.updateMessageExecution + FEES.perInstruction * instructions;
 
+/** A cycles amount as the replica writes it in error texts (`Cycles`' Display): `1_234_567`. */
+export const cyclesText = (amount: bigint): string => amount.toString().replace(/\B(?=(\d{3})+(?!\d))/g, '_');
+
 /** `ingress_induction_cost`: per message and per byte of the signed envelope. */
 export const ingressFee = (envelopeBytes: bigint): bigint =>
   FEES.ingressMessage + FEES.ingressByte * envelopeBytes;

@@ -59,6 +59,34 @@ export function freezingThreshold(canister: CanisterState): bigint {
 }
 
 /**
+ * A cycles amount as the replica's `Cycles` displays it in error texts: digits
+ * grouped by underscores, `1_234_567_890` (dfinity/ic rs/types/cycles,
+ * `impl fmt::Display for Cycles`: `separate_with_underscores`).
+ */
+export function displayCycles(amount: bigint): string {
+  return amount.toString().replace(/\B(?=(\d{3})+(?!\d))/g, '_');
+}
+
+/**
+ * The freezing threshold the canister would have at `memoryUsage` bytes
+ * (`check_freezing_threshold_for_memory_grow`): what growing memory must leave.
+ */
+export function freezingThresholdAtUsage(canister: CanisterState, memoryUsage: bigint): bigint {
+  const s = canister.settings;
+  const rate = canister.fees.idleCyclesBurnedPerDay(
+    s.memoryAllocation,
+    memoryUsage,
+    canister.messageMemoryUsage(),
+    s.computeAllocation,
+  );
+  return canister.fees.freezingThreshold(
+    rate.memory + rate.messageMemory + rate.computeAllocation,
+    s.freezingThreshold,
+    0n,
+  );
+}
+
+/**
  * `CanisterOutOfCyclesError` as the replica words it: the top-up amount only
  * for a caller who controls the canister (`reveal_top_up`).
  */
@@ -71,7 +99,7 @@ export function outOfCyclesMessage(
 ): string {
   if (!revealTopUp) return `Canister ${canisterId} is out of cycles`;
   const missing = threshold + requested - available;
-  return `Canister ${canisterId} is out of cycles: please top up the canister with at least ${missing > 0n ? missing : 0n} additional cycles`;
+  return `Canister ${canisterId} is out of cycles: please top up the canister with at least ${displayCycles(missing > 0n ? missing : 0n)} additional cycles`;
 }
 
 /**

@@ -5,7 +5,9 @@
  * Effects collected in the context (reply, calls, certified data, timer,
  * cycles, logs) are applied by the caller only when `error` is undefined.
  */
+import { Principal } from '@icp-sdk/core/principal';
 import type { CanisterState } from '../canister/state.ts';
+import { freezingThresholdAtUsage } from '../cycles/account.ts';
 import type { MessageContext, WasmClosure } from './message.ts';
 import { classifyThrown, type HypervisorError } from './trap.ts';
 import type { WasmRuntime } from './runtime.ts';
@@ -62,6 +64,46 @@ export function invoke(
   return undefined;
 }
 
+/**
+ * Memory growth that an update or a system task (heartbeat, timer) cannot
+ * afford: when the canister grew beyond its memory allocation and its balance
+ * is then below the freezing threshold at the new usage, the message fails
+ * with IC0532 (sandbox_safe_system_state.rs
+ * `check_freezing_threshold_for_memory_grow`; install hooks, queries and
+ * callbacks do not check). The replica checks at each `memory.grow` and
+ * `stable_grow`; here the growth of the whole message is checked when it ends,
+ * so `bytes` is all it grew.
+ */
+export function memoryGrowError(
+  canister: CanisterState,
+  ctx: MessageContext,
+  sizesBefore: bigint,
+): HypervisorError | undefined {
+  if (ctx.kind !== 'U' && ctx.kind !== 'T') return undefined;
+  // Only the heap and stable memory grow during an execution.
+  const grown = memorySizes(canister) - sizesBefore;
+  if (grown <= 0n) return undefined;
+  const usage = canister.memorySize();
+  const allocation = canister.settings.memoryAllocation;
+  if (allocation > 0n && usage <= allocation) return undefined;
+  const threshold = freezingThresholdAtUsage(canister, usage);
+  const available = canister.balance + ctx.cyclesAccepted - ctx.cyclesSpent;
+  if (available >= threshold) return undefined;
+  const caller = ctx.caller.length > 0 ? Principal.fromUint8Array(ctx.caller) : undefined;
+  return {
+    kind: 'InsufficientCyclesInMemoryGrow',
+    bytes: grown,
+    available,
+    threshold,
+    revealTopUp: caller !== undefined && canister.isControlledBy(caller),
+  };
+}
+
+/** Heap and stable memory bytes: the parts of the memory usage an execution can grow. */
+function memorySizes(canister: CanisterState): bigint {
+  return BigInt(canister.runtime?.heapSize() ?? 0) + canister.stable.byteLength;
+}
+
 export function memoryLimitError(canister: CanisterState, runtime: WasmRuntime): HypervisorError | undefined {
   const limit = canister.settings.wasmMemoryLimit;
   const size = BigInt(runtime.heapSize());
@@ -82,8 +124,10 @@ export function execute(
   const runtime = canister.runtime;
   if (!runtime) return { kind: 'WasmModuleNotFound' };
   canister.stable.begin();
+  const sizesBefore = memorySizes(canister);
   let error = invoke(runtime, ctx, entry);
-  if (!error && persist) error = memoryLimitError(canister, runtime);
+  if (!error && persist)
+    error = memoryLimitError(canister, runtime) ?? memoryGrowError(canister, ctx, sizesBefore);
   if (error || !persist) {
     runtime.rollback();
     canister.stable.rollback();

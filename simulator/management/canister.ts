@@ -17,6 +17,7 @@ import type { Subnet } from '../subnet/subnet.ts';
 import * as errors from './errors.ts';
 import {
   consume,
+  displayCycles,
   idleCyclesBurnedPerDay,
   prepayExecution,
   refundExecution,
@@ -392,7 +393,7 @@ export class ManagementCanister implements ManagementHandler {
         if (call.cycles < fee) {
           throw new UserError(
             'CanisterRejectedMessage',
-            `http_request request sent with ${call.cycles} cycles, but ${fee} cycles are required.`,
+            `http_request request sent with ${displayCycles(call.cycles)} cycles, but ${displayCycles(fee)} cycles are required.`,
           );
         }
         const requestId = this.#replica.nextHttpRequestId++;

@@ -5,6 +5,7 @@
  */
 import type { Principal } from '@icp-sdk/core/principal';
 import { EXECUTION_ERRORS_DOCS as DOCS, UserError } from '../errors.ts';
+import { displayCycles } from '../cycles/account.ts';
 const help = (suggestion: string, anchor: string): string =>
   `\n${suggestion} See documentation: ${DOCS}${anchor}`;
 
@@ -93,7 +94,7 @@ export const onlyCanisters = (method: string): UserError =>
 export const createCanisterNotEnoughCycles = (sent: bigint, required: bigint): UserError =>
   new UserError(
     'InsufficientCyclesForCreateCanister',
-    `Creating a canister requires a fee of ${required} that is deducted from the canister's initial balance but only ${sent} cycles were received with the create_canister request.` +
+    `Creating a canister requires a fee of ${displayCycles(required)} that is deducted from the canister's initial balance but only ${displayCycles(sent)} cycles were received with the create_canister request.` +
       help('Try sending more cycles with the request.', 'create-canister-not-enough-cycles'),
   );
 
@@ -135,11 +136,11 @@ export const insufficientCyclesInAllocation = (
   kind === 'compute'
     ? new UserError(
         'InsufficientCyclesInComputeAllocation',
-        `Cannot increase compute allocation to ${allocation}% due to insufficient cycles. At least ${threshold - balance} additional cycles are required.` +
+        `Cannot increase compute allocation to ${allocation}% due to insufficient cycles. At least ${displayCycles(threshold - balance)} additional cycles are required.` +
           help('Top up the canister with more cycles.', 'insufficient-cycles-in-compute-allocation'),
       )
     : new UserError(
         'InsufficientCyclesInMemoryAllocation',
-        `Cannot increase memory allocation to ${displayBytes(allocation)} due to insufficient cycles. At least ${threshold - balance} additional cycles are required.` +
+        `Cannot increase memory allocation to ${displayBytes(allocation)} due to insufficient cycles. At least ${displayCycles(threshold - balance)} additional cycles are required.` +
           help('Top up the canister with more cycles.', 'insufficient-cycles-in-memory-allocation'),
       );
