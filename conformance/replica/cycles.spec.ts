@@ -35,6 +35,7 @@ import {
   installCyclesCanister,
   readU128,
   storagePerDay,
+  storageReservation,
 } from '../support/cycles.ts';
 import { createPic } from '../support/pic.ts';
 import {
@@ -500,6 +501,110 @@ describe('Normal cost schedule (13-node application subnet)', () => {
       rejectCode: 'CanisterError',
       errorCode: 'CanisterWasmModuleNotFound',
     });
+  });
+});
+
+describe('storage reservation (a subnet above its 750 GiB memory threshold)', () => {
+  // canister_manager.rs `validate_canister_settings`, cycles_account_manager.rs
+  // `storage_reservation_cycles`: a memory allocation that takes the subnet above its threshold
+  // moves cycles into the reserved balance, within `reserved_cycles_limit`. A fresh instance, so
+  // that the subnet holds only these canisters.
+  let pic: PocketIc;
+  /** The canisters of this instance, whose allocations make the subnet's memory usage. */
+  const created: Principal[] = [];
+  beforeAll(async () => {
+    pic = await createPic();
+  });
+  afterAll(async () => {
+    await pic.tearDown();
+  });
+
+  it('reserves cycles for a memory allocation above the threshold, reports them in canister_status, and refuses limits below them (IC0533, IC0540)', async () => {
+    const GIB = 1n << 30n;
+    const big = await pic.createCanister({ cycles: 100n * T });
+    created.push(big);
+    // No freezing threshold: the allocation's storage would otherwise need 30 days of 760 GiB.
+    await pic.updateCanisterSettings({ canisterId: big, freezingThreshold: 0n });
+    const before = await pic.canisterStatus({ canisterId: big });
+    expect(before.reservedCycles).toBe(0n);
+    const balance = await balanceOf(pic, big);
+    await pic.updateCanisterSettings({ canisterId: big, memoryAllocation: 760n * GIB });
+    const reserved = storageReservation(760n * GIB - before.memorySize, before.memorySize);
+    expect(reserved).toBeGreaterThan(0n);
+    const after = await pic.canisterStatus({ canisterId: big });
+    expect(after.reservedCycles).toBe(reserved);
+    // The reservation and the update_settings' own ingress fee left the main balance.
+    const spent = balance - (await balanceOf(pic, big));
+    expect(spent - reserved).toBeGreaterThan(0n);
+    expect(spent - reserved).toBeLessThan(ingressFee(2_000n));
+
+    const tooLow = await expectCallFailure(
+      pic.updateCanisterSettings({ canisterId: big, reservedCyclesLimit: 1n }),
+      { rejectCode: 'CanisterError', errorCode: 'ReservedCyclesLimitIsTooLow' },
+    );
+    expect(tooLow.message).toContain(
+      `Cannot set the reserved cycles limit 1 below the reserved cycles balance of the canister ${cyclesText(reserved)}.`,
+    );
+
+    // A second canister allocating 1 GiB on the saturated subnet needs a reservation its zero limit forbids.
+    const small = await pic.createCanister({ cycles: 100n * T });
+    created.push(small);
+    await pic.updateCanisterSettings({ canisterId: small, freezingThreshold: 0n, reservedCyclesLimit: 0n });
+    const { memorySize } = await pic.canisterStatus({ canisterId: small });
+    const needed = storageReservation(GIB - memorySize, 760n * GIB + memorySize);
+    const exceeded = await expectCallFailure(
+      pic.updateCanisterSettings({ canisterId: small, memoryAllocation: GIB }),
+      { rejectCode: 'CanisterError', errorCode: 'ReservedCyclesLimitExceededInMemoryAllocation' },
+    );
+    expect(exceeded.message).toContain(
+      `Cannot increase memory allocation to 1.00 GiB due to its reserved cycles limit. The current limit (0) would be exceeded by ${cyclesText(needed)}.`,
+    );
+    const unchanged = await pic.canisterStatus({ canisterId: small });
+    expect([unchanged.settings.memoryAllocation, unchanged.reservedCycles]).toEqual([0n, 0n]);
+    // With a limit that covers it, the same allocation reserves exactly that.
+    await pic.updateCanisterSettings({
+      canisterId: small,
+      reservedCyclesLimit: needed,
+      memoryAllocation: GIB,
+    });
+    expect((await pic.canisterStatus({ canisterId: small })).reservedCycles).toBe(needed);
+  });
+
+  it('memory an update grows on the saturated subnet reserves cycles, and a zero limit refuses the growth (IC0534)', async () => {
+    // sandbox_safe_system_state.rs `reserve_storage_cycles`: best-effort canisters reserve for the
+    // bytes they grow, priced at the subnet's usage before the growth.
+    const grower = await ucInstall(pic, ucNoop, { cycles: 100n * T, wasm: { heartbeat: false } });
+    await pic.updateCanisterSettings({ canisterId: grower, freezingThreshold: 0n });
+    const subnetUsage = async (): Promise<bigint> => {
+      let total = 0n;
+      for (const id of [grower, ...created]) {
+        const status = await pic.canisterStatus({ canisterId: id });
+        total +=
+          status.settings.memoryAllocation > status.memorySize
+            ? status.settings.memoryAllocation
+            : status.memorySize;
+      }
+      return total;
+    };
+    const grow = ucRun(ucSeq(ucIgnore(ucStableGrow(ucInt(1000))), ucReply));
+    const usage = await subnetUsage();
+    const reservedBefore = (await pic.canisterStatus({ canisterId: grower })).reservedCycles;
+    await pic.updateCall({ canisterId: grower, method: 'update', arg: grow });
+    const reservedAfter = (await pic.canisterStatus({ canisterId: grower })).reservedCycles;
+    expect(reservedAfter - reservedBefore).toBe(storageReservation(1000n * 65_536n, usage));
+
+    await pic.updateCanisterSettings({ canisterId: grower, reservedCyclesLimit: reservedAfter });
+    const refused = await expectCallFailure(
+      pic.updateCall({ canisterId: grower, method: 'update', arg: grow }),
+      {
+        rejectCode: 'CanisterError',
+        errorCode: 'ReservedCyclesLimitExceededInMemoryGrow',
+      },
+    );
+    expect(refused.message).toContain(
+      `Canister cannot grow memory by ${1000n * 65_536n} bytes due to its reserved cycles limit. The current limit (${cyclesText(reservedAfter)}) would be exceeded by `,
+    );
+    expect((await pic.canisterStatus({ canisterId: grower })).reservedCycles).toBe(reservedAfter);
   });
 });
 

@@ -115,6 +115,14 @@ export class CanisterState implements CanisterEnv {
   balance: bigint;
   /** The fees of the canister's subnet (cycles/fees.ts). */
   readonly fees: Fees;
+  /**
+   * Cycles set aside for future storage (`reserved_cycles` of `canister_status`): reserved when
+   * the canister allocates memory on a subnet above its memory threshold, spent on storage and
+   * allocations before the main balance, never withdrawable.
+   */
+  reservedBalance = 0n;
+  /** Memory all canisters of the canister's subnet take (`Subnet.memoryUsage`). */
+  readonly subnetMemoryUsage: () => bigint;
   /** When storage and allocations were last charged (ns): charges cover the time since. */
   lastAllocationCharge: bigint;
   status: CanisterStatus = 'running';
@@ -149,6 +157,7 @@ export class CanisterState implements CanisterEnv {
     fees: Fees;
     /** Creation time (ns), from which the first storage charge counts. */
     time: bigint;
+    subnetMemoryUsage?: () => bigint;
   }) {
     this.id = options.id;
     this.idBytes = options.id.toUint8Array();
@@ -159,6 +168,7 @@ export class CanisterState implements CanisterEnv {
     this.fees = options.fees;
     this.lastAllocationCharge = options.time;
     this.rootKeyBytes = options.rootKey;
+    this.subnetMemoryUsage = options.subnetMemoryUsage ?? (() => 0n);
   }
 
   subnetIdBytes(): Uint8Array {
@@ -274,6 +284,12 @@ export class CanisterState implements CanisterEnv {
   /** Memory the canister uses, as `canister_status` reports it: the sum of its `memoryMetrics`. */
   memorySize(): bigint {
     return Object.values(this.memoryMetrics()).reduce((n, v) => n + v, 0n);
+  }
+
+  /** The bytes the canister takes from its subnet: its memory allocation, or its usage when above (`allocated_bytes`). */
+  allocatedBytes(): bigint {
+    const usage = this.memorySize();
+    return this.settings.memoryAllocation > usage ? this.settings.memoryAllocation : usage;
   }
 }
 

@@ -47,14 +47,13 @@ export function idleCyclesBurnedPerDay(canister: CanisterState): bigint {
 
 /**
  * The balance the canister must keep: its idle burn over `freezing_threshold`
- * seconds. (The reserved balance, which the threshold subtracts, stays 0:
- * storage reservation starts above a subnet memory usage PocketIC never reaches.)
+ * seconds, less its reserved balance, which pays for storage first.
  */
 export function freezingThreshold(canister: CanisterState): bigint {
   return canister.fees.freezingThreshold(
     idleCyclesBurnedPerDay(canister),
     canister.settings.freezingThreshold,
-    0n,
+    canister.reservedBalance,
   );
 }
 
@@ -82,7 +81,7 @@ export function freezingThresholdAtUsage(canister: CanisterState, memoryUsage: b
   return canister.fees.freezingThreshold(
     rate.memory + rate.messageMemory + rate.computeAllocation,
     s.freezingThreshold,
-    0n,
+    canister.reservedBalance,
   );
 }
 
@@ -173,11 +172,42 @@ export function chargeForResources(canister: CanisterState, now: bigint): boolea
   canister.lastAllocationCharge = now;
   const rate = idleBurnByResource(canister);
   for (const perDay of [rate.memory, rate.messageMemory, rate.computeAllocation]) {
-    const cycles = (perDay * seconds) / SECONDS_PER_DAY;
+    let cycles = (perDay * seconds) / SECONDS_PER_DAY;
+    // Storage and allocations spend the reserved balance first (`consume_with_threshold`).
+    const fromReserved = cycles < canister.reservedBalance ? cycles : canister.reservedBalance;
+    canister.reservedBalance -= fromReserved;
+    cycles -= fromReserved;
     if (cycles > canister.balance) return false;
     canister.balance -= cycles;
   }
   return true;
+}
+
+/**
+ * Storage reservation for `allocatedBytes` more memory at the subnet's current usage
+ * (`storage_reservation_cycles`), checked against the canister's `reserved_cycles_limit` and
+ * its main balance (no freezing threshold: `reserve_cycles` moves cycles between balances).
+ * Returns the cycles to move, or why they cannot be.
+ */
+export function storageReservation(
+  canister: CanisterState,
+  allocatedBytes: bigint,
+  limit: bigint = canister.settings.reservedCyclesLimit,
+  subnetUsage: bigint = canister.subnetMemoryUsage(),
+): { cycles: bigint } | { exceeded: bigint; limit: bigint } | { insufficient: bigint } {
+  if (allocatedBytes <= 0n) return { cycles: 0n };
+  const cycles = canister.fees.storageReservationCycles(allocatedBytes, subnetUsage);
+  if (cycles === 0n) return { cycles };
+  if (canister.reservedBalance + cycles > limit)
+    return { exceeded: canister.reservedBalance + cycles, limit };
+  if (canister.balance < cycles) return { insufficient: cycles };
+  return { cycles };
+}
+
+/** Moves `cycles` from the main balance to the reserved balance. */
+export function reserveCycles(canister: CanisterState, cycles: bigint): void {
+  canister.balance -= cycles;
+  canister.reservedBalance += cycles;
 }
 
 /** The allocations and freezing threshold `update_settings` or `create_canister` would leave. */
@@ -210,7 +240,7 @@ export function unaffordableAllocation(
   const threshold = fees.freezingThreshold(
     rate.memory + rate.messageMemory + rate.computeAllocation,
     next.freezingThreshold,
-    0n,
+    canister?.reservedBalance ?? 0n,
   );
   if (balance >= threshold) return undefined;
   if (next.computeAllocation > current.computeAllocation) return { kind: 'compute', threshold };

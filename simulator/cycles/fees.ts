@@ -22,6 +22,14 @@
  */
 import type { SubnetKind } from '../types.ts';
 
+/**
+ * The subnet memory usage above which storage reservation starts, and the subnet's capacity
+ * (dfinity/ic rs/config/src/execution_environment.rs `SUBNET_MEMORY_THRESHOLD`,
+ * `SUBNET_MEMORY_CAPACITY`; PocketIC keeps the defaults).
+ */
+export const SUBNET_MEMORY_THRESHOLD = 750n * 1024n * 1024n * 1024n;
+export const SUBNET_MEMORY_CAPACITY = 2n * 1024n * 1024n * 1024n * 1024n;
+
 /** The replica's subnet types; fees differ between application and system subnets. */
 export type SubnetType = 'Application' | 'VerifiedApplication' | 'System';
 
@@ -256,6 +264,25 @@ export class Fees {
   /** `xnet_call_total_fee`, `ic0.cost_call`: what `call_perform` withdraws above the freezing threshold. */
   callTotalFee(payloadBytes: bigint, wasm64: boolean): bigint {
     return this.callTransmissionPrepayment(payloadBytes) + this.responseExecutionPrepayment(wasm64);
+  }
+
+  /**
+   * `storage_reservation_cycles`: what allocating `allocatedBytes` more on a subnet whose
+   * canisters take `subnetUsage` bytes moves into the canister's reserved balance. Nothing below
+   * the subnet's memory threshold; above it, the area under a line that grows from 0 at the
+   * threshold to `max_storage_reservation_period` seconds of storage at the capacity
+   * (`total_storage_reservation_cycles`, `ResourceSaturation::reservation_factor`).
+   */
+  storageReservationCycles(allocatedBytes: bigint, subnetUsage: bigint): bigint {
+    return this.#totalReservation(subnetUsage + allocatedBytes) - this.#totalReservation(subnetUsage);
+  }
+
+  #totalReservation(usage: bigint): bigint {
+    const above = usage > SUBNET_MEMORY_THRESHOLD ? usage - SUBNET_MEMORY_THRESHOLD : 0n;
+    const capacity = SUBNET_MEMORY_CAPACITY - SUBNET_MEMORY_THRESHOLD;
+    const factor = (this.config.maxStorageReservationPeriod * above) / capacity;
+    // `Duration::from_secs(factor) / 2`, then `as_secs()`: whole seconds.
+    return this.memoryCost(above, factor / 2n);
   }
 
   /** `memory_cost`: `bytes` stored for `seconds`. */

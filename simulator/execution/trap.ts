@@ -36,6 +36,8 @@ export type HypervisorError =
   /** The instruction counter went below zero (IC0522). */
   | { kind: 'InstructionLimitExceeded'; limit: bigint }
   /** Growing memory would leave the balance below the freezing threshold (IC0532). */
+  /** A storage reservation for grown memory would exceed `reserved_cycles_limit` (IC0534). */
+  | { kind: 'ReservedCyclesLimitExceededInMemoryGrow'; bytes: bigint; requested: bigint; limit: bigint }
   | {
       kind: 'InsufficientCyclesInMemoryGrow';
       bytes: bigint;
@@ -86,6 +88,8 @@ function describe(e: HypervisorError): string {
       return `Canister ${e.canister} is out of cycles`;
     case 'InstructionLimitExceeded':
       return `Canister exceeded the limit of ${e.limit} instructions for single message execution.`;
+    case 'ReservedCyclesLimitExceededInMemoryGrow':
+      return `Canister cannot grow memory by ${e.bytes} bytes due to its reserved cycles limit. The current limit (${displayCycles(e.limit)}) would be exceeded by ${displayCycles(e.requested - e.limit)}.`;
     case 'InsufficientCyclesInMemoryGrow':
       return (
         `Canister cannot grow memory by ${e.bytes} bytes due to insufficient cycles.` +
@@ -118,6 +122,8 @@ function help(e: HypervisorError): string {
       return '';
     case 'InstructionLimitExceeded':
       return `Try optimizing this method to consume fewer instructions or split the work across multiple messages. See documentation: ${DOCS}instruction-limit-exceeded`;
+    case 'ReservedCyclesLimitExceededInMemoryGrow':
+      return `Try increasing the canister's reserved cycles limit. See documentation: ${DOCS}reserved-cycles-limit-exceeded-in-memory-grow`;
     case 'InsufficientCyclesInMemoryGrow':
       return `Try topping up the canister. See documentation: ${DOCS}insufficient-cycles-in-memory-grow`;
   }
@@ -135,6 +141,7 @@ const CODES: Record<HypervisorError['kind'], ErrorCodeName> = {
   InsufficientCyclesBalance: 'CanisterContractViolation',
   InstructionLimitExceeded: 'CanisterInstructionLimitExceeded',
   InsufficientCyclesInMemoryGrow: 'InsufficientCyclesInMemoryGrow',
+  ReservedCyclesLimitExceededInMemoryGrow: 'ReservedCyclesLimitExceededInMemoryGrow',
 };
 
 /** `HypervisorError::into_user_error`. */

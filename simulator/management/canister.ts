@@ -21,6 +21,8 @@ import {
   idleCyclesBurnedPerDay,
   prepayExecution,
   refundExecution,
+  reserveCycles,
+  storageReservation,
   unaffordableAllocation,
 } from '../cycles/account.ts';
 import {
@@ -349,7 +351,7 @@ export class ManagementCanister implements ManagementHandler {
           memory_size: canister.memorySize(),
           memory_metrics: canister.memoryMetrics(),
           cycles: canister.balance,
-          reserved_cycles: 0n,
+          reserved_cycles: canister.reservedBalance,
           idle_cycles_burned_per_day: idleCyclesBurnedPerDay(canister),
           query_stats: {
             num_calls_total: 0n,
@@ -469,7 +471,15 @@ export class ManagementCanister implements ManagementHandler {
     }
     const created = this.#host.createCanister(call.subnet, { controllers, cycles, specifiedId });
     if (created instanceof UserError) throw created;
-    if (settings) this.#applySettings(created, settings);
+    if (settings) {
+      try {
+        this.#applySettings(created, settings);
+      } catch (e) {
+        // A reservation the new canister cannot make refuses the creation: nothing is left behind.
+        this.#host.deleteCanister(created);
+        throw e;
+      }
+    }
     this.#record(created, call, { creation: { controllers: created.controllers } });
     return { canister_id: created.id };
   }
@@ -568,6 +578,7 @@ export class ManagementCanister implements ManagementHandler {
   #applySettings(canister: CanisterState, s: CanisterSettings): void {
     checkSettings(s);
     checkAffordable(canister, canister.balance, s, canister.fees);
+    const reservation = allocationReservation(canister, s);
     const next = { ...canister.settings };
     if (s.compute_allocation[0] !== undefined) next.computeAllocation = s.compute_allocation[0];
     if (s.memory_allocation[0] !== undefined) next.memoryAllocation = s.memory_allocation[0];
@@ -578,6 +589,7 @@ export class ManagementCanister implements ManagementHandler {
     if (s.wasm_memory_threshold[0] !== undefined) next.wasmMemoryThreshold = s.wasm_memory_threshold[0];
     if (s.environment_variables[0] !== undefined) next.environmentVariables = s.environment_variables[0];
     canister.settings = next;
+    reserveCycles(canister, reservation);
     // Controllers are a set: duplicates collapse (the replica keeps a BTreeSet).
     const controllers = s.controllers[0];
     if (controllers) {
@@ -626,6 +638,33 @@ function checkAffordable(
     const allocation = failed.kind === 'compute' ? next.computeAllocation : next.memoryAllocation;
     throw errors.insufficientCyclesInAllocation(failed.kind, allocation, balance, failed.threshold);
   }
+}
+
+/**
+ * The storage reservation a larger memory allocation takes (canister_manager.rs
+ * `validate_canister_settings`): the bytes it adds to what the canister takes from its subnet,
+ * priced at the subnet's usage, within the new or current `reserved_cycles_limit`.
+ */
+function allocationReservation(canister: CanisterState, s: CanisterSettings): bigint {
+  const limit = s.reserved_cycles_limit[0] ?? canister.settings.reservedCyclesLimit;
+  if (canister.reservedBalance > limit)
+    throw errors.reservedCyclesLimitIsTooLow(canister.reservedBalance, limit);
+  const allocation = s.memory_allocation[0];
+  if (allocation === undefined) return 0n;
+  const usage = canister.memorySize();
+  const before = canister.allocatedBytes();
+  const after = allocation > usage ? allocation : usage;
+  const reservation = storageReservation(canister, after - before, limit);
+  if ('exceeded' in reservation)
+    throw errors.reservedCyclesLimitExceededInMemoryAllocation(allocation, reservation.exceeded, limit);
+  if ('insufficient' in reservation)
+    throw errors.insufficientCyclesInAllocation(
+      'memory',
+      allocation,
+      canister.balance,
+      reservation.insufficient,
+    );
+  return reservation.cycles;
 }
 
 /** The settings checks that refuse a whole `create_canister` or `update_settings` before it acts. */

@@ -144,3 +144,32 @@ export const insufficientCyclesInAllocation = (
         `Cannot increase memory allocation to ${displayBytes(allocation)} due to insufficient cycles. At least ${displayCycles(threshold - balance)} additional cycles are required.` +
           help('Top up the canister with more cycles.', 'insufficient-cycles-in-memory-allocation'),
       );
+
+/**
+ * `ReservedCyclesLimitExceededInMemoryAllocation`: the storage reservation a larger memory
+ * allocation needs would take the reserved balance above `reserved_cycles_limit`.
+ */
+export const reservedCyclesLimitExceededInMemoryAllocation = (
+  allocation: bigint,
+  requested: bigint,
+  limit: bigint,
+): UserError =>
+  new UserError(
+    'ReservedCyclesLimitExceededInMemoryAllocation',
+    `Cannot increase memory allocation to ${displayBytes(allocation)} due to its reserved cycles limit. The current limit (${displayCycles(limit)}) would be exceeded by ${displayCycles(requested - limit)}.` +
+      help(
+        "Try increasing this canister's reserved cycles limit or moving it to a subnet with lower memory usage.",
+        'reserved-cycles-limit-exceeded-in-memory-allocation',
+      ),
+  );
+
+/**
+ * `ReservedCyclesLimitIsTooLow`: a `reserved_cycles_limit` below what the canister has reserved.
+ * (The replica's help links a bare anchor here, without the documentation's address.)
+ */
+export const reservedCyclesLimitIsTooLow = (reserved: bigint, limit: bigint): UserError =>
+  new UserError(
+    'ReservedCyclesLimitIsTooLow',
+    `Cannot set the reserved cycles limit ${displayCycles(limit)} below the reserved cycles balance of the canister ${displayCycles(reserved)}.` +
+      '\nSet the reserved cycles limit in the canister settings to a value that is at least the current reserved cycles balance. See documentation: reserved-cycles-limit-is-too-low',
+  );
