@@ -15,6 +15,7 @@ import { rejectDescribed, rejectWith, reply as replied, type CallResult, type Re
 import { type ManagementCall, type ManagementHandler, type Replica } from '../subnet/replica.ts';
 import type { Subnet } from '../subnet/subnet.ts';
 import * as errors from './errors.ts';
+import { handleThreshold, isThresholdMethod } from './threshold/methods.ts';
 import { consume, idleCyclesBurnedPerDay, prepayExecution, refundExecution } from '../cycles/account.ts';
 import {
   assemblyInstructions,
@@ -189,6 +190,11 @@ export class ManagementCanister implements ManagementHandler {
   #dispatch(call: ManagementCall): Uint8Array | 'pending' {
     const m = call.method;
     if (!isManagementMethod(m)) throw errors.unknownMethod(m);
+    if (isThresholdMethod(m)) {
+      // Threshold keys live in their own module (threshold/): they route to the key's subnet first.
+      handleThreshold(this.#replica, { ...call, method: m });
+      return 'pending';
+    }
     const reply = (value?: unknown): Uint8Array => this.#encode(m, value);
     // Each case decodes its own argument (so that its type follows the method) before any check.
     switch (m) {
