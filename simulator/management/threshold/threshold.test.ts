@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { fromHex, toHex } from '../../bytes.ts';
 import { deriveEd25519, signEd25519 } from './ed25519.ts';
 import { deriveSecp256k1, deriveSecp256k1PublicKey, signBip340, signEcdsa } from './secp256k1.ts';
-import { deriveVetKd, encryptedVetKey, isValidTransportKey } from './vetkd.ts';
+import { deriveVetKd, deriveVetKdPublicKey, encryptedVetKey, isValidTransportKey } from './vetkd.ts';
 
 const canister = Principal.fromText('uzt4z-lp777-77774-qaabq-cai').toUint8Array();
 const path = (...parts: string[]): Uint8Array[] => parts.map((p) => new TextEncoder().encode(p));
@@ -111,6 +111,33 @@ describe('vetKD', () => {
       { g1: h, g2: dpk },
     ]);
     expect(bls12_381.fields.Fp12.eql(check, one)).toBe(true);
+  });
+
+  it('derives canister and context keys as ic-vetkeys does', () => {
+    // dfinity/vetkeys `frontend/ic_vetkeys/src/utils/utils.test.ts`: "MasterPublicKey derivation",
+    // "DerivedPublicKey subderivation".
+    const master = fromHex(
+      '9183b871aa141d15ba2efc5bc58a49cb6a167741364804617f48dfe11e0285696b7018f172dad1a87ed81abf27ea4c320995041e2ee4a47b2226a2439d92a38557a7e2acc72fd157283b20f1f37ba872be235214c6a9cbba1eb2ef39deec72a5',
+    );
+    const canisterKey = deriveVetKdPublicKey(master, {
+      canisterId: new TextEncoder().encode('test-canister-id'),
+    });
+    expect(toHex(canisterKey)).toBe(
+      'af78a908589d332fc8b9d042807c483e73872e2aea7620bdb985b9289d5a99ebfd5ac0ec4844a4c542f6d0f12a716d941674953cef4f38dde601ce9792db8832557eaa051733c5541fa5017465d69b62cc4d93f2079fb8c050b4bd735ef75859',
+    );
+    const other = fromHex(
+      '8bf165ea580742abf5fd5123eb848aa116dcf75c3ddb3cd3540c852cf99f0c5394e72dfc2f25dbcb5f9220f251cd04040a508a0bcb8b2543908d6626b46f09d614c924c5deb63a9949338ae4f4ac436bd77f8d0a392fd29de0f392a009fa61f3',
+    );
+    expect(toHex(deriveVetKdPublicKey(other, { context: new TextEncoder().encode('test-context') }))).toBe(
+      '80b4f1e11766d32bed0ea4e8b05e82bf84519de4a63eca0213d9e3603a946ea2968150882d1e9508701f34048fcec80919b4f493a2a254fc13dc956f1d82c6b8e641f962e1c0342c95eb58e168327d5e51e9337627ac9f1aa93d2e3058a1ff09',
+    );
+    // The secret path agrees with the public one.
+    const k = deriveVetKd(31n, canister, Uint8Array.of(1, 2));
+    const viaPublic = deriveVetKdPublicKey(
+      deriveVetKdPublicKey(bls12_381.G2.Point.BASE.multiply(31n).toBytes(true), { canisterId: canister }),
+      { context: Uint8Array.of(1, 2) },
+    );
+    expect(toHex(k.publicKey)).toBe(toHex(viaPublic));
   });
 
   it('refuses transport keys that are not a compressed G1 point', () => {

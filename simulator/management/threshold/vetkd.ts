@@ -39,16 +39,33 @@ export interface DerivedVetKd {
   publicKey: Uint8Array;
 }
 
+const CANISTER_DST = 'ic-vetkd-bls12-381-g2-canister-id';
+const CONTEXT_DST = 'ic-vetkd-bls12-381-g2-context';
+
+/** The additive offset that derives a key from the key `publicKey` with `data`. */
+const offset = (publicKey: Uint8Array, dst: string, data: Uint8Array): bigint =>
+  hashToScalar(concatBytes([withLength(publicKey), withLength(data)]), dst);
+
+const g2 = (secret: bigint): Uint8Array => bls12_381().G2.Point.BASE.multiply(secret).toBytes(true);
+
 /** The key of `canisterId` and `context` under the master secret. */
 export function deriveVetKd(masterSecret: bigint, canisterId: Uint8Array, context: Uint8Array): DerivedVetKd {
+  let secret = (masterSecret + offset(g2(masterSecret), CANISTER_DST, canisterId)) % order();
+  if (context.length > 0) secret = (secret + offset(g2(secret), CONTEXT_DST, context)) % order();
+  return { secret, publicKey: g2(secret) };
+}
+
+/** Public derivation by one step: the canister key of a master key, or the context key of a canister key. */
+export function deriveVetKdPublicKey(
+  publicKey: Uint8Array,
+  step: { canisterId: Uint8Array } | { context: Uint8Array },
+): Uint8Array {
   const { G2 } = bls12_381();
-  const step = (secret: bigint, label: string, data: Uint8Array): bigint => {
-    const pk = G2.Point.BASE.multiply(secret).toBytes(true);
-    return (secret + hashToScalar(concatBytes([withLength(pk), withLength(data)]), label)) % order();
-  };
-  let secret = step(masterSecret, 'ic-vetkd-bls12-381-g2-canister-id', canisterId);
-  if (context.length > 0) secret = step(secret, 'ic-vetkd-bls12-381-g2-context', context);
-  return { secret, publicKey: G2.Point.BASE.multiply(secret).toBytes(true) };
+  const [dst, data] = 'canisterId' in step ? [CANISTER_DST, step.canisterId] : [CONTEXT_DST, step.context];
+  if (data.length === 0 && dst === CONTEXT_DST) return publicKey;
+  return G2.Point.fromBytes(publicKey)
+    .add(G2.Point.BASE.multiply(offset(publicKey, dst, data)))
+    .toBytes(true);
 }
 
 /**
