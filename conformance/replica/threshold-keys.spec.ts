@@ -44,6 +44,7 @@ import {
   replyData,
   replyDataAppend,
   seq,
+  ucWasm,
   updateCall,
   utf8,
 } from '../support/uc.ts';
@@ -473,6 +474,65 @@ describe('fees and permissions', () => {
       `Unable to route management canister request sign_with_schnorr: ChainKeyError("Requested unknown or disabled threshold key: schnorr:Ed25519:nope, existing enabled keys: [${all}]")`,
     );
     expect(sig.refund).toBe(FEE);
+  });
+
+  it('a derivation path has at most 255 elements: one more does not decode (reject 3)', async () => {
+    const encode = (n: number) =>
+      IDL.encode(
+        [PublicKeyArgs(EcdsaKeyId)],
+        [
+          {
+            canister_id: [],
+            derivation_path: Array.from({ length: n }, () => Uint8Array.of(1)),
+            key_id: ecdsaKey(),
+          },
+        ],
+      );
+    expect(
+      (
+        await ecdsaPublicKey(
+          cid,
+          undefined,
+          Array.from({ length: 255 }, () => Uint8Array.of(1)),
+        )
+      ).public_key.length,
+    ).toBe(33);
+    const r = await ic00('ecdsa_public_key', encode(256));
+    const rej = isReject(r.outcome, [3]);
+    expect(rej.message).toMatch(/^Unable to route management canister request ecdsa_public_key: UserError\(/);
+    expect(rej.message).toContain('The number of elements exceeds maximum allowed 255');
+  });
+
+  it('requests from the NNS subnet are free', async () => {
+    const withNns = await createPic({ nns: fresh, fiduciary: fresh, application: [fresh] });
+    try {
+      const nns = (await withNns.getTopology()).find((s) => s.type === 'NNS')!;
+      const id = await withNns.createCanister({ targetSubnetId: nns.id });
+      await withNns.installCode({ canisterId: id, wasm: await ucWasm() });
+      const hash = new Uint8Array(32).fill(9);
+      const arg = IDL.encode(
+        [SignWithEcdsaArgs],
+        [{ message_hash: hash, derivation_path: [], key_id: ecdsaKey() }],
+      );
+      const answer = seq(replyDataAppend(i2b(int(0))), replyDataAppend(argData), reply);
+      const r = await call(
+        withNns,
+        id,
+        updateCall(MANAGEMENT, 'sign_with_ecdsa', {
+          arg,
+          cycles: 0n,
+          onReply: answer,
+          onReject: seq(replyDataAppend(i2b(rejectCode)), replyDataAppend(rejectMsg), reply),
+        }),
+      );
+      expect(
+        new DataView(r.buffer, r.byteOffset).getUint32(0, true),
+        new TextDecoder().decode(r.slice(4)),
+      ).toBe(0);
+      expect(decode<{ signature: Uint8Array }>(SignatureResult, r.slice(4)).signature.length).toBe(64);
+    } finally {
+      await withNns.tearDown();
+    }
   });
 
   it('an instance without II or fiduciary subnet holds no key', async () => {

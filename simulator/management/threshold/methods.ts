@@ -46,6 +46,8 @@ const FEE_KIND = {
 const debugString = (s: string): string =>
   `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
 
+const MAXIMUM_DERIVATION_PATH_LENGTH = 255;
+
 /** A routing failure: the replica rejects the request with `DestinationInvalid` before it reaches the key's subnet. */
 class RoutingError extends Error {}
 
@@ -64,10 +66,23 @@ function decode<M extends ThresholdMethod>(method: M, arg: Uint8Array): Threshol
   }
   // `IDL.decode` returns untyped values; `thresholdMethods` pairs each method with the IDL of its ThresholdArgs entry.
   const args = value as ThresholdArgs[M];
-  // `SignWithECDSAArgs.message_hash` is a `[u8; 32]`: another length does not decode.
+  // What the replica's types refuse while decoding (dfinity/ic `rs/types/management_canister_types`):
+  // a derivation path is a `BoundedVec` of at most 255 elements (`MAXIMUM_DERIVATION_PATH_LENGTH`,
+  // `bounded_vec.rs`), and `SignWithECDSAArgs.message_hash` is a `[u8; 32]`.
+  const derivationPath = (args as { derivation_path?: Uint8Array[] }).derivation_path;
+  if (derivationPath && derivationPath.length > MAXIMUM_DERIVATION_PATH_LENGTH) {
+    throw new RoutingError(
+      candidError(
+        `Deserialize error: The number of elements exceeds maximum allowed ${MAXIMUM_DERIVATION_PATH_LENGTH}`,
+      ),
+    );
+  }
   if (method === 'sign_with_ecdsa') {
     const n = (args as ThresholdArgs['sign_with_ecdsa']).message_hash.length;
-    if (n !== 32) throw new RoutingError(candidError(`invalid length ${n}, expected an array of length 32`));
+    if (n !== 32)
+      throw new RoutingError(
+        candidError(`Deserialize error: invalid length ${n}, expected an array of length 32`),
+      );
   }
   return args;
 }
