@@ -15,7 +15,6 @@ import { rejectDescribed, rejectWith, reply as replied, type CallResult, type Re
 import { type ManagementCall, type ManagementHandler, type Replica } from '../subnet/replica.ts';
 import type { Subnet } from '../subnet/subnet.ts';
 import * as errors from './errors.ts';
-import { handleThreshold, isThresholdMethod } from './threshold/methods.ts';
 import { consume, idleCyclesBurnedPerDay, prepayExecution, refundExecution } from '../cycles/account.ts';
 import {
   assemblyInstructions,
@@ -33,6 +32,7 @@ import {
   type ManagementMethod,
   type Opt,
 } from './idl.ts';
+import { handleThreshold, isThresholdMethod } from './threshold/methods.ts';
 
 /** 1 MiB: the IC's chunk size limit (spec: "IC method upload_chunk"). */
 const MAX_CHUNK_SIZE = 1024 * 1024;
