@@ -36,7 +36,15 @@ import {
 } from '../support/cycles.ts';
 import { createPic } from '../support/pic.ts';
 import { expectCallFailure } from '../support/reject.ts';
-import { Principal, installUniversal, readU64, u32, u64 } from '../support/universal.ts';
+import {
+  Principal,
+  RelayFlags,
+  installUniversal,
+  readU64,
+  relayArg,
+  u32,
+  u64,
+} from '../support/universal.ts';
 
 const MANAGEMENT = Principal.managementCanister();
 const ANONYMOUS = Principal.anonymous();
@@ -52,6 +60,31 @@ const InstallCodeArg = IDL.Record({
   wasm_module: IDL.Vec(IDL.Nat8),
   arg: IDL.Vec(IDL.Nat8),
 });
+
+/** `http_request` to a URL nobody answers: the call stays open until PicJS mocks the outcall's answer. */
+function pendingHttpRequestArg(): Uint8Array<ArrayBuffer> {
+  const HttpRequestArgs = IDL.Record({
+    url: IDL.Text,
+    max_response_bytes: IDL.Opt(IDL.Nat64),
+    method: IDL.Variant({ get: IDL.Null }),
+    headers: IDL.Vec(IDL.Record({ name: IDL.Text, value: IDL.Text })),
+    body: IDL.Opt(IDL.Vec(IDL.Nat8)),
+  });
+  return new Uint8Array(
+    IDL.encode(
+      [HttpRequestArgs],
+      [
+        {
+          url: 'https://example.com/',
+          max_response_bytes: [1000n],
+          method: { get: null },
+          headers: [],
+          body: [],
+        },
+      ],
+    ),
+  );
+}
 
 /** An update call as PocketIC receives it from PicJS, and the ingress fee its envelope costs. */
 async function update(
@@ -225,6 +258,51 @@ describe('Normal cost schedule (13-node application subnet)', () => {
     expect(before - (await balanceOf(pic, id))).toBe(30n * status.idleCyclesBurnedPerDay);
   });
 
+  it('a call awaiting its response holds message memory for the largest response, priced as storage on both sides', async () => {
+    // caller → callee.relay → an HTTPS outcall that stays pending until mocked. Each open
+    // guaranteed-response call reserves MAX_RESPONSE_COUNT_BYTES (the 2 MiB payload limit and a
+    // response's own size) on the caller's side and on the callee's (queues.rs
+    // `guaranteed_response_memory_usage`); `idle_cycles_burned_per_day` adds it beside memory_size
+    // (cycles_account_manager.rs `idle_cycles_burned_rate_by_resource`).
+    const caller = await installUniversal(pic, { cycles: 10n * T });
+    const callee = await installUniversal(pic, { cycles: 10n * T });
+    const messageMemoryPerDay = async (id: Principal): Promise<bigint> => {
+      const status = await pic.canisterStatus({ canisterId: id });
+      return status.idleCyclesBurnedPerDay - storagePerDay(status.memorySize);
+    };
+    expect(await messageMemoryPerDay(caller)).toBe(0n);
+    const outcall = relayArg({
+      callee: MANAGEMENT,
+      method: 'http_request',
+      payload: pendingHttpRequestArg(),
+      cycles: 200n * B,
+    });
+    await pic.updateCall({
+      canisterId: caller,
+      method: 'relay',
+      arg: relayArg({ callee, method: 'relay', flags: RelayFlags.logResult, payload: outcall }),
+    });
+    await pic.tick(2);
+    const [pending] = await pic.getPendingHttpsOutcalls();
+    expect(pending, 'the outcall is pending').toBeDefined();
+    // The size of a response beside its payload is the replica's struct layout: allow 1 KiB.
+    const reservation = { min: storagePerDay(2n << 20n), max: storagePerDay((2n << 20n) + 1024n) };
+    const held = { caller: await messageMemoryPerDay(caller), callee: await messageMemoryPerDay(callee) };
+    expect(held.caller).toBeGreaterThanOrEqual(reservation.min);
+    expect(held.caller).toBeLessThanOrEqual(reservation.max);
+    // The callee holds the reservation for its reply to the caller and one for its own call.
+    expect(held.callee).toBeGreaterThanOrEqual(2n * reservation.min);
+    expect(held.callee).toBeLessThanOrEqual(2n * reservation.max);
+    await pic.mockPendingHttpsOutcall({
+      subnetId: pending!.subnetId,
+      requestId: pending!.requestId,
+      response: { type: 'success', statusCode: 200, headers: [], body: new Uint8Array() },
+    });
+    await pic.tick(3);
+    expect(await messageMemoryPerDay(caller)).toBe(0n);
+    expect(await messageMemoryPerDay(callee)).toBe(0n);
+  });
+
   it('the freezing threshold (a day of idle burn per 86 400 s) refuses ingress with IC0207, the top-up told to controllers only', async () => {
     const id = await installCyclesCanister(pic, { cycles: 10n * T });
     const idle = (await pic.canisterStatus({ canisterId: id })).idleCyclesBurnedPerDay;
@@ -250,6 +328,40 @@ describe('Normal cost schedule (13-node application subnet)', () => {
     );
     expect(hidden.message).toBe(`Canister ${id.toText()} is out of cycles`);
     expect(await balanceOf(pic, id)).toBe(balance);
+  });
+
+  it('update_settings refuses a compute or memory allocation the balance cannot keep above the freezing threshold (IC0530, IC0531), and changes nothing', async () => {
+    // canister_manager.rs `validate_canister_settings`: the threshold the new settings imply, checked
+    // only when an allocation grows. A small update_settings pays its ingress fee after it ran, so
+    // the balance it is judged by is the one before the call.
+    const id = await installCyclesCanister(pic, { cycles: 10n * T });
+    const computePerDay = (percent: bigint) => percent * FEES.computePercentPerSecond * 86_400n;
+    const { memorySize } = await pic.canisterStatus({ canisterId: id });
+    let balance = await balanceOf(pic, id);
+    const compute = await expectCallFailure(
+      pic.updateCanisterSettings({ canisterId: id, computeAllocation: 50n }),
+      { rejectCode: 'CanisterError', errorCode: 'InsufficientCyclesInComputeAllocation' },
+    );
+    let threshold = 30n * (storagePerDay(memorySize) + computePerDay(50n));
+    expect(compute.message).toContain(
+      `Cannot increase compute allocation to 50% due to insufficient cycles. At least ${threshold - balance} additional cycles are required.`,
+    );
+    balance = await balanceOf(pic, id);
+    const memory = await expectCallFailure(
+      pic.updateCanisterSettings({ canisterId: id, memoryAllocation: 1n << 40n }),
+      { rejectCode: 'CanisterError', errorCode: 'InsufficientCyclesInMemoryAllocation' },
+    );
+    threshold = 30n * storagePerDay(1n << 40n);
+    expect(memory.message).toContain(
+      `Cannot increase memory allocation to 1.00 TiB due to insufficient cycles. At least ${threshold - balance} additional cycles are required.`,
+    );
+    const after = await pic.canisterStatus({ canisterId: id });
+    expect([after.settings.computeAllocation, after.settings.memoryAllocation]).toEqual([0n, 0n]);
+    // A freezing threshold may still be raised until the canister freezes, and an affordable
+    // allocation is granted.
+    await pic.updateCanisterSettings({ canisterId: id, freezingThreshold: 1n << 40n });
+    await pic.updateCanisterSettings({ canisterId: id, freezingThreshold: 86_400n, computeAllocation: 1n });
+    expect((await pic.canisterStatus({ canisterId: id })).settings.computeAllocation).toBe(1n);
   });
 
   it('install_code is refused when the canister cannot prepay it (IC0207, "Canister installation failed with …")', async () => {

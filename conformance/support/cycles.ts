@@ -26,6 +26,7 @@ export const FEES = {
   ingressMessage: 1_200_000n,
   ingressByte: 2_000n,
   gibStoragePerSecond: 127_000n,
+  computePercentPerSecond: 10_000_000n,
   httpLinear: 3_000_000n,
   httpQuadratic: 60_000n,
   httpRequestByte: 400n,

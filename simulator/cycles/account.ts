@@ -21,16 +21,28 @@ export function isWasm64(canister: CanisterState): boolean {
   return canister.runtime?.compiled.isWasm64 ?? false;
 }
 
-/** The canister's idle burn per day by resource (storage, compute allocation), as `canister_status` sums it. */
-export function idleBurnByResource(canister: CanisterState): { memory: bigint; computeAllocation: bigint } {
+/**
+ * The canister's idle burn per day by resource (storage, message memory, compute allocation), as
+ * `canister_status` sums it and the periodic charge takes it.
+ */
+export function idleBurnByResource(canister: CanisterState): {
+  memory: bigint;
+  messageMemory: bigint;
+  computeAllocation: bigint;
+} {
   const s = canister.settings;
-  return canister.fees.idleCyclesBurnedPerDay(s.memoryAllocation, canister.memorySize(), s.computeAllocation);
+  return canister.fees.idleCyclesBurnedPerDay(
+    s.memoryAllocation,
+    canister.memorySize(),
+    canister.messageMemoryUsage(),
+    s.computeAllocation,
+  );
 }
 
 /** `idle_cycles_burned_per_day` of `canister_status`. */
 export function idleCyclesBurnedPerDay(canister: CanisterState): bigint {
   const rate = idleBurnByResource(canister);
-  return rate.memory + rate.computeAllocation;
+  return rate.memory + rate.messageMemory + rate.computeAllocation;
 }
 
 /**
@@ -120,7 +132,7 @@ export function refundExecution(
 }
 
 /**
- * The end-of-round charge for storage and compute allocation: due when
+ * The end-of-round charge for storage, message memory and compute allocation: due when
  * `durationBetweenAllocationCharges` passed since the last one, for the whole
  * time since then, each resource down to a zero balance. Returns false when
  * the canister could not pay, in which case the caller uninstalls it.
@@ -132,10 +144,48 @@ export function chargeForResources(canister: CanisterState, now: bigint): boolea
   const seconds = (now - canister.lastAllocationCharge) / 1_000_000_000n;
   canister.lastAllocationCharge = now;
   const rate = idleBurnByResource(canister);
-  for (const perDay of [rate.memory, rate.computeAllocation]) {
+  for (const perDay of [rate.memory, rate.messageMemory, rate.computeAllocation]) {
     const cycles = (perDay * seconds) / SECONDS_PER_DAY;
     if (cycles > canister.balance) return false;
     canister.balance -= cycles;
   }
   return true;
+}
+
+/** The allocations and freezing threshold `update_settings` or `create_canister` would leave. */
+export interface NewAllocations {
+  computeAllocation: bigint;
+  memoryAllocation: bigint;
+  freezingThreshold: bigint;
+}
+
+/**
+ * `validate_canister_settings`' affordability check: when the balance is below
+ * the freezing threshold the new settings imply, a larger compute or memory
+ * allocation is refused (an unchanged or smaller one is not, so a freezing
+ * threshold can still be raised until the canister freezes). Returns which
+ * allocation failed and the threshold, or undefined.
+ */
+export function unaffordableAllocation(
+  canister: CanisterState | undefined,
+  balance: bigint,
+  next: NewAllocations,
+  fees: CanisterState['fees'],
+): { kind: 'compute' | 'memory'; threshold: bigint } | undefined {
+  const current = canister?.settings ?? { computeAllocation: 0n, memoryAllocation: 0n };
+  const rate = fees.idleCyclesBurnedPerDay(
+    next.memoryAllocation,
+    canister?.memorySize() ?? 0n,
+    canister?.messageMemoryUsage() ?? 0n,
+    next.computeAllocation,
+  );
+  const threshold = fees.freezingThreshold(
+    rate.memory + rate.messageMemory + rate.computeAllocation,
+    next.freezingThreshold,
+    0n,
+  );
+  if (balance >= threshold) return undefined;
+  if (next.computeAllocation > current.computeAllocation) return { kind: 'compute', threshold };
+  if (next.memoryAllocation > current.memoryAllocation) return { kind: 'memory', threshold };
+  return undefined;
 }

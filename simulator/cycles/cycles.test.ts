@@ -50,11 +50,17 @@ describe('the fee model', () => {
 
   it('derives the freezing threshold from a day of idle burn', () => {
     const fees = application(13);
-    const idle = fees.idleCyclesBurnedPerDay(0n, 1n << 30n, 1n);
-    expect(idle).toEqual({ memory: 127_000n * 86_400n, computeAllocation: 10_000_000n * 86_400n });
+    const idle = fees.idleCyclesBurnedPerDay(0n, 1n << 30n, 2n << 30n, 1n);
+    expect(idle).toEqual({
+      memory: 127_000n * 86_400n,
+      messageMemory: 2n * 127_000n * 86_400n,
+      computeAllocation: 10_000_000n * 86_400n,
+    });
     expect(fees.freezingThreshold(idle.memory, 2_592_000n, 0n)).toBe(127_000n * 86_400n * 30n);
-    // A memory allocation above the usage is what is paid for.
-    expect(fees.idleCyclesBurnedPerDay(2n << 30n, 1n << 30n, 0n).memory).toBe(2n * 127_000n * 86_400n);
+    // A memory allocation above the usage is what is paid for; message memory is paid beside it.
+    const allocated = fees.idleCyclesBurnedPerDay(2n << 30n, 1n << 30n, 1n << 30n, 0n);
+    expect(allocated.memory).toBe(2n * 127_000n * 86_400n);
+    expect(allocated.messageMemory).toBe(127_000n * 86_400n);
   });
 
   it('charges nothing under the Free cost schedule, and nothing but signatures on system subnets', () => {

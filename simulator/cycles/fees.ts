@@ -276,11 +276,15 @@ export class Fees {
   idleCyclesBurnedPerDay(
     memoryAllocation: bigint,
     memoryUsage: bigint,
+    messageMemoryUsage: bigint,
     computeAllocation: bigint,
-  ): { memory: bigint; computeAllocation: bigint } {
+  ): { memory: bigint; messageMemory: bigint; computeAllocation: bigint } {
     const allocated = memoryAllocation > memoryUsage ? memoryAllocation : memoryUsage;
     return {
       memory: this.memoryCost(allocated, SECONDS_PER_DAY),
+      // Message memory is priced as storage, outside the memory allocation
+      // (`idle_cycles_burned_rate_by_resource`).
+      messageMemory: this.memoryCost(messageMemoryUsage, SECONDS_PER_DAY),
       computeAllocation: this.computeAllocationCost(computeAllocation, SECONDS_PER_DAY),
     };
   }

@@ -9,13 +9,19 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from 'node:crypto';
 import { concatBytes, fromHex, toHex } from '../bytes.ts';
 import { UserError } from '../errors.ts';
-import type { CanisterChange, CanisterState } from '../canister/state.ts';
+import { defaultSettings, type CanisterChange, type CanisterState } from '../canister/state.ts';
 import { installCode, uninstallCode, type InstallMode } from '../execution/install.ts';
 import { rejectDescribed, rejectWith, reply as replied, type CallResult, type Reject } from '../result.ts';
 import { type ManagementCall, type ManagementHandler, type Replica } from '../subnet/replica.ts';
 import type { Subnet } from '../subnet/subnet.ts';
 import * as errors from './errors.ts';
-import { consume, idleCyclesBurnedPerDay, prepayExecution, refundExecution } from '../cycles/account.ts';
+import {
+  consume,
+  idleCyclesBurnedPerDay,
+  prepayExecution,
+  refundExecution,
+  unaffordableAllocation,
+} from '../cycles/account.ts';
 import {
   assemblyInstructions,
   compilationInstructions,
@@ -462,7 +468,10 @@ export class ManagementCanister implements ManagementHandler {
         `Invalid settings: 'controllers' length exceeds maximum size allowed of ${MAX_CONTROLLERS}.`,
       );
     // Invalid settings refuse the creation: no canister is left behind.
-    if (settings) checkSettings(settings);
+    if (settings) {
+      checkSettings(settings);
+      checkAffordable(undefined, cycles, settings, this.#fees(call));
+    }
     const created = this.#host.createCanister(call.subnet, { controllers, cycles, specifiedId });
     if (created instanceof UserError) throw created;
     if (settings) this.#applySettings(created, settings);
@@ -563,6 +572,7 @@ export class ManagementCanister implements ManagementHandler {
 
   #applySettings(canister: CanisterState, s: CanisterSettings): void {
     checkSettings(s);
+    checkAffordable(canister, canister.balance, s, canister.fees);
     const next = { ...canister.settings };
     if (s.compute_allocation[0] !== undefined) next.computeAllocation = s.compute_allocation[0];
     if (s.memory_allocation[0] !== undefined) next.memoryAllocation = s.memory_allocation[0];
@@ -596,6 +606,31 @@ function stopCancelled(id: string): Reject {
     ),
     callerMessage: `Canister ${id}'s stop request cancelled`,
   };
+}
+
+/**
+ * Refuses settings whose larger allocation the balance cannot keep above the freezing
+ * threshold (canister_manager.rs `validate_canister_settings`; a new canister has no
+ * usage and the cycles it received).
+ */
+function checkAffordable(
+  canister: CanisterState | undefined,
+  balance: bigint,
+  s: CanisterSettings,
+  fees: Fees,
+): void {
+  const current = canister?.settings;
+  const next = {
+    computeAllocation: s.compute_allocation[0] ?? current?.computeAllocation ?? 0n,
+    memoryAllocation: s.memory_allocation[0] ?? current?.memoryAllocation ?? 0n,
+    freezingThreshold:
+      s.freezing_threshold[0] ?? current?.freezingThreshold ?? defaultSettings().freezingThreshold,
+  };
+  const failed = unaffordableAllocation(canister, balance, next, fees);
+  if (failed) {
+    const allocation = failed.kind === 'compute' ? next.computeAllocation : next.memoryAllocation;
+    throw errors.insufficientCyclesInAllocation(failed.kind, allocation, balance, failed.threshold);
+  }
 }
 
 /** The settings checks that refuse a whole `create_canister` or `update_settings` before it acts. */

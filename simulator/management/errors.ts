@@ -104,3 +104,42 @@ export const installCodeNotEnoughCycles = (outOfCycles: string): UserError =>
     `Canister installation failed with \`${outOfCycles}\`.` +
       help('Top up the canister with more cycles.', 'install-code-not-enough-cycles'),
   );
+
+/**
+ * A byte count as the replica's `NumBytes::display` writes it (dfinity/ic
+ * rs/types/base_types: `byte_unit`'s most appropriate binary unit, two decimals,
+ * none for plain bytes).
+ */
+export function displayBytes(bytes: bigint): string {
+  const units = ['KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  if (bytes < 1024n) return `${bytes} B`;
+  let unit = -1;
+  let scale = 1n;
+  while (unit + 1 < units.length && bytes >= scale * 1024n) {
+    scale *= 1024n;
+    unit++;
+  }
+  return `${(Number(bytes) / Number(scale)).toFixed(2)} ${units[unit]!}`;
+}
+
+/**
+ * `InsufficientCyclesInComputeAllocation` / `InsufficientCyclesInMemoryAllocation`:
+ * an allocation increase the balance cannot keep above the freezing threshold.
+ */
+export const insufficientCyclesInAllocation = (
+  kind: 'compute' | 'memory',
+  allocation: bigint,
+  balance: bigint,
+  threshold: bigint,
+): UserError =>
+  kind === 'compute'
+    ? new UserError(
+        'InsufficientCyclesInComputeAllocation',
+        `Cannot increase compute allocation to ${allocation}% due to insufficient cycles. At least ${threshold - balance} additional cycles are required.` +
+          help('Top up the canister with more cycles.', 'insufficient-cycles-in-compute-allocation'),
+      )
+    : new UserError(
+        'InsufficientCyclesInMemoryAllocation',
+        `Cannot increase memory allocation to ${displayBytes(allocation)} due to insufficient cycles. At least ${threshold - balance} additional cycles are required.` +
+          help('Top up the canister with more cycles.', 'insufficient-cycles-in-memory-allocation'),
+      );
