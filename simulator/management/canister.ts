@@ -41,6 +41,7 @@ import {
   type ManagementMethod,
   type Opt,
 } from './idl.ts';
+import { handleThreshold, isThresholdMethod } from './threshold/methods.ts';
 
 /** 1 MiB: the IC's chunk size limit (spec: "IC method upload_chunk"). */
 const MAX_CHUNK_SIZE = 1024 * 1024;
@@ -198,6 +199,11 @@ export class ManagementCanister implements ManagementHandler {
   #dispatch(call: ManagementCall): Uint8Array | 'pending' {
     const m = call.method;
     if (!isManagementMethod(m)) throw errors.unknownMethod(m);
+    if (isThresholdMethod(m)) {
+      // Threshold keys live in their own module (threshold/): they route to the key's subnet first.
+      handleThreshold(this.#replica, { ...call, method: m });
+      return 'pending';
+    }
     const reply = (value?: unknown): Uint8Array => this.#encode(m, value);
     // Each case decodes its own argument (so that its type follows the method) before any check.
     switch (m) {
