@@ -22,6 +22,7 @@ import { schnorr, secp256k1 } from '@noble/curves/secp256k1.js';
 import { bytesToNumberBE } from '@noble/curves/utils.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cyclesText } from '../support/cycles.ts';
 import { createPic } from '../support/pic.ts';
 import {
   Principal,
@@ -409,7 +410,7 @@ describe('fees and permissions', () => {
       FEE - 1n,
     );
     expect(isReject(r.outcome, [4]).message).toBe(
-      `sign_with_ecdsa request sent with ${FEE - 1n} cycles, but ${FEE} cycles are required.`,
+      `sign_with_ecdsa request sent with ${cyclesText(FEE - 1n)} cycles, but ${cyclesText(FEE)} cycles are required.`,
     );
     expect(r.refund).toBe(FEE - 1n);
     for (const [method, arg] of [
@@ -437,7 +438,7 @@ describe('fees and permissions', () => {
     ] as const) {
       const none = await ic00(method, arg);
       expect(isReject(none.outcome, [4]).message).toBe(
-        `${method} request sent with 0 cycles, but ${FEE} cycles are required.`,
+        `${method} request sent with 0 cycles, but ${cyclesText(FEE)} cycles are required.`,
       );
     }
   });

@@ -19,6 +19,7 @@
  * icsim answers in the round of the request, where the IC answers a few rounds later.
  */
 import { Principal } from '@icp-sdk/core/principal';
+import { displayCycles } from '../../cycles/account.ts';
 import { UserError } from '../../errors.ts';
 import { reject, reply, type CallResult } from '../../result.ts';
 import type { ManagementCall, Replica } from '../../subnet/replica.ts';
@@ -222,6 +223,8 @@ function charge(call: ManagementCall & { method: ThresholdMethod }, keySubnet: S
   if (call.subnet?.kind === 'NNS') return 0n;
   const fee = keySubnet.fees.signatureFee(kind);
   if (call.cycles < fee)
-    throw rejected(`${call.method} request sent with ${call.cycles} cycles, but ${fee} cycles are required.`);
+    throw rejected(
+      `${call.method} request sent with ${displayCycles(call.cycles)} cycles, but ${displayCycles(fee)} cycles are required.`,
+    );
   return fee;
 }
