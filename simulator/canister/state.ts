@@ -242,17 +242,9 @@ export class CanisterState implements CanisterEnv {
    */
   memoryMetrics(): MemoryMetrics {
     const runtime = this.runtime;
-    const utf8 = new TextEncoder();
     let globals = 0;
     let customSections = 0;
-    if (runtime) {
-      // Every global the instrumented module exports: the mutable ones (exported so they can be
-      // persisted) and the instruction counter (wasmtime_embedder.rs `get_exported_globals`).
-      globals = WebAssembly.Module.exports(runtime.compiled.module).filter((e) => e.kind === 'global').length;
-      // WasmMetadata::memory_usage: the name, the visibility byte and the content of each section.
-      for (const m of runtime.compiled.metadata)
-        customSections += utf8.encode(m.name).length + 1 + m.content.length;
-    }
+    if (runtime) ({ globals, customSections } = moduleSizes(runtime.compiled));
     const history = this.history
       .slice(-MAX_CANISTER_HISTORY_CHANGES)
       .reduce((n, change) => n + canisterChangeBytes(change), 0);
@@ -295,6 +287,25 @@ export class CanisterState implements CanisterEnv {
     const usage = this.memorySize();
     return this.settings.memoryAllocation > usage ? this.settings.memoryAllocation : usage;
   }
+}
+
+const MODULE_SIZES = new WeakMap<WasmRuntime['compiled'], { globals: number; customSections: number }>();
+
+/** A module's exported globals and custom-section bytes, computed once per compiled module. */
+function moduleSizes(compiled: WasmRuntime['compiled']): { globals: number; customSections: number } {
+  let sizes = MODULE_SIZES.get(compiled);
+  if (!sizes) {
+    const utf8 = new TextEncoder();
+    // Every global the instrumented module exports: the mutable ones (exported so they can be
+    // persisted) and the instruction counter (wasmtime_embedder.rs `get_exported_globals`).
+    const globals = WebAssembly.Module.exports(compiled.module).filter((e) => e.kind === 'global').length;
+    // WasmMetadata::memory_usage: the name, the visibility byte and the content of each section.
+    let customSections = 0;
+    for (const m of compiled.metadata) customSections += utf8.encode(m.name).length + 1 + m.content.length;
+    sizes = { globals, customSections };
+    MODULE_SIZES.set(compiled, sizes);
+  }
+  return sizes;
 }
 
 /** `canister_status`'s `memory_metrics` (IC interface specification, the management canister's Candid). */
