@@ -256,6 +256,7 @@ export class CallContextManager {
         arg: call.arg,
         cycles: call.cycles,
         deadline: callback.deadline,
+        senderVersion: call.senderVersion,
       });
     }
   }
