@@ -98,6 +98,8 @@ function claimedSenderVersion(method: string, arg: Uint8Array): bigint | undefin
   } catch {
     return undefined; // the method itself reports the bad argument
   }
+  // Methods without an argument record (raw_rand) decode to nothing.
+  if (typeof args !== 'object' || args === null) return undefined;
   return (args as { sender_canister_version?: Opt<bigint> }).sender_canister_version?.[0];
 }
 
