@@ -141,8 +141,10 @@ async function readStatus({ ecid, requestId }: Submitted): Promise<Status> {
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** `awaitKnown`: the status once the IC knows the request. */
+// Generous deadlines: the live instance makes rounds on its own, slower on a loaded machine.
+const DEADLINE_MS = 30_000;
 async function awaitKnown(req: Submitted): Promise<Status> {
-  for (let i = 0; i < 200; i++) {
+  for (const end = Date.now() + DEADLINE_MS; Date.now() < end;) {
     const s = await readStatus(req);
     if (s.status !== 'unknown') return s;
     await sleep(25);
@@ -151,7 +153,7 @@ async function awaitKnown(req: Submitted): Promise<Status> {
 }
 /** `awaitStatus`: the final status. */
 async function awaitStatus(req: Submitted): Promise<Status> {
-  for (let i = 0; i < 400; i++) {
+  for (const end = Date.now() + DEADLINE_MS; Date.now() < end;) {
     const s = await readStatus(req);
     if (s.status === 'replied' || s.status === 'rejected' || s.status === 'done') return s;
     await sleep(25);
