@@ -12,6 +12,7 @@
  */
 import { IDL } from '@icp-sdk/core/candid';
 import type { Principal } from '@icp-sdk/core/principal';
+import { thresholdMethods, type ThresholdArgs } from './threshold/idl.ts';
 
 /** Candid `opt T`. */
 export type Opt<T> = [] | [T];
@@ -247,7 +248,7 @@ export const CanisterInfoArgs = IDL.Record({
 });
 
 /** What each method's argument decodes to; `undefined` for methods without one. */
-export interface ManagementArgs {
+export interface ManagementArgs extends ThresholdArgs {
   create_canister: CreateCanisterArgs;
   provisional_create_canister_with_cycles: ProvisionalCreateCanisterWithCyclesArgs;
   install_code: InstallCodeArgs;
@@ -336,6 +337,7 @@ export const methods = {
       ),
     }),
   },
+  ...thresholdMethods,
 } as const satisfies Record<ManagementMethod, { arg: IDL.Type | undefined; ret: IDL.Type | undefined }>;
 
 /**
