@@ -48,7 +48,7 @@ const trivialWasmModule = Uint8Array.of(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00
 const enc = (s: string) => new TextEncoder().encode(s);
 
 let pic: PocketIc;
-let host: string;
+let agent: HttpAgent;
 let mySubnet: Principal;
 let otherSubnet: Principal;
 
@@ -58,7 +58,8 @@ beforeAll(async () => {
   expect(apps.length).toBe(2);
   mySubnet = apps[0]!.id;
   otherSubnet = apps[1]!.id;
-  host = `http://127.0.0.1:${await pic.makeLive()}`;
+  const host = `http://127.0.0.1:${await pic.makeLive()}`;
+  agent = await HttpAgent.create({ host, identity: defaultSK, shouldFetchRootKey: true });
 });
 afterAll(async () => {
   await pic?.stopLive();
@@ -76,19 +77,14 @@ async function install(subnet = mySubnet): Promise<Principal> {
 }
 
 async function getStateCert(ecid: Principal, paths: Uint8Array[][]): Promise<Uint8Array> {
-  const agent = await HttpAgent.create({ host, identity: defaultSK, shouldFetchRootKey: true });
   const { certificate } = await agent.readState(ecid, { paths });
   return certificate;
-}
-async function rootKey(): Promise<Uint8Array> {
-  const agent = await HttpAgent.create({ host, shouldFetchRootKey: true });
-  return agent.rootKey!;
 }
 /** The reference's `validateStateCert`: signature, delegation and canister range. */
 async function validateStateCert(cid: Principal, certificate: Uint8Array): Promise<Certificate> {
   return Certificate.create({
     certificate,
-    rootKey: await rootKey(),
+    rootKey: agent.rootKey!,
     principal: { canisterId: cid },
     // The instance's clock need not be the test machine's.
     disableTimeVerification: true,
