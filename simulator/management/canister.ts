@@ -58,21 +58,6 @@ const DEFAULT_PROVISIONAL_CYCLES = 100_000_000_000_000n;
  */
 const UPLOAD_CHUNK_INSTRUCTIONS = 200_000_000n;
 
-/**
- * Threshold-key methods of the replica's management canister that icsim may not
- * serve: the replica's ingress filter still refuses them by name, as every
- * canister-only method (dfinity/ic rs/types/types/src/messages/ingress_messages.rs,
- * `ParseIngressError::SubnetMethodNotAllowed`), not as an unknown method.
- */
-const CANISTER_ONLY_BY_NAME = new Set<string>([
-  'ecdsa_public_key',
-  'sign_with_ecdsa',
-  'schnorr_public_key',
-  'sign_with_schnorr',
-  'vetkd_public_key',
-  'vetkd_derive_key',
-]);
-
 /** Methods an ingress message may call (spec: "the management canister … ingress"); `raw_rand`, `canister_info` and friends are canister-only. */
 const INGRESS_METHODS = new Set<string>([
   'provisional_create_canister_with_cycles',
@@ -134,7 +119,7 @@ export class ManagementCanister implements ManagementHandler {
 
   acceptsIngress(method: string): UserError | undefined {
     if (INGRESS_METHODS.has(method)) return undefined;
-    if (isManagementMethod(method) || CANISTER_ONLY_BY_NAME.has(method)) return errors.notViaIngress(method);
+    if (isManagementMethod(method)) return errors.notViaIngress(method);
     return errors.unknownMethod(method);
   }
 
