@@ -70,6 +70,11 @@ export interface CallContext {
   outstandingCalls: number;
   /** Cycles the caller attached and the canister has not accepted yet. */
   availableCycles: bigint;
+  /**
+   * Marked deleted by an uninstall: the responses to its outstanding calls run no code, yet
+   * the context stays open until they arrive (a stopping canister waits for them).
+   */
+  deleted?: boolean;
 }
 
 export interface Callback {

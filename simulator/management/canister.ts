@@ -84,6 +84,20 @@ function isManagementMethod(method: string): method is ManagementMethod {
   return Object.hasOwn(methods, method);
 }
 
+/** The argument's `sender_canister_version`, when the method has one and the argument decodes. */
+function claimedSenderVersion(method: string, arg: Uint8Array): bigint | undefined {
+  if (!isManagementMethod(method)) return undefined;
+  let args: unknown;
+  try {
+    args = decodeArgs(method, arg);
+  } catch {
+    return undefined; // the method itself reports the bad argument
+  }
+  // Methods without an argument record (raw_rand) decode to nothing.
+  if (typeof args !== 'object' || args === null) return undefined;
+  return (args as { sender_canister_version?: Opt<bigint> }).sender_canister_version?.[0];
+}
+
 export interface ManagementHost {
   replica: Replica;
   /** Creates a canister on `subnet` (at `specifiedId` if given). */
@@ -96,6 +110,8 @@ export interface ManagementHost {
 
 export class ManagementCanister implements ManagementHandler {
   readonly #host: ManagementHost;
+  /** A canister caller's `sender_canister_version`, which its history entries record. */
+  readonly #claimedVersions = new WeakMap<ManagementCall, bigint>();
 
   constructor(host: ManagementHost) {
     this.#host = host;
@@ -147,6 +163,14 @@ export class ManagementCanister implements ManagementHandler {
 
   handle(call: ManagementCall): void {
     try {
+      if (call.fromCanister) {
+        const claimed = claimedSenderVersion(call.method, call.arg);
+        if (claimed !== undefined) {
+          if (call.senderVersion !== undefined && claimed !== call.senderVersion)
+            throw errors.senderCanisterVersionMismatch(claimed, call.senderVersion);
+          this.#claimedVersions.set(call, claimed);
+        }
+      }
       const result = this.#dispatch(call);
       if (result !== 'pending') call.respond(replied(result));
     } catch (e) {
@@ -191,7 +215,7 @@ export class ManagementCanister implements ManagementHandler {
     canister.history.push({
       timestamp_nanos: this.#replica.roundTime,
       canister_version: canister.versionNumber,
-      origin: this.#origin(call),
+      origin: this.#origin(call, this.#claimedVersions.has(call) ? [this.#claimedVersions.get(call)!] : []),
       details,
     });
   }

@@ -42,6 +42,8 @@ export type Message =
       arg: Uint8Array;
       cycles: bigint;
       deadline: bigint;
+      /** The caller's canister version when it made the call. */
+      senderVersion?: bigint;
     }
   | { kind: 'response'; target: Principal; callbackId: number; payload: CallResult; refund: bigint };
 
@@ -218,6 +220,7 @@ export class Scheduler {
                   (result.status === 'replied' && TAKES_CYCLES.has(message.method) ? 0n : message.cycles),
               });
             },
+            message.senderVersion,
           );
         } else {
           replica.callContexts.executeCall(
@@ -269,6 +272,7 @@ export class Scheduler {
     cycles: bigint,
     subnet: Subnet | undefined,
     respond: (r: CallResult, refund?: bigint) => void,
+    senderVersion?: bigint,
   ): void {
     const management = this.#replica.management;
     if (!management) throw new Error('no management canister');
@@ -280,6 +284,7 @@ export class Scheduler {
       fromCanister,
       cycles,
       subnet,
+      senderVersion,
       respond: (result, refund) => {
         if (answered) return;
         answered = true;
