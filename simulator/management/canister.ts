@@ -15,6 +15,7 @@ import { rejectDescribed, rejectWith, reply as replied, type CallResult, type Re
 import { type ManagementCall, type ManagementHandler, type Replica } from '../subnet/replica.ts';
 import type { Subnet } from '../subnet/subnet.ts';
 import * as errors from './errors.ts';
+import { CanisterSnapshots, isSnapshotMethod, SNAPSHOT_METHODS } from './snapshots.ts';
 import { consume, idleCyclesBurnedPerDay, prepayExecution, refundExecution } from '../cycles/account.ts';
 import {
   assemblyInstructions,
@@ -63,6 +64,7 @@ const INGRESS_METHODS = new Set<string>([
   'stop_canister',
   'canister_status',
   'delete_canister',
+  ...SNAPSHOT_METHODS,
 ]);
 
 /**
@@ -86,9 +88,19 @@ export interface ManagementHost {
 
 export class ManagementCanister implements ManagementHandler {
   readonly #host: ManagementHost;
+  readonly #snapshots: CanisterSnapshots;
 
   constructor(host: ManagementHost) {
     this.#host = host;
+    this.#snapshots = new CanisterSnapshots({
+      get replica() {
+        return host.replica;
+      },
+      controlled: (id, caller) => this.#controlled(id, caller),
+      record: (canister, call, details) => this.#record(canister, call, details),
+      uninstall: (canister, call) => this.#uninstall(canister, call),
+      decode: (method, arg) => this.#decode(method, arg),
+    });
   }
 
   acceptsIngress(method: string): UserError | undefined {
@@ -186,10 +198,18 @@ export class ManagementCanister implements ManagementHandler {
     });
   }
 
+  /** `uninstall_code`'s effects, with its history entry. */
+  #uninstall(canister: CanisterState, call: ManagementCall): void {
+    uninstallCode(canister);
+    this.#replica.rejectOpenCallContexts(canister, 'Canister has been uninstalled.');
+    this.#record(canister, call, { code_uninstall: null });
+  }
+
   #dispatch(call: ManagementCall): Uint8Array | 'pending' {
     const m = call.method;
     if (!isManagementMethod(m)) throw errors.unknownMethod(m);
     const reply = (value?: unknown): Uint8Array => this.#encode(m, value);
+    if (isSnapshotMethod(m)) return reply(this.#snapshots.handle(m, call));
     // Each case decodes its own argument (so that its type follows the method) before any check.
     switch (m) {
       case 'provisional_create_canister_with_cycles': {
@@ -278,10 +298,7 @@ export class ManagementCanister implements ManagementHandler {
       }
       case 'uninstall_code': {
         const a = this.#decode(m, call.arg);
-        const canister = this.#controlled(a.canister_id, call.caller);
-        uninstallCode(canister);
-        this.#replica.rejectOpenCallContexts(canister, 'Canister has been uninstalled.');
-        this.#record(canister, call, { code_uninstall: null });
+        this.#uninstall(this.#controlled(a.canister_id, call.caller), call);
         return reply();
       }
       case 'start_canister': {

@@ -64,6 +64,38 @@ const samples: { [M in keyof ManagementArgs]: ManagementArgs[M] } = {
   provisional_top_up_canister: { canister_id: id, amount: 7n },
   canister_info: { canister_id: id, num_requested_changes: [2n] },
   fetch_canister_logs: { canister_id: id },
+  take_canister_snapshot: {
+    canister_id: id,
+    replace_snapshot: [new Uint8Array([0, 0, 0, 0, 0, 0, 0, 1, 1, 2, 3])],
+    uninstall_code: [true],
+    sender_canister_version: [],
+  },
+  load_canister_snapshot: { canister_id: id, snapshot_id: new Uint8Array(11), sender_canister_version: [4n] },
+  list_canister_snapshots: { canister_id: id },
+  delete_canister_snapshot: { canister_id: id, snapshot_id: new Uint8Array(11) },
+  read_canister_snapshot_metadata: { canister_id: id, snapshot_id: new Uint8Array(11) },
+  read_canister_snapshot_data: {
+    canister_id: id,
+    snapshot_id: new Uint8Array(11),
+    kind: { stable_memory: { offset: 65536n, size: 8n } },
+  },
+  upload_canister_snapshot_metadata: {
+    canister_id: id,
+    replace_snapshot: [],
+    wasm_module_size: 100n,
+    globals: [{ i32: -1 }, { i64: 5n }, { f32: 0.5 }, { f64: 1.25 }, { v128: 7n }],
+    wasm_memory_size: 65536n,
+    stable_memory_size: 0n,
+    certified_data: new Uint8Array([1]),
+    global_timer: [{ active: 9n }],
+    on_low_wasm_memory_hook_status: [{ ready: null }],
+  },
+  upload_canister_snapshot_data: {
+    canister_id: id,
+    snapshot_id: new Uint8Array(11),
+    kind: { wasm_chunk: null },
+    chunk: new Uint8Array([1, 2]),
+  },
 };
 
 describe('management argument types', () => {

@@ -12,6 +12,7 @@
  */
 import { IDL } from '@icp-sdk/core/candid';
 import type { Principal } from '@icp-sdk/core/principal';
+import { snapshotMethods, SnapshotSource, type SnapshotMethodArgs } from './snapshot-idl.ts';
 
 /** Candid `opt T`. */
 export type Opt<T> = [] | [T];
@@ -98,6 +99,13 @@ export const ChangeDetails = IDL.Variant({
     module_hash: IDL.Vec(IDL.Nat8),
   }),
   controllers_change: IDL.Record({ controllers: IDL.Vec(IDL.Principal) }),
+  load_snapshot: IDL.Record({
+    canister_version: IDL.Nat64,
+    snapshot_id: IDL.Vec(IDL.Nat8),
+    taken_at_timestamp: IDL.Nat64,
+    source: SnapshotSource,
+    from_canister_id: IDL.Opt(IDL.Principal),
+  }),
 });
 
 export const Change = IDL.Record({
@@ -247,7 +255,7 @@ export const CanisterInfoArgs = IDL.Record({
 });
 
 /** What each method's argument decodes to; `undefined` for methods without one. */
-export interface ManagementArgs {
+export interface ManagementArgs extends SnapshotMethodArgs {
   create_canister: CreateCanisterArgs;
   provisional_create_canister_with_cycles: ProvisionalCreateCanisterWithCyclesArgs;
   install_code: InstallCodeArgs;
@@ -336,6 +344,7 @@ export const methods = {
       ),
     }),
   },
+  ...snapshotMethods,
 } as const satisfies Record<ManagementMethod, { arg: IDL.Type | undefined; ret: IDL.Type | undefined }>;
 
 /**
