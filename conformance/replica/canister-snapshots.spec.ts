@@ -111,6 +111,7 @@ const StatusMemory = IDL.Record({
   memory_size: IDL.Nat,
   memory_metrics: IDL.Record({ snapshots_size: IDL.Nat }),
 });
+const StatusVersion = IDL.Record({ version: IDL.Nat64, ready_for_migration: IDL.Bool });
 const InfoArgs = IDL.Record({ canister_id: IDL.Principal, num_requested_changes: IDL.Opt(IDL.Nat64) });
 const Change = IDL.Record({
   canister_version: IDL.Nat64,
@@ -255,6 +256,52 @@ async function memory(canisterId: Principal): Promise<{ size: bigint; snapshots:
   return { size: s.memory_size, snapshots: s.memory_metrics.snapshots_size };
 }
 
+/**
+ * Downloads snapshot `id` of `from` (metadata, module, heap, stable memory)
+ * and uploads it as a new snapshot of `to`, with `overrides` in its metadata;
+ * returns the new snapshot's id.
+ */
+async function copySnapshot(
+  from: Principal,
+  id: Uint8Array,
+  to: Principal,
+  overrides: Partial<Pick<MetadataView, 'global_timer'>> = {},
+): Promise<Uint8Array> {
+  const meta = await metadata(from, id);
+  const upload = await manage('upload_canister_snapshot_metadata', UploadMetadataArgs, {
+    canister_id: to,
+    replace_snapshot: [],
+    wasm_module_size: meta.wasm_module_size,
+    globals: meta.globals,
+    wasm_memory_size: meta.wasm_memory_size,
+    stable_memory_size: meta.stable_memory_size,
+    certified_data: meta.certified_data,
+    global_timer: meta.global_timer,
+    on_low_wasm_memory_hook_status: meta.on_low_wasm_memory_hook_status,
+    ...overrides,
+  });
+  const uploadedId = (
+    IDL.decode([IDL.Record({ snapshot_id: SnapshotId })], upload)[0] as unknown as { snapshot_id: Uint8Array }
+  ).snapshot_id;
+  for (const [kind, size] of [
+    ['wasm_module', meta.wasm_module_size],
+    ['wasm_memory', meta.wasm_memory_size],
+    ['stable_memory', meta.stable_memory_size],
+  ] as const) {
+    for (let offset = 0n; offset < size; offset += SLICE) {
+      const n = size - offset < SLICE ? size - offset : SLICE;
+      const chunk = await readSlice(from, id, kind, offset, n);
+      await manage('upload_canister_snapshot_data', UploadDataArgs, {
+        canister_id: to,
+        snapshot_id: uploadedId,
+        kind: { [kind]: { offset } },
+        chunk,
+      });
+    }
+  }
+  return uploadedId;
+}
+
 /** A fresh universal canister, controlled by `owner`, with its state changed once (counter 1, 3 stable pages). */
 async function canister(): Promise<Principal> {
   const canisterId = await pic.createCanister({ sender: owner });
@@ -358,6 +405,31 @@ describe('take, change, load: the canister comes back byte for byte', () => {
     expect(sha256(await readAll(c, first.id, 'wasm_module', a.wasm_module_size))).toBe(sha256(wasm));
   });
 
+  it('a taken snapshot leaves the global timer as the canister has it; an uploaded one that names a timer sets it', async () => {
+    const c = await canister();
+    const timerOf = async (): Promise<MetadataView['global_timer']> => {
+      const probe = await take(c);
+      const timer = (await metadata(c, probe.id)).global_timer;
+      await remove(c, probe.id);
+      return timer;
+    };
+    const a = await take(c);
+    expect((await metadata(c, a.id)).global_timer).toEqual([{ active: 2n ** 62n }]);
+    // An upgrade deactivates the timer.
+    await pic.upgradeCanister({ canisterId: c, wasm: otherWasm, sender: owner });
+    expect(await timerOf()).toEqual([{ inactive: null }]);
+    await load(c, a.id);
+    expect(await timerOf()).toEqual([{ inactive: null }]);
+
+    const uploaded = await copySnapshot(c, a.id, c, { global_timer: [{ active: 2n ** 61n }] });
+    await load(c, uploaded);
+    expect(await timerOf()).toEqual([{ active: 2n ** 61n }]);
+    // The uploaded copy of `a` restores what `a` itself restores.
+    const fromCopy = await state(c);
+    await load(c, a.id);
+    expect(await state(c)).toEqual(fromCopy);
+  });
+
   it('the load is a new canister version and a load_snapshot change in the canister history', async () => {
     const c = await canister();
     const versionAtTake = (await readInfo(pic, c)).version;
@@ -368,6 +440,11 @@ describe('take, change, load: the canister comes back byte for byte', () => {
     await load(c, s.id);
     const after = (await readInfo(pic, c)).version;
     expect(after).toBe(beforeLoad + 1n);
+    const status = IDL.decode(
+      [StatusVersion],
+      await manage('canister_status', CanisterIdArg, { canister_id: c }),
+    )[0] as unknown as { version: bigint; ready_for_migration: boolean };
+    expect(status).toEqual({ version: after, ready_for_migration: false });
     expect((await metadata(c, s.id)).canister_version).toBe(versionAtTake);
 
     // canister_info is for canisters: a universal canister controlled by nobody asks for it.
@@ -599,39 +676,8 @@ describe('download and upload: a snapshot moves to another canister', () => {
 
     const target = await pic.createCanister({ sender: owner });
     await pic.installCode({ canisterId: target, wasm: otherWasm, sender: owner });
-    const upload = await manage('upload_canister_snapshot_metadata', UploadMetadataArgs, {
-      canister_id: target,
-      replace_snapshot: [],
-      wasm_module_size: meta.wasm_module_size,
-      globals: meta.globals,
-      wasm_memory_size: meta.wasm_memory_size,
-      stable_memory_size: meta.stable_memory_size,
-      certified_data: meta.certified_data,
-      global_timer: meta.global_timer,
-      on_low_wasm_memory_hook_status: meta.on_low_wasm_memory_hook_status,
-    });
-    const uploadedId = (
-      IDL.decode([IDL.Record({ snapshot_id: SnapshotId })], upload)[0] as unknown as {
-        snapshot_id: Uint8Array;
-      }
-    ).snapshot_id;
+    const uploadedId = await copySnapshot(source, s.id, target);
     expect(hex(uploadedId)).toBe(hex(concat(new Uint8Array(8), target.toUint8Array())));
-    for (const [kind, size] of [
-      ['wasm_module', meta.wasm_module_size],
-      ['wasm_memory', meta.wasm_memory_size],
-      ['stable_memory', meta.stable_memory_size],
-    ] as const) {
-      for (let offset = 0n; offset < size; offset += SLICE) {
-        const n = size - offset < SLICE ? size - offset : SLICE;
-        const chunk = await readSlice(source, s.id, kind, offset, n);
-        await manage('upload_canister_snapshot_data', UploadDataArgs, {
-          canister_id: target,
-          snapshot_id: uploadedId,
-          kind: { [kind]: { offset } },
-          chunk,
-        });
-      }
-    }
     const uploadedMeta = await metadata(target, uploadedId);
     expect(uploadedMeta.source).toEqual({ metadata_upload: null });
     await load(target, uploadedId);

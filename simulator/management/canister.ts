@@ -16,6 +16,7 @@ import { type ManagementCall, type ManagementHandler, type Replica } from '../su
 import type { Subnet } from '../subnet/subnet.ts';
 import * as errors from './errors.ts';
 import { CanisterSnapshots, isSnapshotMethod, SNAPSHOT_METHODS } from './snapshots.ts';
+import { canisterMetadata } from './canister-metadata.ts';
 import { consume, idleCyclesBurnedPerDay, prepayExecution, refundExecution } from '../cycles/account.ts';
 import {
   assemblyInstructions,
@@ -344,6 +345,9 @@ export class ManagementCanister implements ManagementHandler {
         const s = canister.settings;
         return reply({
           status: { [canister.status]: null },
+          // Newer spec fields: migration is for the NNS's canister migration, which never readies a canister here.
+          ready_for_migration: false,
+          version: canister.versionNumber,
           settings: {
             controllers: canister.controllers,
             compute_allocation: s.computeAllocation,
@@ -449,6 +453,13 @@ export class ManagementCanister implements ManagementHandler {
           module_hash: canister.moduleHash ? [canister.moduleHash] : [],
           controllers: canister.controllers,
         });
+      }
+      case 'canister_metadata': {
+        const a = this.#decode(m, call.arg);
+        if (!call.fromCanister) throw errors.onlyCanisters(m);
+        const canister = this.#replica.findCanister(a.canister_id);
+        if (!canister) throw errors.canisterNotFound(a.canister_id);
+        return reply(canisterMetadata(canister, call.caller, a.name));
       }
       case 'fetch_canister_logs': {
         this.#decode(m, call.arg); // a malformed argument is reported first

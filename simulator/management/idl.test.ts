@@ -64,6 +64,7 @@ const samples: { [M in keyof ManagementArgs]: ManagementArgs[M] } = {
   provisional_top_up_canister: { canister_id: id, amount: 7n },
   canister_info: { canister_id: id, num_requested_changes: [2n] },
   fetch_canister_logs: { canister_id: id },
+  canister_metadata: { canister_id: id, name: 'candid:service' },
   take_canister_snapshot: {
     canister_id: id,
     replace_snapshot: [new Uint8Array([0, 0, 0, 0, 0, 0, 0, 1, 1, 2, 3])],

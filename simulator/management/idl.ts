@@ -13,6 +13,7 @@
 import { IDL } from '@icp-sdk/core/candid';
 import type { Principal } from '@icp-sdk/core/principal';
 import { snapshotMethods, SnapshotSource, type SnapshotMethodArgs } from './snapshot-idl.ts';
+import { CanisterMetadataArgs, CanisterMetadataResult } from './canister-metadata.ts';
 
 /** Candid `opt T`. */
 export type Opt<T> = [] | [T];
@@ -275,6 +276,7 @@ export interface ManagementArgs extends SnapshotMethodArgs {
   provisional_top_up_canister: ProvisionalTopUpCanisterArgs;
   canister_info: CanisterInfoArgs;
   fetch_canister_logs: CanisterIdRecord;
+  canister_metadata: CanisterMetadataArgs;
 }
 
 export type ManagementMethod = keyof ManagementArgs;
@@ -298,6 +300,8 @@ export const methods = {
     arg: CanisterIdRecord,
     ret: IDL.Record({
       status: IDL.Variant({ running: IDL.Null, stopping: IDL.Null, stopped: IDL.Null }),
+      ready_for_migration: IDL.Bool,
+      version: IDL.Nat64,
       settings: DefiniteCanisterSettings,
       module_hash: IDL.Opt(IDL.Vec(IDL.Nat8)),
       memory_size: IDL.Nat,
@@ -344,6 +348,7 @@ export const methods = {
       ),
     }),
   },
+  canister_metadata: { arg: CanisterMetadataArgs, ret: CanisterMetadataResult },
   ...snapshotMethods,
 } as const satisfies Record<ManagementMethod, { arg: IDL.Type | undefined; ret: IDL.Type | undefined }>;
 
