@@ -377,6 +377,10 @@ describe('take, change, load: the canister comes back byte for byte', () => {
     expect((await readInfo(pic, canisterId)).tag).toBe(31n);
     const meta = await metadata(canisterId, snap.id);
     expect(new TextDecoder().decode(meta.certified_data)).toBe('before');
+    // A message that traps rolls back to the loaded state, not to the state before the load.
+    await expect(pic.updateCall({ canisterId, method: 'inc_trap', sender: owner })).rejects.toThrow();
+    expect(await state(canisterId)).toEqual(before.state);
+    expect(hex(await pic.getStableMemory(canisterId))).toBe(hex(before.stable));
     // The canister runs on from the loaded state.
     await pic.updateCall({ canisterId, method: 'bump_all', sender: owner });
     expect((await state(canisterId))[0]).toBe(before.state[0]! + 1n);
@@ -754,6 +758,25 @@ describe('memory and cycles', () => {
   /** The induction fee of an ingress message to `aaaaa-aa`, which the canister it names pays. */
   const inductionFee = (method: string, type: IDL.Type, arg: unknown): bigint =>
     ingressFee(envelopeBytes(owner, MANAGEMENT, method, new Uint8Array(IDL.encode([type], [arg]))));
+
+  it('a snapshot that would freeze the canister at its new memory size is refused, and nothing changes', async () => {
+    const c = await canister();
+    const probe = await take(c);
+    await remove(c, probe.id);
+    const { size } = await memory(c);
+    const balance = await pic.getCyclesBalance(c);
+    // A freezing threshold (seconds) that the canister meets now but not with one more snapshot:
+    // threshold cycles = memory × 127 000 / 2^30 per second × seconds.
+    const seconds = (balance * 2n ** 30n) / (127_000n * (size + probe.total_size / 2n));
+    await pic.updateCanisterSettings({ canisterId: c, freezingThreshold: seconds, sender: owner });
+    await expectCallFailure(take(c), {
+      rejectCode: 'CanisterError',
+      errorCode: 'InsufficientCyclesInMemoryGrow',
+      message: `Canister cannot grow memory by ${probe.total_size} bytes due to insufficient cycles.`,
+    });
+    expect(await list(c)).toEqual([]);
+    expect((await memory(c)).snapshots).toBe(0n);
+  });
 
   it('taking a snapshot costs execution_cost(2B instructions + its size)', async () => {
     const c = await canister();
