@@ -53,6 +53,13 @@ const Timer = IDL.Variant({ inactive: IDL.Null, active: IDL.Nat64 });
 const HookStatus = IDL.Variant({ condition_not_satisfied: IDL.Null, ready: IDL.Null, executed: IDL.Null });
 const Source = IDL.Variant({ taken_from_canister: IDL.Reserved, metadata_upload: IDL.Reserved });
 const TakeArgs = IDL.Record({ canister_id: IDL.Principal, replace_snapshot: IDL.Opt(SnapshotId) });
+/** The newer specification's arguments: `uninstall_code` uninstalls the canister once the snapshot is taken. */
+const TakeArgsV2 = IDL.Record({
+  canister_id: IDL.Principal,
+  replace_snapshot: IDL.Opt(SnapshotId),
+  uninstall_code: IDL.Opt(IDL.Bool),
+  sender_canister_version: IDL.Opt(IDL.Nat64),
+});
 const SnapshotArgs = IDL.Record({ canister_id: IDL.Principal, snapshot_id: SnapshotId });
 const LoadArgs = IDL.Record({
   canister_id: IDL.Principal,
@@ -532,6 +539,26 @@ describe('list, delete and replace', () => {
     expect(ids.length).toBe(MAX_SNAPSHOTS);
     expect(ids).toContain(hex(replacing.id));
     expect(ids).not.toContain(hex(taken[3]!.id));
+  });
+
+  it('uninstall_code uninstalls the canister once the snapshot is taken; loading it reinstates the canister', async () => {
+    const c = await canister();
+    const before = await state(c);
+    const version = (await readInfo(pic, c)).version;
+    const reply = await manage('take_canister_snapshot', TakeArgsV2, {
+      canister_id: c,
+      replace_snapshot: [],
+      uninstall_code: [true],
+      sender_canister_version: [],
+    });
+    const s = IDL.decode([Snapshot], reply)[0] as unknown as SnapshotView;
+    expect(await moduleHash(c)).toBeNull();
+    expect((await memory(c)).snapshots).toBe(s.total_size);
+    await load(c, s.id);
+    expect(await moduleHash(c)).toBe(sha256(wasm));
+    expect(await state(c)).toEqual(before);
+    // The uninstall and the load are one version each.
+    expect((await readInfo(pic, c)).version).toBe(version + 2n);
   });
 
   it('a canister loses its snapshots when it is deleted', async () => {

@@ -308,7 +308,8 @@ export class CanisterSnapshots {
     const uninstall = a.uninstall_code[0] === true;
     const size = snapshotSizeOf(canister);
     const metrics = canister.memoryMetrics();
-    const uninstalled = uninstall ? executionBytes(metrics) + metrics.wasm_chunk_store_size : 0n;
+    // What `uninstall_code` frees here: the execution state (icsim's uninstall keeps the chunk store).
+    const uninstalled = uninstall ? executionBytes(metrics) : 0n;
     const newMemory = canister.memorySize() + size - (replaced?.size ?? 0n) - uninstalled;
     const cost = canister.fees.executionCost(SNAPSHOT_BASELINE_INSTRUCTIONS + size, false);
     this.#check(canister, cost, newMemory);
