@@ -16,7 +16,7 @@ import { fromHex, toHex } from '../bytes.ts';
 import { EXECUTION_ERRORS_DOCS, UserError } from '../errors.ts';
 import { MAX_STABLE_MEMORY_PAGES, StableMemory, WASM_PAGE_SIZE } from '../canister/stable-memory.ts';
 import type { CanisterChange, CanisterSnapshot, CanisterState, SnapshotGlobal } from '../canister/state.ts';
-import { shortfall } from '../cycles/account.ts';
+import { freezingThreshold, shortfall } from '../cycles/account.ts';
 import { compilationInstructions } from '../cycles/compilation.ts';
 import { WasmRuntime } from '../execution/runtime.ts';
 import type { ManagementCall, Replica } from '../subnet/replica.ts';
@@ -277,10 +277,12 @@ export class CanisterSnapshots {
     canister.balance -= cost;
   }
 
-  /** Burns management instructions at the current memory (`consume_cycles_for_instructions`). */
+  /** Burns management instructions if the canister stays above its freezing threshold (`consume_cycles_for_instructions`). */
   #chargeInstructions(canister: CanisterState, instructions: bigint): void {
     const cost = canister.fees.managementCanisterCost(instructions);
-    this.#charge(canister, cost, canister.memorySize());
+    const short = shortfall(canister, canister.balance, cost, freezingThreshold(canister), true);
+    if (short) throw snapshotErrors.notEnoughCycles(short.message);
+    canister.balance -= cost;
   }
 
   /** The size against the per-canister limit, or the replaced snapshot's size. */
@@ -322,7 +324,7 @@ export class CanisterSnapshots {
     wasmMemory.grow(runtime.heapSize() / WASM_PAGE_SIZE, Number.MAX_SAFE_INTEGER);
     wasmMemory.write(0, runtime.heap());
     const stableMemory = new StableMemory();
-    stableMemory.replace(canister.stable.snapshot());
+    stableMemory.copyFrom(canister.stable);
     const time = this.#host.replica.roundTime;
     if (replaced) canister.snapshots.delete(toHex(replaced.id));
     const snapshot = this.#add(canister, (id, localId) => ({
@@ -427,8 +429,7 @@ export class CanisterSnapshots {
     canister.runtime = fresh;
     canister.moduleHash = compiled.hash;
     canister.moduleBytes = snapshot.wasmModule.slice();
-    canister.stable.clear();
-    canister.stable.replace(snapshot.stableMemory.snapshot());
+    canister.stable.copyFrom(snapshot.stableMemory);
     canister.certifiedData = snapshot.certifiedData.slice();
     canister.chunkStore.clear();
     for (const [hash, chunk] of snapshot.chunkStore) canister.chunkStore.set(hash, chunk);
