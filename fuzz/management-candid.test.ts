@@ -210,7 +210,8 @@ function validArgs(w: World): { method: string; args: Uint8Array[] }[] {
   const settings = {
     ...emptySettings(),
     controllers: [[ALICE, w.counter]],
-    compute_allocation: [50n],
+    // Affordable on 100 T cycles: a 30-day freezing threshold of 1 % compute costs 26 T.
+    compute_allocation: [1n],
     freezing_threshold: [2_592_000n],
     log_visibility: [{ allowed_viewers: [STRANGER] }],
     environment_variables: [[{ name: 'A', value: 'b' }]],
@@ -226,7 +227,7 @@ function validArgs(w: World): { method: string; args: Uint8Array[] }[] {
       method: 'provisional_create_canister_with_cycles',
       args: [
         enc('provisional_create_canister_with_cycles', {
-          amount: [10n ** 12n],
+          amount: [10n ** 14n],
           settings: [settings],
           specified_id: [],
           sender_canister_version: [],

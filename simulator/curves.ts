@@ -24,3 +24,5 @@ export const ed25519 = (): typeof Ed.ed25519 =>
 export const p256 = (): typeof Nist.p256 => (nist ??= load('@noble/curves/nist.js') as typeof Nist).p256;
 export const secp256k1 = (): typeof Secp.secp256k1 =>
   (secp ??= load('@noble/curves/secp256k1.js') as typeof Secp).secp256k1;
+export const schnorr = (): typeof Secp.schnorr =>
+  (secp ??= load('@noble/curves/secp256k1.js') as typeof Secp).schnorr;

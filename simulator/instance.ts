@@ -316,6 +316,7 @@ export class Instance {
           'Could not create canister. Subnet has surpassed its canister ID allocation.',
         );
     }
+    const home = target;
     const canister = new CanisterState({
       id,
       subnetId: target.id,
@@ -324,6 +325,7 @@ export class Instance {
       rootKey: () => this.getRootKey(),
       fees: target.fees,
       time: this.#replica.roundTime,
+      subnetMemoryUsage: () => home.memoryUsage(),
     });
     target.canisters.set(id.toText(), canister);
     return canister;

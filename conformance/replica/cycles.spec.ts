@@ -21,10 +21,12 @@ import {
   COMPILE_COST_PER_INSTRUCTION,
   FEES,
   INSTALL_INSTRUCTION_LIMIT,
+  MESSAGE_INSTRUCTION_LIMIT,
   T,
   TAIL,
   callArg,
   callTotalFee,
+  cyclesText,
   cyclesWasm,
   envelopeBytes,
   executionCost,
@@ -33,10 +35,30 @@ import {
   installCyclesCanister,
   readU128,
   storagePerDay,
+  storageReservation,
 } from '../support/cycles.ts';
 import { createPic } from '../support/pic.ts';
+import {
+  ignore as ucIgnore,
+  install as ucInstall,
+  int as ucInt,
+  noop as ucNoop,
+  reply as ucReply,
+  run as ucRun,
+  seq as ucSeq,
+  stableGrow as ucStableGrow,
+} from '../support/uc.ts';
 import { expectCallFailure } from '../support/reject.ts';
-import { Principal, installUniversal, readU64, u32, u64 } from '../support/universal.ts';
+import {
+  Principal,
+  RelayFlags,
+  installUniversal,
+  readU64,
+  relay,
+  relayArg,
+  u32,
+  u64,
+} from '../support/universal.ts';
 
 const MANAGEMENT = Principal.managementCanister();
 const ANONYMOUS = Principal.anonymous();
@@ -52,6 +74,31 @@ const InstallCodeArg = IDL.Record({
   wasm_module: IDL.Vec(IDL.Nat8),
   arg: IDL.Vec(IDL.Nat8),
 });
+
+/** `http_request` to a URL nobody answers: the call stays open until PicJS mocks the outcall's answer. */
+function pendingHttpRequestArg(): Uint8Array<ArrayBuffer> {
+  const HttpRequestArgs = IDL.Record({
+    url: IDL.Text,
+    max_response_bytes: IDL.Opt(IDL.Nat64),
+    method: IDL.Variant({ get: IDL.Null }),
+    headers: IDL.Vec(IDL.Record({ name: IDL.Text, value: IDL.Text })),
+    body: IDL.Opt(IDL.Vec(IDL.Nat8)),
+  });
+  return new Uint8Array(
+    IDL.encode(
+      [HttpRequestArgs],
+      [
+        {
+          url: 'https://example.com/',
+          max_response_bytes: [1000n],
+          method: { get: null },
+          headers: [],
+          body: [],
+        },
+      ],
+    ),
+  );
+}
 
 /** An update call as PocketIC receives it from PicJS, and the ingress fee its envelope costs. */
 async function update(
@@ -176,6 +223,34 @@ describe('Normal cost schedule (13-node application subnet)', () => {
     expect(refused).toMatchObject({ kind: 'J', code: 4 });
   });
 
+  it('refusals for too few attached cycles write amounts as the replica does, in groups of three (1_000)', async () => {
+    // `Cycles`' Display (rs/types/cycles: `separate_with_underscores`) in CreateCanisterNotEnoughCycles
+    // and in the HTTPS outcall fee check.
+    const caller = await installUniversal(pic, { cycles: 10n * T });
+    const created = await relay(pic, caller, {
+      callee: MANAGEMENT,
+      method: 'create_canister',
+      payload: new Uint8Array(
+        IDL.encode([CreateCanisterArg], [{ settings: [], sender_canister_version: [] }]),
+      ),
+      cycles: 100n * B,
+    });
+    expect(created).toMatchObject({ kind: 'reject', code: 4 });
+    expect(created.kind === 'reject' && created.message).toContain(
+      `Creating a canister requires a fee of ${cyclesText(FEES.canisterCreation)} that is deducted from the canister's initial balance but only 100_000_000_000 cycles were received with the create_canister request.`,
+    );
+    const outcall = await relay(pic, caller, {
+      callee: MANAGEMENT,
+      method: 'http_request',
+      payload: pendingHttpRequestArg(),
+      cycles: 1_000n,
+    });
+    expect(outcall).toMatchObject({ kind: 'reject', code: 4 });
+    expect(outcall.kind === 'reject' && outcall.message).toMatch(
+      /^http_request request sent with 1_000 cycles, but \d{1,3}(_\d{3})+ cycles are required\.$/,
+    );
+  });
+
   it('a call pays 260 K and 1 000 per byte each way; the largest response and callback it prepaid come back', async () => {
     const caller = await installCyclesCanister(pic, { cycles: 10n * T });
     const callee = await installCyclesCanister(pic, { cycles: 10n * T });
@@ -225,6 +300,51 @@ describe('Normal cost schedule (13-node application subnet)', () => {
     expect(before - (await balanceOf(pic, id))).toBe(30n * status.idleCyclesBurnedPerDay);
   });
 
+  it('a call awaiting its response holds message memory for the largest response, priced as storage on both sides', async () => {
+    // caller → callee.relay → an HTTPS outcall that stays pending until mocked. Each open
+    // guaranteed-response call reserves MAX_RESPONSE_COUNT_BYTES (the 2 MiB payload limit and a
+    // response's own size) on the caller's side and on the callee's (queues.rs
+    // `guaranteed_response_memory_usage`); `idle_cycles_burned_per_day` adds it beside memory_size
+    // (cycles_account_manager.rs `idle_cycles_burned_rate_by_resource`).
+    const caller = await installUniversal(pic, { cycles: 10n * T });
+    const callee = await installUniversal(pic, { cycles: 10n * T });
+    const messageMemoryPerDay = async (id: Principal): Promise<bigint> => {
+      const status = await pic.canisterStatus({ canisterId: id });
+      return status.idleCyclesBurnedPerDay - storagePerDay(status.memorySize);
+    };
+    expect(await messageMemoryPerDay(caller)).toBe(0n);
+    const outcall = relayArg({
+      callee: MANAGEMENT,
+      method: 'http_request',
+      payload: pendingHttpRequestArg(),
+      cycles: 200n * B,
+    });
+    await pic.updateCall({
+      canisterId: caller,
+      method: 'relay',
+      arg: relayArg({ callee, method: 'relay', flags: RelayFlags.logResult, payload: outcall }),
+    });
+    await pic.tick(2);
+    const [pending] = await pic.getPendingHttpsOutcalls();
+    expect(pending, 'the outcall is pending').toBeDefined();
+    // The size of a response beside its payload is the replica's struct layout: allow 1 KiB.
+    const reservation = { min: storagePerDay(2n << 20n), max: storagePerDay((2n << 20n) + 1024n) };
+    const held = { caller: await messageMemoryPerDay(caller), callee: await messageMemoryPerDay(callee) };
+    expect(held.caller).toBeGreaterThanOrEqual(reservation.min);
+    expect(held.caller).toBeLessThanOrEqual(reservation.max);
+    // The callee holds the reservation for its reply to the caller and one for its own call.
+    expect(held.callee).toBeGreaterThanOrEqual(2n * reservation.min);
+    expect(held.callee).toBeLessThanOrEqual(2n * reservation.max);
+    await pic.mockPendingHttpsOutcall({
+      subnetId: pending!.subnetId,
+      requestId: pending!.requestId,
+      response: { type: 'success', statusCode: 200, headers: [], body: new Uint8Array() },
+    });
+    await pic.tick(3);
+    expect(await messageMemoryPerDay(caller)).toBe(0n);
+    expect(await messageMemoryPerDay(callee)).toBe(0n);
+  });
+
   it('the freezing threshold (a day of idle burn per 86 400 s) refuses ingress with IC0207, the top-up told to controllers only', async () => {
     const id = await installCyclesCanister(pic, { cycles: 10n * T });
     const idle = (await pic.canisterStatus({ canisterId: id })).idleCyclesBurnedPerDay;
@@ -241,7 +361,7 @@ describe('Normal cost schedule (13-node application subnet)', () => {
       errorCode: 'CanisterOutOfCycles',
     });
     expect(failure.message).toBe(
-      `Canister ${id.toText()} is out of cycles: please top up the canister with at least ${topUp} additional cycles`,
+      `Canister ${id.toText()} is out of cycles: please top up the canister with at least ${cyclesText(topUp)} additional cycles`,
     );
     const stranger = Ed25519KeyIdentity.generate().getPrincipal();
     const hidden = await expectCallFailure(
@@ -250,6 +370,77 @@ describe('Normal cost schedule (13-node application subnet)', () => {
     );
     expect(hidden.message).toBe(`Canister ${id.toText()} is out of cycles`);
     expect(await balanceOf(pic, id)).toBe(balance);
+  });
+
+  it('update_settings refuses a compute or memory allocation the balance cannot keep above the freezing threshold (IC0530, IC0531), and changes nothing', async () => {
+    // canister_manager.rs `validate_canister_settings`: the threshold the new settings imply, checked
+    // only when an allocation grows. A small update_settings pays its ingress fee after it ran, so
+    // the balance it is judged by is the one before the call.
+    const id = await installCyclesCanister(pic, { cycles: 10n * T });
+    const computePerDay = (percent: bigint) => percent * FEES.computePercentPerSecond * 86_400n;
+    const { memorySize } = await pic.canisterStatus({ canisterId: id });
+    let balance = await balanceOf(pic, id);
+    const compute = await expectCallFailure(
+      pic.updateCanisterSettings({ canisterId: id, computeAllocation: 50n }),
+      { rejectCode: 'CanisterError', errorCode: 'InsufficientCyclesInComputeAllocation' },
+    );
+    let threshold = 30n * (storagePerDay(memorySize) + computePerDay(50n));
+    expect(compute.message).toContain(
+      `Cannot increase compute allocation to 50% due to insufficient cycles. At least ${cyclesText(threshold - balance)} additional cycles are required.`,
+    );
+    balance = await balanceOf(pic, id);
+    const memory = await expectCallFailure(
+      pic.updateCanisterSettings({ canisterId: id, memoryAllocation: 1n << 40n }),
+      { rejectCode: 'CanisterError', errorCode: 'InsufficientCyclesInMemoryAllocation' },
+    );
+    threshold = 30n * storagePerDay(1n << 40n);
+    expect(memory.message).toContain(
+      `Cannot increase memory allocation to 1.00 TiB due to insufficient cycles. At least ${cyclesText(threshold - balance)} additional cycles are required.`,
+    );
+    const after = await pic.canisterStatus({ canisterId: id });
+    expect([after.settings.computeAllocation, after.settings.memoryAllocation]).toEqual([0n, 0n]);
+    // A freezing threshold may still be raised until the canister freezes, and an affordable
+    // allocation is granted.
+    await pic.updateCanisterSettings({ canisterId: id, freezingThreshold: 1n << 40n });
+    await pic.updateCanisterSettings({ canisterId: id, freezingThreshold: 86_400n, computeAllocation: 1n });
+    expect((await pic.canisterStatus({ canisterId: id })).settings.computeAllocation).toBe(1n);
+  });
+
+  it('an update that grows memory past what its balance can keep frozen-free fails with IC0532 and leaves memory as it was', async () => {
+    // sandbox_safe_system_state.rs `check_freezing_threshold_for_memory_grow`: the threshold at the
+    // new memory usage; the top-up only for a controller. The balance it is judged by has paid the
+    // ingress fee and prepaid the message's instructions.
+    // Without a heartbeat, whose executions would cost cycles between the reads and the call.
+    const id = await ucInstall(pic, ucNoop, { cycles: 3n * T, wasm: { heartbeat: false } });
+    const freezingThreshold = 1_000_000_000n;
+    await pic.updateCanisterSettings({ canisterId: id, freezingThreshold });
+    const { memorySize } = await pic.canisterStatus({ canisterId: id });
+    const grow = ucRun(ucSeq(ucIgnore(ucStableGrow(ucInt(1000))), ucReply));
+    const grown = 1000n * 65_536n;
+    const threshold = (storagePerDay(memorySize + grown) * freezingThreshold) / 86_400n;
+    const balance = await balanceOf(pic, id);
+    const failure = await expectCallFailure(pic.updateCall({ canisterId: id, method: 'update', arg: grow }), {
+      rejectCode: 'CanisterError',
+      errorCode: 'InsufficientCyclesInMemoryGrow',
+    });
+    const available =
+      balance -
+      ingressFee(envelopeBytes(ANONYMOUS, id, 'update', grow)) -
+      executionCost(MESSAGE_INSTRUCTION_LIMIT);
+    expect(failure.message).toBe(
+      `Error from Canister ${id.toText()}: Canister cannot grow memory by ${grown} bytes due to insufficient cycles. At least ${cyclesText(threshold - available)} additional cycles are required..\n` +
+        'Try topping up the canister. See documentation: https://internetcomputer.org/docs/current/references/execution-errors#insufficient-cycles-in-memory-grow',
+    );
+    // Nothing grew, and a caller who does not control the canister is not told the top-up.
+    expect((await pic.canisterStatus({ canisterId: id })).memorySize).toBe(memorySize);
+    const stranger = Ed25519KeyIdentity.generate().getPrincipal();
+    const hidden = await expectCallFailure(
+      pic.updateCall({ canisterId: id, method: 'update', arg: grow, sender: stranger }),
+      { rejectCode: 'CanisterError', errorCode: 'InsufficientCyclesInMemoryGrow' },
+    );
+    expect(hidden.message).toContain(
+      `Canister cannot grow memory by ${grown} bytes due to insufficient cycles..\n`,
+    );
   });
 
   it('install_code is refused when the canister cannot prepay it (IC0207, "Canister installation failed with …")', async () => {
@@ -263,7 +454,7 @@ describe('Normal cost schedule (13-node application subnet)', () => {
     await expectCallFailure(pic.updateCall({ canisterId: MANAGEMENT, method: 'install_code', arg }), {
       rejectCode: 'SysTransient',
       errorCode: 'CanisterOutOfCycles',
-      message: `Canister installation failed with \`Canister ${id.toText()} is out of cycles: please top up the canister with at least ${topUp} additional cycles\`.`,
+      message: `Canister installation failed with \`Canister ${id.toText()} is out of cycles: please top up the canister with at least ${cyclesText(topUp)} additional cycles\`.`,
     });
     expect(await balanceOf(pic, id)).toBe(available);
   });
@@ -310,6 +501,110 @@ describe('Normal cost schedule (13-node application subnet)', () => {
       rejectCode: 'CanisterError',
       errorCode: 'CanisterWasmModuleNotFound',
     });
+  });
+});
+
+describe('storage reservation (a subnet above its 750 GiB memory threshold)', () => {
+  // canister_manager.rs `validate_canister_settings`, cycles_account_manager.rs
+  // `storage_reservation_cycles`: a memory allocation that takes the subnet above its threshold
+  // moves cycles into the reserved balance, within `reserved_cycles_limit`. A fresh instance, so
+  // that the subnet holds only these canisters.
+  let pic: PocketIc;
+  /** The canisters of this instance, whose allocations make the subnet's memory usage. */
+  const created: Principal[] = [];
+  beforeAll(async () => {
+    pic = await createPic();
+  });
+  afterAll(async () => {
+    await pic.tearDown();
+  });
+
+  it('reserves cycles for a memory allocation above the threshold, reports them in canister_status, and refuses limits below them (IC0533, IC0540)', async () => {
+    const GIB = 1n << 30n;
+    const big = await pic.createCanister({ cycles: 100n * T });
+    created.push(big);
+    // No freezing threshold: the allocation's storage would otherwise need 30 days of 760 GiB.
+    await pic.updateCanisterSettings({ canisterId: big, freezingThreshold: 0n });
+    const before = await pic.canisterStatus({ canisterId: big });
+    expect(before.reservedCycles).toBe(0n);
+    const balance = await balanceOf(pic, big);
+    await pic.updateCanisterSettings({ canisterId: big, memoryAllocation: 760n * GIB });
+    const reserved = storageReservation(760n * GIB - before.memorySize, before.memorySize);
+    expect(reserved).toBeGreaterThan(0n);
+    const after = await pic.canisterStatus({ canisterId: big });
+    expect(after.reservedCycles).toBe(reserved);
+    // The reservation and the update_settings' own ingress fee left the main balance.
+    const spent = balance - (await balanceOf(pic, big));
+    expect(spent - reserved).toBeGreaterThan(0n);
+    expect(spent - reserved).toBeLessThan(ingressFee(2_000n));
+
+    const tooLow = await expectCallFailure(
+      pic.updateCanisterSettings({ canisterId: big, reservedCyclesLimit: 1n }),
+      { rejectCode: 'CanisterError', errorCode: 'ReservedCyclesLimitIsTooLow' },
+    );
+    expect(tooLow.message).toContain(
+      `Cannot set the reserved cycles limit 1 below the reserved cycles balance of the canister ${cyclesText(reserved)}.`,
+    );
+
+    // A second canister allocating 1 GiB on the saturated subnet needs a reservation its zero limit forbids.
+    const small = await pic.createCanister({ cycles: 100n * T });
+    created.push(small);
+    await pic.updateCanisterSettings({ canisterId: small, freezingThreshold: 0n, reservedCyclesLimit: 0n });
+    const { memorySize } = await pic.canisterStatus({ canisterId: small });
+    const needed = storageReservation(GIB - memorySize, 760n * GIB + memorySize);
+    const exceeded = await expectCallFailure(
+      pic.updateCanisterSettings({ canisterId: small, memoryAllocation: GIB }),
+      { rejectCode: 'CanisterError', errorCode: 'ReservedCyclesLimitExceededInMemoryAllocation' },
+    );
+    expect(exceeded.message).toContain(
+      `Cannot increase memory allocation to 1.00 GiB due to its reserved cycles limit. The current limit (0) would be exceeded by ${cyclesText(needed)}.`,
+    );
+    const unchanged = await pic.canisterStatus({ canisterId: small });
+    expect([unchanged.settings.memoryAllocation, unchanged.reservedCycles]).toEqual([0n, 0n]);
+    // With a limit that covers it, the same allocation reserves exactly that.
+    await pic.updateCanisterSettings({
+      canisterId: small,
+      reservedCyclesLimit: needed,
+      memoryAllocation: GIB,
+    });
+    expect((await pic.canisterStatus({ canisterId: small })).reservedCycles).toBe(needed);
+  });
+
+  it('memory an update grows on the saturated subnet reserves cycles, and a zero limit refuses the growth (IC0534)', async () => {
+    // sandbox_safe_system_state.rs `reserve_storage_cycles`: best-effort canisters reserve for the
+    // bytes they grow, priced at the subnet's usage before the growth.
+    const grower = await ucInstall(pic, ucNoop, { cycles: 100n * T, wasm: { heartbeat: false } });
+    await pic.updateCanisterSettings({ canisterId: grower, freezingThreshold: 0n });
+    const subnetUsage = async (): Promise<bigint> => {
+      let total = 0n;
+      for (const id of [grower, ...created]) {
+        const status = await pic.canisterStatus({ canisterId: id });
+        total +=
+          status.settings.memoryAllocation > status.memorySize
+            ? status.settings.memoryAllocation
+            : status.memorySize;
+      }
+      return total;
+    };
+    const grow = ucRun(ucSeq(ucIgnore(ucStableGrow(ucInt(1000))), ucReply));
+    const usage = await subnetUsage();
+    const reservedBefore = (await pic.canisterStatus({ canisterId: grower })).reservedCycles;
+    await pic.updateCall({ canisterId: grower, method: 'update', arg: grow });
+    const reservedAfter = (await pic.canisterStatus({ canisterId: grower })).reservedCycles;
+    expect(reservedAfter - reservedBefore).toBe(storageReservation(1000n * 65_536n, usage));
+
+    await pic.updateCanisterSettings({ canisterId: grower, reservedCyclesLimit: reservedAfter });
+    const refused = await expectCallFailure(
+      pic.updateCall({ canisterId: grower, method: 'update', arg: grow }),
+      {
+        rejectCode: 'CanisterError',
+        errorCode: 'ReservedCyclesLimitExceededInMemoryGrow',
+      },
+    );
+    expect(refused.message).toContain(
+      `Canister cannot grow memory by ${1000n * 65_536n} bytes due to its reserved cycles limit. The current limit (${cyclesText(reservedAfter)}) would be exceeded by `,
+    );
+    expect((await pic.canisterStatus({ canisterId: grower })).reservedCycles).toBe(reservedAfter);
   });
 });
 

@@ -26,6 +26,7 @@ export const FEES = {
   ingressMessage: 1_200_000n,
   ingressByte: 2_000n,
   gibStoragePerSecond: 127_000n,
+  computePercentPerSecond: 10_000_000n,
   httpLinear: 3_000_000n,
   httpQuadratic: 60_000n,
   httpRequestByte: 400n,
@@ -49,6 +50,29 @@ export const TAIL = 10_000n;
 /** `execution_cost`: the per-message fee plus one cycle per instruction. */
 export const executionCost = (instructions: bigint): bigint =>
   FEES.updateMessageExecution + FEES.perInstruction * instructions;
+
+/** A cycles amount as the replica writes it in error texts (`Cycles`' Display): `1_234_567`. */
+export const cyclesText = (amount: bigint): string => amount.toString().replace(/\B(?=(\d{3})+(?!\d))/g, '_');
+
+/**
+ * `storage_reservation_cycles` on a 13-node application subnet: what allocating `bytes` more
+ * reserves when the subnet's canisters take `usage` bytes. Nothing below the subnet memory
+ * threshold (750 GiB); above it, storage of the bytes above the threshold for half of
+ * `max_storage_reservation_period` (300 M s) scaled by how far usage is toward the capacity
+ * (2 TiB): dfinity/ic rs/cycles_account_manager `total_storage_reservation_cycles`,
+ * rs/config/src/execution_environment.rs.
+ */
+export function storageReservation(bytes: bigint, usage: bigint): bigint {
+  const GIB = 1n << 30n;
+  const threshold = 750n * GIB;
+  const capacity = 2048n * GIB - threshold;
+  const total = (u: bigint): bigint => {
+    const above = u > threshold ? u - threshold : 0n;
+    const seconds = (300_000_000n * above) / capacity / 2n;
+    return (above * FEES.gibStoragePerSecond * seconds) / GIB;
+  };
+  return total(usage + bytes) - total(usage);
+}
 
 /** `ingress_induction_cost`: per message and per byte of the signed envelope. */
 export const ingressFee = (envelopeBytes: bigint): bigint =>

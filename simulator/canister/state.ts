@@ -164,6 +164,14 @@ export class CanisterState implements CanisterEnv {
   balance: bigint;
   /** The fees of the canister's subnet (cycles/fees.ts). */
   readonly fees: Fees;
+  /**
+   * Cycles set aside for future storage (`reserved_cycles` of `canister_status`): reserved when
+   * the canister allocates memory on a subnet above its memory threshold, spent on storage and
+   * allocations before the main balance, never withdrawable.
+   */
+  reservedBalance = 0n;
+  /** Memory all canisters of the canister's subnet take (`Subnet.memoryUsage`). */
+  readonly subnetMemoryUsage: () => bigint;
   /** When storage and allocations were last charged (ns): charges cover the time since. */
   lastAllocationCharge: bigint;
   status: CanisterStatus = 'running';
@@ -202,6 +210,7 @@ export class CanisterState implements CanisterEnv {
     fees: Fees;
     /** Creation time (ns), from which the first storage charge counts. */
     time: bigint;
+    subnetMemoryUsage?: () => bigint;
   }) {
     this.id = options.id;
     this.idBytes = options.id.toUint8Array();
@@ -212,6 +221,7 @@ export class CanisterState implements CanisterEnv {
     this.fees = options.fees;
     this.lastAllocationCharge = options.time;
     this.rootKeyBytes = options.rootKey;
+    this.subnetMemoryUsage = options.subnetMemoryUsage ?? (() => 0n);
   }
 
   subnetIdBytes(): Uint8Array {
@@ -307,9 +317,32 @@ export class CanisterState implements CanisterEnv {
     };
   }
 
+  /**
+   * Memory its messages hold, charged as storage but not part of `memory_size`
+   * (canister_state.rs `message_memory_usage`): every guaranteed-response call
+   * reserves room for the largest response, on the caller's side until the
+   * response is consumed and on the callee's until it replies (queues.rs
+   * `guaranteed_response_memory_usage`). Queued messages are delivered within
+   * the round here, so only the reservations last between rounds.
+   * Best-effort calls (a deadline) reserve nothing.
+   */
+  messageMemoryUsage(): bigint {
+    let reservations = 0n;
+    for (const cb of this.callbacks.values()) if (cb.deadline === 0n) reservations++;
+    for (const ctx of this.callContexts.values())
+      if (!ctx.responded && ctx.origin.kind === 'canister' && ctx.origin.deadline === 0n) reservations++;
+    return reservations * MAX_RESPONSE_COUNT_BYTES;
+  }
+
   /** Memory the canister uses, as `canister_status` reports it: the sum of its `memoryMetrics`. */
   memorySize(): bigint {
     return Object.values(this.memoryMetrics()).reduce((n, v) => n + v, 0n);
+  }
+
+  /** The bytes the canister takes from its subnet: its memory allocation, or its usage when above (`allocated_bytes`). */
+  allocatedBytes(): bigint {
+    const usage = this.memorySize();
+    return this.settings.memoryAllocation > usage ? this.settings.memoryAllocation : usage;
   }
 }
 
@@ -324,6 +357,15 @@ export interface MemoryMetrics {
   wasm_chunk_store_size: bigint;
   snapshots_size: bigint;
 }
+
+/**
+ * `MAX_RESPONSE_COUNT_BYTES` (rs/types/types/src/messages.rs): the largest
+ * inter-canister payload (2 MiB) plus `size_of::<RequestOrResponse>()` (16: an
+ * enum of `Arc`s) and `size_of::<Response>()` (144: two principals, callback id,
+ * refund, payload, deadline, aligned to 16) in the replica's x86-64 build.
+ * [inference from the types' layout]
+ */
+export const MAX_RESPONSE_COUNT_BYTES = 2n * 1024n * 1024n + 16n + 144n;
 
 /** The changes canister history keeps, and counts (rs/replicated_state/src/canister_state/system_state.rs). */
 export const MAX_CANISTER_HISTORY_CHANGES = 20;

@@ -21,28 +21,67 @@ export function isWasm64(canister: CanisterState): boolean {
   return canister.runtime?.compiled.isWasm64 ?? false;
 }
 
-/** The canister's idle burn per day by resource (storage, compute allocation), as `canister_status` sums it. */
-export function idleBurnByResource(canister: CanisterState): { memory: bigint; computeAllocation: bigint } {
+/**
+ * The canister's idle burn per day by resource (storage, message memory, compute allocation), as
+ * `canister_status` sums it and the periodic charge takes it.
+ */
+export function idleBurnByResource(canister: CanisterState): {
+  memory: bigint;
+  messageMemory: bigint;
+  computeAllocation: bigint;
+} {
   const s = canister.settings;
-  return canister.fees.idleCyclesBurnedPerDay(s.memoryAllocation, canister.memorySize(), s.computeAllocation);
+  return canister.fees.idleCyclesBurnedPerDay(
+    s.memoryAllocation,
+    canister.memorySize(),
+    canister.messageMemoryUsage(),
+    s.computeAllocation,
+  );
 }
 
 /** `idle_cycles_burned_per_day` of `canister_status`. */
 export function idleCyclesBurnedPerDay(canister: CanisterState): bigint {
   const rate = idleBurnByResource(canister);
-  return rate.memory + rate.computeAllocation;
+  return rate.memory + rate.messageMemory + rate.computeAllocation;
 }
 
 /**
  * The balance the canister must keep: its idle burn over `freezing_threshold`
- * seconds. (The reserved balance, which the threshold subtracts, stays 0:
- * storage reservation starts above a subnet memory usage PocketIC never reaches.)
+ * seconds, less its reserved balance, which pays for storage first.
  */
 export function freezingThreshold(canister: CanisterState): bigint {
   return canister.fees.freezingThreshold(
     idleCyclesBurnedPerDay(canister),
     canister.settings.freezingThreshold,
-    0n,
+    canister.reservedBalance,
+  );
+}
+
+/**
+ * A cycles amount as the replica's `Cycles` displays it in error texts: digits
+ * grouped by underscores, `1_234_567_890` (dfinity/ic rs/types/cycles,
+ * `impl fmt::Display for Cycles`: `separate_with_underscores`).
+ */
+export function displayCycles(amount: bigint): string {
+  return amount.toString().replace(/\B(?=(\d{3})+(?!\d))/g, '_');
+}
+
+/**
+ * The freezing threshold the canister would have at `memoryUsage` bytes
+ * (`check_freezing_threshold_for_memory_grow`): what growing memory must leave.
+ */
+export function freezingThresholdAtUsage(canister: CanisterState, memoryUsage: bigint): bigint {
+  const s = canister.settings;
+  const rate = canister.fees.idleCyclesBurnedPerDay(
+    s.memoryAllocation,
+    memoryUsage,
+    canister.messageMemoryUsage(),
+    s.computeAllocation,
+  );
+  return canister.fees.freezingThreshold(
+    rate.memory + rate.messageMemory + rate.computeAllocation,
+    s.freezingThreshold,
+    canister.reservedBalance,
   );
 }
 
@@ -59,7 +98,7 @@ export function outOfCyclesMessage(
 ): string {
   if (!revealTopUp) return `Canister ${canisterId} is out of cycles`;
   const missing = threshold + requested - available;
-  return `Canister ${canisterId} is out of cycles: please top up the canister with at least ${missing > 0n ? missing : 0n} additional cycles`;
+  return `Canister ${canisterId} is out of cycles: please top up the canister with at least ${displayCycles(missing > 0n ? missing : 0n)} additional cycles`;
 }
 
 /**
@@ -120,7 +159,7 @@ export function refundExecution(
 }
 
 /**
- * The end-of-round charge for storage and compute allocation: due when
+ * The end-of-round charge for storage, message memory and compute allocation: due when
  * `durationBetweenAllocationCharges` passed since the last one, for the whole
  * time since then, each resource down to a zero balance. Returns false when
  * the canister could not pay, in which case the caller uninstalls it.
@@ -132,10 +171,79 @@ export function chargeForResources(canister: CanisterState, now: bigint): boolea
   const seconds = (now - canister.lastAllocationCharge) / 1_000_000_000n;
   canister.lastAllocationCharge = now;
   const rate = idleBurnByResource(canister);
-  for (const perDay of [rate.memory, rate.computeAllocation]) {
-    const cycles = (perDay * seconds) / SECONDS_PER_DAY;
+  for (const perDay of [rate.memory, rate.messageMemory, rate.computeAllocation]) {
+    let cycles = (perDay * seconds) / SECONDS_PER_DAY;
+    // Storage and allocations spend the reserved balance first (`consume_with_threshold`).
+    const fromReserved = cycles < canister.reservedBalance ? cycles : canister.reservedBalance;
+    canister.reservedBalance -= fromReserved;
+    cycles -= fromReserved;
     if (cycles > canister.balance) return false;
     canister.balance -= cycles;
   }
   return true;
+}
+
+/**
+ * Storage reservation for `allocatedBytes` more memory at the subnet's current usage
+ * (`storage_reservation_cycles`), checked against the canister's `reserved_cycles_limit` and
+ * its main balance (no freezing threshold: `reserve_cycles` moves cycles between balances).
+ * Returns the cycles to move, or why they cannot be.
+ */
+export function storageReservation(
+  canister: CanisterState,
+  allocatedBytes: bigint,
+  limit: bigint = canister.settings.reservedCyclesLimit,
+  subnetUsage: bigint = canister.subnetMemoryUsage(),
+): { cycles: bigint } | { exceeded: bigint; limit: bigint } | { insufficient: bigint } {
+  if (allocatedBytes <= 0n) return { cycles: 0n };
+  const cycles = canister.fees.storageReservationCycles(allocatedBytes, subnetUsage);
+  if (cycles === 0n) return { cycles };
+  if (canister.reservedBalance + cycles > limit)
+    return { exceeded: canister.reservedBalance + cycles, limit };
+  if (canister.balance < cycles) return { insufficient: cycles };
+  return { cycles };
+}
+
+/** Moves `cycles` from the main balance to the reserved balance. */
+export function reserveCycles(canister: CanisterState, cycles: bigint): void {
+  canister.balance -= cycles;
+  canister.reservedBalance += cycles;
+}
+
+/** The allocations and freezing threshold `update_settings` or `create_canister` would leave. */
+export interface NewAllocations {
+  computeAllocation: bigint;
+  memoryAllocation: bigint;
+  freezingThreshold: bigint;
+}
+
+/**
+ * `validate_canister_settings`' affordability check: when the balance is below
+ * the freezing threshold the new settings imply, a larger compute or memory
+ * allocation is refused (an unchanged or smaller one is not, so a freezing
+ * threshold can still be raised until the canister freezes). Returns which
+ * allocation failed and the threshold, or undefined.
+ */
+export function unaffordableAllocation(
+  canister: CanisterState | undefined,
+  balance: bigint,
+  next: NewAllocations,
+  fees: CanisterState['fees'],
+): { kind: 'compute' | 'memory'; threshold: bigint } | undefined {
+  const current = canister?.settings ?? { computeAllocation: 0n, memoryAllocation: 0n };
+  const rate = fees.idleCyclesBurnedPerDay(
+    next.memoryAllocation,
+    canister?.memorySize() ?? 0n,
+    canister?.messageMemoryUsage() ?? 0n,
+    next.computeAllocation,
+  );
+  const threshold = fees.freezingThreshold(
+    rate.memory + rate.messageMemory + rate.computeAllocation,
+    next.freezingThreshold,
+    canister?.reservedBalance ?? 0n,
+  );
+  if (balance >= threshold) return undefined;
+  if (next.computeAllocation > current.computeAllocation) return { kind: 'compute', threshold };
+  if (next.memoryAllocation > current.memoryAllocation) return { kind: 'memory', threshold };
+  return undefined;
 }

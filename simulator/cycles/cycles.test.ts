@@ -12,7 +12,10 @@ import { cyclesWat } from '../../fixtures/wat/cycles.ts';
 import { Instance } from '../instance.ts';
 import { HttpRequestArgs } from '../management/idl.ts';
 import { ANONYMOUS, Harness, replyOf } from '../testing/harness.ts';
+import { Principal } from '@icp-sdk/core/principal';
+import { CanisterState } from '../canister/state.ts';
 import { APPLICATION_SUBNET_FEES, Fees, SYSTEM_SUBNET_FEES, subnetTypeOf } from './fees.ts';
+import { chargeForResources, freezingThreshold, idleCyclesBurnedPerDay, reserveCycles } from './account.ts';
 
 const LIMIT = 40_000_000_000n;
 const application = (nodes: number, schedule: 'Normal' | 'Free' = 'Normal'): Fees =>
@@ -50,11 +53,17 @@ describe('the fee model', () => {
 
   it('derives the freezing threshold from a day of idle burn', () => {
     const fees = application(13);
-    const idle = fees.idleCyclesBurnedPerDay(0n, 1n << 30n, 1n);
-    expect(idle).toEqual({ memory: 127_000n * 86_400n, computeAllocation: 10_000_000n * 86_400n });
+    const idle = fees.idleCyclesBurnedPerDay(0n, 1n << 30n, 2n << 30n, 1n);
+    expect(idle).toEqual({
+      memory: 127_000n * 86_400n,
+      messageMemory: 2n * 127_000n * 86_400n,
+      computeAllocation: 10_000_000n * 86_400n,
+    });
     expect(fees.freezingThreshold(idle.memory, 2_592_000n, 0n)).toBe(127_000n * 86_400n * 30n);
-    // A memory allocation above the usage is what is paid for.
-    expect(fees.idleCyclesBurnedPerDay(2n << 30n, 1n << 30n, 0n).memory).toBe(2n * 127_000n * 86_400n);
+    // A memory allocation above the usage is what is paid for; message memory is paid beside it.
+    const allocated = fees.idleCyclesBurnedPerDay(2n << 30n, 1n << 30n, 1n << 30n, 0n);
+    expect(allocated.memory).toBe(2n * 127_000n * 86_400n);
+    expect(allocated.messageMemory).toBe(127_000n * 86_400n);
   });
 
   it('charges nothing under the Free cost schedule, and nothing but signatures on system subnets', () => {
@@ -71,6 +80,45 @@ describe('the fee model', () => {
     expect(system.config).toBe(SYSTEM_SUBNET_FEES);
     expect([system.executionCost(LIMIT, false), system.memoryCost(1n << 30n, 86_400n)]).toEqual([0n, 0n]);
     expect(system.signatureFee('ecdsa')).toBe(26_153_846_153n);
+  });
+});
+
+describe('storage reservation', () => {
+  const GIB = 1n << 30n;
+
+  it('reserves nothing below the 750 GiB subnet threshold and grows quadratically above it', () => {
+    const fees = application(13);
+    expect(fees.storageReservationCycles(700n * GIB, 0n)).toBe(0n);
+    // 10 GiB above the threshold: 300 M s scaled by 10/1298 of the way to capacity, halved.
+    const seconds = (300_000_000n * 10n * GIB) / (1298n * GIB) / 2n;
+    expect(fees.storageReservationCycles(10n * GIB, 750n * GIB)).toBe(10n * 127_000n * seconds);
+    expect(fees.storageReservationCycles(10n * GIB, 760n * GIB)).toBeGreaterThan(
+      fees.storageReservationCycles(10n * GIB, 750n * GIB),
+    );
+    expect(application(13, 'Free').storageReservationCycles(10n * GIB, 760n * GIB)).toBe(0n);
+  });
+
+  it('pays storage out of the reserved balance first, and lowers the freezing threshold by it', () => {
+    const state = new CanisterState({
+      id: Principal.fromText('rwlgt-iiaaa-aaaaa-aaaaa-cai'),
+      subnetId: Principal.managementCanister(),
+      controllers: [],
+      cycles: 10n ** 15n,
+      rootKey: () => new Uint8Array(),
+      fees: application(13),
+      time: 0n,
+    });
+    state.settings = { ...state.settings, memoryAllocation: GIB };
+    const threshold = freezingThreshold(state);
+    reserveCycles(state, 1_000n);
+    expect(freezingThreshold(state)).toBe(threshold - 1_000n);
+    const balance = state.balance;
+    // Ten seconds of a 1 GiB allocation: from the reserve first, the rest from the balance.
+    const due = (idleCyclesBurnedPerDay(state) * 10n) / 86_400n;
+    expect(due).toBe(1_270_000n);
+    expect(chargeForResources(state, 10_000_000_000n)).toBe(true);
+    expect(state.reservedBalance).toBe(0n);
+    expect(balance - state.balance).toBe(due - 1_000n);
   });
 });
 

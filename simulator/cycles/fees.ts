@@ -22,6 +22,14 @@
  */
 import type { SubnetKind } from '../types.ts';
 
+/**
+ * The subnet memory usage above which storage reservation starts, and the subnet's capacity
+ * (dfinity/ic rs/config/src/execution_environment.rs `SUBNET_MEMORY_THRESHOLD`,
+ * `SUBNET_MEMORY_CAPACITY`; PocketIC keeps the defaults).
+ */
+export const SUBNET_MEMORY_THRESHOLD = 750n * 1024n * 1024n * 1024n;
+export const SUBNET_MEMORY_CAPACITY = 2n * 1024n * 1024n * 1024n * 1024n;
+
 /** The replica's subnet types; fees differ between application and system subnets. */
 export type SubnetType = 'Application' | 'VerifiedApplication' | 'System';
 
@@ -258,6 +266,25 @@ export class Fees {
     return this.callTransmissionPrepayment(payloadBytes) + this.responseExecutionPrepayment(wasm64);
   }
 
+  /**
+   * `storage_reservation_cycles`: what allocating `allocatedBytes` more on a subnet whose
+   * canisters take `subnetUsage` bytes moves into the canister's reserved balance. Nothing below
+   * the subnet's memory threshold; above it, the area under a line that grows from 0 at the
+   * threshold to `max_storage_reservation_period` seconds of storage at the capacity
+   * (`total_storage_reservation_cycles`, `ResourceSaturation::reservation_factor`).
+   */
+  storageReservationCycles(allocatedBytes: bigint, subnetUsage: bigint): bigint {
+    return this.#totalReservation(subnetUsage + allocatedBytes) - this.#totalReservation(subnetUsage);
+  }
+
+  #totalReservation(usage: bigint): bigint {
+    const above = usage > SUBNET_MEMORY_THRESHOLD ? usage - SUBNET_MEMORY_THRESHOLD : 0n;
+    const capacity = SUBNET_MEMORY_CAPACITY - SUBNET_MEMORY_THRESHOLD;
+    const factor = (this.config.maxStorageReservationPeriod * above) / capacity;
+    // `Duration::from_secs(factor) / 2`, then `as_secs()`: whole seconds.
+    return this.memoryCost(above, factor / 2n);
+  }
+
   /** `memory_cost`: `bytes` stored for `seconds`. */
   memoryCost(bytes: bigint, seconds: bigint): bigint {
     return this.#scale((bytes * this.config.gibStoragePerSecondFee * seconds) / GIB);
@@ -276,11 +303,15 @@ export class Fees {
   idleCyclesBurnedPerDay(
     memoryAllocation: bigint,
     memoryUsage: bigint,
+    messageMemoryUsage: bigint,
     computeAllocation: bigint,
-  ): { memory: bigint; computeAllocation: bigint } {
+  ): { memory: bigint; messageMemory: bigint; computeAllocation: bigint } {
     const allocated = memoryAllocation > memoryUsage ? memoryAllocation : memoryUsage;
     return {
       memory: this.memoryCost(allocated, SECONDS_PER_DAY),
+      // Message memory is priced as storage, outside the memory allocation
+      // (`idle_cycles_burned_rate_by_resource`).
+      messageMemory: this.memoryCost(messageMemoryUsage, SECONDS_PER_DAY),
       computeAllocation: this.computeAllocationCost(computeAllocation, SECONDS_PER_DAY),
     };
   }

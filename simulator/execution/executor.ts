@@ -5,7 +5,9 @@
  * Effects collected in the context (reply, calls, certified data, timer,
  * cycles, logs) are applied by the caller only when `error` is undefined.
  */
+import { Principal } from '@icp-sdk/core/principal';
 import type { CanisterState } from '../canister/state.ts';
+import { freezingThresholdAtUsage, reserveCycles, storageReservation } from '../cycles/account.ts';
 import type { MessageContext, WasmClosure } from './message.ts';
 import { classifyThrown, type HypervisorError } from './trap.ts';
 import type { WasmRuntime } from './runtime.ts';
@@ -62,6 +64,75 @@ export function invoke(
   return undefined;
 }
 
+/**
+ * What growing memory costs an execution (sandbox_safe_system_state.rs
+ * `check_freezing_threshold_for_memory_grow`, `reserve_storage_cycles`):
+ * - an update or a system task (heartbeat, timer) that grew beyond its memory
+ *   allocation fails with IC0532 when its balance would then be below the
+ *   freezing threshold at the new usage (install hooks, queries and callbacks
+ *   do not check);
+ * - updates, system tasks and callbacks of a canister without a memory
+ *   allocation reserve cycles for the new bytes when the subnet is above its
+ *   memory threshold, within `reserved_cycles_limit` (IC0534) and the balance
+ *   (IC0532).
+ * The replica checks at each `memory.grow` and `stable_grow`; here the growth
+ * of the whole message is checked when it ends, so `bytes` is all it grew.
+ * Returns the error, or reserves the cycles and returns undefined.
+ */
+export function chargeMemoryGrowth(
+  canister: CanisterState,
+  ctx: MessageContext,
+  sizesBefore: bigint,
+): HypervisorError | undefined {
+  const checks = ctx.kind === 'U' || ctx.kind === 'T';
+  const reserves = checks || ctx.kind === 'Ry' || ctx.kind === 'Rt' || ctx.kind === 'C';
+  if (!reserves) return undefined;
+  // Only the heap and stable memory grow during an execution.
+  const grown = memorySizes(canister) - sizesBefore;
+  if (grown <= 0n) return undefined;
+  const usage = canister.memorySize();
+  const allocation = canister.settings.memoryAllocation;
+  if (allocation > 0n && usage <= allocation) return undefined;
+  const caller = ctx.caller.length > 0 ? Principal.fromUint8Array(ctx.caller) : undefined;
+  const revealTopUp = caller !== undefined && canister.isControlledBy(caller);
+  const available = canister.balance + ctx.cyclesAccepted - ctx.cyclesSpent;
+  if (checks) {
+    const threshold = freezingThresholdAtUsage(canister, usage);
+    if (available < threshold)
+      return { kind: 'InsufficientCyclesInMemoryGrow', bytes: grown, available, threshold, revealTopUp };
+  }
+  if (allocation > 0n) return undefined;
+  // Priced at the subnet's usage before this growth, as the round's saturation is.
+  const reservation = storageReservation(
+    canister,
+    grown,
+    canister.settings.reservedCyclesLimit,
+    canister.subnetMemoryUsage() - grown,
+  );
+  if ('exceeded' in reservation)
+    return {
+      kind: 'ReservedCyclesLimitExceededInMemoryGrow',
+      bytes: grown,
+      requested: reservation.exceeded,
+      limit: reservation.limit,
+    };
+  if ('insufficient' in reservation || reservation.cycles > available)
+    return {
+      kind: 'InsufficientCyclesInMemoryGrow',
+      bytes: grown,
+      available,
+      threshold: 'insufficient' in reservation ? reservation.insufficient : reservation.cycles,
+      revealTopUp,
+    };
+  reserveCycles(canister, reservation.cycles);
+  return undefined;
+}
+
+/** Heap and stable memory bytes: the parts of the memory usage an execution can grow. */
+function memorySizes(canister: CanisterState): bigint {
+  return BigInt(canister.runtime?.heapSize() ?? 0) + canister.stable.byteLength;
+}
+
 export function memoryLimitError(canister: CanisterState, runtime: WasmRuntime): HypervisorError | undefined {
   const limit = canister.settings.wasmMemoryLimit;
   const size = BigInt(runtime.heapSize());
@@ -82,8 +153,10 @@ export function execute(
   const runtime = canister.runtime;
   if (!runtime) return { kind: 'WasmModuleNotFound' };
   canister.stable.begin();
+  const sizesBefore = memorySizes(canister);
   let error = invoke(runtime, ctx, entry);
-  if (!error && persist) error = memoryLimitError(canister, runtime);
+  if (!error && persist)
+    error = memoryLimitError(canister, runtime) ?? chargeMemoryGrowth(canister, ctx, sizesBefore);
   if (error || !persist) {
     runtime.rollback();
     canister.stable.rollback();

@@ -6,6 +6,7 @@
  * documentation: <link>".
  */
 import { EXECUTION_ERRORS_DOCS as DOCS, UserError, type ErrorCodeName } from '../errors.ts';
+import { displayCycles } from '../cycles/account.ts';
 const TOOLCHAIN_HELP =
   'This is likely an error with the compiler/CDK toolchain being used to build the canister. Please report the error message and Wasm module to the toolchain developers.';
 const TRAP_HELP =
@@ -33,7 +34,17 @@ export type HypervisorError =
   | { kind: 'FunctionNotFound'; table: number; index: number }
   | { kind: 'InsufficientCyclesBalance'; canister: string; available: bigint; requested: bigint }
   /** The instruction counter went below zero (IC0522). */
-  | { kind: 'InstructionLimitExceeded'; limit: bigint };
+  | { kind: 'InstructionLimitExceeded'; limit: bigint }
+  /** Growing memory would leave the balance below the freezing threshold (IC0532). */
+  /** A storage reservation for grown memory would exceed `reserved_cycles_limit` (IC0534). */
+  | { kind: 'ReservedCyclesLimitExceededInMemoryGrow'; bytes: bigint; requested: bigint; limit: bigint }
+  | {
+      kind: 'InsufficientCyclesInMemoryGrow';
+      bytes: bigint;
+      available: bigint;
+      threshold: bigint;
+      revealTopUp: boolean;
+    };
 
 /** Thrown inside a System API call or the executor to end the message with a trap. */
 export class TrapSignal extends Error {
@@ -77,6 +88,15 @@ function describe(e: HypervisorError): string {
       return `Canister ${e.canister} is out of cycles`;
     case 'InstructionLimitExceeded':
       return `Canister exceeded the limit of ${e.limit} instructions for single message execution.`;
+    case 'ReservedCyclesLimitExceededInMemoryGrow':
+      return `Canister cannot grow memory by ${e.bytes} bytes due to its reserved cycles limit. The current limit (${displayCycles(e.limit)}) would be exceeded by ${displayCycles(e.requested - e.limit)}.`;
+    case 'InsufficientCyclesInMemoryGrow':
+      return (
+        `Canister cannot grow memory by ${e.bytes} bytes due to insufficient cycles.` +
+        (e.revealTopUp
+          ? ` At least ${displayCycles(e.threshold - e.available)} additional cycles are required.`
+          : '')
+      );
   }
 }
 
@@ -102,6 +122,10 @@ function help(e: HypervisorError): string {
       return '';
     case 'InstructionLimitExceeded':
       return `Try optimizing this method to consume fewer instructions or split the work across multiple messages. See documentation: ${DOCS}instruction-limit-exceeded`;
+    case 'ReservedCyclesLimitExceededInMemoryGrow':
+      return `Try increasing the canister's reserved cycles limit. See documentation: ${DOCS}reserved-cycles-limit-exceeded-in-memory-grow`;
+    case 'InsufficientCyclesInMemoryGrow':
+      return `Try topping up the canister. See documentation: ${DOCS}insufficient-cycles-in-memory-grow`;
   }
 }
 
@@ -116,6 +140,8 @@ const CODES: Record<HypervisorError['kind'], ErrorCodeName> = {
   FunctionNotFound: 'CanisterFunctionNotFound',
   InsufficientCyclesBalance: 'CanisterContractViolation',
   InstructionLimitExceeded: 'CanisterInstructionLimitExceeded',
+  InsufficientCyclesInMemoryGrow: 'InsufficientCyclesInMemoryGrow',
+  ReservedCyclesLimitExceededInMemoryGrow: 'ReservedCyclesLimitExceededInMemoryGrow',
 };
 
 /** `HypervisorError::into_user_error`. */

@@ -9,7 +9,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from 'node:crypto';
 import { concatBytes, fromHex, toHex } from '../bytes.ts';
 import { UserError } from '../errors.ts';
-import type { CanisterChange, CanisterState } from '../canister/state.ts';
+import { defaultSettings, type CanisterChange, type CanisterState } from '../canister/state.ts';
 import { installCode, uninstallCode, type InstallMode } from '../execution/install.ts';
 import { rejectDescribed, rejectWith, reply as replied, type CallResult, type Reject } from '../result.ts';
 import { type ManagementCall, type ManagementHandler, type Replica } from '../subnet/replica.ts';
@@ -17,7 +17,16 @@ import type { Subnet } from '../subnet/subnet.ts';
 import * as errors from './errors.ts';
 import { CanisterSnapshots, isSnapshotMethod, SNAPSHOT_METHODS } from './snapshots.ts';
 import { canisterMetadata } from './canister-metadata.ts';
-import { consume, idleCyclesBurnedPerDay, prepayExecution, refundExecution } from '../cycles/account.ts';
+import {
+  consume,
+  displayCycles,
+  idleCyclesBurnedPerDay,
+  prepayExecution,
+  refundExecution,
+  reserveCycles,
+  storageReservation,
+  unaffordableAllocation,
+} from '../cycles/account.ts';
 import {
   assemblyInstructions,
   compilationInstructions,
@@ -34,6 +43,7 @@ import {
   type ManagementMethod,
   type Opt,
 } from './idl.ts';
+import { handleThreshold, isThresholdMethod } from './threshold/methods.ts';
 
 /** 1 MiB: the IC's chunk size limit (spec: "IC method upload_chunk"). */
 const MAX_CHUNK_SIZE = 1024 * 1024;
@@ -209,6 +219,11 @@ export class ManagementCanister implements ManagementHandler {
   #dispatch(call: ManagementCall): Uint8Array | 'pending' {
     const m = call.method;
     if (!isManagementMethod(m)) throw errors.unknownMethod(m);
+    if (isThresholdMethod(m)) {
+      // Threshold keys live in their own module (threshold/): they route to the key's subnet first.
+      handleThreshold(this.#replica, { ...call, method: m });
+      return 'pending';
+    }
     const reply = (value?: unknown): Uint8Array => this.#encode(m, value);
     if (isSnapshotMethod(m)) return reply(this.#snapshots.handle(m, call));
     // Each case decodes its own argument (so that its type follows the method) before any check.
@@ -363,7 +378,7 @@ export class ManagementCanister implements ManagementHandler {
           memory_size: canister.memorySize(),
           memory_metrics: canister.memoryMetrics(),
           cycles: canister.balance,
-          reserved_cycles: 0n,
+          reserved_cycles: canister.reservedBalance,
           idle_cycles_burned_per_day: idleCyclesBurnedPerDay(canister),
           query_stats: {
             num_calls_total: 0n,
@@ -407,7 +422,7 @@ export class ManagementCanister implements ManagementHandler {
         if (call.cycles < fee) {
           throw new UserError(
             'CanisterRejectedMessage',
-            `http_request request sent with ${call.cycles} cycles, but ${fee} cycles are required.`,
+            `http_request request sent with ${displayCycles(call.cycles)} cycles, but ${displayCycles(fee)} cycles are required.`,
           );
         }
         const requestId = this.#replica.nextHttpRequestId++;
@@ -484,10 +499,21 @@ export class ManagementCanister implements ManagementHandler {
         `Invalid settings: 'controllers' length exceeds maximum size allowed of ${MAX_CONTROLLERS}.`,
       );
     // Invalid settings refuse the creation: no canister is left behind.
-    if (settings) checkSettings(settings);
+    if (settings) {
+      checkSettings(settings);
+      checkAffordable(undefined, cycles, settings, this.#fees(call));
+    }
     const created = this.#host.createCanister(call.subnet, { controllers, cycles, specifiedId });
     if (created instanceof UserError) throw created;
-    if (settings) this.#applySettings(created, settings);
+    if (settings) {
+      try {
+        this.#applySettings(created, settings);
+      } catch (e) {
+        // A reservation the new canister cannot make refuses the creation: nothing is left behind.
+        this.#host.deleteCanister(created);
+        throw e;
+      }
+    }
     this.#record(created, call, { creation: { controllers: created.controllers } });
     return { canister_id: created.id };
   }
@@ -585,6 +611,8 @@ export class ManagementCanister implements ManagementHandler {
 
   #applySettings(canister: CanisterState, s: CanisterSettings): void {
     checkSettings(s);
+    checkAffordable(canister, canister.balance, s, canister.fees);
+    const reservation = allocationReservation(canister, s);
     const next = { ...canister.settings };
     if (s.compute_allocation[0] !== undefined) next.computeAllocation = s.compute_allocation[0];
     if (s.memory_allocation[0] !== undefined) next.memoryAllocation = s.memory_allocation[0];
@@ -595,6 +623,7 @@ export class ManagementCanister implements ManagementHandler {
     if (s.wasm_memory_threshold[0] !== undefined) next.wasmMemoryThreshold = s.wasm_memory_threshold[0];
     if (s.environment_variables[0] !== undefined) next.environmentVariables = s.environment_variables[0];
     canister.settings = next;
+    reserveCycles(canister, reservation);
     // Controllers are a set: duplicates collapse (the replica keeps a BTreeSet).
     const controllers = s.controllers[0];
     if (controllers) {
@@ -618,6 +647,58 @@ function stopCancelled(id: string): Reject {
     ),
     callerMessage: `Canister ${id}'s stop request cancelled`,
   };
+}
+
+/**
+ * Refuses settings whose larger allocation the balance cannot keep above the freezing
+ * threshold (canister_manager.rs `validate_canister_settings`; a new canister has no
+ * usage and the cycles it received).
+ */
+function checkAffordable(
+  canister: CanisterState | undefined,
+  balance: bigint,
+  s: CanisterSettings,
+  fees: Fees,
+): void {
+  const current = canister?.settings;
+  const next = {
+    computeAllocation: s.compute_allocation[0] ?? current?.computeAllocation ?? 0n,
+    memoryAllocation: s.memory_allocation[0] ?? current?.memoryAllocation ?? 0n,
+    freezingThreshold:
+      s.freezing_threshold[0] ?? current?.freezingThreshold ?? defaultSettings().freezingThreshold,
+  };
+  const failed = unaffordableAllocation(canister, balance, next, fees);
+  if (failed) {
+    const allocation = failed.kind === 'compute' ? next.computeAllocation : next.memoryAllocation;
+    throw errors.insufficientCyclesInAllocation(failed.kind, allocation, balance, failed.threshold);
+  }
+}
+
+/**
+ * The storage reservation a larger memory allocation takes (canister_manager.rs
+ * `validate_canister_settings`): the bytes it adds to what the canister takes from its subnet,
+ * priced at the subnet's usage, within the new or current `reserved_cycles_limit`.
+ */
+function allocationReservation(canister: CanisterState, s: CanisterSettings): bigint {
+  const limit = s.reserved_cycles_limit[0] ?? canister.settings.reservedCyclesLimit;
+  if (canister.reservedBalance > limit)
+    throw errors.reservedCyclesLimitIsTooLow(canister.reservedBalance, limit);
+  const allocation = s.memory_allocation[0];
+  if (allocation === undefined) return 0n;
+  const usage = canister.memorySize();
+  const before = canister.allocatedBytes();
+  const after = allocation > usage ? allocation : usage;
+  const reservation = storageReservation(canister, after - before, limit);
+  if ('exceeded' in reservation)
+    throw errors.reservedCyclesLimitExceededInMemoryAllocation(allocation, reservation.exceeded, limit);
+  if ('insufficient' in reservation)
+    throw errors.insufficientCyclesInAllocation(
+      'memory',
+      allocation,
+      canister.balance,
+      reservation.insufficient,
+    );
+  return reservation.cycles;
 }
 
 /** The settings checks that refuse a whole `create_canister` or `update_settings` before it acts. */

@@ -5,6 +5,7 @@
  */
 import type { Principal } from '@icp-sdk/core/principal';
 import { EXECUTION_ERRORS_DOCS as DOCS, UserError } from '../errors.ts';
+import { displayCycles } from '../cycles/account.ts';
 const help = (suggestion: string, anchor: string): string =>
   `\n${suggestion} See documentation: ${DOCS}${anchor}`;
 
@@ -93,7 +94,7 @@ export const onlyCanisters = (method: string): UserError =>
 export const createCanisterNotEnoughCycles = (sent: bigint, required: bigint): UserError =>
   new UserError(
     'InsufficientCyclesForCreateCanister',
-    `Creating a canister requires a fee of ${required} that is deducted from the canister's initial balance but only ${sent} cycles were received with the create_canister request.` +
+    `Creating a canister requires a fee of ${displayCycles(required)} that is deducted from the canister's initial balance but only ${displayCycles(sent)} cycles were received with the create_canister request.` +
       help('Try sending more cycles with the request.', 'create-canister-not-enough-cycles'),
   );
 
@@ -103,4 +104,72 @@ export const installCodeNotEnoughCycles = (outOfCycles: string): UserError =>
     'CanisterOutOfCycles',
     `Canister installation failed with \`${outOfCycles}\`.` +
       help('Top up the canister with more cycles.', 'install-code-not-enough-cycles'),
+  );
+
+/**
+ * A byte count as the replica's `NumBytes::display` writes it (dfinity/ic
+ * rs/types/base_types: `byte_unit`'s most appropriate binary unit, two decimals,
+ * none for plain bytes).
+ */
+export function displayBytes(bytes: bigint): string {
+  const units = ['KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  if (bytes < 1024n) return `${bytes} B`;
+  let unit = -1;
+  let scale = 1n;
+  while (unit + 1 < units.length && bytes >= scale * 1024n) {
+    scale *= 1024n;
+    unit++;
+  }
+  return `${(Number(bytes) / Number(scale)).toFixed(2)} ${units[unit]!}`;
+}
+
+/**
+ * `InsufficientCyclesInComputeAllocation` / `InsufficientCyclesInMemoryAllocation`:
+ * an allocation increase the balance cannot keep above the freezing threshold.
+ */
+export const insufficientCyclesInAllocation = (
+  kind: 'compute' | 'memory',
+  allocation: bigint,
+  balance: bigint,
+  threshold: bigint,
+): UserError =>
+  kind === 'compute'
+    ? new UserError(
+        'InsufficientCyclesInComputeAllocation',
+        `Cannot increase compute allocation to ${allocation}% due to insufficient cycles. At least ${displayCycles(threshold - balance)} additional cycles are required.` +
+          help('Top up the canister with more cycles.', 'insufficient-cycles-in-compute-allocation'),
+      )
+    : new UserError(
+        'InsufficientCyclesInMemoryAllocation',
+        `Cannot increase memory allocation to ${displayBytes(allocation)} due to insufficient cycles. At least ${displayCycles(threshold - balance)} additional cycles are required.` +
+          help('Top up the canister with more cycles.', 'insufficient-cycles-in-memory-allocation'),
+      );
+
+/**
+ * `ReservedCyclesLimitExceededInMemoryAllocation`: the storage reservation a larger memory
+ * allocation needs would take the reserved balance above `reserved_cycles_limit`.
+ */
+export const reservedCyclesLimitExceededInMemoryAllocation = (
+  allocation: bigint,
+  requested: bigint,
+  limit: bigint,
+): UserError =>
+  new UserError(
+    'ReservedCyclesLimitExceededInMemoryAllocation',
+    `Cannot increase memory allocation to ${displayBytes(allocation)} due to its reserved cycles limit. The current limit (${displayCycles(limit)}) would be exceeded by ${displayCycles(requested - limit)}.` +
+      help(
+        "Try increasing this canister's reserved cycles limit or moving it to a subnet with lower memory usage.",
+        'reserved-cycles-limit-exceeded-in-memory-allocation',
+      ),
+  );
+
+/**
+ * `ReservedCyclesLimitIsTooLow`: a `reserved_cycles_limit` below what the canister has reserved.
+ * (The replica's help links a bare anchor here, without the documentation's address.)
+ */
+export const reservedCyclesLimitIsTooLow = (reserved: bigint, limit: bigint): UserError =>
+  new UserError(
+    'ReservedCyclesLimitIsTooLow',
+    `Cannot set the reserved cycles limit ${displayCycles(limit)} below the reserved cycles balance of the canister ${displayCycles(reserved)}.` +
+      '\nSet the reserved cycles limit in the canister settings to a value that is at least the current reserved cycles balance. See documentation: reserved-cycles-limit-is-too-low',
   );

@@ -97,6 +97,38 @@ const samples: { [M in keyof ManagementArgs]: ManagementArgs[M] } = {
     kind: { wasm_chunk: null },
     chunk: new Uint8Array([1, 2]),
   },
+  ecdsa_public_key: {
+    canister_id: [id],
+    derivation_path: [new Uint8Array([1])],
+    key_id: { curve: { secp256k1: null }, name: 'dfx_test_key' },
+  },
+  sign_with_ecdsa: {
+    message_hash: new Uint8Array(32).fill(3),
+    derivation_path: [],
+    key_id: { curve: { secp256k1: null }, name: 'key_1' },
+  },
+  schnorr_public_key: {
+    canister_id: [],
+    derivation_path: [new Uint8Array([2]), new Uint8Array()],
+    key_id: { algorithm: { ed25519: null }, name: 'test_key_1' },
+  },
+  sign_with_schnorr: {
+    message: new Uint8Array([4, 5]),
+    derivation_path: [],
+    key_id: { algorithm: { bip340secp256k1: null }, name: 'key_1' },
+    aux: [{ bip341: { merkle_root_hash: new Uint8Array(32).fill(6) } }],
+  },
+  vetkd_public_key: {
+    canister_id: [id],
+    context: new Uint8Array([7]),
+    key_id: { curve: { bls12_381_g2: null }, name: 'dfx_test_key' },
+  },
+  vetkd_derive_key: {
+    input: new Uint8Array([8]),
+    context: new Uint8Array(),
+    transport_public_key: new Uint8Array(48).fill(9),
+    key_id: { curve: { bls12_381_g2: null }, name: 'dfx_test_key' },
+  },
 };
 
 describe('management argument types', () => {

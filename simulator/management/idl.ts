@@ -14,6 +14,7 @@ import { IDL } from '@icp-sdk/core/candid';
 import type { Principal } from '@icp-sdk/core/principal';
 import { snapshotMethods, SnapshotSource, type SnapshotMethodArgs } from './snapshot-idl.ts';
 import { CanisterMetadataArgs, CanisterMetadataResult } from './canister-metadata.ts';
+import { thresholdMethods, type ThresholdArgs } from './threshold/idl.ts';
 
 /** Candid `opt T`. */
 export type Opt<T> = [] | [T];
@@ -256,7 +257,7 @@ export const CanisterInfoArgs = IDL.Record({
 });
 
 /** What each method's argument decodes to; `undefined` for methods without one. */
-export interface ManagementArgs extends SnapshotMethodArgs {
+export interface ManagementArgs extends ThresholdArgs, SnapshotMethodArgs {
   create_canister: CreateCanisterArgs;
   provisional_create_canister_with_cycles: ProvisionalCreateCanisterWithCyclesArgs;
   install_code: InstallCodeArgs;
@@ -349,6 +350,7 @@ export const methods = {
     }),
   },
   canister_metadata: { arg: CanisterMetadataArgs, ret: CanisterMetadataResult },
+  ...thresholdMethods,
   ...snapshotMethods,
 } as const satisfies Record<ManagementMethod, { arg: IDL.Type | undefined; ret: IDL.Type | undefined }>;
 

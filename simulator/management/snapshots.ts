@@ -16,7 +16,14 @@ import { fromHex, toHex } from '../bytes.ts';
 import { EXECUTION_ERRORS_DOCS, UserError } from '../errors.ts';
 import { MAX_STABLE_MEMORY_PAGES, StableMemory, WASM_PAGE_SIZE } from '../canister/stable-memory.ts';
 import type { CanisterChange, CanisterSnapshot, CanisterState, SnapshotGlobal } from '../canister/state.ts';
-import { freezingThreshold, shortfall } from '../cycles/account.ts';
+import {
+  displayCycles,
+  freezingThreshold,
+  freezingThresholdAtUsage,
+  reserveCycles,
+  shortfall,
+  storageReservation,
+} from '../cycles/account.ts';
 import { compilationInstructions } from '../cycles/compilation.ts';
 import { WasmRuntime } from '../execution/runtime.ts';
 import type { ManagementCall, Replica } from '../subnet/replica.ts';
@@ -106,6 +113,15 @@ function snapshotId(canister: Principal, localId: bigint): Uint8Array {
   new DataView(id.buffer).setBigUint64(0, localId, false);
   id.set(canister.toUint8Array(), LOCAL_ID_BYTES);
   return id;
+}
+
+/** `InsufficientCyclesInMemoryGrow` (canister_manager/types.rs), to a controller: with the missing cycles. */
+function memoryGrowError(bytes: bigint, missing: bigint): UserError {
+  return new UserError(
+    'InsufficientCyclesInMemoryGrow',
+    `Canister cannot grow memory by ${bytes} bytes due to insufficient cycles. At least ${displayCycles(missing)} additional cycles are required.\n` +
+      `Top up the canister with more cycles. See documentation: ${EXECUTION_ERRORS_DOCS}insufficient-cycles-in-memory-grow-1`,
+  );
 }
 
 /** Rust's `{:02x?}` of a byte slice, as the replica prints a chunk hash. */
@@ -248,33 +264,44 @@ export class CanisterSnapshots {
    * Whether the canister, using `newMemory` bytes, can pay `cost` and stay
    * above its freezing threshold (`cycles_and_memory_usage_checks`): first
    * whether the new memory alone freezes it, then whether it can pay the
-   * instructions. Throws the replica's error; charges nothing.
+   * instructions, then whether it can reserve the storage the new memory
+   * needs on a full subnet. Throws the replica's error; charges nothing.
+   * Returns the cycles to reserve.
    */
-  #check(canister: CanisterState, cost: bigint, newMemory: bigint): void {
-    const s = canister.settings;
-    const idle = canister.fees.idleCyclesBurnedPerDay(s.memoryAllocation, newMemory, s.computeAllocation);
-    const threshold = canister.fees.freezingThreshold(
-      idle.memory + idle.computeAllocation,
-      s.freezingThreshold,
-      0n,
-    );
-    if (canister.balance < threshold) {
-      const old = canister.memorySize();
-      const grown = newMemory > old ? newMemory - old : 0n;
-      throw new UserError(
-        'InsufficientCyclesInMemoryGrow',
-        `Canister cannot grow memory by ${grown} bytes due to insufficient cycles. At least ${threshold - canister.balance} additional cycles are required.\n` +
-          `Top up the canister with more cycles. See documentation: ${EXECUTION_ERRORS_DOCS}insufficient-cycles-in-memory-grow-1`,
-      );
-    }
+  #check(canister: CanisterState, cost: bigint, newMemory: bigint): bigint {
+    const allocation = canister.settings.memoryAllocation;
+    const allocated = (usage: bigint): bigint => (usage > allocation ? usage : allocation);
+    const oldBytes = allocated(canister.memorySize());
+    const newBytes = allocated(newMemory);
+    const grown = newBytes > oldBytes ? newBytes - oldBytes : 0n;
+    const threshold = freezingThresholdAtUsage(canister, newMemory);
+    if (canister.balance < threshold) throw memoryGrowError(grown, threshold - canister.balance);
     const short = shortfall(canister, canister.balance, cost, threshold, true);
     if (short) throw snapshotErrors.notEnoughCycles(short.message);
+    const reservation = storageReservation(canister, grown);
+    if ('exceeded' in reservation) {
+      throw new UserError(
+        'ReservedCyclesLimitExceededInMemoryGrow',
+        `Canister cannot grow memory by ${grown} bytes due to its reserved cycles limit. The current limit (${displayCycles(reservation.limit)}) would be exceeded by ${displayCycles(reservation.exceeded - reservation.limit)}.\n` +
+          `Try increasing this canister's reserved cycles limit or moving it to a subnet with lower memory usage. See documentation: ${EXECUTION_ERRORS_DOCS}reserved-cycles-limit-exceeded-in-memory-grow`,
+      );
+    }
+    // The reservation comes out of what the instructions leave (`can_reserve_cycles`).
+    const needed = 'insufficient' in reservation ? reservation.insufficient : reservation.cycles;
+    const left = canister.balance - cost;
+    if (needed > left) throw memoryGrowError(grown, needed - left);
+    return needed;
   }
 
-  /** {@link #check}, then burns `cost`. */
+  /** {@link #check}, then burns `cost` and reserves the storage. */
   #charge(canister: CanisterState, cost: bigint, newMemory: bigint): void {
-    this.#check(canister, cost, newMemory);
+    const reservation = this.#check(canister, cost, newMemory);
+    this.#apply(canister, cost, reservation);
+  }
+
+  #apply(canister: CanisterState, cost: bigint, reservation: bigint): void {
     canister.balance -= cost;
+    if (reservation > 0n) reserveCycles(canister, reservation);
   }
 
   /** Burns management instructions if the canister stays above its freezing threshold (`consume_cycles_for_instructions`). */
@@ -314,11 +341,11 @@ export class CanisterSnapshots {
     const uninstalled = uninstall ? executionBytes(metrics) : 0n;
     const newMemory = canister.memorySize() + size - (replaced?.size ?? 0n) - uninstalled;
     const cost = canister.fees.executionCost(SNAPSHOT_BASELINE_INSTRUCTIONS + size, false);
-    this.#check(canister, cost, newMemory);
+    const reservation = this.#check(canister, cost, newMemory);
     // An empty canister is noticed after the cycles checks, and nothing is charged (`CanisterSnapshot::from_canister`).
     const runtime = canister.runtime;
     if (!runtime) throw snapshotErrors.emptyCanister(canister.id);
-    canister.balance -= cost;
+    this.#apply(canister, cost, reservation);
 
     const wasmMemory = new StableMemory();
     wasmMemory.grow(runtime.heapSize() / WASM_PAGE_SIZE, Number.MAX_SAFE_INTEGER);

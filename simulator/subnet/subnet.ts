@@ -48,6 +48,13 @@ export class Subnet implements SubnetPlan {
     );
   }
 
+  /** The memory its canisters take (the replica's subnet execution memory usage). */
+  memoryUsage(): bigint {
+    let total = 0n;
+    for (const c of this.canisters.values()) total += c.allocatedBytes();
+    return total;
+  }
+
   get size(): number {
     return SUBNET_SIZES[this.kind];
   }
