@@ -717,6 +717,62 @@ describe('download and upload: a snapshot moves to another canister', () => {
     expect(await moduleHash(target)).toBe(sha256(wasm));
   });
 
+  it('the chunk store goes with a snapshot: read by hash, uploaded as whole chunks, restored by a load', async () => {
+    const c = await canister();
+    const chunk = new TextEncoder().encode('a chunk of a module');
+    await manage('upload_chunk', IDL.Record({ canister_id: IDL.Principal, chunk: IDL.Vec(IDL.Nat8) }), {
+      canister_id: c,
+      chunk,
+    });
+    const hash = createHash('sha256').update(chunk).digest();
+    const s = await take(c);
+    const meta = await metadata(c, s.id);
+    expect(meta.wasm_chunk_store.map((h) => hex(h.hash))).toEqual([hex(hash)]);
+    const read = await manage('read_canister_snapshot_data', ReadDataArgs, {
+      canister_id: c,
+      snapshot_id: s.id,
+      kind: { wasm_chunk: { hash } },
+    });
+    expect(
+      hex(
+        (IDL.decode([IDL.Record({ chunk: IDL.Vec(IDL.Nat8) })], read)[0] as unknown as { chunk: Uint8Array })
+          .chunk,
+      ),
+    ).toBe(hex(chunk));
+    const missing = new Uint8Array(32).fill(0xab);
+    await expectCallFailure(
+      manage('read_canister_snapshot_data', ReadDataArgs, {
+        canister_id: c,
+        snapshot_id: s.id,
+        kind: { wasm_chunk: { hash: missing } },
+      }),
+      {
+        rejectCode: 'CanisterError',
+        errorCode: 'CanisterContractViolation',
+        message: `Error from Wasm chunk store: WasmChunkHash [${[...missing].map(() => 'ab').join(', ')}] not found.`,
+      },
+    );
+
+    // Into an uploaded snapshot: each new chunk adds a whole 1 MiB to its size.
+    const uploaded = await copySnapshot(c, s.id, c);
+    const before = (await list(c)).find((x) => hex(x.id) === hex(uploaded))!.total_size;
+    await manage('upload_canister_snapshot_data', UploadDataArgs, {
+      canister_id: c,
+      snapshot_id: uploaded,
+      kind: { wasm_chunk: null },
+      chunk,
+    });
+    const after = (await list(c)).find((x) => hex(x.id) === hex(uploaded))!.total_size;
+    expect(after - before).toBe(1024n * 1024n);
+    await manage('clear_chunk_store', CanisterIdArg, { canister_id: c });
+    await load(c, uploaded);
+    const stored = IDL.decode(
+      [IDL.Vec(IDL.Record({ hash: IDL.Vec(IDL.Nat8) }))],
+      await manage('stored_chunks', CanisterIdArg, { canister_id: c }),
+    )[0] as unknown as { hash: Uint8Array }[];
+    expect(stored.map((h) => hex(h.hash))).toEqual([hex(hash)]);
+  });
+
   it('an upload past the sizes the metadata gave is refused', async () => {
     const c = await canister();
     const reply = await manage('upload_canister_snapshot_metadata', UploadMetadataArgs, {
