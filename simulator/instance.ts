@@ -18,6 +18,7 @@ import { CanisterState } from './canister/state.ts';
 import { WASM_PAGE_SIZE } from './canister/stable-memory.ts';
 import { ManagementCanister } from './management/canister.ts';
 import * as mgmtErrors from './management/errors.ts';
+import { thresholdKeyFee } from './management/threshold/keys.ts';
 import { instructionLimits, type InstructionLimits } from './execution/limits.ts';
 import { reject, reply, type CallResult, type Reject } from './result.ts';
 import { GENESIS_NS, Replica } from './subnet/replica.ts';
@@ -326,6 +327,7 @@ export class Instance {
       fees: target.fees,
       time: this.#replica.roundTime,
       subnetMemoryUsage: () => home.memoryUsage(),
+      thresholdKeyFee: (scheme, name) => thresholdKeyFee(this.#replica.subnets, scheme, name),
     });
     target.canisters.set(id.toText(), canister);
     return canister;

@@ -23,6 +23,7 @@ import { bytesToNumberBE } from '@noble/curves/utils.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cyclesText } from '../support/cycles.ts';
+import { watToWasm } from '../../fixtures/wat.ts';
 import { createPic } from '../support/pic.ts';
 import {
   Principal,
@@ -59,6 +60,33 @@ const B = 1_000_000_000n;
  */
 const FEE = (10n * B * 34n) / 13n;
 const fresh = { state: { type: SubnetStateType.New } } as const;
+
+/**
+ * `key_cost` (query): argument u32 function (0 cost_sign_with_ecdsa, 1 cost_sign_with_schnorr,
+ * 2 cost_vetkd_derive_key), u32 curve or algorithm, the key name → replies u32 result, u128 fee.
+ */
+const KEY_COSTS_WAT = `(module
+  (import "ic0" "msg_arg_data_size" (func $size (result i32)))
+  (import "ic0" "msg_arg_data_copy" (func $copy (param i32 i32 i32)))
+  (import "ic0" "msg_reply_data_append" (func $append (param i32 i32)))
+  (import "ic0" "msg_reply" (func $reply))
+  (import "ic0" "cost_sign_with_ecdsa" (func $ecdsa (param i32 i32 i32 i32) (result i32)))
+  (import "ic0" "cost_sign_with_schnorr" (func $schnorr (param i32 i32 i32 i32) (result i32)))
+  (import "ic0" "cost_vetkd_derive_key" (func $vetkd (param i32 i32 i32 i32) (result i32)))
+  (memory 1)
+  (func (export "canister_query key_cost") (local $n i32) (local $f i32) (local $v i32)
+    (local.set $n (call $size))
+    (call $copy (i32.const 1024) (i32.const 0) (local.get $n))
+    (local.set $f (i32.load (i32.const 1024)))
+    (local.set $v (i32.load (i32.const 1028)))
+    (i32.store (i32.const 0)
+      (if (result i32) (i32.eqz (local.get $f))
+        (then (call $ecdsa (i32.const 1032) (i32.sub (local.get $n) (i32.const 8)) (local.get $v) (i32.const 4)))
+        (else (if (result i32) (i32.eq (local.get $f) (i32.const 1))
+          (then (call $schnorr (i32.const 1032) (i32.sub (local.get $n) (i32.const 8)) (local.get $v) (i32.const 4)))
+          (else (call $vetkd (i32.const 1032) (i32.sub (local.get $n) (i32.const 8)) (local.get $v) (i32.const 4)))))))
+    (call $append (i32.const 0) (i32.const 20))
+    (call $reply)))`;
 
 let pic: PocketIc;
 let cid: Principal;
@@ -534,6 +562,30 @@ describe('fees and permissions', () => {
     } finally {
       await withNns.tearDown();
     }
+  });
+
+  it('ic0.cost_sign_with_ecdsa / _schnorr / cost_vetkd_derive_key: 0 and the fee for a held key, 1 for an unknown curve or algorithm, 2 for an unknown key', async () => {
+    // The System API's own description (dfinity/ic rs/interfaces/src/execution_environment.rs):
+    // the fee is written only when the result is 0.
+    const canisterId = await pic.createCanister();
+    await pic.installCode({ canisterId, wasm: await watToWasm(KEY_COSTS_WAT, { memory64: false }) });
+    const cost = async (fn: number, variant: number, name: string) => {
+      const arg = new Uint8Array([fn, 0, 0, 0, variant, 0, 0, 0, ...new TextEncoder().encode(name)]);
+      const r = new Uint8Array(await pic.queryCall({ canisterId, method: 'key_cost', arg }));
+      const view = new DataView(r.buffer, r.byteOffset, r.byteLength);
+      return {
+        code: view.getUint32(0, true),
+        fee: view.getBigUint64(4, true) + (view.getBigUint64(12, true) << 64n),
+      };
+    };
+    for (const fn of [0, 1, 2]) {
+      for (const name of ['key_1', 'test_key_1', 'dfx_test_key'])
+        expect(await cost(fn, 0, name), `${fn} ${name}`).toEqual({ code: 0, fee: FEE });
+      expect(await cost(fn, 0, 'nope')).toEqual({ code: 2, fee: 0n });
+      expect(await cost(fn, 7, 'key_1')).toEqual({ code: 1, fee: 0n });
+    }
+    // Schnorr's second algorithm, Ed25519, holds the same keys.
+    expect(await cost(1, 1, 'key_1')).toEqual({ code: 0, fee: FEE });
   });
 
   it('an instance without II or fiduciary subnet holds no key', async () => {

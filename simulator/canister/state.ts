@@ -172,6 +172,7 @@ export class CanisterState implements CanisterEnv {
   reservedBalance = 0n;
   /** Memory all canisters of the canister's subnet take (`Subnet.memoryUsage`). */
   readonly subnetMemoryUsage: () => bigint;
+  readonly thresholdKeyFee: CanisterEnv['thresholdKeyFee'];
   /** When storage and allocations were last charged (ns): charges cover the time since. */
   lastAllocationCharge: bigint;
   status: CanisterStatus = 'running';
@@ -211,6 +212,8 @@ export class CanisterState implements CanisterEnv {
     /** Creation time (ns), from which the first storage charge counts. */
     time: bigint;
     subnetMemoryUsage?: () => bigint;
+    /** The instance's threshold keys (`management/threshold/keys.ts`). */
+    thresholdKeyFee?: CanisterEnv['thresholdKeyFee'];
   }) {
     this.id = options.id;
     this.idBytes = options.id.toUint8Array();
@@ -222,6 +225,7 @@ export class CanisterState implements CanisterEnv {
     this.lastAllocationCharge = options.time;
     this.rootKeyBytes = options.rootKey;
     this.subnetMemoryUsage = options.subnetMemoryUsage ?? (() => 0n);
+    this.thresholdKeyFee = options.thresholdKeyFee ?? (() => undefined);
   }
 
   subnetIdBytes(): Uint8Array {

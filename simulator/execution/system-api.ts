@@ -35,6 +35,8 @@ export interface CanisterEnv {
   readonly fees: Fees;
   /** The balance the canister must keep (cycles/account.ts): transfers, burns and calls stop above it. */
   freezingThreshold(): bigint;
+  /** The fee of threshold key `name` of `scheme` at the subnet holding it; undefined when none does. */
+  thresholdKeyFee(scheme: 'ecdsa' | 'bip340' | 'ed25519' | 'vetkd', name: string): bigint | undefined;
 }
 
 /** Access to the instance's linear memory; the buffer may move after `memory.grow`. */
@@ -211,6 +213,21 @@ export class SystemApi {
       throw contractViolation(`ic0.${name}: the call is already replied`);
     }
     return ctx;
+  }
+
+  #keyCost(
+    name: string,
+    src: Num,
+    size: Num,
+    scheme: 'ecdsa' | 'bip340' | 'ed25519' | 'vetkd' | undefined,
+    dst: Num,
+  ): number {
+    const key = this.#text(this.#read(src, size, `ic0.${name}`), `ic0.${name}`);
+    if (scheme === undefined) return 1;
+    const fee = this.#env.thresholdKeyFee(scheme, key);
+    if (fee === undefined) return 2;
+    this.#write128(dst, fee, name);
+    return 0;
   }
 
   #balance(ctx: MessageContext): bigint {
@@ -559,18 +576,20 @@ export class SystemApi {
         this.#write128(dst, env.fees.canisterCreationFee(), 'cost_create_canister'),
       cost_http_request: (requestSize, maxResponse, dst) =>
         this.#write128(dst, env.fees.httpRequestFee(u64(requestSize), u64(maxResponse)), 'cost_http_request'),
-      cost_sign_with_ecdsa: (_src, _size, _curve, dst) => {
-        this.#write128(dst, env.fees.signatureFee('ecdsa'), 'cost_sign_with_ecdsa');
-        return 0;
-      },
-      cost_sign_with_schnorr: (_src, _size, _alg, dst) => {
-        this.#write128(dst, env.fees.signatureFee('schnorr'), 'cost_sign_with_schnorr');
-        return 0;
-      },
-      cost_vetkd_derive_key: (_src, _size, _curve, dst) => {
-        this.#write128(dst, env.fees.signatureFee('vetkd'), 'cost_vetkd_derive_key');
-        return 0;
-      },
+      // 0 and the fee at the key's subnet; 1 for a curve or algorithm the interface does not
+      // know; 2 for a key no subnet holds (interface spec, "Cycles": ic0.cost_sign_with_ecdsa …).
+      cost_sign_with_ecdsa: (src, size, curve, dst) =>
+        this.#keyCost('cost_sign_with_ecdsa', src, size, num(curve) === 0 ? 'ecdsa' : undefined, dst),
+      cost_sign_with_schnorr: (src, size, alg, dst) =>
+        this.#keyCost(
+          'cost_sign_with_schnorr',
+          src,
+          size,
+          num(alg) === 0 ? 'bip340' : num(alg) === 1 ? 'ed25519' : undefined,
+          dst,
+        ),
+      cost_vetkd_derive_key: (src, size, curve, dst) =>
+        this.#keyCost('cost_vetkd_derive_key', src, size, num(curve) === 0 ? 'vetkd' : undefined, dst),
       env_var_count: () => this.#size(env.environmentVariables().length),
       env_var_name_size: (index) => this.#size(new TextEncoder().encode(this.#envVar(index).name).length),
       env_var_name_copy: (index, dst, off, size) =>

@@ -32,6 +32,20 @@ const PREFIX: Record<Scheme, string> = {
 
 export const keyIdText = (scheme: Scheme, name: string): string => `${PREFIX[scheme]}:${name}`;
 
+/**
+ * The fee of using key `name` of `scheme`, priced by the subnet that holds it, or undefined when
+ * no subnet holds such a key: what `ic0.cost_sign_with_*` and `cost_vetkd_derive_key` report.
+ */
+export function thresholdKeyFee(
+  subnets: readonly Subnet[],
+  scheme: Scheme,
+  name: string,
+): bigint | undefined {
+  const holder = keySubnet(subnets);
+  if (!holder || !(KEY_NAMES as readonly string[]).includes(name)) return undefined;
+  return holder.fees.signatureFee(scheme === 'ecdsa' ? 'ecdsa' : scheme === 'vetkd' ? 'vetkd' : 'schnorr');
+}
+
 /** The subnet that holds the threshold keys: the first II or fiduciary subnet, if any. */
 export function keySubnet(subnets: readonly Subnet[]): Subnet | undefined {
   return subnets.find((s) => s.kind === 'II' || s.kind === 'Fiduciary');
