@@ -15,6 +15,8 @@ import { rejectDescribed, rejectWith, reply as replied, type CallResult, type Re
 import { type ManagementCall, type ManagementHandler, type Replica } from '../subnet/replica.ts';
 import type { Subnet } from '../subnet/subnet.ts';
 import * as errors from './errors.ts';
+import { CanisterSnapshots, isSnapshotMethod, SNAPSHOT_METHODS } from './snapshots.ts';
+import { canisterMetadata } from './canister-metadata.ts';
 import {
   consume,
   displayCycles,
@@ -73,6 +75,7 @@ const INGRESS_METHODS = new Set<string>([
   'stop_canister',
   'canister_status',
   'delete_canister',
+  ...SNAPSHOT_METHODS,
 ]);
 
 /**
@@ -112,9 +115,19 @@ export class ManagementCanister implements ManagementHandler {
   readonly #host: ManagementHost;
   /** A canister caller's `sender_canister_version`, which its history entries record. */
   readonly #claimedVersions = new WeakMap<ManagementCall, bigint>();
+  readonly #snapshots: CanisterSnapshots;
 
   constructor(host: ManagementHost) {
     this.#host = host;
+    this.#snapshots = new CanisterSnapshots({
+      get replica() {
+        return host.replica;
+      },
+      controlled: (id, caller) => this.#controlled(id, caller),
+      record: (canister, call, details) => this.#record(canister, call, details),
+      uninstall: (canister, call) => this.#uninstall(canister, call),
+      decode: (method, arg) => this.#decode(method, arg),
+    });
   }
 
   acceptsIngress(method: string): UserError | undefined {
@@ -220,6 +233,13 @@ export class ManagementCanister implements ManagementHandler {
     });
   }
 
+  /** `uninstall_code`'s effects, with its history entry. */
+  #uninstall(canister: CanisterState, call: ManagementCall): void {
+    uninstallCode(canister);
+    this.#replica.rejectOpenCallContexts(canister, 'Canister has been uninstalled.');
+    this.#record(canister, call, { code_uninstall: null });
+  }
+
   #dispatch(call: ManagementCall): Uint8Array | 'pending' {
     const m = call.method;
     if (!isManagementMethod(m)) throw errors.unknownMethod(m);
@@ -229,6 +249,7 @@ export class ManagementCanister implements ManagementHandler {
       return 'pending';
     }
     const reply = (value?: unknown): Uint8Array => this.#encode(m, value);
+    if (isSnapshotMethod(m)) return reply(this.#snapshots.handle(m, call));
     // Each case decodes its own argument (so that its type follows the method) before any check.
     switch (m) {
       case 'provisional_create_canister_with_cycles': {
@@ -317,10 +338,7 @@ export class ManagementCanister implements ManagementHandler {
       }
       case 'uninstall_code': {
         const a = this.#decode(m, call.arg);
-        const canister = this.#controlled(a.canister_id, call.caller);
-        uninstallCode(canister);
-        this.#replica.rejectOpenCallContexts(canister, 'Canister has been uninstalled.');
-        this.#record(canister, call, { code_uninstall: null });
+        this.#uninstall(this.#controlled(a.canister_id, call.caller), call);
         return reply();
       }
       case 'start_canister': {
@@ -366,6 +384,9 @@ export class ManagementCanister implements ManagementHandler {
         const s = canister.settings;
         return reply({
           status: { [canister.status]: null },
+          // Newer spec fields: migration is for the NNS's canister migration, which never readies a canister here.
+          ready_for_migration: false,
+          version: canister.versionNumber,
           settings: {
             controllers: canister.controllers,
             compute_allocation: s.computeAllocation,
@@ -471,6 +492,13 @@ export class ManagementCanister implements ManagementHandler {
           module_hash: canister.moduleHash ? [canister.moduleHash] : [],
           controllers: canister.controllers,
         });
+      }
+      case 'canister_metadata': {
+        const a = this.#decode(m, call.arg);
+        if (!call.fromCanister) throw errors.onlyCanisters(m);
+        const canister = this.#replica.findCanister(a.canister_id);
+        if (!canister) throw errors.canisterNotFound(a.canister_id);
+        return reply(canisterMetadata(canister, call.caller, a.name));
       }
       case 'fetch_canister_logs': {
         this.#decode(m, call.arg); // a malformed argument is reported first

@@ -132,6 +132,8 @@ export class Scheduler {
     this.#replica.rejectOpenCallContexts(canister, 'Canister has been uninstalled.');
     uninstallCode(canister);
     canister.chunkStore.clear();
+    // A canister that runs out of cycles loses its snapshots too (spec: "IC method delete_canister_snapshot").
+    canister.snapshots.clear();
     canister.settings = { ...canister.settings, computeAllocation: 0n, memoryAllocation: 0n };
     canister.history = [];
     canister.balance = 0n;
