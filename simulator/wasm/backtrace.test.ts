@@ -4,6 +4,7 @@ import { BACKTRACE_WAT, GO_BACKTRACE } from '../../fixtures/wat/backtrace.ts';
 import { compileCanisterModule } from './cache.ts';
 import { decodeModule } from './decode.ts';
 import { instrumentModule } from './instrument.ts';
+import { leb, withCustomSection } from './test-support.ts';
 import {
   canisterBacktrace,
   demangle,
@@ -41,6 +42,56 @@ describe('demangle (rustc_demangle, alternate form)', () => {
       '_RNvC3foo3bar',
     ])
       expect(demangle(name)).toBe(name === '_ZN3fooE' ? 'foo' : name);
+  });
+});
+
+/** A `name` section payload: subsection 0 (module name), then subsection 1 (function names). */
+function namePayload(functions: [number, string][], moduleName = 'm'): Uint8Array {
+  const enc = new TextEncoder();
+  const str = (t: string): number[] => [...leb(enc.encode(t).length), ...enc.encode(t)];
+  const sub = (id: number, body: number[]): number[] => [id, ...leb(body.length), ...body];
+  const fns = [...leb(functions.length), ...functions.flatMap(([i, n]) => [...leb(i), ...str(n)])];
+  return new Uint8Array([...sub(0, str(moduleName)), ...sub(1, fns)]);
+}
+
+const TWO_FUNCS = '(module (func unreachable) (func (export "canister_update go") (call 0)))';
+
+describe('the name section (function names, read once per module)', () => {
+  it('reads function names after a module-name subsection', async () => {
+    const bytes = withCustomSection(
+      await watToWasm(TWO_FUNCS, { debugNames: false }),
+      'name',
+      namePayload([
+        [0, '_ZN1a5inner17h0123456789abcdefE'],
+        [1, 'go'],
+      ]),
+    );
+    expect([...decodeModule(bytes).functionNames]).toEqual([
+      [0, '_ZN1a5inner17h0123456789abcdefE'],
+      [1, 'go'],
+    ]);
+  });
+
+  it('has none when the module has no name section', async () => {
+    expect(decodeModule(await watToWasm(TWO_FUNCS, { debugNames: false })).functionNames.size).toBe(0);
+  });
+
+  it('ignores a malformed one whole: the module still compiles and a trap has no backtrace', async () => {
+    const good = namePayload([[0, 'inner']]);
+    // Truncated: the function subsection claims more bytes than the section holds.
+    const truncated = good.subarray(0, good.length - 2);
+    // Invalid UTF-8 in a name.
+    const badUtf8 = namePayload([[0, 'x']]).map((b, i, a) => (i === a.length - 1 ? 0xff : b));
+    for (const payload of [truncated, badUtf8]) {
+      const compiled = compileCanisterModule(
+        withCustomSection(await watToWasm(TWO_FUNCS, { debugNames: false }), 'name', payload),
+      );
+      expect(compiled.functionNames.size).toBe(0);
+      const e = new Error('x');
+      e.stack =
+        'Error: x\n    at wasm://wasm/1:wasm-function[0]:0x2b\n    at wasm://wasm/1:wasm-function[1]:0x2f';
+      expect(canisterBacktrace(compiled.info, e)).toBeUndefined();
+    }
   });
 });
 
