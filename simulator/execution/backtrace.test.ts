@@ -59,6 +59,18 @@ describe('canister backtraces', async () => {
     expect(rejectOf(h.update(id, 'go', new Uint8Array(), STRANGER)).message).toContain(BACKTRACE);
   });
 
+  it('a query gets the same, by the same rule (a query has no log to keep it)', () => {
+    const h = new Harness();
+    const id = h.deploy(wasm);
+    const queryBacktrace = BACKTRACE.replace(/go\n$/, 'go_query\n');
+    expect(rejectOf(h.query(id, 'go_query')).message).toContain(
+      `Canister trapped: unreachable\n${queryBacktrace}.\n`,
+    );
+    const hidden = rejectOf(h.query(id, 'go_query', new Uint8Array(), STRANGER)).message;
+    expect(hidden).toContain('Canister trapped: unreachable.\n');
+    expect(hidden).not.toContain('Backtrace');
+  });
+
   it('a module without a name section traps without a backtrace', async () => {
     const h = new Harness();
     const id = h.deploy(await watToWasm(BACKTRACE_WAT, { debugNames: false }));
