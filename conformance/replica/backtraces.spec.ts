@@ -11,7 +11,12 @@ import { IDL } from '@icp-sdk/core/candid';
 import { Principal } from '@icp-sdk/core/principal';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { watToWasm } from '../../fixtures/wat.ts';
-import { BACKTRACE_WAT, GO_BACKTRACE, GO_TRAP_INDEX } from '../../fixtures/wat/backtrace.ts';
+import {
+  BACKTRACE_WAT,
+  GO_BACKTRACE,
+  GO_STABLE_BACKTRACE,
+  GO_TRAP_INDEX,
+} from '../../fixtures/wat/backtrace.ts';
 import { createPic } from '../support/pic.ts';
 import { expectCallFailure } from '../support/reject.ts';
 
@@ -76,6 +81,20 @@ describe('canister backtraces', () => {
     );
     expect(failure.message).toContain(
       `Canister called \`ic0.trap\` with message: 'boom'\nCanister Backtrace:\ntrap_inner\nunknown function at index ${GO_TRAP_INDEX}\n.\n`,
+    );
+  });
+
+  it('a stable memory trap starts at the ic0 function (Wasm-native stable memory)', async () => {
+    const id = await install();
+    const failure = await expectCallFailure(
+      pic.updateCall({ canisterId: id, method: 'go_stable', arg: none }),
+      {
+        rejectCode: 'CanisterError',
+        errorCode: 'CanisterTrapped',
+      },
+    );
+    expect(failure.message).toContain(
+      `Canister trapped: stable memory out of bounds\nCanister Backtrace:\n${GO_STABLE_BACKTRACE.join('\n')}\n.\n`,
     );
   });
 

@@ -8,7 +8,12 @@ import { IDL } from '@icp-sdk/core/candid';
 import { Principal } from '@icp-sdk/core/principal';
 import { describe, expect, it } from 'vitest';
 import { watToWasm } from '../../fixtures/wat.ts';
-import { BACKTRACE_WAT, GO_BACKTRACE, GO_TRAP_INDEX } from '../../fixtures/wat/backtrace.ts';
+import {
+  BACKTRACE_WAT,
+  GO_BACKTRACE,
+  GO_STABLE_BACKTRACE,
+  GO_TRAP_INDEX,
+} from '../../fixtures/wat/backtrace.ts';
 import { EXECUTION_ERRORS_DOCS } from '../errors.ts';
 import { ANONYMOUS, Harness, MANAGEMENT, rejectOf, replyOf } from '../testing/harness.ts';
 
@@ -41,6 +46,14 @@ describe('canister backtraces', async () => {
     expect(r.errorCode).toBe('CanisterCalledTrap');
     expect(r.message).toContain(
       `Canister called \`ic0.trap\` with message: 'boom'\nCanister Backtrace:\ntrap_inner\nunknown function at index ${GO_TRAP_INDEX}\n.\n`,
+    );
+  });
+
+  it('a stable memory trap starts at the ic0 function, which the replica runs as Wasm', () => {
+    const h = new Harness();
+    const id = h.deploy(wasm);
+    expect(rejectOf(h.update(id, 'go_stable')).message).toContain(
+      `Canister trapped: stable memory out of bounds\nCanister Backtrace:\n${GO_STABLE_BACKTRACE.join('\n')}\n.\n`,
     );
   });
 

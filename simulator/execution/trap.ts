@@ -62,6 +62,8 @@ export type HypervisorError =
 /** Thrown inside a System API call or the executor to end the message with a trap. */
 export class TrapSignal extends Error {
   readonly error: HypervisorError;
+  /** The `ic0` function it was thrown from, when the replica runs that function as Wasm (`IN_WASM`). */
+  ic0Function?: string;
   constructor(error: HypervisorError) {
     super(describe(error));
     this.name = 'TrapSignal';
@@ -118,10 +120,38 @@ function backtraceSuffix(e: Backtraced): string {
   return e.backtrace && !e.backtraceHidden ? `\n${renderBacktrace(e.backtrace)}` : '';
 }
 
+/**
+ * The `ic0` functions the replica replaces with Wasm code at the import's
+ * function index (Wasm-native stable memory: dfinity/ic
+ * `rs/embedders/src/wasm_utils/system_api_replacements.rs`), so that a trap
+ * inside one has a frame of its own, named as the module names that import
+ * (`stable64_write` in backtraces.rs); every other `ic0` function is a host
+ * function, without a frame.
+ */
+const IN_WASM = new Set([
+  'stable_size',
+  'stable_grow',
+  'stable_read',
+  'stable_write',
+  'stable64_size',
+  'stable64_grow',
+  'stable64_read',
+  'stable64_write',
+]);
+
+/** Marks a trap thrown by `ic0.<name>` when the replica would show that function as a frame. */
+export function tagIc0Frame(thrown: unknown, name: string): void {
+  if (thrown instanceof TrapSignal && IN_WASM.has(name)) thrown.ic0Function ??= name;
+}
+
 /** `error` with the backtrace of `thrown` in canister module `info`, for the kinds that carry one. */
 export function withBacktrace(error: HypervisorError, info: ModuleInfo, thrown: unknown): HypervisorError {
   if (error.kind !== 'Trapped' && error.kind !== 'CalledTrap') return error;
-  const backtrace = canisterBacktrace(info, thrown);
+  const host = thrown instanceof TrapSignal ? thrown.ic0Function : undefined;
+  const imported = host
+    ? info.imports.find((i) => i.kind === 'func' && i.module === 'ic0' && i.name === host)
+    : undefined;
+  const backtrace = canisterBacktrace(info, thrown, imported?.index);
   return backtrace ? { ...error, backtrace } : error;
 }
 

@@ -72,11 +72,18 @@ export function originalFunctionIndex(info: ModuleInfo, instrumented: number): n
  * The backtrace of `thrown` in the canister module `info`: its Wasm frames,
  * mapped to the original module and named (demangled), innermost first; or
  * undefined when no frame has a name (no `name` section: the replica then
- * omits the backtrace).
+ * omits the backtrace). `innermost`, the index of an imported function the
+ * replica runs as Wasm, adds that function's frame on top.
  */
-export function canisterBacktrace(info: ModuleInfo, thrown: unknown): BacktraceFrame[] | undefined {
+export function canisterBacktrace(
+  info: ModuleInfo,
+  thrown: unknown,
+  innermost?: number,
+): BacktraceFrame[] | undefined {
+  const indices = wasmStackFrames(thrown);
+  if (innermost !== undefined) indices.unshift(innermost);
   const frames: BacktraceFrame[] = [];
-  for (const i of wasmStackFrames(thrown)) {
+  for (const i of indices) {
     const index = originalFunctionIndex(info, i);
     if (index === undefined) continue;
     const name = info.functionNames.get(index);
