@@ -8,6 +8,6 @@
  * const ic = Instance.create({ subnets: [{ kind: 'Application' }] });
  */
 export { Instance, type InstanceOptions } from './instance.ts';
-export type { CallResult, Reply, Reject } from './result.ts';
+export type { CallResult, MessageLink, Reply, Reject, TrapReport } from './result.ts';
 export * from './types.ts';
 export * from './errors.ts';

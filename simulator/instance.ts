@@ -20,7 +20,7 @@ import { ManagementCanister } from './management/canister.ts';
 import * as mgmtErrors from './management/errors.ts';
 import { thresholdKeyFee } from './management/threshold/keys.ts';
 import { instructionLimits, type InstructionLimits } from './execution/limits.ts';
-import { reject, reply, type CallResult, type Reject } from './result.ts';
+import { reject, reply, type CallResult, type Reject, type TrapReport } from './result.ts';
 import { GENESIS_NS, Replica } from './subnet/replica.ts';
 import type { PendingOutcall } from './subnet/https-outcalls.ts';
 import { HttpRequestResult, TransformArgs } from './management/idl.ts';
@@ -220,8 +220,8 @@ export class Instance {
     this.#alive();
     const id = messageIdHex(messageId);
     for (let round = 0; round <= MAX_AWAIT_ROUNDS; round++) {
-      const outcome = this.#replica.ingress.get(id)?.outcome;
-      if (outcome) return outcome;
+      const record = this.#replica.ingress.get(id);
+      if (record?.outcome) return withTraps(record.outcome, record.traps);
       if (round < MAX_AWAIT_ROUNDS) this.#replica.tick();
     }
     throw new InstanceError('IngressTimeout', id, MAX_AWAIT_ROUNDS);
@@ -239,7 +239,7 @@ export class Instance {
     if (caller && caller.compareTo(record.sender) !== 'eq') {
       throw new InstanceError('ForbiddenIngressStatus');
     }
-    return record.outcome;
+    return record.outcome && withTraps(record.outcome, record.traps);
   }
 
   /**
@@ -638,4 +638,12 @@ function decodeField(arg: Uint8Array, field: string, type: IDL.Type): unknown {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * `outcome` with the failed executions of its call tree as `traps` (icsim's
+ * trap reports, `subnet/trap-chain.ts`), when there were any.
+ */
+function withTraps(outcome: CallResult, traps: readonly TrapReport[] | undefined): CallResult {
+  return traps && traps.length > 0 ? { ...outcome, traps: [...traps] } : outcome;
 }

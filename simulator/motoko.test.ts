@@ -43,6 +43,21 @@ describe('a Motoko canister (moc, enhanced orthogonal persistence: wasm64 with a
     expect(nat(replyOf(h.query(id, 'get', none)))).toBe(1n);
   });
 
+  it('prints the function names of a trap from its name section (canister backtrace)', () => {
+    const h = new Harness();
+    const id = h.deploy(wasm);
+    const r = rejectOf(h.update(id, 'fail', none));
+    // moc names its functions (the RTS's `ic_trap` calls `ic0.trap`; `fail` is the method's body).
+    expect(r.message).toContain(
+      "Canister called `ic0.trap` with message: 'explicit trap'\nCanister Backtrace:\nic_trap\n",
+    );
+    expect(r.message).toMatch(/\nfail\n\.\nConsider gracefully handling failures/);
+    const [trap] = r.traps ?? [];
+    expect(trap?.backtrace?.[0]).toBe('ic_trap');
+    expect(trap?.backtrace?.at(-1)).toBe('fail');
+    expect(trap?.path).toBe(`ingress 2vxsx-fae → ${id.toText()}.fail (update fail)`);
+  });
+
   it('refuses an upgrade that names no wasm_memory_persistence, as the replica guards EOP canisters', () => {
     const h = new Harness();
     const id = h.deploy(wasm);

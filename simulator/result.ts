@@ -21,6 +21,8 @@ import {
 export interface Reply {
   status: 'replied';
   reply: Uint8Array;
+  /** icsim's addition, in process only: the traps in this ingress message's call tree ({@link TrapReport}). */
+  traps?: readonly TrapReport[];
 }
 
 export interface Reject {
@@ -30,6 +32,44 @@ export interface Reject {
   message: string;
   /** What a calling canister reads with `msg_reject_msg`, when it is not `message`. */
   callerMessage?: string;
+  /** icsim's addition, in process only: the traps in this ingress message's call tree ({@link TrapReport}). */
+  traps?: readonly TrapReport[];
+}
+
+/**
+ * One message of the chain that led to a trap: `caller` sent `method` to
+ * `callee`. `kind` is `ingress` (a user's message), `call` (a canister's
+ * call) or `system` (a heartbeat or the global timer; `caller` is then empty).
+ */
+export interface MessageLink {
+  kind: 'ingress' | 'call' | 'system';
+  caller: string;
+  callee: string;
+  method: string;
+}
+
+/**
+ * icsim's addition (the replica has no such thing): an execution that failed
+ * in an ingress message's call tree, with the chain of messages that led to
+ * it, from the ingress message to the message whose execution failed.
+ * `Instance.awaitIngress` and `ingressStatus` attach them to the result as
+ * `traps`; PocketIC's REST API has no field for them, so they exist in process
+ * only (the backtrace itself is in the reject message and the canister log,
+ * as the replica puts it).
+ */
+export interface TrapReport {
+  /** The canister whose execution failed. */
+  canister: string;
+  /** What ran: `update <m>`, `query <m>` (replicated), `reply callback`, `reject callback`, `cleanup`, `canister_heartbeat`, `canister_global_timer`. */
+  entry: string;
+  /** The error as the canister log keeps it (backtrace included). */
+  message: string;
+  /** Function names of the backtrace, innermost first, when the module has a name section. */
+  backtrace?: readonly string[];
+  /** From the ingress message to the message that failed. */
+  chain: readonly MessageLink[];
+  /** The chain on one line: `ingress <sender> → <A>.<m1> → <B>.<m2> (<entry>)`. */
+  path: string;
 }
 
 export type CallResult = Reply | Reject;

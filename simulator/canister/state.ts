@@ -65,6 +65,8 @@ export type CallOrigin =
 export interface CallContext {
   id: number;
   origin: CallOrigin;
+  /** The method the call context's message called (the export for a heartbeat or timer): trap reports name it. */
+  method?: string;
   caller: Uint8Array;
   responded: boolean;
   outstandingCalls: number;
@@ -259,6 +261,21 @@ export class CanisterState implements CanisterEnv {
 
   isControlledBy(principal: Principal): boolean {
     return this.isController(principal.toUint8Array());
+  }
+
+  /**
+   * Whether `principal` may read the canister's logs under its `log_visibility`
+   * (spec: "IC method fetch_canister_logs"); the replica shows a trap's
+   * backtrace to such a caller only.
+   */
+  logsVisibleTo(principal: Uint8Array): boolean {
+    const visibility = this.settings.logVisibility;
+    return (
+      this.isController(principal) ||
+      'public' in visibility ||
+      ('allowed_viewers' in visibility &&
+        visibility.allowed_viewers.some((p) => equalBytes(p.toUint8Array(), principal)))
+    );
   }
 
   rootKey(): Uint8Array {

@@ -9,7 +9,8 @@ import { Principal } from '@icp-sdk/core/principal';
 import type { CanisterState } from '../canister/state.ts';
 import { freezingThresholdAtUsage, reserveCycles, storageReservation } from '../cycles/account.ts';
 import type { MessageContext, WasmClosure } from './message.ts';
-import { classifyThrown, type HypervisorError } from './trap.ts';
+import { backtraceForCaller, classifyThrown, withBacktrace, type HypervisorError } from './trap.ts';
+import { BACKTRACE_FRAME_LIMIT } from '../wasm/backtrace.ts';
 import type { WasmRuntime } from './runtime.ts';
 
 export type EntryPoint = { kind: 'export'; name: string } | { kind: 'closure'; closure: WasmClosure };
@@ -40,15 +41,19 @@ export function invoke(
   const metered = runtime.metered;
   if (metered) runtime.instructionCounter = ctx.instructionLimit - ctx.instructionsUsed;
   let error: HypervisorError | undefined;
+  // V8 keeps 10 frames in an error's stack by default; a trap's backtrace wants them all.
+  const stackLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = BACKTRACE_FRAME_LIMIT;
   try {
     if (entry.kind === 'export') runtime.callExport(entry.name);
     else if (!runtime.callTable(entry.closure.fn, entry.closure.env)) {
       error = { kind: 'FunctionNotFound', table: 0, index: entry.closure.fn };
     }
   } catch (thrown) {
-    error = classifyThrown(thrown);
+    error = withBacktrace(classifyThrown(thrown), runtime.compiled.info, thrown);
   } finally {
     api.context = outer;
+    Error.stackTraceLimit = stackLimit;
   }
   if (metered) {
     const left = runtime.instructionCounter;
@@ -168,5 +173,5 @@ export function execute(
     // cleanups, heartbeats and timers each add one).
     canister.versionNumber += 1n;
   }
-  return error;
+  return error && backtraceForCaller(error, canister.logsVisibleTo(ctx.caller));
 }

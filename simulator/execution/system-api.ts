@@ -8,7 +8,7 @@
  */
 import { CONTEXT_NAMES, isAllowed, isReplicated, type ContextKind } from './context.ts';
 import type { MessageContext, OutgoingCall } from './message.ts';
-import { TrapSignal, contractViolation } from './trap.ts';
+import { TrapSignal, contractViolation, tagIc0Frame } from './trap.ts';
 import { WASM_PAGE_SIZE, type StableMemory } from '../canister/stable-memory.ts';
 import { concatBytes, toHex } from '../bytes.ts';
 import { RejectCode } from '../errors.ts';
@@ -115,7 +115,13 @@ export class SystemApi {
       out[name] = f
         ? (...args: Num[]) => {
             this.#check(name);
-            return f(...args);
+            try {
+              return f(...args);
+            } catch (e) {
+              // A trap inside a function the replica runs as Wasm gets that function's frame.
+              tagIc0Frame(e, name);
+              throw e;
+            }
           }
         : () => {
             throw contractViolation(`ic0.${name} is not supported by icsim`);

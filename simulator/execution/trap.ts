@@ -7,6 +7,8 @@
  */
 import { EXECUTION_ERRORS_DOCS as DOCS, UserError, type ErrorCodeName } from '../errors.ts';
 import { displayCycles } from '../cycles/account.ts';
+import { canisterBacktrace, renderBacktrace, type BacktraceFrame } from '../wasm/backtrace.ts';
+import type { ModuleInfo } from '../wasm/decode.ts';
 const TOOLCHAIN_HELP =
   'This is likely an error with the compiler/CDK toolchain being used to build the canister. Please report the error message and Wasm module to the toolchain developers.';
 const TRAP_HELP =
@@ -23,9 +25,20 @@ export type TrapCode =
   | '32 bit stable memory api used on a memory larger than 4GB'
   | 'unknown';
 
+/**
+ * The backtrace the replica gives the two trap kinds (`Trapped`, `CalledTrap`
+ * with `Option<CanisterBacktrace>`): kept in the canister log always, shown
+ * in the error only to a caller who may read the canister's logs
+ * (`backtraceHidden` otherwise).
+ */
+export interface Backtraced {
+  backtrace?: BacktraceFrame[];
+  backtraceHidden?: boolean;
+}
+
 export type HypervisorError =
-  | { kind: 'Trapped'; code: TrapCode }
-  | { kind: 'CalledTrap'; message: string }
+  | ({ kind: 'Trapped'; code: TrapCode } & Backtraced)
+  | ({ kind: 'CalledTrap'; message: string } & Backtraced)
   | { kind: 'ContractViolation'; message: string; toolchain: boolean }
   | { kind: 'MethodNotFound'; methodKind: 'update' | 'query' | 'composite_query' | 'system'; name: string }
   | { kind: 'WasmModuleNotFound' }
@@ -49,6 +62,8 @@ export type HypervisorError =
 /** Thrown inside a System API call or the executor to end the message with a trap. */
 export class TrapSignal extends Error {
   readonly error: HypervisorError;
+  /** The `ic0` function it was thrown from, when the replica runs that function as Wasm (`IN_WASM`). */
+  ic0Function?: string;
   constructor(error: HypervisorError) {
     super(describe(error));
     this.name = 'TrapSignal';
@@ -63,9 +78,9 @@ export function contractViolation(message: string, toolchain = false): TrapSigna
 function describe(e: HypervisorError): string {
   switch (e.kind) {
     case 'Trapped':
-      return `Canister trapped: ${e.code}`;
+      return `Canister trapped: ${e.code}${backtraceSuffix(e)}`;
     case 'CalledTrap':
-      return `Canister called \`ic0.trap\` with message: '${e.message}'`;
+      return `Canister called \`ic0.trap\` with message: '${e.message}'${backtraceSuffix(e)}`;
     case 'ContractViolation':
       return `Canister violated contract: ${e.message}`;
     case 'MethodNotFound':
@@ -98,6 +113,59 @@ function describe(e: HypervisorError): string {
           : '')
       );
   }
+}
+
+/** errors.rs `Display` of `Trapped` / `CalledTrap`: `"\n{backtrace}"` after the text when there is one. */
+function backtraceSuffix(e: Backtraced): string {
+  return e.backtrace && !e.backtraceHidden ? `\n${renderBacktrace(e.backtrace)}` : '';
+}
+
+/**
+ * The `ic0` functions the replica replaces with Wasm code at the import's
+ * function index (Wasm-native stable memory: dfinity/ic
+ * `rs/embedders/src/wasm_utils/system_api_replacements.rs`), so that a trap
+ * inside one has a frame of its own, named as the module names that import
+ * (`stable64_write` in backtraces.rs); every other `ic0` function is a host
+ * function, without a frame.
+ */
+const IN_WASM = new Set([
+  'stable_size',
+  'stable_grow',
+  'stable_read',
+  'stable_write',
+  'stable64_size',
+  'stable64_grow',
+  'stable64_read',
+  'stable64_write',
+]);
+
+/** Marks a trap thrown by `ic0.<name>` when the replica would show that function as a frame. */
+export function tagIc0Frame(thrown: unknown, name: string): void {
+  if (thrown instanceof TrapSignal && IN_WASM.has(name)) thrown.ic0Function ??= name;
+}
+
+/** `error` with the backtrace of `thrown` in canister module `info`, for the kinds that carry one. */
+export function withBacktrace(error: HypervisorError, info: ModuleInfo, thrown: unknown): HypervisorError {
+  if (error.kind !== 'Trapped' && error.kind !== 'CalledTrap') return error;
+  const host = thrown instanceof TrapSignal ? thrown.ic0Function : undefined;
+  const imported = host
+    ? info.imports.find((i) => i.kind === 'func' && i.module === 'ic0' && i.name === host)
+    : undefined;
+  const backtrace = canisterBacktrace(info, thrown, imported?.index);
+  return backtrace ? { ...error, backtrace } : error;
+}
+
+/** `error` with its backtrace hidden from a caller who may not read the canister's logs. */
+export function backtraceForCaller(error: HypervisorError, mayReadLogs: boolean): HypervisorError {
+  if ((error.kind !== 'Trapped' && error.kind !== 'CalledTrap') || !error.backtrace || mayReadLogs)
+    return error;
+  return { ...error, backtraceHidden: true };
+}
+
+/** `error` as the canister log keeps it: with its backtrace, whoever called. */
+export function backtraceForLog(error: HypervisorError): HypervisorError {
+  if ((error.kind !== 'Trapped' && error.kind !== 'CalledTrap') || !error.backtraceHidden) return error;
+  return { ...error, backtraceHidden: false };
 }
 
 function help(e: HypervisorError): string {

@@ -16,10 +16,11 @@ import type { CallContext, CallOrigin, CanisterState } from '../canister/state.t
 import { execute } from '../execution/executor.ts';
 import type { WasmRuntime } from '../execution/runtime.ts';
 import { newMessageContext, type MessageContext } from '../execution/message.ts';
-import { toUserError, type HypervisorError } from '../execution/trap.ts';
+import { backtraceForLog, toUserError, type HypervisorError } from '../execution/trap.ts';
 import { callerMessage, noResponse, reject, rejectWith, type CallResult, type Reject } from '../result.ts';
 import { isWasm64, prepayExecution, refundExecution } from '../cycles/account.ts';
 import type { Replica } from './replica.ts';
+import { entryName, reportTrap } from './trap-chain.ts';
 
 export class CallContextManager {
   readonly #replica: Replica;
@@ -40,6 +41,7 @@ export class CallContextManager {
     if (prepaid instanceof UserError) return false;
     const cc = this.#newCallContext(canister, { kind: 'system' }, new Uint8Array(), 0n);
     cc.responded = true;
+    cc.method = name;
     const ctx = this.#context(canister, 'T', cc, new Uint8Array());
     const error = execute(canister, ctx, { kind: 'export', name }, true);
     refundExecution(canister, prepaid, limit, ctx.instructionsUsed);
@@ -139,6 +141,7 @@ export class CallContextManager {
       );
     }
     const cc = this.#newCallContext(canister, origin, caller, cycles);
+    cc.method = method;
     const ctx = this.#context(canister, kind, cc, arg, { deadline });
     const error = execute(canister, ctx, { kind: 'export', name: entry }, kind === 'U');
     refundExecution(canister, prepaid, limit, ctx.instructionsUsed);
@@ -191,6 +194,7 @@ export class CallContextManager {
       this.#countInstructions(cc, cleanup);
       if (!cleanupError) this.#applyEffects(canister, cc, cleanup);
       this.keepLogs(canister, cleanup, cleanupError);
+      if (cleanupError) reportTrap(this.#replica, canister, cc, 'cleanup', cleanupError);
     }
     // The callback ran on the execution `call_perform` prepaid; the unused part comes back.
     refundExecution(canister, callback.prepaidResponseExecution, ctx.instructionLimit, used);
@@ -207,6 +211,7 @@ export class CallContextManager {
   ): void {
     if (ctx) this.#countInstructions(cc, ctx);
     if (ctx) this.keepLogs(canister, ctx, error);
+    if (ctx && error) reportTrap(this.#replica, canister, cc, entryName(ctx.kind, cc), error);
     if (ctx && !error) {
       if (persisted) this.#applyEffects(canister, cc, ctx);
       if (ctx.response) this.#respond(cc, ctx.response);
@@ -266,7 +271,8 @@ export class CallContextManager {
   keepLogs(canister: CanisterState, ctx: MessageContext, error: HypervisorError | undefined): void {
     for (const line of ctx.logs) this.#replica.log(canister, line);
     if (error) {
-      const text = `[TRAP]: ${toUserError(error, canister.idText).message}`;
+      // The log keeps a trap's backtrace whoever called (wasmtime_embedder/system_api.rs `add_canister_log_for_trap`).
+      const text = `[TRAP]: ${toUserError(backtraceForLog(error), canister.idText).message}`;
       this.#replica.log(canister, new TextEncoder().encode(text));
     }
   }

@@ -12,7 +12,7 @@ import { InstanceError, UserError, canisterNotFound } from '../errors.ts';
 import { execute } from '../execution/executor.ts';
 import { newMessageContext } from '../execution/message.ts';
 import { toUserError } from '../execution/trap.ts';
-import { rejectWith, type CallResult, type Reject } from '../result.ts';
+import { rejectWith, type CallResult, type Reject, type TrapReport } from '../result.ts';
 import { statusError } from './call-context.ts';
 import { freezingThreshold, shortfall } from '../cycles/account.ts';
 import type { Replica } from './replica.ts';
@@ -27,6 +27,8 @@ export interface IngressRecord {
   target: Principal;
   method: string;
   outcome?: CallResult;
+  /** Executions that failed in its call tree (icsim's trap reports; `subnet/trap-chain.ts`). */
+  traps?: TrapReport[];
 }
 
 /**

@@ -19,7 +19,7 @@ import type { CanisterState } from '../canister/state.ts';
 import { invoke } from '../execution/executor.ts';
 import type { WasmRuntime } from '../execution/runtime.ts';
 import { newMessageContext } from '../execution/message.ts';
-import { toUserError } from '../execution/trap.ts';
+import { backtraceForCaller, toUserError, type HypervisorError } from '../execution/trap.ts';
 import { rejectDescribed, type CallResult } from '../result.ts';
 import { callbackArgs, runnableTarget } from './call-context.ts';
 import type { Replica } from './replica.ts';
@@ -144,9 +144,12 @@ function runCall(
     instructionLimit: limit,
     dataCertificate: level === 'top' ? once(() => replica.dataCertificate(canister)) : undefined,
   });
+  // A trap's backtrace is for callers who may read the canister's logs (as in `execute`).
+  const forCaller = (e: HypervisorError): HypervisorError =>
+    backtraceForCaller(e, canister.logsVisibleTo(caller));
   const error = invoke(runtime, ctx, { kind: 'export', name: entry });
   let contextInstructions = ctx.instructionsUsed;
-  if (error) return rejectDescribed(toUserError(error, canister.idText));
+  if (error) return rejectDescribed(toUserError(forCaller(error), canister.idText));
   // Once the call has responded, what it still awaits cannot change the answer: the replica
   // drops those calls unexecuted (query_call_graph.rs, "the DFS traversal takes a shortcut").
   let response = ctx.response;
@@ -193,7 +196,7 @@ function runCall(
         invoke(runtime, cleanup, { kind: 'closure', closure: call.cleanup });
         contextInstructions += cleanup.instructionsUsed;
       }
-      if (pending.length === 0) return rejectDescribed(toUserError(cbError, canister.idText));
+      if (pending.length === 0) return rejectDescribed(toUserError(forCaller(cbError), canister.idText));
       continue;
     }
     response = cb.response;
