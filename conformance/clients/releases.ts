@@ -29,6 +29,11 @@ export interface Release {
   start: 'pid' | 'port-file' | 'bin-path';
   /** `PocketIc.create(options)` starts its own server (0.6) instead of `PocketIc.create(url, options)`. */
   createStartsServer: boolean;
+  /**
+   * How a rejected call surfaces: `user-error` (servers before 8: the `UserError` description is
+   * the error's message), `reject-response` ("Canister call failed: … Reject code: … Error code: …").
+   */
+  errors: 'user-error' | 'reject-response';
   /** The folder whose `node_modules` holds the client. */
   dir: string;
 }
@@ -44,6 +49,7 @@ export const RELEASES: readonly Release[] = [
     server: '3.0.1',
     agent: '@dfinity/agent 1.x',
     start: 'pid',
+    errors: 'user-error',
     createStartsServer: true,
     dir: packages('pic-0.6'),
   },
@@ -54,6 +60,7 @@ export const RELEASES: readonly Release[] = [
     server: '3.0.1',
     agent: '@dfinity/agent 1.x',
     start: 'pid',
+    errors: 'user-error',
     createStartsServer: false,
     dir: packages('pic-0.8'),
   },
@@ -64,6 +71,7 @@ export const RELEASES: readonly Release[] = [
     server: '6.0.0',
     agent: '@dfinity/agent 2.x',
     start: 'pid',
+    errors: 'user-error',
     createStartsServer: false,
     dir: packages('pic-0.11'),
   },
@@ -74,6 +82,7 @@ export const RELEASES: readonly Release[] = [
     server: '8.0.0',
     agent: '@dfinity/agent 2.x',
     start: 'port-file',
+    errors: 'reject-response',
     createStartsServer: false,
     dir: packages('pic-0.12'),
   },
@@ -84,6 +93,7 @@ export const RELEASES: readonly Release[] = [
     server: '9.0.1',
     agent: '@dfinity/agent 2.x',
     start: 'port-file',
+    errors: 'reject-response',
     createStartsServer: false,
     dir: packages('pic-0.13'),
   },
@@ -94,6 +104,7 @@ export const RELEASES: readonly Release[] = [
     server: '10.0.0',
     agent: '@dfinity/agent 3.x',
     start: 'port-file',
+    errors: 'reject-response',
     createStartsServer: false,
     dir: packages('pic-0.16'),
   },
@@ -104,6 +115,7 @@ export const RELEASES: readonly Release[] = [
     server: '11.0.0',
     agent: '@icp-sdk/core 5',
     start: 'port-file',
+    errors: 'reject-response',
     createStartsServer: false,
     dir: packages('pic-0.17'),
   },
@@ -114,6 +126,7 @@ export const RELEASES: readonly Release[] = [
     server: '14.0.0',
     agent: '@icp-sdk/core 5',
     start: 'bin-path',
+    errors: 'reject-response',
     createStartsServer: false,
     dir: root,
   },

@@ -166,8 +166,19 @@ export function smoke(release: Release): void {
       expect(await counter.inc()).toBe(2n);
       expect(await counter.get()).toBe(2n);
 
-      // A trap rejects the call with the replica's message, and its state change rolls back.
-      await expect(counter.fail()).rejects.toThrow(/explicit trap/);
+      // A trap rejects the call with the replica's message, in the shape the release reports it
+      // (before 0.12: the `UserError` description alone; after: the `RejectResponse` fields), and
+      // its state change rolls back.
+      const error = await counter.fail().then(
+        () => new Error('fail() replied'),
+        (e: unknown) => e as Error,
+      );
+      if (release.errors === 'user-error')
+        expect(error.message).toMatch(/^Error from Canister [a-z0-9-]+: [\s\S]*explicit trap/);
+      else
+        expect(error.message).toMatch(
+          /^Canister call failed: Error from Canister [a-z0-9-]+: [\s\S]*explicit trap[\s\S]*\. Reject code: CanisterError\. Error code: CanisterCalledTrap\. Certified: true$/,
+        );
       expect(await counter.get()).toBe(2n);
 
       // Time travel: the canister sees the new time; a timer fires once its time has come.

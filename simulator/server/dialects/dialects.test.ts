@@ -49,7 +49,7 @@ describe('server 3 (@hadronous/pic 0.6, 0.8)', () => {
     const reject = {
       reject_code: 'CanisterReject',
       reject_message: 'no',
-      error_code: 'IC0406',
+      error_code: 'CanisterRejectedMessage',
       certified: true,
     };
     expect(body(d.answer(v3, '/update/await_ingress_message', wire({ Err: reject })))).toEqual({
@@ -58,11 +58,11 @@ describe('server 3 (@hadronous/pic 0.6, 0.8)', () => {
     const trap = {
       reject_code: 'CanisterError',
       reject_message: 'trapped',
-      error_code: 'IC0503',
+      error_code: 'CanisterCalledTrap',
       certified: true,
     };
     expect(body(d.answer(v3, '/read/query', wire({ Err: trap })))).toEqual({
-      Err: { code: 'IC0503', description: 'trapped' },
+      Err: { code: 'CanisterCalledTrap', description: 'trapped' },
     });
     // Error answers and other routes pass unchanged.
     expect(body(d.answer(v3, '/read/query', wire({ message: 'x' }, 400)))).toEqual({ message: 'x' });
@@ -113,11 +113,11 @@ describe('servers 6 to 9 share a create body: the instance learns its client', (
     const err = {
       reject_code: 'CanisterReject',
       reject_message: 'inspect',
-      error_code: 'IC0406',
+      error_code: 'CanisterRejectedMessage',
       certified: false,
     };
     expect(body(d.answer('v6', '/update/submit_ingress_message', wire({ Err: err })))).toEqual({
-      Err: { code: 'IC0406', description: 'inspect' },
+      Err: { code: 'CanisterRejectedMessage', description: 'inspect' },
     });
   });
 });
