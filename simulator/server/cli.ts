@@ -66,6 +66,10 @@ export type ParsedArgs =
 const USAGE = `icsim: a local Internet Computer replica simulator speaking PocketIC's REST API
 
 Usage: icsim [OPTIONS]
+       icsim link [PROJECT_DIR]     Place icsim at node_modules/<client>/pocket-ic for every PicJS package
+                                    (@hadronous/pic, @dfinity/pic) of the project: releases before 0.23
+                                    look for their server only there
+       icsim unlink [PROJECT_DIR]   Undo \`icsim link\` (a PocketIC binary it moved aside comes back)
 
 Options:
   -i, --ip-addr <IP_ADDR>        The IP address to which the server should bind [default: 127.0.0.1]
