@@ -76,7 +76,9 @@ export default defineConfig({
         test: {
           name: 'conformance',
           include: ['conformance/**/*.spec.ts'],
-          globalSetup: ['conformance/support/global-setup.ts'],
+          // The clients family (conformance/clients) links icsim into every PicJS release
+          // installed here and shares one server among them.
+          globalSetup: ['conformance/support/global-setup.ts', 'conformance/clients/global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 300_000,
         },

@@ -68,6 +68,8 @@ export async function buildPackage(): Promise<void> {
   mkdirSync(join(dist, 'simulator', 'bin'), { recursive: true });
   copyFileSync(join(root, 'simulator', 'bin', 'icsim.js'), bin);
   chmodSync(bin, 0o755);
+  // `icsim link` / `icsim unlink`, loaded by the launcher.
+  copyFileSync(join(root, 'simulator', 'bin', 'link.js'), join(dist, 'simulator', 'bin', 'link.js'));
   // Asynchronous, so that a caller inside a test runner keeps its event loop (and RPC) alive.
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
   await promisify(execFile)(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: root });

@@ -1,8 +1,10 @@
 /**
  * The IC HTTP interface as the real agents use it: PicJS starts the server
  * and an instance, `pic.makeLive()` opens the HTTP gateway, and
- * `@icp-sdk/core` 5.x (`/api/v4` call, `/api/v3` query and read_state) and
- * `@dfinity/agent` 3.x (`/api/v3` call, `/api/v2` query and read_state)
+ * `@icp-sdk/core` 5.x (`/api/v4` call, `/api/v3` query and read_state),
+ * `@dfinity/agent` 3.x and 2.x (`/api/v3` call, `/api/v2` query and read_state)
+ * and 1.x (`/api/v2` call polled through read_state), each signing with its own
+ * generation's identities,
  * talk to the Azle `basic` fixture canister with `shouldFetchRootKey`, so
  * every certificate and query signature is verified against the root key of
  * `/api/v2/status`. Refusals (forged signature, wrong sender, expired
@@ -26,6 +28,16 @@ import { Principal } from '@icp-sdk/core/principal';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as agent3 from '../../node_modules/azle/node_modules/@dfinity/agent/lib/esm/index.js';
+// 1.x and 2.x with the candid/principal they peer, each from its own package (conformance/clients/README.md).
+import * as agent2 from '../clients/packages/agent-2/node_modules/@dfinity/agent/lib/esm/index.js';
+import * as agent1 from '../clients/packages/agent-1/node_modules/@dfinity/agent/lib/esm/index.js';
+// Their identities too: a request id is computed by the identity, and @icp-sdk/core's `requestIdOf`
+// hashes 1.x/2.x bodies (ArrayBuffer args and expiry hashes) differently.
+import * as identity1 from '../clients/packages/agent-1/node_modules/@dfinity/identity/lib/esm/index.js';
+import * as principal1 from '../clients/packages/agent-1/node_modules/@dfinity/principal/lib/esm/index.js';
+import * as identity2 from '../clients/packages/agent-2/node_modules/@dfinity/identity/lib/esm/index.js';
+import * as principal2 from '../clients/packages/agent-2/node_modules/@dfinity/principal/lib/esm/index.js';
+import { Secp256k1KeyIdentity as Secp256k1KeyIdentity2 } from '../clients/packages/agent-2/node_modules/@dfinity/identity-secp256k1/lib/esm/index.js';
 import { buildAzleCanister } from '../../fixtures/azle.ts';
 import { createPic, picUrl } from '../support/pic.ts';
 
@@ -50,11 +62,58 @@ interface Basic {
   noSuchQuery(): Promise<void>;
 }
 
+/** The identities a generation signs with, and its principal (for delegation targets). */
+interface IdentityKit {
+  Ed25519KeyIdentity: typeof Ed25519KeyIdentity;
+  ECDSAKeyIdentity: typeof ECDSAKeyIdentity;
+  /** 1.x shipped it as @dfinity/identity-secp256k1 1.x, whose peers npm cannot nest here: not run. */
+  Secp256k1KeyIdentity?: typeof Secp256k1KeyIdentity;
+  DelegationChain: typeof DelegationChain;
+  DelegationIdentity: typeof DelegationIdentity;
+  Principal: typeof Principal;
+}
+const sdk: IdentityKit = {
+  Ed25519KeyIdentity,
+  ECDSAKeyIdentity,
+  Secp256k1KeyIdentity,
+  DelegationChain,
+  DelegationIdentity,
+  Principal,
+};
+// 1.x's @dfinity/identity exports a Secp256k1KeyIdentity that only throws "moved to a new repo".
+const kit1 = {
+  ...identity1,
+  Secp256k1KeyIdentity: undefined,
+  Principal: principal1.Principal,
+} as unknown as IdentityKit;
+const kit2 = {
+  ...identity2,
+  Secp256k1KeyIdentity: Secp256k1KeyIdentity2,
+  Principal: principal2.Principal,
+} as unknown as IdentityKit;
+
 const generations = [
-  ['@icp-sdk/core 6.x', agent6 as unknown as typeof agent3],
-  ['@icp-sdk/core 5.x', agent5 as unknown as typeof agent3],
-  ['@dfinity/agent 3.x', agent3],
+  ['@icp-sdk/core 6.x', agent6 as unknown as typeof agent3, sdk],
+  ['@icp-sdk/core 5.x', agent5 as unknown as typeof agent3, sdk],
+  ['@dfinity/agent 3.x', agent3, sdk],
+  ['@dfinity/agent 2.x', agent2 as unknown as typeof agent3, kit2],
+  ['@dfinity/agent 1.x', agent1 as unknown as typeof agent3, kit1],
 ] as const;
+
+/**
+ * An agent that trusts the instance's root key: `HttpAgent.create` (2.x on), or, in 1.x which has
+ * no `create`, the constructor and `fetchRootKey()`.
+ */
+async function makeAgent(
+  lib: typeof agent3,
+  options: { host: string; identity?: unknown },
+): Promise<agent3.HttpAgent> {
+  if (typeof (lib.HttpAgent as { create?: unknown }).create === 'function')
+    return lib.HttpAgent.create({ ...options, shouldFetchRootKey: true } as never);
+  const agent = new lib.HttpAgent(options as never);
+  await agent.fetchRootKey();
+  return agent;
+}
 
 let wasm: Uint8Array<ArrayBuffer>;
 let pic: PocketIc;
@@ -81,28 +140,33 @@ function actorOf(lib: typeof agent3, agent: unknown, id: Principal = canisterId)
   }) as unknown as Basic;
 }
 
-async function delegated(): Promise<{ identity: DelegationIdentity; root: Ed25519KeyIdentity }> {
-  const root = Ed25519KeyIdentity.generate();
-  const session = Ed25519KeyIdentity.generate();
-  const chain = await DelegationChain.create(
+async function delegated(
+  kit: IdentityKit,
+): Promise<{ identity: DelegationIdentity; root: Ed25519KeyIdentity }> {
+  const root = kit.Ed25519KeyIdentity.generate();
+  const session = kit.Ed25519KeyIdentity.generate();
+  const chain = await kit.DelegationChain.create(
     root,
     session.getPublicKey(),
     new Date(Date.now() + 15 * 60_000),
-    { targets: [canisterId] },
+    { targets: [kit.Principal.fromText(canisterId.toText())] },
   );
-  return { identity: DelegationIdentity.fromDelegation(session, chain), root };
+  return { identity: kit.DelegationIdentity.fromDelegation(session, chain), root };
 }
 
-describe.each(generations)('%s against the gateway of makeLive', (name, lib) => {
+describe.each(generations)('%s against the gateway of makeLive', (name, lib, kit) => {
   const signed = (i: SignIdentity) => ({ identity: i, principal: i.getPrincipal() });
+  const secp256k1 = kit.Secp256k1KeyIdentity;
   const identities: [string, () => Promise<{ identity?: SignIdentity; principal: Principal }>][] = [
     ['anonymous', async () => ({ principal: Principal.anonymous() })],
-    ['Ed25519', async () => signed(Ed25519KeyIdentity.generate())],
-    ['secp256k1', async () => signed(Secp256k1KeyIdentity.generate())],
-    ['ECDSA P-256', async () => signed(await ECDSAKeyIdentity.generate())],
+    ['Ed25519', async () => signed(kit.Ed25519KeyIdentity.generate())],
+    ...(secp256k1
+      ? [['secp256k1', async () => signed(secp256k1.generate())] as (typeof identities)[number]]
+      : []),
+    ['ECDSA P-256', async () => signed(await kit.ECDSAKeyIdentity.generate())],
     [
       'delegated',
-      async () => delegated().then((d) => ({ identity: d.identity, principal: d.root.getPrincipal() })),
+      async () => delegated(kit).then((d) => ({ identity: d.identity, principal: d.root.getPrincipal() })),
     ],
   ];
 
@@ -110,11 +174,7 @@ describe.each(generations)('%s against the gateway of makeLive', (name, lib) => 
     '%s: update and query reach the canister with the sender as msg_caller',
     async (_kind, make) => {
       const { identity, principal } = await make();
-      const agent = await lib.HttpAgent.create({
-        host,
-        shouldFetchRootKey: true,
-        identity: identity as never,
-      });
+      const agent = await makeAgent(lib, { host, identity });
       const actor = actorOf(lib, agent);
       expect((await actor.whoamiUpdate()).toText()).toBe(principal.toText());
       expect((await actor.whoami()).toText()).toBe(principal.toText());
@@ -122,11 +182,7 @@ describe.each(generations)('%s against the gateway of makeLive', (name, lib) => 
   );
 
   it('update then query see the same state; a trap is a certified reject; a missing query method an uncertified one', async () => {
-    const agent = await lib.HttpAgent.create({
-      host,
-      shouldFetchRootKey: true,
-      identity: Ed25519KeyIdentity.generate() as never,
-    });
+    const agent = await makeAgent(lib, { host, identity: kit.Ed25519KeyIdentity.generate() });
     const actor = actorOf(lib, agent);
     const key = `k-${Math.random()}`;
     expect(await actor.put(key, 'one')).toEqual([]);
@@ -138,8 +194,8 @@ describe.each(generations)('%s against the gateway of makeLive', (name, lib) => 
   });
 
   it('a v2 call answers 202 and the agent polls read_state for the certified reply', async () => {
-    const identity = Ed25519KeyIdentity.generate();
-    const agent = await lib.HttpAgent.create({ host, shouldFetchRootKey: true, identity: identity as never });
+    const identity = kit.Ed25519KeyIdentity.generate();
+    const agent = await makeAgent(lib, { host, identity });
     const { requestId, response } = await agent.call(canisterId.toText(), {
       methodName: 'whoamiUpdate',
       arg: IDL.encode([], []),
@@ -148,13 +204,25 @@ describe.each(generations)('%s against the gateway of makeLive', (name, lib) => 
     expect(response.status).toBe(202);
     // 6.x names the effective target (`{ canisterId }`); earlier generations take the principal.
     const target = name.includes('6.x') ? { canisterId } : canisterId;
-    const { reply } = await lib.pollForResponse(agent as never, target as never, requestId);
+    // 1.x exports it under `polling` only, and takes no default polling strategy.
+    const polling = (lib as unknown as typeof agent1).polling;
+    const poll = (lib.pollForResponse ?? polling.pollForResponse) as typeof lib.pollForResponse;
+    const polled: unknown = await poll(
+      agent as never,
+      target as never,
+      requestId,
+      polling.defaultStrategy() as never,
+    );
+    // 1.x resolves with the reply itself, later generations with `{ reply, certificate }`.
+    const reply = new Uint8Array(
+      polled instanceof ArrayBuffer ? polled : (polled as { reply: Uint8Array | ArrayBuffer }).reply,
+    );
     const [who] = IDL.decode([IDL.Principal], reply) as unknown as [Principal];
     expect(who.toText()).toBe(identity.getPrincipal().toText());
   });
 
   it('CanisterStatus reads module_hash, controllers and time', async () => {
-    const agent = await lib.HttpAgent.create({ host, shouldFetchRootKey: true });
+    const agent = await makeAgent(lib, { host });
     const status = await lib.CanisterStatus.request({
       agent: agent as never,
       canisterId: canisterId as never,
@@ -267,21 +335,20 @@ describe('an application subnet behind an NNS root subnet (certificate delegatio
     await pic2?.tearDown();
   });
 
-  it.each(generations)('%s verifies the delegated certificates and query signatures', async (_name, lib) => {
-    const identity = Ed25519KeyIdentity.generate();
-    const agent = await lib.HttpAgent.create({
-      host: host2,
-      shouldFetchRootKey: true,
-      identity: identity as never,
-    });
-    const actor = actorOf(lib, agent, id2);
-    expect((await actor.whoamiUpdate()).toText()).toBe(identity.getPrincipal().toText());
-    expect(await actor.greet('NNS')).toBe('Hi, NNS!');
-    const status = await lib.CanisterStatus.request({
-      agent: agent as never,
-      canisterId: id2 as never,
-      paths: ['module_hash'],
-    });
-    expect(status.get('module_hash')).toBe(Buffer.from(sha256(wasm)).toString('hex'));
-  });
+  it.each(generations)(
+    '%s verifies the delegated certificates and query signatures',
+    async (_name, lib, kit) => {
+      const identity = kit.Ed25519KeyIdentity.generate();
+      const agent = await makeAgent(lib, { host: host2, identity });
+      const actor = actorOf(lib, agent, id2);
+      expect((await actor.whoamiUpdate()).toText()).toBe(identity.getPrincipal().toText());
+      expect(await actor.greet('NNS')).toBe('Hi, NNS!');
+      const status = await lib.CanisterStatus.request({
+        agent: agent as never,
+        canisterId: id2 as never,
+        paths: ['module_hash'],
+      });
+      expect(status.get('module_hash')).toBe(Buffer.from(sha256(wasm)).toString('hex'));
+    },
+  );
 });

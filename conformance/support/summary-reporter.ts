@@ -2,9 +2,11 @@
  * A closing summary for `npm test` / `npm run conformance`: one line per
  * family (the simulator's unit tests, fuzz, packaging, conformance/replica,
  * conformance/upload, conformance/agent) with passed/failed counts, the target
- * and the duration, then a plain total line.
+ * and the duration, then a plain total line. Runs on icsim also update the
+ * README's compatibility table (`compatibility.ts`).
  */
 import type { Reporter, TestModule } from 'vitest/node';
+import { recordRun } from './compatibility.ts';
 
 function family(moduleId: string): string {
   if (moduleId.includes('/packaging/')) return 'packaging';
@@ -16,8 +18,10 @@ function family(moduleId: string): string {
 export default class SummaryReporter implements Reporter {
   #lines: string[] = [];
 
-  onTestRunEnd(modules: ReadonlyArray<TestModule>): void {
+  async onTestRunEnd(modules: ReadonlyArray<TestModule>): Promise<void> {
     const target = process.env.POCKET_IC_BIN ? `POCKET_IC_BIN=${process.env.POCKET_IC_BIN}` : 'icsim';
+    // The README's compatibility table speaks of icsim: runs on another server leave it alone.
+    if (!process.env.POCKET_IC_BIN) await recordRun(modules);
     const families = new Map<string, { passed: number; failed: number; skipped: number; ms: number }>();
     for (const mod of modules) {
       const f = families.get(family(mod.moduleId)) ?? { passed: 0, failed: 0, skipped: 0, ms: 0 };

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // icsim: the PocketIC-compatible server. PicJS spawns this file (`binPath`,
-// `POCKET_IC_BIN` or `node_modules/.bin/icsim`) with `--port-file <path>`;
-// see `icsim --help`.
+// `POCKET_IC_BIN`, `node_modules/.bin/icsim`, or `<client>/pocket-ic` after
+// `icsim link`) with `--port-file <path>` or, before PocketIC v7, `--pid <ppid>`;
+// see `icsim --help`. `icsim link` / `icsim unlink` (./link.js) place it where
+// PicJS releases without `POCKET_IC_BIN` look for their server.
 //
 // Plain JavaScript, so it starts on any Node the user has. The server needs
 // Node 24 (wasm64 canisters use 64-bit tables, which older V8 rejects): on
@@ -20,6 +22,11 @@ const here = dirname(fileURLToPath(import.meta.url));
 const built = join(here, '..', 'server', 'main.js');
 const entry = existsSync(built) ? built : join(here, '..', 'server', 'main.ts');
 const args = process.argv.slice(2);
+
+if (args[0] === 'link' || args[0] === 'unlink') {
+  const { main } = await import('./link.js');
+  process.exit(main(args[0], args.slice(1)));
+}
 
 function fail(message) {
   process.stderr.write(`icsim: ${message}\n`);

@@ -12,7 +12,10 @@
  *   --hard-ttl <secs>    (v13) exit after that long, whatever happens
  *   --log-levels/-l, --mainnet-routing-table, --fetch-mainnet-routing-table,
  *   --mainnet-registry-version: accepted and ignored
- *   --pid <pid>          (pre-v7 clients) port file = <tmpdir>/pocket_ic_<pid>.port
+ *   --pid <pid>          (pre-v7 clients: `@hadronous/pic` ≤ 0.11) port file =
+ *                        <tmpdir>/pocket_ic_<pid>.port, and once it holds the port an empty
+ *                        <tmpdir>/pocket_ic_<pid>.ready (server v3, which `@hadronous/pic` 0.6/0.8
+ *                        wait for before reading the port: their `dist/pocket-ic-server.js`)
  *   --http-port <n>      icsim only: create a default instance (one application subnet) in live
  *                        mode and serve its IC HTTP interface (/api/v2/status, …) at the root of
  *                        that port, like `dfx start`; the idle TTL is then off unless --ttl is given
@@ -23,7 +26,8 @@ import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ServerLogs } from './core.ts';
-import { createServer, request } from './node-builtins.ts';
+import { createDualServer } from './h2c.ts';
+import { request } from './node-builtins.ts';
 import { WorkerPool } from './worker-pool.ts';
 import type { createIcsimServer, IcsimServer } from './server.ts';
 
@@ -39,6 +43,8 @@ export const POCKET_IC_SERVER_VERSION = '14.0.0';
 
 export interface CliOptions {
   portFile?: string;
+  /** `--pid`: created empty once the port file holds the port (server v3's readiness signal). */
+  readyFile?: string;
   port: number;
   ipAddr: string;
   ttlSecs: number;
@@ -60,6 +66,10 @@ export type ParsedArgs =
 const USAGE = `icsim: a local Internet Computer replica simulator speaking PocketIC's REST API
 
 Usage: icsim [OPTIONS]
+       icsim link [PROJECT_DIR]     Place icsim at node_modules/<client>/pocket-ic for every PicJS package
+                                    (@hadronous/pic, @dfinity/pic) of the project: releases before 0.23
+                                    look for their server only there
+       icsim unlink [PROJECT_DIR]   Undo \`icsim link\` (a PocketIC binary it moved aside comes back)
 
 Options:
   -i, --ip-addr <IP_ADDR>        The IP address to which the server should bind [default: 127.0.0.1]
@@ -187,6 +197,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
   }
   if (options.portFile === undefined && pid !== undefined) {
     options.portFile = join(tmpdir(), `pocket_ic_${pid}.port`);
+    options.readyFile = join(tmpdir(), `pocket_ic_${pid}.ready`);
   }
   return { kind: 'run', options, ignored };
 }
@@ -309,14 +320,18 @@ export async function runCli(
       }
     }
   }
+  let ownsFiles = portFd !== undefined;
   const removePortFile = (): void => {
-    if (options.portFile === undefined || portFd === undefined) return;
-    try {
-      unlinkSync(options.portFile);
-    } catch {
-      // already gone
+    if (options.portFile === undefined || !ownsFiles) return;
+    for (const file of [options.readyFile, options.portFile]) {
+      if (file === undefined) continue;
+      try {
+        unlinkSync(file);
+      } catch {
+        // already gone
+      }
     }
-    portFd = undefined;
+    ownsFiles = false;
   };
   process.on('exit', removePortFile);
 
@@ -332,13 +347,17 @@ export async function runCli(
   const pool = new WorkerPool(start.workerUrl);
   // The address the user bound is a name clients may use; loopback names are always served.
   const allowedHosts = [...options.allowedHosts, options.ipAddr.replace(/^\[|\]$/g, '').toLowerCase()];
-  const ready: Promise<IcsimServer> = adapter.then((create) => create({ pool, logs, allowedHosts }));
-  const server = createServer((req, res) => {
+  const ready: Promise<IcsimServer> = adapter.then((create) =>
+    create({ pool, logs, allowedHosts, legacyServer: options.readyFile !== undefined }),
+  );
+  // HTTP/1.1 and h2c on one port, as PocketIC's hyper server (`@hadronous/pic` 0.8 speaks HTTP/2).
+  const dual = createDualServer((req, res) => {
     ready.then(
       (icsim) => icsim.listener(req, res),
       () => res.destroy(),
     );
   });
+  const { server } = dual;
 
   let stopping = false;
   const shutdown = (why: string, code = 0): void => {
@@ -347,7 +366,7 @@ export async function runCli(
     removePortFile();
     logs.runtime(`icsim: shutting down (${why})`);
     server.close();
-    server.closeAllConnections();
+    dual.closeAllConnections();
     process.exit(code);
   };
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => shutdown(signal));
@@ -385,6 +404,8 @@ export async function runCli(
   if (portFd !== undefined) {
     writeSync(portFd, `${port}\n`);
     closeSync(portFd);
+    portFd = undefined;
+    if (options.readyFile !== undefined) closeSync(openSync(options.readyFile, 'w', 0o600));
   }
   // The first instance's worker boots and loads the core on its own thread while the REST adapter
   // loads here: a worker's start is the longest step before the first instance can run. Started

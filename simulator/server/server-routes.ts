@@ -7,22 +7,23 @@
  * docs/reference/picjs-protocol.md §4.1, §4.12, §4.15, §4.16.
  */
 import { InstanceError } from '../errors.ts';
-import type { InstanceConfig } from '../types.ts';
+import type { InstanceConfig, Topology } from '../types.ts';
 import { decodeInstanceConfig, UnsupportedConfig } from './codec.ts';
-import type { Json } from './codec.ts';
+import type { Dialects } from './dialects/index.ts';
 import { messageReply, ok, type Reply, type Route } from './http.ts';
 import type { BlobStore, InstanceRegistry } from './state.ts';
 
-/** A registered instance and its topology (PocketIC JSON). */
+/** A registered instance and its topology. */
 export interface CreatedInstance {
   instanceId: number;
-  topology: Json;
+  topology: Topology;
 }
 
 export function serverRoutes(
   registry: InstanceRegistry,
   blobs: BlobStore,
   createInstance: (config: InstanceConfig, autoProgressDelayMs?: number) => CreatedInstance,
+  dialects: Dialects,
 ): Route[] {
   return [
     // `GET /status`: 200 with an empty body (`status()` in routes.rs).
@@ -31,15 +32,17 @@ export function serverRoutes(
     { method: 'GET', pattern: '/instances', body: 'none', handler: () => ok(registry.states()) },
 
     // `POST /instances` (§4.1): 201 `{"Created":{instance_id, topology, http_gateway_info}}`,
-    // 400 `{"Error":{"message"}}` for a config that parses but cannot be served.
+    // 400 `{"Error":{"message"}}` for a config that parses but cannot be served. The body and the
+    // answer's topology are those of the client's protocol generation (`dialects/`).
     {
       method: 'POST',
       pattern: '/instances',
       body: 'json',
       handler: (ctx): Reply => {
+        const plan = dialects.create(ctx.json());
         let decoded;
         try {
-          decoded = decodeInstanceConfig(ctx.json());
+          decoded = decodeInstanceConfig(plan.body);
         } catch (e) {
           if (e instanceof UnsupportedConfig) return { status: 400, json: { Error: { message: e.message } } };
           throw e;
@@ -51,12 +54,13 @@ export function serverRoutes(
           if (e instanceof InstanceError) return { status: 400, json: { Error: { message: e.message } } };
           throw e;
         }
+        dialects.register(created.instanceId, plan.dialect);
         return {
           status: 201,
           json: {
             Created: {
               instance_id: created.instanceId,
-              topology: created.topology,
+              topology: plan.topology(created.topology),
               http_gateway_info: null,
             },
           },

@@ -10,7 +10,8 @@ import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'n
 import type { InstanceConfig } from '../types.ts';
 import { checkAutoProgressDelay } from '../errors.ts';
 import { planSubnets, topologyOf } from '../topology.ts';
-import { decodeSetStableMemory, encodeTopology, parseJsonText } from './codec.ts';
+import { decodeSetStableMemory, parseJsonText, stringifyJson } from './codec.ts';
+import { Dialects } from './dialects/index.ts';
 import type { ServerLogs } from './core.ts';
 import {
   errorReply,
@@ -22,6 +23,7 @@ import {
   sendWire,
   type Reply,
   type Route,
+  type WireResponse,
 } from './http.ts';
 import { createServer } from './node-builtins.ts';
 import { createHttpInterfaceMount, type HttpInterfaceMount } from './http-interface-routes.ts';
@@ -51,6 +53,8 @@ export interface IcsimServerOptions {
   /** Where instances run: the CLI creates it before this module loads, so a worker warms up meanwhile. */
   pool: WorkerPool;
   logs?: ServerLogs;
+  /** Started the way only clients of PocketIC ≤ v6 start it (`--pid`): undecided instances speak v6. */
+  legacyServer?: boolean;
   jsonBodyLimit?: number;
   blobBodyLimit?: number;
 }
@@ -94,20 +98,59 @@ export function createIcsimServer(options: IcsimServerOptions): IcsimServer {
 
   function createInstance(config: InstanceConfig, autoProgressDelayMs?: number): CreatedInstance {
     // Validated and laid out here, so that the answer does not wait for the instance's worker.
-    const topology = encodeTopology(topologyOf(planSubnets(config)));
+    const topology = topologyOf(planSubnets(config));
     if (autoProgressDelayMs !== undefined) checkAutoProgressDelay(autoProgressDelayMs);
     const host = WorkerHost.start(pool, config, autoProgressDelayMs);
     return { instanceId: registry.add(host), topology };
   }
 
-  for (const route of serverRoutes(registry, blobs, createInstance)) router.add(route);
+  const dialects = new Dialects(options.legacyServer);
+  for (const route of serverRoutes(registry, blobs, createInstance, dialects)) router.add(route);
   router.add({
     method: 'DELETE',
     pattern: '/instances/:id',
     body: 'none',
     handler: async (ctx) => {
       await registry.delete(ctx.params.id!);
+      dialects.forget(ctx.params.id!);
       return { status: 200 };
+    },
+  });
+  // Servers before v8 ran an update call in one request (`@hadronous/pic` ≤ 0.11 `updateCall`):
+  // here a submit and an await, answered in the old result shape.
+  router.add({
+    method: 'POST',
+    pattern: '/instances/:id/update/execute_ingress_message',
+    body: 'json',
+    handler: async (ctx) => {
+      const id = ctx.params.id!;
+      const host = registry.get(id);
+      const dialect = dialects.of(id, '/update/execute_ingress_message', ctx.body.length);
+      const options = (name: string) => ({
+        name,
+        retryIfBusy: false,
+        syncWaitMs: syncWait(ctx.headers[TIMEOUT_HEADER]),
+      });
+      const submitPath = '/update/submit_ingress_message';
+      const submitted = await host.operate(
+        { method: 'POST', path: submitPath, headers: ctx.headers, body: ctx.body },
+        options('execute_ingress_message'),
+      );
+      const submit = submitted.status === 200 ? parseJsonText(submitted.body) : undefined;
+      const ok =
+        submit !== null && typeof submit === 'object' && !Array.isArray(submit) ? submit.Ok : undefined;
+      if (ok === undefined) return wireReply(dialects.answer(dialect, submitPath, submitted));
+      const awaitPath = '/update/await_ingress_message';
+      const awaited = await host.operate(
+        {
+          method: 'POST',
+          path: awaitPath,
+          headers: { ...ctx.headers, 'content-type': 'application/json' },
+          body: Buffer.from(stringifyJson(ok), 'utf8'),
+        },
+        options('execute_ingress_message'),
+      );
+      return wireReply(dialects.answer(dialect, awaitPath, awaited));
     },
   });
   // The instance routes' shapes (paths, methods, body kinds) route and limit requests here; their
@@ -139,17 +182,18 @@ export function createIcsimServer(options: IcsimServerOptions): IcsimServer {
   ) {
     const host = registry.get(params.id!);
     const path = route.pattern.slice('/instances/:id'.length);
-    const timeout = Number(req.headers[TIMEOUT_HEADER]);
-    return host.operate(
+    const dialect = dialects.of(params.id!, path, body.length);
+    const wire = await host.operate(
       { method: route.method, path, headers: req.headers, body },
       {
         name: path.split('/').filter(Boolean).join('_') || 'instance',
         // PocketIC's `retry_if_busy`: reading the topology waits instead of answering 409.
         retryIfBusy: path.endsWith('/topology'),
-        syncWaitMs: Number.isSafeInteger(timeout) && timeout >= 0 ? timeout : DEFAULT_SYNC_WAIT_MS,
+        syncWaitMs: syncWait(req.headers[TIMEOUT_HEADER]),
         blobs: blobsFor(path, body),
       },
     );
+    return dialects.answer(dialect, path, wire);
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -263,6 +307,17 @@ export function createIcsimServer(options: IcsimServerOptions): IcsimServer {
       pool.terminateAll();
     },
   };
+}
+
+/** The sync wait a request asks for (`processing-timeout-ms`), else PocketIC's default. */
+function syncWait(header: string | string[] | undefined): number {
+  const timeout = Number(header);
+  return Number.isSafeInteger(timeout) && timeout >= 0 ? timeout : DEFAULT_SYNC_WAIT_MS;
+}
+
+/** A worker's answer as a route's reply. */
+function wireReply(wire: WireResponse): Reply {
+  return { status: wire.status, bytes: wire.body, contentType: wire.headers['content-type'] };
 }
 
 /** `application/json`, or a `+json` type, with any parameters (`; charset=utf-8`). */
