@@ -1,0 +1,301 @@
+/**
+ * The HTTP gateway for canisters' `http_request`: translates a browser's
+ * request into the HTTP gateway protocol's canister calls and back (dfinity/
+ * portal `http-gateway-protocol-spec.md`), as PocketIC's gateway does with
+ * the `ic-http-gateway` crate (dfinity/http-gateway
+ * `packages/ic-http-gateway/src/protocol/handler.rs`):
+ *
+ * - `http_request` as a query, with `certificate_version = opt 2` and
+ *   `identity` added to `Accept-Encoding`; `upgrade = opt true` → the same
+ *   request as the update `http_request_update`;
+ * - a streaming callback is followed until its token is null and the chunks
+ *   concatenated;
+ * - a reply that is neither upgraded nor streamed is verified (versions 1
+ *   and 2) unless the request came on a raw domain; a failure answers 500
+ *   with the verification error's text; v1 cannot certify a 3xx status and
+ *   drops `Cache-Control`, v2 passes on only the certified headers;
+ * - a reject `DestinationInvalid` (no such canister, no such method) answers
+ *   404 with the reject message, any other reject 502 with
+ *   `Replica Error: reject code …, message …, error code …`.
+ *
+ * It is an adapter: the canister calls go through the instance's IC HTTP
+ * interface (`ApiForward`) with an agent, exactly like a client's.
+ */
+import { Actor, AgentError, HttpAgent, type ActorSubclass } from '@icp-sdk/core/agent';
+import {
+  CertifiedRejectErrorCode,
+  UncertifiedRejectErrorCode,
+  UncertifiedRejectUpdateErrorCode,
+} from '@icp-sdk/core/agent';
+import { IDL } from '@icp-sdk/core/candid';
+import type { Principal } from '@icp-sdk/core/principal';
+import {
+  MAX_VERIFICATION_VERSION,
+  ResponseVerificationError,
+  verifyRequestResponsePair,
+  type GatewayHttpRequest,
+} from './response-verification.ts';
+
+/** One request to the instance's IC HTTP interface (`/api/...`), answered as the replica would. */
+export type ApiForward = (request: {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body: Uint8Array;
+}) => Promise<{ status: number; headers: Record<string, string>; body: Uint8Array }>;
+
+export interface GatewayAnswer {
+  status: number;
+  headers: [string, string][];
+  body: Uint8Array;
+}
+
+// ---- Candid (http-gateway-protocol-spec.md, "Canister HTTP Interface") -----------------------
+
+const HeaderField = IDL.Tuple(IDL.Text, IDL.Text);
+const HttpRequest = IDL.Record({
+  method: IDL.Text,
+  url: IDL.Text,
+  headers: IDL.Vec(HeaderField),
+  body: IDL.Vec(IDL.Nat8),
+  certificate_version: IDL.Opt(IDL.Nat16),
+});
+const HttpUpdateRequest = IDL.Record({
+  method: IDL.Text,
+  url: IDL.Text,
+  headers: IDL.Vec(HeaderField),
+  body: IDL.Vec(IDL.Nat8),
+});
+/**
+ * The spec leaves the token's type to the canister; icsim decodes the asset canister's
+ * `StreamingCallbackToken`, the one `ic-utils` and the certified-assets libraries use.
+ */
+const Token = IDL.Record({
+  key: IDL.Text,
+  content_encoding: IDL.Text,
+  index: IDL.Nat,
+  sha256: IDL.Opt(IDL.Vec(IDL.Nat8)),
+});
+const StreamingCallbackResponse = IDL.Record({ body: IDL.Vec(IDL.Nat8), token: IDL.Opt(Token) });
+const StreamingStrategy = IDL.Variant({
+  Callback: IDL.Record({
+    callback: IDL.Func([Token], [StreamingCallbackResponse], ['query']),
+    token: Token,
+  }),
+});
+const HttpResponse = IDL.Record({
+  status_code: IDL.Nat16,
+  headers: IDL.Vec(HeaderField),
+  body: IDL.Vec(IDL.Nat8),
+  upgrade: IDL.Opt(IDL.Bool),
+  streaming_strategy: IDL.Opt(StreamingStrategy),
+});
+
+type TokenValue = { key: string; content_encoding: string; index: bigint; sha256: [] | [Uint8Array] };
+interface HttpResponseValue {
+  status_code: number;
+  headers: [string, string][];
+  body: Uint8Array;
+  upgrade: [] | [boolean];
+  streaming_strategy: [] | [{ Callback: { callback: [Principal, string]; token: TokenValue } }];
+}
+interface HttpCanister {
+  http_request(req: {
+    method: string;
+    url: string;
+    headers: [string, string][];
+    body: Uint8Array;
+    certificate_version: [] | [number];
+  }): Promise<HttpResponseValue>;
+  http_request_update(req: {
+    method: string;
+    url: string;
+    headers: [string, string][];
+    body: Uint8Array;
+  }): Promise<HttpResponseValue>;
+}
+
+const httpIdl: IDL.InterfaceFactory = () =>
+  IDL.Service({
+    http_request: IDL.Func([HttpRequest], [HttpResponse], ['query']),
+    http_request_update: IDL.Func([HttpUpdateRequest], [HttpResponse], []),
+  });
+
+/** Streaming chunks followed before the gateway gives up (a canister whose token never ends). */
+const MAX_STREAMING_CHUNKS = 10_000;
+
+// ---- the gateway -----------------------------------------------------------------------------
+
+const text = (status: number, message: string): GatewayAnswer => ({
+  status,
+  headers: [['content-type', 'text/plain; charset=utf-8']],
+  body: Buffer.from(message, 'utf8'),
+});
+
+/** Rust's `{:?}` of ic-agent's `RejectCode`. */
+const REJECT_CODES: Record<number, string> = {
+  1: 'SysFatal',
+  2: 'SysTransient',
+  3: 'DestinationInvalid',
+  4: 'CanisterReject',
+  5: 'CanisterError',
+  6: 'SysUnknown',
+};
+
+/** `handle_agent_error` of handler.rs; undefined for errors that are not rejects. */
+function rejectAnswer(e: unknown): GatewayAnswer | undefined {
+  if (!(e instanceof AgentError)) return undefined;
+  const code = e.cause.code;
+  if (
+    !(code instanceof CertifiedRejectErrorCode) &&
+    !(code instanceof UncertifiedRejectErrorCode) &&
+    !(code instanceof UncertifiedRejectUpdateErrorCode)
+  )
+    return undefined;
+  const rejectCode = Number(code.rejectCode);
+  if (rejectCode === 3) return text(404, code.rejectMessage);
+  const errorCode = code.rejectErrorCode === undefined ? 'None' : `Some(${JSON.stringify(code.rejectErrorCode)})`;
+  return text(
+    502,
+    `Replica Error: reject code ${REJECT_CODES[rejectCode] ?? `Unknown(${rejectCode})`}, message ${code.rejectMessage}, error code ${errorCode}`,
+  );
+}
+
+export class CanisterGateway {
+  readonly #forward: ApiForward;
+  #agent: Promise<HttpAgent> | undefined;
+
+  constructor(forward: ApiForward) {
+    this.#forward = forward;
+  }
+
+  /** An agent whose transport is the instance's IC HTTP interface; the root key read from `/api/v2/status`. */
+  #agentOnce(): Promise<HttpAgent> {
+    const fetchVia = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+      const request = new Request(input, init);
+      const url = new URL(request.url);
+      const headers: Record<string, string> = {};
+      request.headers.forEach((v, k) => (headers[k] = v));
+      const answer = await this.#forward({
+        method: request.method,
+        path: url.pathname,
+        headers,
+        body: new Uint8Array(await request.arrayBuffer()),
+      });
+      return new Response(answer.status === 204 ? null : Buffer.from(answer.body), {
+        status: answer.status,
+        headers: answer.headers,
+      });
+    };
+    this.#agent ??= HttpAgent.create({
+      host: 'http://127.0.0.1',
+      fetch: fetchVia as typeof fetch,
+      shouldFetchRootKey: true,
+    }).catch((e: unknown) => {
+      this.#agent = undefined;
+      throw e;
+    });
+    return this.#agent;
+  }
+
+  /**
+   * Answers one browser request for `canisterId`: `url` is the path and query as received,
+   * `verify` false on the raw domain.
+   */
+  async serve(
+    canisterId: Principal,
+    verify: boolean,
+    request: GatewayHttpRequest & { headers: [string, string][] },
+  ): Promise<GatewayAnswer> {
+    const agent = await this.#agentOnce();
+    const canister: ActorSubclass<HttpCanister> = Actor.createActor<HttpCanister>(httpIdl, {
+      agent,
+      canisterId,
+    });
+    // handler.rs: `x-request-id` is dropped, `identity` is always an acceptable encoding.
+    const headers = request.headers
+      .filter(([name]) => name.toLowerCase() !== 'x-request-id')
+      .map(([name, value]): [string, string] => {
+        if (name.toLowerCase() !== 'accept-encoding') return [name, value];
+        const encodings = value.split(',').map((s) => s.trim());
+        if (!encodings.some((s) => s.toLowerCase() === 'identity')) encodings.push('identity');
+        return [name, encodings.join(', ')];
+      });
+    const call = { method: request.method, url: request.url, headers, body: request.body };
+
+    let response: HttpResponseValue;
+    let upgraded = false;
+    try {
+      response = await canister.http_request({ ...call, certificate_version: [MAX_VERIFICATION_VERSION] });
+      if (response.upgrade[0] === true) {
+        upgraded = true;
+        response = await canister.http_request_update(call);
+      }
+    } catch (e) {
+      const answer = rejectAnswer(e);
+      if (answer) return answer;
+      throw e;
+    }
+
+    let body = response.body;
+    const strategy = response.streaming_strategy[0];
+    if (strategy) {
+      try {
+        body = await this.#stream(agent, strategy.Callback, body);
+      } catch (e) {
+        const answer = rejectAnswer(e);
+        if (answer) return answer;
+        throw e;
+      }
+    }
+
+    let outHeaders: [string, string][] = response.headers.map(([k, v]) => [k, v]);
+    // Only a plain query reply is verified (handler.rs: streamed bodies and update replies are not).
+    if (verify && !upgraded && !strategy) {
+      let info;
+      try {
+        info = verifyRequestResponsePair(
+          { ...request, headers },
+          { statusCode: response.status_code, headers: response.headers, body },
+          canisterId.toUint8Array(),
+          BigInt(Date.now()) * 1_000_000n,
+          new Uint8Array(agent.rootKey!),
+        );
+      } catch (e) {
+        if (e instanceof ResponseVerificationError) return text(500, e.message);
+        throw e;
+      }
+      if (info.version === 1) {
+        if (response.status_code >= 300 && response.status_code < 400)
+          return text(500, 'Response verification v1 does not allow redirects');
+        outHeaders = outHeaders.filter(([k]) => k.toLowerCase() !== 'cache-control');
+      } else if (info.certifiedHeaders) outHeaders = info.certifiedHeaders;
+    }
+    // handler.rs: `StatusCode::from_u16` refuses what is not a three-digit code.
+    if (response.status_code < 100 || response.status_code > 999)
+      return text(502, `HTTP error: "invalid status code: ${response.status_code}"`);
+    return { status: response.status_code, headers: outHeaders, body };
+  }
+
+  /** Follows a streaming callback until its token is null, appending each chunk. */
+  async #stream(
+    agent: HttpAgent,
+    callback: { callback: [Principal, string]; token: TokenValue },
+    first: Uint8Array,
+  ): Promise<Uint8Array> {
+    const [target, method] = callback.callback;
+    const actor = Actor.createActor<Record<string, (t: TokenValue) => Promise<{ body: Uint8Array; token: [] | [TokenValue] }>>>(
+      () => IDL.Service({ [method]: IDL.Func([Token], [StreamingCallbackResponse], ['query']) }),
+      { agent, canisterId: target },
+    );
+    const chunks = [first];
+    let token: TokenValue | undefined = callback.token;
+    for (let n = 0; token !== undefined; n++) {
+      if (n >= MAX_STREAMING_CHUNKS) throw new Error(`streaming callback still going after ${n} chunks`);
+      const next = await actor[method]!(token);
+      chunks.push(next.body);
+      token = next.token[0];
+    }
+    return new Uint8Array(Buffer.concat(chunks));
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * Browser requests to a canister on a gateway port (`<id>.localhost`,
+ * `<id>.raw.localhost`, `?canisterId=<id>`): the HTTP side of
+ * `simulator/gateway` (reading the request, writing the answer).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { CanisterGateway } from '../gateway/canister-gateway.ts';
+import type { CanisterTarget } from '../gateway/canister-id.ts';
+import { readBody } from './http.ts';
+
+/** Largest browser request body passed to `http_request` (the interface's own limit). */
+const BODY_LIMIT = 5 * 1024 * 1024;
+
+function send(res: ServerResponse, status: number, headers: [string, string][], body: Uint8Array): void {
+  const out: [string, string][] = headers.filter(([k]) => {
+    const lower = k.toLowerCase();
+    return lower !== 'content-length' && lower !== 'transfer-encoding' && lower !== 'connection';
+  });
+  out.push(['content-length', String(body.byteLength)]);
+  res.writeHead(status, out.flat());
+  res.end(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+}
+
+const plain = (res: ServerResponse, status: number, message: string): void =>
+  send(res, status, [['content-type', 'text/plain; charset=utf-8']], Buffer.from(message, 'utf8'));
+
+export async function serveCanister(
+  req: IncomingMessage,
+  res: ServerResponse,
+  target: CanisterTarget,
+  gateway: CanisterGateway,
+): Promise<void> {
+  const body = await readBody(req, BODY_LIMIT);
+  if (body.kind === 'aborted') {
+    res.destroy();
+    return;
+  }
+  if (body.kind === 'too-large') return plain(res, 413, `Request body too large: the limit is ${BODY_LIMIT} bytes.`);
+  if (target.kind === 'bad-request') return plain(res, 400, target.message);
+  const headers: [string, string][] = [];
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2)
+    headers.push([req.rawHeaders[i]!.toLowerCase(), req.rawHeaders[i + 1]!]);
+  const answer = await gateway.serve(target.canisterId, target.verify, {
+    method: req.method ?? 'GET',
+    url: req.url ?? '/',
+    headers,
+    body: body.bytes,
+  });
+  send(res, answer.status, answer.headers, answer.body); // Node writes no body for HEAD
+
+}
