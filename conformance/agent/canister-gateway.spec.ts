@@ -234,9 +234,13 @@ describe('errors', () => {
     expect(r.text).toContain(missing.toText());
   });
 
-  it('answers 404 with the reject message for a canister without http_request', async () => {
+  it('answers 502 with the replica error for a canister without http_request', async () => {
+    // The replica rejects a missing method with CanisterError (IC0536; dfinity/ic
+    // `rs/types/error_types`: CanisterMethodNotFound => CanisterError), so it is not the 404 of
+    // DestinationInvalid.
     const r = await get('/', `${counterId.toText()}.localhost`);
-    expect(r.status).toBe(404);
-    expect(r.text).toContain('http_request');
+    expect(r.status).toBe(502);
+    expect(r.text).toMatch(/^Replica Error: reject code CanisterError, message .*has no query method 'http_request'/);
+    expect(r.text).toMatch(/error code Some\("IC0536"\)$/);
   });
 });

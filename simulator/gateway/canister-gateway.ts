@@ -191,6 +191,10 @@ export class CanisterGateway {
       host: 'http://127.0.0.1',
       fetch: fetchVia as typeof fetch,
       shouldFetchRootKey: true,
+      // The replica is this instance, reached in process: node signatures prove nothing here, and
+      // checking them first makes a query to a canister no subnet hosts fail on the subnet-key
+      // lookup instead of answering its reject (`Canister … not found` → 404).
+      verifyQuerySignatures: false,
     }).catch((e: unknown) => {
       this.#agent = undefined;
       throw e;
