@@ -74,7 +74,11 @@ function get(path: string, host = '127.0.0.1', method = 'GET'): Promise<Answer> 
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () =>
-          resolve({ status: res.statusCode!, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }),
+          resolve({
+            status: res.statusCode!,
+            headers: res.headers,
+            text: Buffer.concat(chunks).toString('utf8'),
+          }),
         );
       },
     );
@@ -90,7 +94,11 @@ const fork = (l: HashTree, r: HashTree): HashTree => [1, l, r] as unknown as Has
 
 /** v2 response hash (ic-http-certification `response_hash`): certified headers, the expression, the status. */
 function responseHash(headers: Record<string, string>, status: number, body: Uint8Array): Uint8Array {
-  const headersHash = hashOfMap({ ...headers, 'ic-certificateexpression': expression, ':ic-cert-status': status });
+  const headersHash = hashOfMap({
+    ...headers,
+    'ic-certificateexpression': expression,
+    ':ic-cert-status': status,
+  });
   return sha256(new Uint8Array([...headersHash, ...sha256(body)]));
 }
 
@@ -98,7 +106,10 @@ function responseHash(headers: Record<string, string>, status: number, body: Uin
 function exprBranch(file: string, resHash: Uint8Array): HashTree {
   return labeled(
     file,
-    labeled('<$>', labeled(sha256(utf8.encode(expression)), labeled('', labeled(resHash, leaf(new Uint8Array()))))),
+    labeled(
+      '<$>',
+      labeled(sha256(utf8.encode(expression)), labeled('', labeled(resHash, leaf(new Uint8Array())))),
+    ),
   );
 }
 
@@ -111,14 +122,20 @@ beforeAll(async () => {
     wasm: http.wasm,
   });
   canisterId = actor.canisterId;
-  ({ canisterId: counterId } = await pic.setupCanister({ idlFactory: () => IDL.Service({}), wasm: counter.wasm }));
+  ({ canisterId: counterId } = await pic.setupCanister({
+    idlFactory: () => IDL.Service({}),
+    wasm: counter.wasm,
+  }));
 
   // Two certified paths in one tree: `/asset.txt` is served as certified, `/tampered.txt` is
   // certified for the same body but served with another one.
   const headers = { 'content-type': 'text/plain' };
   const good = utf8.encode(assetBody);
   const resHash = responseHash(headers, 200, good);
-  const tree = labeled('http_expr', fork(exprBranch('asset.txt', resHash), exprBranch('tampered.txt', resHash)));
+  const tree = labeled(
+    'http_expr',
+    fork(exprBranch('asset.txt', resHash), exprBranch('tampered.txt', resHash)),
+  );
   const root = await reconstruct(tree);
   const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');
   const entry = (path: string, body: Uint8Array) => ({
@@ -133,7 +150,10 @@ beforeAll(async () => {
     tree: b64(encode(tree as never)),
     expr_path: b64(encode(['http_expr', path.slice(1), '<$>'])),
   });
-  await actor.actor.certify(root, [entry('/asset.txt', good), entry('/tampered.txt', utf8.encode('tampered body!'))]);
+  await actor.actor.certify(root, [
+    entry('/asset.txt', good),
+    entry('/tampered.txt', utf8.encode('tampered body!')),
+  ]);
   port = await pic.makeLive();
 });
 
@@ -223,7 +243,9 @@ describe('errors', () => {
   it('answers 502 with the replica error when http_request traps', async () => {
     const r = await get('/trap', `${canisterId.toText()}.localhost`);
     expect(r.status).toBe(502);
-    expect(r.text).toMatch(/^Replica Error: reject code CanisterError, message .*http_request trapped on purpose/);
+    expect(r.text).toMatch(
+      /^Replica Error: reject code CanisterError, message .*http_request trapped on purpose/,
+    );
     expect(r.text).toMatch(/error code Some\("IC0503"\)$/);
   });
 
@@ -240,7 +262,9 @@ describe('errors', () => {
     // DestinationInvalid.
     const r = await get('/', `${counterId.toText()}.localhost`);
     expect(r.status).toBe(502);
-    expect(r.text).toMatch(/^Replica Error: reject code CanisterError, message .*has no query method 'http_request'/);
+    expect(r.text).toMatch(
+      /^Replica Error: reject code CanisterError, message .*has no query method 'http_request'/,
+    );
     expect(r.text).toMatch(/error code Some\("IC0536"\)$/);
   });
 });

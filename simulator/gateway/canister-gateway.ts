@@ -154,7 +154,8 @@ function rejectAnswer(e: unknown): GatewayAnswer | undefined {
     return undefined;
   const rejectCode = Number(code.rejectCode);
   if (rejectCode === 3) return text(404, code.rejectMessage);
-  const errorCode = code.rejectErrorCode === undefined ? 'None' : `Some(${JSON.stringify(code.rejectErrorCode)})`;
+  const errorCode =
+    code.rejectErrorCode === undefined ? 'None' : `Some(${JSON.stringify(code.rejectErrorCode)})`;
   return text(
     502,
     `Replica Error: reject code ${REJECT_CODES[rejectCode] ?? `Unknown(${rejectCode})`}, message ${code.rejectMessage}, error code ${errorCode}`,
@@ -288,10 +289,12 @@ export class CanisterGateway {
     first: Uint8Array,
   ): Promise<Uint8Array> {
     const [target, method] = callback.callback;
-    const actor = Actor.createActor<Record<string, (t: TokenValue) => Promise<{ body: Uint8Array; token: [] | [TokenValue] }>>>(
-      () => IDL.Service({ [method]: IDL.Func([Token], [StreamingCallbackResponse], ['query']) }),
-      { agent, canisterId: target },
-    );
+    const actor = Actor.createActor<
+      Record<string, (t: TokenValue) => Promise<{ body: Uint8Array; token: [] | [TokenValue] }>>
+    >(() => IDL.Service({ [method]: IDL.Func([Token], [StreamingCallbackResponse], ['query']) }), {
+      agent,
+      canisterId: target,
+    });
     const chunks = [first];
     let token: TokenValue | undefined = callback.token;
     for (let n = 0; token !== undefined; n++) {

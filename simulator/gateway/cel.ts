@@ -122,7 +122,9 @@ export function parseCertificationExpression(text: string): Certification {
     };
   } else object(cert.get('no_request_certification'), 'Empty');
   const resp = object(cert.get('response_certification'), 'ResponseCertification');
-  const kind = resp.has('certified_response_headers') ? 'certified_response_headers' : 'response_header_exclusions';
+  const kind = resp.has('certified_response_headers')
+    ? 'certified_response_headers'
+    : 'response_header_exclusions';
   const headers = list(object(resp.get(kind), 'ResponseHeaderList').get('headers'));
   return { kind: 'certified', request, response: { kind, headers } };
 }

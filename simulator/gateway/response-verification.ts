@@ -112,7 +112,8 @@ function verifyCertificateAt(
   canisterId: Uint8Array,
   nowNs: bigint,
 ): HashTree {
-  const failed = (): ResponseVerificationError => new ResponseVerificationError('Certificate verification failed');
+  const failed = (): ResponseVerificationError =>
+    new ResponseVerificationError('Certificate verification failed');
   let tree: HashTree;
   try {
     ({ tree } = verifyCertificate(bytes, rootKey, canisterId));
@@ -315,7 +316,8 @@ function filterResponseHeaders(
   certification: Extract<Certification, { kind: 'certified' }>,
 ): { hashed: [string, string][]; headers: [string, string][] } {
   const { response } = certification;
-  const listed = (name: string): boolean => response.headers.some((h) => h.toLowerCase() === name.toLowerCase());
+  const listed = (name: string): boolean =>
+    response.headers.some((h) => h.toLowerCase() === name.toLowerCase());
   const hashed: [string, string][] = [];
   const passed: [string, string][] = [];
   let expression: string | undefined;

@@ -35,7 +35,8 @@ export async function serveCanister(
     res.destroy();
     return;
   }
-  if (body.kind === 'too-large') return plain(res, 413, `Request body too large: the limit is ${BODY_LIMIT} bytes.`);
+  if (body.kind === 'too-large')
+    return plain(res, 413, `Request body too large: the limit is ${BODY_LIMIT} bytes.`);
   if (target.kind === 'bad-request') return plain(res, 400, target.message);
   const headers: [string, string][] = [];
   for (let i = 0; i + 1 < req.rawHeaders.length; i += 2)
@@ -47,5 +48,4 @@ export async function serveCanister(
     body: body.bytes,
   });
   send(res, answer.status, answer.headers, answer.body); // Node writes no body for HEAD
-
 }

@@ -143,7 +143,9 @@ export function createHttpInterfaceMount(
   ): Promise<Gateway> {
     await registry.get(String(instanceId)).goLive();
     // Browser requests to canisters (`<id>.localhost`, `?canisterId=`) become `http_request` calls.
-    const canisters = new CanisterGateway((request) => registry.get(String(instanceId)).forward('api', request));
+    const canisters = new CanisterGateway((request) =>
+      registry.get(String(instanceId)).forward('api', request),
+    );
     const server = createServer((req, res) => {
       activity.inFlight++;
       activity.lastActivityMs = Date.now();
