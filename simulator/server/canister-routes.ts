@@ -4,7 +4,7 @@
  * `simulator/gateway` (reading the request, writing the answer).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { CanisterGateway } from '../gateway/canister-gateway.ts';
+import { CanisterGateway, type ApiForward } from '../gateway/canister-gateway.ts';
 import type { CanisterTarget } from '../gateway/canister-id.ts';
 import { readBody } from './http.ts';
 
@@ -24,7 +24,19 @@ function send(res: ServerResponse, status: number, headers: [string, string][], 
 const plain = (res: ServerResponse, status: number, message: string): void =>
   send(res, status, [['content-type', 'text/plain; charset=utf-8']], Buffer.from(message, 'utf8'));
 
-export async function serveCanister(
+/** Serves browser requests for canisters through `forward` (the instance's IC HTTP interface). */
+export type CanisterServer = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  target: CanisterTarget,
+) => Promise<void>;
+
+export function canisterServer(forward: ApiForward): CanisterServer {
+  const gateway = new CanisterGateway(forward);
+  return (req, res, target) => serveCanister(req, res, target, gateway);
+}
+
+async function serveCanister(
   req: IncomingMessage,
   res: ServerResponse,
   target: CanisterTarget,
@@ -41,11 +53,19 @@ export async function serveCanister(
   const headers: [string, string][] = [];
   for (let i = 0; i + 1 < req.rawHeaders.length; i += 2)
     headers.push([req.rawHeaders[i]!.toLowerCase(), req.rawHeaders[i + 1]!]);
-  const answer = await gateway.serve(target.canisterId, target.verify, {
-    method: req.method ?? 'GET',
-    url: req.url ?? '/',
-    headers,
-    body: body.bytes,
-  });
+  let answer;
+  try {
+    answer = await gateway.serve(target.canisterId, target.verify, {
+      method: req.method ?? 'GET',
+      url: req.url ?? '/',
+      headers,
+      body: body.bytes,
+    });
+  } catch (e) {
+    // The instance's interface could not be reached (deleted instance, malformed reply): the
+    // gateway's upstream failure, 503 as PocketIC's gateway answers it.
+    const message = e instanceof Error ? e.message : String(e);
+    return plain(res, 503, `error: upstream_error (${message})`);
+  }
   send(res, answer.status, answer.headers, answer.body); // Node writes no body for HEAD
 }

@@ -25,9 +25,8 @@ import { readBody, sendWire, type WireRequest } from './http.ts';
 import type { InstanceHost } from './instance-host.ts';
 import { refuseHost, type OriginPolicy } from './origin.ts';
 import type { InstanceRegistry } from './state.ts';
-import { CanisterGateway } from '../gateway/canister-gateway.ts';
 import { resolveCanister } from '../gateway/canister-id.ts';
-import { serveCanister } from './canister-routes.ts';
+import type { CanisterServer } from './canister-routes.ts';
 
 /** Largest request body the interface reads (the IC's ingress limit is about 2 MiB plus the envelope). */
 export const IC_HTTP_BODY_LIMIT = 5 * 1024 * 1024;
@@ -142,10 +141,13 @@ export function createHttpInterfaceMount(
     options: { ipAddr?: string; port?: number } = {},
   ): Promise<Gateway> {
     await registry.get(String(instanceId)).goLive();
-    // Browser requests to canisters (`<id>.localhost`, `?canisterId=`) become `http_request` calls.
-    const canisters = new CanisterGateway((request) =>
-      registry.get(String(instanceId)).forward('api', request),
-    );
+    // Browser requests to canisters (`<id>.localhost`, `?canisterId=`) become `http_request` calls;
+    // the agent behind them loads on the first such request.
+    let canisters: Promise<CanisterServer> | undefined;
+    const canisterServer = (): Promise<CanisterServer> =>
+      (canisters ??= import('./canister-routes.ts').then((m) =>
+        m.canisterServer((request) => registry.get(String(instanceId)).forward('api', request)),
+      ));
     const server = createServer((req, res) => {
       activity.inFlight++;
       activity.lastActivityMs = Date.now();
@@ -163,7 +165,7 @@ export function createHttpInterfaceMount(
       const served = foreignHost
         ? readBody(req, 0).then(() => sendAnswer(res, { status: 403, text: foreignHost }))
         : canister
-          ? serveCanister(req, res, canister, canisters)
+          ? canisterServer().then((serve) => serve(req, res, canister))
           : serveApi(req, res, req.method ?? 'GET', splitPath(path), () => registry.get(String(instanceId)));
       served
         .catch((e: unknown) => internalError(res, path, e))
