@@ -21,7 +21,7 @@
  * It is an adapter: the canister calls go through the instance's IC HTTP
  * interface (`ApiForward`) with an agent, exactly like a client's.
  */
-import { Actor, AgentError, HttpAgent, type ActorSubclass } from '@icp-sdk/core/agent';
+import { Actor, AgentError, HttpAgent, QueryResponseStatus, type ActorSubclass } from '@icp-sdk/core/agent';
 import {
   CertifiedRejectErrorCode,
   UncertifiedRejectErrorCode,
@@ -100,13 +100,6 @@ interface HttpResponseValue {
   streaming_strategy: [] | [{ Callback: { callback: [Principal, string]; token: TokenValue } }];
 }
 interface HttpCanister {
-  http_request(req: {
-    method: string;
-    url: string;
-    headers: [string, string][];
-    body: Uint8Array;
-    certificate_version: [] | [number];
-  }): Promise<HttpResponseValue>;
   http_request_update(req: {
     method: string;
     url: string;
@@ -115,9 +108,11 @@ interface HttpCanister {
   }): Promise<HttpResponseValue>;
 }
 
+/** Whether a reply carries a streaming strategy at all, whatever its token's type. */
+const StreamingProbe = IDL.Record({ streaming_strategy: IDL.Opt(IDL.Reserved) });
+
 const httpIdl: IDL.InterfaceFactory = () =>
   IDL.Service({
-    http_request: IDL.Func([HttpRequest], [HttpResponse], ['query']),
     http_request_update: IDL.Func([HttpUpdateRequest], [HttpResponse], []),
   });
 
@@ -152,14 +147,51 @@ function rejectAnswer(e: unknown): GatewayAnswer | undefined {
     !(code instanceof UncertifiedRejectUpdateErrorCode)
   )
     return undefined;
-  const rejectCode = Number(code.rejectCode);
-  if (rejectCode === 3) return text(404, code.rejectMessage);
-  const errorCode =
-    code.rejectErrorCode === undefined ? 'None' : `Some(${JSON.stringify(code.rejectErrorCode)})`;
+  return rejectText(Number(code.rejectCode), code.rejectMessage, code.rejectErrorCode);
+}
+
+function rejectText(rejectCode: number, message: string, errorCode: string | undefined): GatewayAnswer {
+  if (rejectCode === 3) return text(404, message);
+  const code = errorCode === undefined ? 'None' : `Some(${JSON.stringify(errorCode)})`;
   return text(
     502,
-    `Replica Error: reject code ${REJECT_CODES[rejectCode] ?? `Unknown(${rejectCode})`}, message ${code.rejectMessage}, error code ${errorCode}`,
+    `Replica Error: reject code ${REJECT_CODES[rejectCode] ?? `Unknown(${rejectCode})`}, message ${message}, error code ${code}`,
   );
+}
+
+const UNSUPPORTED_TOKEN =
+  "icsim's gateway follows streaming callbacks whose token is the asset canister's " +
+  'record { key : text; content_encoding : text; index : nat; sha256 : opt blob }; this one is not';
+
+/**
+ * The `http_request` query, decoded; a reject or a streaming token icsim cannot decode is the
+ * answer instead (decoding alone would turn an unknown token type into no streaming at all).
+ */
+async function queryHttpRequest(
+  agent: HttpAgent,
+  canisterId: Principal,
+  request: {
+    method: string;
+    url: string;
+    headers: [string, string][];
+    body: Uint8Array;
+    certificate_version: [number];
+  },
+): Promise<{ response: HttpResponseValue } | GatewayAnswer> {
+  const reply = await agent.query(canisterId, {
+    methodName: 'http_request',
+    arg: IDL.encode([HttpRequest], [request]),
+  });
+  if (reply.status === QueryResponseStatus.Rejected) {
+    return rejectText(Number(reply.reject_code), reply.reject_message, reply.error_code || undefined);
+  }
+  const [response] = IDL.decode([HttpResponse], reply.reply.arg) as unknown as [HttpResponseValue];
+  const [probe] = IDL.decode([StreamingProbe], reply.reply.arg) as unknown as [
+    { streaming_strategy: [] | [null] },
+  ];
+  if (probe.streaming_strategy.length === 1 && response.streaming_strategy.length === 0)
+    return text(502, UNSUPPORTED_TOKEN);
+  return { response };
 }
 
 export class CanisterGateway {
@@ -231,7 +263,12 @@ export class CanisterGateway {
     let response: HttpResponseValue;
     let upgraded = false;
     try {
-      response = await canister.http_request({ ...call, certificate_version: [MAX_VERIFICATION_VERSION] });
+      const query = await queryHttpRequest(agent, canisterId, {
+        ...call,
+        certificate_version: [MAX_VERIFICATION_VERSION],
+      });
+      if ('status' in query) return query;
+      response = query.response;
       if (response.upgrade[0] === true) {
         upgraded = true;
         response = await canister.http_request_update(call);
