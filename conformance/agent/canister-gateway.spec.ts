@@ -5,8 +5,9 @@
  * `ic-http-gateway/src/protocol/handler.rs`; dfinity/portal
  * `http-gateway-protocol-spec.md`): `<id>.localhost` and `?canisterId=<id>`
  * are verified, `<id>.raw.localhost` is not; `upgrade = opt true` becomes an
- * update; streaming callbacks are followed; failed verification answers 500
- * and rejects 404 / 502 with the gateway's texts.
+ * update; streaming callbacks are followed (and the body verified when it
+ * came in at most 4 callbacks); failed verification answers 500 and rejects
+ * 404 / 502 with the gateway's texts.
  *
  * The canister is `fixtures/motoko/http.mo`. The v2 certification of its
  * certified asset (tree, expression path, hashes) is computed here, as a
@@ -202,13 +203,13 @@ describe('response verification', () => {
   it('refuses a body that does not match its certification, with the verifier text', async () => {
     const r = await get('/tampered.txt', `${canisterId.toText()}.localhost`);
     expect(r.status).toBe(500);
-    expect(r.text).toBe('Invalid response hashes');
+    expect(r.text).toBe('Response verification failed: Invalid response hashes');
   });
 
   it('refuses an uncertified response on a verified domain', async () => {
     const r = await fetch(`http://127.0.0.1:${port}/page?canisterId=${canisterId.toText()}`);
     expect(r.status).toBe(500);
-    expect(await r.text()).toBe('Certification values not found');
+    expect(await r.text()).toBe('Response verification failed: Certification values not found');
   });
 
   it('serves the tampered body and every header on the raw domain, which skips verification', async () => {
@@ -232,10 +233,29 @@ describe('upgrades and streaming', () => {
   });
 
   it('follows the streaming callback until the token is null', async () => {
-    const r = await get('/stream', `${canisterId.toText()}.localhost`);
+    const r = await get('/stream', `${canisterId.toText()}.raw.localhost`);
     expect(r.status).toBe(200);
     expect(r.headers['content-type']).toBe('text/plain');
     expect(r.text).toBe('chunk-0;chunk-1;chunk-2;chunk-3;');
+  });
+
+  it('verifies a body streamed in at most 4 callbacks like any other', async () => {
+    const r = await get('/stream', `${canisterId.toText()}.localhost`);
+    expect(r.status).toBe(500);
+    expect(r.text).toBe('Response verification failed: Certification values not found');
+  });
+
+  it('completes a 206 reply with Range requests, without Content-Range and unverified', async () => {
+    const r = await get('/ranged', `${canisterId.toText()}.localhost`);
+    expect(r.status).toBe(206);
+    expect(r.text).toBe('0123456789');
+    expect(r.headers['content-range']).toBeUndefined();
+  });
+
+  it('passes a longer stream on unverified', async () => {
+    const r = await get('/long-stream', `${canisterId.toText()}.localhost`);
+    expect(r.status).toBe(200);
+    expect(r.text).toBe('chunk-0;chunk-1;chunk-2;chunk-3;chunk-4;chunk-5;chunk-6;');
   });
 });
 

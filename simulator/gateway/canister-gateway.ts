@@ -9,11 +9,12 @@
  *   `identity` added to `Accept-Encoding`; `upgrade = opt true` → the same
  *   request as the update `http_request_update`;
  * - a streaming callback is followed until its token is null and the chunks
- *   concatenated;
- * - a reply that is neither upgraded nor streamed is verified (versions 1
- *   and 2) unless the request came on a raw domain; a failure answers 500
- *   with the verification error's text; v1 cannot certify a 3xx status and
- *   drops `Cache-Control`, v2 passes on only the certified headers;
+ *   concatenated; a 206 reply is completed with `Range` requests;
+ * - a query reply whose body came in at most 4 callbacks, not a 206, is
+ *   verified (versions 1 and 2) unless the request came on a raw domain; a
+ *   failure answers 500 `Response verification failed: <error>`; v1 cannot
+ *   certify a 3xx status and drops `Cache-Control`, v2 passes on only the
+ *   certified headers;
  * - a reject `DestinationInvalid` (no such canister, no such method) answers
  *   404 with the reject message, any other reject 502 with
  *   `Replica Error: reject code …, message …, error code …`.
@@ -116,8 +117,9 @@ const httpIdl: IDL.InterfaceFactory = () =>
     http_request_update: IDL.Func([HttpUpdateRequest], [HttpResponse], []),
   });
 
-/** Streaming chunks followed before the gateway gives up (a canister whose token never ends). */
-const MAX_STREAMING_CHUNKS = 10_000;
+/** response_handler.rs: callbacks whose body is still verified, and frames of a stream in all. */
+const MAX_VERIFIED_CALLBACKS = 4;
+const MAX_STREAM_FRAMES = 1000;
 
 // ---- the gateway -----------------------------------------------------------------------------
 
@@ -279,21 +281,23 @@ export class CanisterGateway {
       throw e;
     }
 
+    // response_handler.rs: up to 4 callbacks are collected and the whole body verified like any
+    // other; a longer stream is passed on unverified (at most 1000 frames).
     let body = response.body;
+    let complete = true;
     const strategy = response.streaming_strategy[0];
     if (strategy) {
       try {
-        body = await this.#stream(agent, strategy.Callback, body);
+        ({ body, complete } = await this.#stream(agent, strategy.Callback, body));
       } catch (e) {
-        const answer = rejectAnswer(e);
-        if (answer) return answer;
-        throw e;
+        return text(500, `Failed to parse response body: ${errorText(e)}`);
       }
     }
 
     let outHeaders: [string, string][] = response.headers.map(([k, v]) => [k, v]);
-    // Only a plain query reply is verified (handler.rs: streamed bodies and update replies are not).
-    if (verify && !upgraded && !strategy) {
+    let verified = false;
+    // handler.rs: update replies and partial (206) replies are not verified.
+    if (verify && !upgraded && complete && response.status_code !== 206) {
       let info;
       try {
         info = verifyRequestResponsePair(
@@ -304,9 +308,11 @@ export class CanisterGateway {
           new Uint8Array(agent.rootKey!),
         );
       } catch (e) {
-        if (e instanceof ResponseVerificationError) return text(500, e.message);
+        if (e instanceof ResponseVerificationError)
+          return text(500, `Response verification failed: ${e.message}`);
         throw e;
       }
+      verified = true;
       if (info.version === 1) {
         if (response.status_code >= 300 && response.status_code < 400)
           return text(500, 'Response verification v1 does not allow redirects');
@@ -315,16 +321,28 @@ export class CanisterGateway {
     }
     // handler.rs: `StatusCode::from_u16` refuses what is not a three-digit code.
     if (response.status_code < 100 || response.status_code > 999)
-      return text(502, `HTTP error: "invalid status code: ${response.status_code}"`);
+      return text(400, `Failed to parse response status code: invalid status code`);
+    // Unverified replies lose `Content-Range`: a 206 is completed into the whole asset below.
+    if (!verified) outHeaders = outHeaders.filter(([k]) => k.toLowerCase() !== 'content-range');
+    if (response.status_code === 206) {
+      try {
+        body = await rangeStream(agent, canisterId, call, response.headers, body);
+      } catch (e) {
+        return text(500, `Failed to create streaming responsey: ${errorText(e)}`);
+      }
+    }
     return { status: response.status_code, headers: outHeaders, body };
   }
 
-  /** Follows a streaming callback until its token is null, appending each chunk. */
+  /**
+   * Follows a streaming callback, appending each chunk: `complete` when the token ran out within
+   * the 4 callbacks the gateway verifies; past them, up to 1000 frames in all, then cut.
+   */
   async #stream(
     agent: HttpAgent,
     callback: { callback: [Principal, string]; token: TokenValue },
     first: Uint8Array,
-  ): Promise<Uint8Array> {
+  ): Promise<{ body: Uint8Array; complete: boolean }> {
     const [target, method] = callback.callback;
     const actor = Actor.createActor<
       Record<string, (t: TokenValue) => Promise<{ body: Uint8Array; token: [] | [TokenValue] }>>
@@ -334,12 +352,60 @@ export class CanisterGateway {
     });
     const chunks = [first];
     let token: TokenValue | undefined = callback.token;
-    for (let n = 0; token !== undefined; n++) {
-      if (n >= MAX_STREAMING_CHUNKS) throw new Error(`streaming callback still going after ${n} chunks`);
+    let complete = true;
+    for (let n = 0; token !== undefined && chunks.length < MAX_STREAM_FRAMES; n++) {
+      if (n === MAX_VERIFIED_CALLBACKS) complete = false;
       const next = await actor[method]!(token);
       chunks.push(next.body);
       token = next.token[0];
     }
-    return new Uint8Array(Buffer.concat(chunks));
+    return { body: new Uint8Array(Buffer.concat(chunks)), complete };
   }
+}
+
+/** `bytes <begin>-<end>/<total>` of a 206 reply (response_handler.rs `parse_content_range_header_str`). */
+function contentRange(headers: readonly (readonly [string, string])[]): { fetched: number; total: number } {
+  const value = headers.find(([k]) => k.toLowerCase() === 'content-range')?.[1];
+  if (value === undefined)
+    throw new Error('Invalid HTTP response: missing Content-Range header in 206 response');
+  const m = /bytes\s+(\d+)-(\d+)\/(\d+)/.exec(value);
+  if (!m) throw new Error('Invalid HTTP response: malformed Content-Range header');
+  const [begin, end, total] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  return { fetched: Math.max(end - begin, 0) + 1, total };
+}
+
+/**
+ * A 206 reply is the first part of an asset: the gateway asks for the rest with
+ * `Range: bytes=<fetched>-` until it has `total` bytes (response_handler.rs
+ * `create_206_stream`, not verified, at most 1000 frames).
+ */
+async function rangeStream(
+  agent: HttpAgent,
+  canisterId: Principal,
+  call: { method: string; url: string; headers: [string, string][]; body: Uint8Array },
+  headers: readonly (readonly [string, string])[],
+  first: Uint8Array,
+): Promise<Uint8Array> {
+  const chunks = [first];
+  const { total } = contentRange(headers);
+  let { fetched } = contentRange(headers);
+  while (fetched < total && chunks.length < MAX_STREAM_FRAMES) {
+    const next = await queryHttpRequest(agent, canisterId, {
+      ...call,
+      headers: [...call.headers, ['Range', `bytes=${fetched}-`]],
+      certificate_version: [MAX_VERIFICATION_VERSION],
+    });
+    if ('status' in next) throw new Error(new TextDecoder().decode(next.body));
+    chunks.push(next.response.body);
+    fetched += contentRange(next.response.headers).fetched;
+  }
+  return new Uint8Array(Buffer.concat(chunks));
+}
+
+function errorText(e: unknown): string {
+  if (e instanceof AgentError) {
+    const answer = rejectAnswer(e);
+    if (answer) return new TextDecoder().decode(answer.body);
+  }
+  return e instanceof Error ? e.message : String(e);
 }
