@@ -10,7 +10,7 @@ import { wat } from '../simulator/wasm/test-support.ts';
 import { COUNTER_WAT, fingerprint } from './instance-state.ts';
 
 describe('fingerprint', () => {
-  it('changes with the heap, controllers, settings, module, stable memory, chunks, canisters and clocks', () => {
+  it('changes with the heap, controllers, settings, module, stable memory, chunks, snapshots, canisters and clocks', () => {
     const h = new Harness();
     const id = h.deploy(wat(COUNTER_WAT));
     const changes: [string, () => void][] = [
@@ -38,6 +38,16 @@ describe('fingerprint', () => {
       ],
       ['stable memory', () => h.ic.setStableMemory(id, new Uint8Array(10).fill(1))],
       ['chunk store', () => h.management('upload_chunk', { canister_id: id, chunk: Uint8Array.of(1) })],
+      [
+        'snapshots',
+        () =>
+          h.management('take_canister_snapshot', {
+            canister_id: id,
+            replace_snapshot: [],
+            uninstall_code: [],
+            sender_canister_version: [],
+          }),
+      ],
       ['cycles', () => h.ic.addCycles(id, 1n)],
       ['module', () => h.management('uninstall_code', { canister_id: id, sender_canister_version: [] })],
       ['canister list', () => h.createCanister()],

@@ -53,6 +53,14 @@ export function fingerprint(
           chunks: [...c.chunkStore.keys()],
           history: c.history.length,
           callContexts: c.callContexts.size,
+          snapshots: [...c.snapshots.values()].map((s) => ({
+            id: hex(s.id),
+            size: s.size,
+            module: digest(s.wasmModule),
+            memories: [digest(s.wasmMemory.snapshot()), digest(s.stableMemory.snapshot())],
+            chunks: [...s.chunkStore.keys()],
+          })),
+          nextSnapshot: c.nextSnapshotLocalId,
         };
       }),
   );

@@ -50,6 +50,20 @@ class World {
     ok(this.h.update(this.counter, 'inc'));
     ok(this.h.managementOutcome('upload_chunk', { canister_id: this.empty, chunk: counterWasm }, ALICE));
     ok(this.h.managementOutcome('stop_canister', { canister_id: this.stopped }, ALICE));
+    // A snapshot taken of the counter (local id 0) and one uploaded to it (local id 1).
+    ok(
+      this.h.managementOutcome(
+        'take_canister_snapshot',
+        { canister_id: this.counter, replace_snapshot: [], uninstall_code: [], sender_canister_version: [] },
+        ALICE,
+      ),
+    );
+    ok(this.h.managementOutcome('upload_canister_snapshot_metadata', uploadMetadata(this.counter), ALICE));
+  }
+
+  /** The id of the counter's snapshot with local id `local`. */
+  snapshot(local: number): Uint8Array {
+    return Uint8Array.from([0, 0, 0, 0, 0, 0, 0, local, ...this.counter.toUint8Array()]);
   }
 
   /** Alice and the relay still control the canisters, which are still as they were set up (code, status). */
@@ -143,6 +157,21 @@ function relayArg(method: string, payload: Uint8Array, cycles: bigint): Uint8Arr
   return Uint8Array.from([name.length, ...name, ...amount, ...payload]);
 }
 
+/** `upload_canister_snapshot_metadata`'s argument for a small snapshot of `canister`. */
+function uploadMetadata(canister: Principal): Record<string, unknown> {
+  return {
+    canister_id: canister,
+    replace_snapshot: [],
+    wasm_module_size: 8n,
+    globals: [{ i64: 1n }],
+    wasm_memory_size: 65_536n,
+    stable_memory_size: 0n,
+    certified_data: Uint8Array.of(1),
+    global_timer: [{ inactive: null }],
+    on_low_wasm_memory_hook_status: [],
+  };
+}
+
 function ok(outcome: CallResult): void {
   if (outcome.status !== 'replied') throw new Error(`${outcome.errorCode}: ${outcome.message}`);
 }
@@ -181,7 +210,8 @@ function validArgs(w: World): { method: string; args: Uint8Array[] }[] {
   const settings = {
     ...emptySettings(),
     controllers: [[ALICE, w.counter]],
-    compute_allocation: [50n],
+    // Affordable on 100 T cycles: a 30-day freezing threshold of 1 % compute costs 26 T.
+    compute_allocation: [1n],
     freezing_threshold: [2_592_000n],
     log_visibility: [{ allowed_viewers: [STRANGER] }],
     environment_variables: [[{ name: 'A', value: 'b' }]],
@@ -197,7 +227,7 @@ function validArgs(w: World): { method: string; args: Uint8Array[] }[] {
       method: 'provisional_create_canister_with_cycles',
       args: [
         enc('provisional_create_canister_with_cycles', {
-          amount: [10n ** 12n],
+          amount: [10n ** 14n],
           settings: [settings],
           specified_id: [],
           sender_canister_version: [],
@@ -252,6 +282,61 @@ function validArgs(w: World): { method: string; args: Uint8Array[] }[] {
       method: 'provisional_top_up_canister',
       args: [enc('provisional_top_up_canister', { canister_id: w.counter, amount: 1000n })],
     },
+    {
+      method: 'take_canister_snapshot',
+      args: [
+        enc('take_canister_snapshot', {
+          canister_id: w.counter,
+          replace_snapshot: [w.snapshot(0)],
+          uninstall_code: [],
+          sender_canister_version: [],
+        }),
+      ],
+    },
+    {
+      method: 'load_canister_snapshot',
+      args: [
+        enc('load_canister_snapshot', {
+          canister_id: w.counter,
+          snapshot_id: w.snapshot(0),
+          sender_canister_version: [],
+        }),
+      ],
+    },
+    { method: 'list_canister_snapshots', args: [enc('list_canister_snapshots', id(w.counter))] },
+    {
+      method: 'delete_canister_snapshot',
+      args: [enc('delete_canister_snapshot', { canister_id: w.counter, snapshot_id: w.snapshot(0) })],
+    },
+    {
+      method: 'read_canister_snapshot_metadata',
+      args: [enc('read_canister_snapshot_metadata', { canister_id: w.counter, snapshot_id: w.snapshot(0) })],
+    },
+    {
+      method: 'read_canister_snapshot_data',
+      args: [
+        enc('read_canister_snapshot_data', {
+          canister_id: w.counter,
+          snapshot_id: w.snapshot(0),
+          kind: { wasm_memory: { offset: 0n, size: 16n } },
+        }),
+      ],
+    },
+    {
+      method: 'upload_canister_snapshot_metadata',
+      args: [enc('upload_canister_snapshot_metadata', uploadMetadata(w.counter))],
+    },
+    {
+      method: 'upload_canister_snapshot_data',
+      args: [
+        enc('upload_canister_snapshot_data', {
+          canister_id: w.counter,
+          snapshot_id: w.snapshot(1),
+          kind: { wasm_module: { offset: 0n } },
+          chunk: Uint8Array.of(0, 97, 115, 109),
+        }),
+      ],
+    },
     // Canister-only methods and names that are not methods: refused at submission.
     {
       method: 'create_canister',
@@ -278,6 +363,10 @@ function validArgs(w: World): { method: string; args: Uint8Array[] }[] {
       ],
     },
     { method: 'fetch_canister_logs', args: [enc('fetch_canister_logs', id(w.counter))] },
+    {
+      method: 'canister_metadata',
+      args: [enc('canister_metadata', { canister_id: w.counter, name: 'candid:service' })],
+    },
     { method: 'toString', args: [enc('canister_status', id(w.counter))] },
     { method: 'constructor', args: [enc('canister_status', id(w.counter))] },
     { method: 'no_such_method', args: [enc('canister_status', id(w.counter))] },
@@ -454,6 +543,14 @@ describe('management canister Candid arguments', () => {
         'uninstall_code',
         'update_settings',
         'upload_chunk',
+        'take_canister_snapshot',
+        'load_canister_snapshot',
+        'list_canister_snapshots',
+        'delete_canister_snapshot',
+        'read_canister_snapshot_metadata',
+        'read_canister_snapshot_data',
+        'upload_canister_snapshot_metadata',
+        'upload_canister_snapshot_data',
       ].sort(),
     );
   });

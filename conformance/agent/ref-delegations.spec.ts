@@ -1,7 +1,7 @@
 /**
  * Reference suite (dfinity/ic `hs/spec_compliance/src/IC/Test/Spec.hs`),
- * groups "Delegation targets" and "Authentication schemes" (the Ed25519,
- * ECDSA and secp256k1 schemes and the delegation chains; not WebAuthn),
+ * groups "Delegation targets" and "Authentication schemes" (Ed25519, ECDSA,
+ * secp256k1, WebAuthn ECDSA and RSA, and the delegation chains),
  * ported over real HTTP against the IC HTTP interface of `pic.makeLive()`.
  * Envelopes and delegation chains are built and signed here with the
  * specification's domain separators. IC interface specification,
@@ -27,6 +27,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPic } from '../support/pic.ts';
 import { defaultSK, defaultUser, otherSK } from '../support/ref-identities.ts';
 import { install, reply, run } from '../support/uc.ts';
+import { WebAuthnEcdsaIdentity, WebAuthnRsaIdentity } from '../support/webauthn.ts';
 
 let pic: PocketIc;
 let host: string;
@@ -155,6 +156,10 @@ describe('Delegation targets', () => {
       });
     });
   const withEd25519 = (targets: (Principal[] | undefined)[]): Del[] => targets.map((t, i) => [edKey(i), t]);
+  const withWebAuthnECDSA = (targets: (Principal[] | undefined)[]): Del[] =>
+    targets.map((t, i) => [new WebAuthnEcdsaIdentity(Uint8Array.of(i)), t]);
+  const withWebAuthnRSA = (targets: (Principal[] | undefined)[]): Del[] =>
+    targets.map((t) => [new WebAuthnRsaIdentity(), t]);
   const withSelfLoop = (targets: (Principal[] | undefined)[]): Del[] => targets.map((t) => [edKey(0), t]);
   const withCycle = (targets: (Principal[] | undefined)[]): Del[] => targets.map((t, i) => [edKey(i % 2), t]);
   const many = (n: number) =>
@@ -168,6 +173,18 @@ describe('Delegation targets', () => {
   good('one delegation, two targets', callReq, (cid) => withEd25519([[cid, doesntExist]]));
   good('one delegation, many targets', callReq, (cid) => withEd25519([[cid, ...many(999)]]));
   bad('one delegation, too many targets', callReq, (cid) => withEd25519([[cid, ...many(1000)]]));
+  good('two delegations, two targets, webauthn ECDSA', callReq, (cid) =>
+    withWebAuthnECDSA([
+      [cid, doesntExist],
+      [cid, doesntExist],
+    ]),
+  );
+  good('two delegations, two targets, webauthn RSA', callReq, (cid) =>
+    withWebAuthnRSA([
+      [cid, doesntExist],
+      [cid, doesntExist],
+    ]),
+  );
   good('one delegation, redundant targets', callReq, (cid) => withEd25519([[cid, cid, doesntExist]]));
   good('two delegations, singletons', callReq, (cid) => withEd25519([[cid], [cid]]));
   good('two delegations, first restricted', callReq, (cid) => withEd25519([[cid], undefined]));
@@ -190,6 +207,8 @@ describe('Authentication schemes', () => {
     ['Ed25519', async () => [otherSK, []]],
     ['ECDSA', async () => [await ECDSAKeyIdentity.generate(), []]],
     ['secp256k1', async () => [Secp256k1KeyIdentity.generate(new Uint8Array(32).fill(7)), []]],
+    ['WebAuthn ECDSA', async () => [new WebAuthnEcdsaIdentity(enc('webauthn ecdsa')), []]],
+    ['WebAuthn RSA', async () => [new WebAuthnRsaIdentity(), []]],
     ['empty delegations', async () => [otherSK, []]],
     [
       'three delegations',
@@ -218,6 +237,7 @@ describe('Authentication schemes', () => {
         otherSK,
         [
           [defaultSK, undefined],
+          [new WebAuthnRsaIdentity(), undefined],
           [await ECDSAKeyIdentity.generate(), undefined],
           [Secp256k1KeyIdentity.generate(new Uint8Array(32).fill(8)), undefined],
         ],

@@ -23,7 +23,20 @@ import { Principal } from '@icp-sdk/core/principal';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPic } from '../support/pic.ts';
 import { defaultSK, defaultUser, otherSK } from '../support/ref-identities.ts';
-import { caller, install, reply, replyData, run } from '../support/uc.ts';
+import {
+  caller,
+  i2b,
+  ignore,
+  install,
+  int,
+  query,
+  reply,
+  replyData,
+  run,
+  seq,
+  stableGrow,
+  stableSize,
+} from '../support/uc.ts';
 
 let pic: PocketIc;
 let host: string;
@@ -92,6 +105,30 @@ async function post(path: string, body: Uint8Array<ArrayBuffer>): Promise<number
 const at = (cid: Principal | string, kind: 'call' | 'query' | 'read_state') =>
   `/api/v2/canister/${typeof cid === 'string' ? cid : cid.toText()}/${kind}`;
 const is4xx = (status: number) => expect(status >= 400 && status < 500, `HTTP ${status}`).toBe(true);
+
+describe('state', () => {
+  // The reference's `callTwice'` (`awaitCallTwice`): the same signed request
+  // (same nonce, hence same request id) submitted twice, both accepted with an
+  // empty 202; the IC acts once (IC interface specification, "Request ids":
+  // the IC may ignore a request whose id it has seen).
+  it('resubmission', async () => {
+    const cid = await install(pic);
+    const content = callReq(cid, 'update', run(seq(ignore(stableGrow(int(1))), reply)));
+    for (let i = 0; i < 2; i++) {
+      const res = await fetch(`${host}${at(cid, 'call')}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/cbor' },
+        body: await envelope(content),
+      });
+      expect(res.status).toBe(202);
+      expect((await res.arrayBuffer()).byteLength).toBe(0);
+    }
+    const agent = await HttpAgent.create({ host, identity: defaultSK, shouldFetchRootKey: true });
+    const { reply: r } = await pollForResponse(agent, cid, requestIdOf(content));
+    expect(new Uint8Array(r)).toEqual(new Uint8Array());
+    expect(await query(pic, cid, replyData(i2b(stableSize)))).toEqual(Uint8Array.of(1, 0, 0, 0));
+  });
+});
 
 describe('wrong url path', () => {
   it('call request to query', async () => {

@@ -27,6 +27,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPic } from '../support/pic.ts';
 import { defaultSK, defaultUser, otherSK } from '../support/ref-identities.ts';
 import { install, replyData, run, ucWasm } from '../support/uc.ts';
+import { testWasm } from '../support/validation-wasm.ts';
 
 let pic: PocketIc;
 let host: string;
@@ -361,4 +362,25 @@ describe('read state', () => {
       });
     }
   });
+});
+
+// Spec.hs, group "WebAssembly module validation": its two leaves that read the
+// installed test module's metadata back through read_state (the rest of the
+// group is in ../replica/ref-module-validation.spec.ts).
+describe('WebAssembly module validation', () => {
+  for (const [title, module, name] of [
+    ['empty custom section name', 'empty_custom_section_name', ''],
+    ['custom section name with spaces', 'custom_section_name_with_spaces', 'name with spaces'],
+  ] as const) {
+    it(title, async () => {
+      const cid = await pic.createCanister();
+      await pic.installCode({ canisterId: cid, wasm: await testWasm(module) });
+      const tree = await getStateCert(
+        cid,
+        [[enc('canister'), cid.toUint8Array(), enc('metadata'), enc(name)]],
+        otherSK,
+      );
+      expect(certValue(tree, ['canister', cid.toUint8Array(), 'metadata', name])).toEqual(enc('a'));
+    });
+  }
 });

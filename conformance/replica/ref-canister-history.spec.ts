@@ -226,6 +226,50 @@ describe('canister history', () => {
       [2n, user(defaultUser), deploy('install', await sha256(trivialWasmModule))],
     ]);
   });
+  const CreateArgs = IDL.Record({
+    settings: IDL.Opt(IDL.Record({ controllers: IDL.Opt(IDL.Vec(IDL.Principal)) })),
+    sender_canister_version: IDL.Opt(IDL.Nat64),
+  });
+  /** `ic00via unican` (with cycles): the universal canister calls aaaaa-aa; the outcome. */
+  const viaUnican = async (unican: Principal, method: string, arg: Uint8Array, cycles = 0n) =>
+    isRelay(await call(pic, unican, updateCall(MANAGEMENT, method, { ...defUpdateArgs, arg, cycles })));
+  it('changes from canister', async () => {
+    const unican = await install(pic, noHeartbeat, { cycles: 10n ** 15n });
+    const created = isReply(
+      await viaUnican(
+        unican,
+        'create_canister',
+        new Uint8Array(
+          IDL.encode(
+            [CreateArgs],
+            [{ settings: [{ controllers: [[unican, defaultUser]] }], sender_canister_version: [] }],
+          ),
+        ),
+        20_000_000_000_000n,
+      ),
+    );
+    const [{ canister_id: cid }] = IDL.decode(
+      [IDL.Record({ canister_id: IDL.Principal })],
+      created,
+    ) as unknown as [{ canister_id: Principal }];
+    checkHistory(await canisterInfo(unican, cid, 1n), 1n, [
+      [0n, `canister ${unican.toText()} -`, creation(unican, defaultUser)],
+    ]);
+    isReply(await viaUnican(unican, 'install_code', installArg('install', cid, trivialWasmModule, 5n)));
+    checkHistory(await canisterInfo(unican, cid, 1n), 2n, [
+      [1n, `canister ${unican.toText()} 5`, deploy('install', await sha256(trivialWasmModule))],
+    ]);
+  });
+  it('incorrect sender_canister_version', async () => {
+    const unican = await install(pic, noHeartbeat);
+    // The caller's version is 1 (created, installed), not 666.
+    const arg = new Uint8Array(IDL.encode([CreateArgs], [{ settings: [], sender_canister_version: [666n] }]));
+    const r = isReject(await viaUnican(unican, 'create_canister', arg), [5]);
+    // dfinity/ic sandbox_safe_system_state.rs `validate_sender_canister_version`
+    expect(r.message).toContain(
+      'includes sender canister version 666 that does not match the actual sender canister version 1.',
+    );
+  });
   it('user call to canister_info', async () => {
     const cid = await install(pic, noHeartbeat);
     const arg = IDL.encode(

@@ -536,6 +536,57 @@ describe('canister_inspect_message', () => {
     const cid = await install(pic);
     isReject(await ingressToManagement('raw_rand', IDL.encode([], []), cid), [4]);
   });
+  // The ingress filter refuses these methods by name, before decoding the
+  // argument (dfinity/ic rs/execution_environment/src/execution_environment.rs,
+  // `should_accept_ingress_message`: "ic00 method … can not be called via
+  // ingress messages"); the arguments are still well-formed.
+  const KeyId = IDL.Record({ curve: IDL.Variant({ secp256k1: IDL.Null }), name: IDL.Text });
+  const keyId = { curve: { secp256k1: null }, name: 'dfx_test_key' };
+  it('management canister: http_request not accepted', async () => {
+    const cid = await install(pic);
+    const arg = IDL.encode(
+      [
+        IDL.Record({
+          url: IDL.Text,
+          max_response_bytes: IDL.Opt(IDL.Nat64),
+          method: IDL.Variant({ get: IDL.Null, head: IDL.Null, post: IDL.Null }),
+          headers: IDL.Vec(IDL.Record({ name: IDL.Text, value: IDL.Text })),
+          body: IDL.Opt(IDL.Vec(IDL.Nat8)),
+        }),
+      ],
+      [{ url: 'https://example.com/', max_response_bytes: [], method: { get: null }, headers: [], body: [] }],
+    );
+    isReject(await ingressToManagement('http_request', arg, cid), [4]);
+  });
+  it('management canister: ecdsa_public_key not accepted', async () => {
+    const cid = await install(pic);
+    const arg = IDL.encode(
+      [
+        IDL.Record({
+          canister_id: IDL.Opt(IDL.Principal),
+          derivation_path: IDL.Vec(IDL.Vec(IDL.Nat8)),
+          key_id: KeyId,
+        }),
+      ],
+      [{ canister_id: [], derivation_path: [], key_id: keyId }],
+    );
+    isReject(await ingressToManagement('ecdsa_public_key', arg, cid), [4]);
+  });
+  it('management canister: sign_with_ecdsa not accepted', async () => {
+    const cid = await install(pic);
+    const messageHash = new Uint8Array(await crypto.subtle.digest('SHA-256', utf8('dummy')));
+    const arg = IDL.encode(
+      [
+        IDL.Record({
+          message_hash: IDL.Vec(IDL.Nat8),
+          derivation_path: IDL.Vec(IDL.Vec(IDL.Nat8)),
+          key_id: KeyId,
+        }),
+      ],
+      [{ message_hash: messageHash, derivation_path: [], key_id: keyId }],
+    );
+    isReject(await ingressToManagement('sign_with_ecdsa', arg, cid), [4]);
+  });
   it('management canister: deposit_cycles not accepted', async () => {
     const cid = await install(pic);
     isReject(await ingressToManagement('deposit_cycles', encodeCid(cid), cid), [4]);

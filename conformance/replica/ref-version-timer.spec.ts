@@ -19,6 +19,8 @@ import {
   callback,
   canisterVersion,
   defArgs,
+  defOneWayArgs,
+  defUpdateArgs,
   getGlobal,
   i64tob,
   ignore,
@@ -29,6 +31,7 @@ import {
   interCall,
   isReject,
   noop,
+  onewayCall,
   onGlobalTimer,
   onHeartbeat,
   onPreUpgrade,
@@ -45,6 +48,8 @@ import {
   stableWrite,
   trap,
   trapIfNeq,
+  ucWasm,
+  updateCall,
   upgrade,
 } from '../support/uc.ts';
 
@@ -355,6 +360,71 @@ describe('canister global timer', () => {
     expect(await setTimer(cid, await farFuture())).toEqual(le64(0));
     await pic.stopCanister({ canisterId: cid });
     await upgrade(pic, cid, seq(onTimerProg(2), setTimerProg(1n)));
+    await pic.startCanister({ canisterId: cid });
+    await waitForTimer(cid, 2);
+    expect(await setTimer(cid, await farFuture())).toEqual(le64(0));
+  });
+  it('in post-upgrade on stopping canister', async () => {
+    // The reference's store canister: a universal canister holding the universal
+    // canister's module as a chunk, and a controller of `cid`.
+    const wasm = await ucWasm();
+    const store = await install(pic);
+    // It controls itself, so that it may install from its own chunk store.
+    await pic.updateCanisterSettings({ canisterId: store, controllers: [Principal.anonymous(), store] });
+    const hashes = IDL.decode(
+      [IDL.Record({ hash: IDL.Vec(IDL.Nat8) })],
+      await pic.updateCall({
+        canisterId: MANAGEMENT,
+        method: 'upload_chunk',
+        arg: new Uint8Array(
+          IDL.encode(
+            [IDL.Record({ canister_id: IDL.Principal, chunk: IDL.Vec(IDL.Nat8) })],
+            [{ canister_id: store, chunk: wasm }],
+          ),
+        ),
+        targetSubnetId: (await pic.getCanisterSubnetId(store)) ?? undefined,
+      }),
+    ) as unknown as [{ hash: Uint8Array }];
+    const ucanChunkHash = new Uint8Array(hashes[0].hash);
+    const cid = await installWithTimer(2);
+    await resetStable(cid);
+    expect(await setTimer(cid, await farFuture())).toEqual(le64(0));
+    await pic.updateCanisterSettings({ canisterId: cid, controllers: [Principal.anonymous(), store] });
+    const Mode = IDL.Variant({ install: IDL.Null, reinstall: IDL.Null, upgrade: IDL.Opt(IDL.Record({})) });
+    const upgradeArg = IDL.encode(
+      [
+        IDL.Record({
+          mode: Mode,
+          target_canister: IDL.Principal,
+          store_canister: IDL.Opt(IDL.Principal),
+          chunk_hashes_list: IDL.Vec(IDL.Record({ hash: IDL.Vec(IDL.Nat8) })),
+          wasm_module_hash: IDL.Vec(IDL.Nat8),
+          arg: IDL.Vec(IDL.Nat8),
+        }),
+      ],
+      [
+        {
+          mode: { upgrade: [] },
+          target_canister: cid,
+          store_canister: [store],
+          chunk_hashes_list: [{ hash: ucanChunkHash }],
+          wasm_module_hash: ucanChunkHash,
+          arg: run(seq(onTimerProg(2), setTimerProg(1n))),
+        },
+      ],
+    );
+    const stopAndUpgrade = seq(
+      onewayCall(MANAGEMENT, 'stop_canister', {
+        ...defOneWayArgs,
+        arg: new Uint8Array(IDL.encode([IDL.Record({ canister_id: IDL.Principal })], [{ canister_id: cid }])),
+      }),
+      updateCall(MANAGEMENT, 'install_chunked_code', { ...defUpdateArgs, arg: new Uint8Array(upgradeArg) }),
+    );
+    const relay = onewayCall(store, 'update', { ...defOneWayArgs, arg: run(stopAndUpgrade) });
+    // An error: to keep the canister stopping, `cid` cannot reply after the one-way call.
+    isReject(await outcome(call(pic, cid, relay)), [5]);
+    // `cid` stopped once its call context closed; the upgrade ran while it was stopping.
+    expect(await pic.canisterStatus({ canisterId: cid })).toMatchObject({ status: { stopped: null } });
     await pic.startCanister({ canisterId: cid });
     await waitForTimer(cid, 2);
     expect(await setTimer(cid, await farFuture())).toEqual(le64(0));

@@ -23,6 +23,25 @@ describe('StableMemory', () => {
     expect(m.inBounds(BigInt(2 * WASM_PAGE_SIZE), 1n)).toBe(false);
   });
 
+  it('copies another memory, data and size, into pages of its own', () => {
+    const source = new StableMemory();
+    source.grow(16_384); // 1 GiB, two pages of data: the copy costs the data
+    source.write(3, Uint8Array.of(7, 8));
+    source.write(9_000 * WASM_PAGE_SIZE, Uint8Array.of(9));
+    const copy = new StableMemory();
+    copy.grow(2);
+    copy.write(100, Uint8Array.of(1));
+    copy.copyFrom(source);
+    expect(copy.size).toBe(16_384);
+    expect(copy.residentPages).toBe(2);
+    const out = new Uint8Array(4);
+    copy.read(2, out);
+    expect([...out]).toEqual([0, 7, 8, 0]);
+    source.write(3, Uint8Array.of(0));
+    copy.read(3, out.subarray(0, 1));
+    expect(out[0]).toBe(7);
+  });
+
   it('rolls back a message by restoring only the pages it touched, whatever the size stored', () => {
     const m = new StableMemory();
     m.grow(16_384); // 1 GiB

@@ -148,6 +148,19 @@ export class StableMemory {
     this.write(0, bytes);
   }
 
+  /**
+   * Makes this memory a copy of `other`, page by page (only the pages that
+   * hold data): a canister snapshot is taken and loaded this way, at the cost
+   * of the data, not of the size. Journaled like any write.
+   */
+  copyFrom(other: StableMemory): void {
+    this.clear();
+    for (const [index, page] of other.#pages) {
+      if (index < other.#size) this.#writablePage(index).set(page);
+    }
+    this.#size = other.#size;
+  }
+
   /** Empties the memory (reinstall, uninstall). */
   clear(): void {
     if (this.#journal) {

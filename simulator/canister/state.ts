@@ -70,6 +70,11 @@ export interface CallContext {
   outstandingCalls: number;
   /** Cycles the caller attached and the canister has not accepted yet. */
   availableCycles: bigint;
+  /**
+   * Marked deleted by an uninstall: the responses to its outstanding calls run no code, yet
+   * the context stays open until they arrive (a stopping canister waits for them).
+   */
+  deleted?: boolean;
 }
 
 export interface Callback {
@@ -102,7 +107,56 @@ export interface CanisterChange {
           module_hash: Uint8Array;
         };
       }
-    | { controllers_change: { controllers: Principal[] } };
+    | { controllers_change: { controllers: Principal[] } }
+    | {
+        load_snapshot: {
+          canister_version: bigint;
+          snapshot_id: Uint8Array;
+          taken_at_timestamp: bigint;
+          source: SnapshotSource;
+          /** The canister the snapshot belongs to, when not the one it was loaded onto. */
+          from_canister_id: [] | [Principal];
+        };
+      };
+}
+
+/** Where a snapshot came from (the management canister's Candid: `reserved` payloads). */
+export type SnapshotSource = { taken_from_canister: null } | { metadata_upload: null };
+
+/** A Wasm global's value in a snapshot, as `read_canister_snapshot_metadata` reports it. */
+export type SnapshotGlobal =
+  { i32: number } | { i64: bigint } | { f32: number } | { f64: number } | { v128: bigint };
+
+export type SnapshotTimer = { inactive: null } | { active: bigint };
+export type LowWasmMemoryHookStatus =
+  { condition_not_satisfied: null } | { ready: null } | { executed: null };
+
+/**
+ * A canister snapshot (dfinity/ic `rs/replicated_state/src/canister_snapshots.rs`
+ * `CanisterSnapshot`): the module, the mutable globals, both memories, the
+ * certified data and the chunk store of the canister when it was taken, or as
+ * uploaded.
+ */
+export interface CanisterSnapshot {
+  /** 8-byte big-endian local id followed by the canister id (`SnapshotId`). */
+  id: Uint8Array;
+  localId: bigint;
+  source: SnapshotSource;
+  takenAtTimestamp: bigint;
+  canisterVersion: bigint;
+  /** Bytes it counts against the canister's memory. */
+  size: bigint;
+  wasmModule: Uint8Array;
+  /** The module's mutable globals in index order (the instruction counter excluded). */
+  globals: SnapshotGlobal[];
+  /** Both memories in 64 KiB pages, stored sparsely (an uploaded snapshot starts all zero). */
+  wasmMemory: StableMemory;
+  stableMemory: StableMemory;
+  certifiedData: Uint8Array;
+  chunkStore: Map<string, Uint8Array>;
+  /** Restored by a load only for uploaded snapshots (canister_manager.rs `load_canister_snapshot`). */
+  globalTimer: SnapshotTimer | undefined;
+  onLowWasmMemoryHookStatus: LowWasmMemoryHookStatus | undefined;
 }
 
 export class CanisterState implements CanisterEnv {
@@ -140,6 +194,10 @@ export class CanisterState implements CanisterEnv {
   logs: CanisterLogRecord[] = [];
   /** All changes since creation; `canister_info` returns the most recent ones. */
   history: CanisterChange[] = [];
+  /** Snapshots by the hex of their id; they go with the canister when it is deleted. */
+  readonly snapshots = new Map<string, CanisterSnapshot>();
+  /** The next snapshot's local id (`SystemState::new_local_snapshot_id`). */
+  nextSnapshotLocalId = 0n;
   nextLogIdx = 0n;
   readonly callContexts = new Map<number, CallContext>();
   readonly callbacks = new Map<number, Callback>();
@@ -238,21 +296,13 @@ export class CanisterState implements CanisterEnv {
    * it in `memory_metrics` (IC interface specification, "IC method
    * canister_status"; dfinity/ic rs/replicated_state/src/canister_state.rs
    * `memory_usage` and the getters canister_manager.rs `get_canister_status`
-   * reads). Snapshots are not simulated.
+   * reads).
    */
   memoryMetrics(): MemoryMetrics {
     const runtime = this.runtime;
-    const utf8 = new TextEncoder();
     let globals = 0;
     let customSections = 0;
-    if (runtime) {
-      // Every global the instrumented module exports: the mutable ones (exported so they can be
-      // persisted) and the instruction counter (wasmtime_embedder.rs `get_exported_globals`).
-      globals = WebAssembly.Module.exports(runtime.compiled.module).filter((e) => e.kind === 'global').length;
-      // WasmMetadata::memory_usage: the name, the visibility byte and the content of each section.
-      for (const m of runtime.compiled.metadata)
-        customSections += utf8.encode(m.name).length + 1 + m.content.length;
-    }
+    if (runtime) ({ globals, customSections } = moduleSizes(runtime.compiled));
     const history = this.history
       .slice(-MAX_CANISTER_HISTORY_CHANGES)
       .reduce((n, change) => n + canisterChangeBytes(change), 0);
@@ -264,7 +314,7 @@ export class CanisterState implements CanisterEnv {
       custom_sections_size: BigInt(customSections),
       canister_history_size: BigInt(history),
       wasm_chunk_store_size: BigInt(this.chunkStore.size) * CHUNK_STORE_BYTES_PER_CHUNK,
-      snapshots_size: 0n,
+      snapshots_size: [...this.snapshots.values()].reduce((n, s) => n + s.size, 0n),
     };
   }
 
@@ -295,6 +345,25 @@ export class CanisterState implements CanisterEnv {
     const usage = this.memorySize();
     return this.settings.memoryAllocation > usage ? this.settings.memoryAllocation : usage;
   }
+}
+
+const MODULE_SIZES = new WeakMap<WasmRuntime['compiled'], { globals: number; customSections: number }>();
+
+/** A module's exported globals and custom-section bytes, computed once per compiled module. */
+function moduleSizes(compiled: WasmRuntime['compiled']): { globals: number; customSections: number } {
+  let sizes = MODULE_SIZES.get(compiled);
+  if (!sizes) {
+    const utf8 = new TextEncoder();
+    // Every global the instrumented module exports: the mutable ones (exported so they can be
+    // persisted) and the instruction counter (wasmtime_embedder.rs `get_exported_globals`).
+    const globals = WebAssembly.Module.exports(compiled.module).filter((e) => e.kind === 'global').length;
+    // WasmMetadata::memory_usage: the name, the visibility byte and the content of each section.
+    let customSections = 0;
+    for (const m of compiled.metadata) customSections += utf8.encode(m.name).length + 1 + m.content.length;
+    sizes = { globals, customSections };
+    MODULE_SIZES.set(compiled, sizes);
+  }
+  return sizes;
 }
 
 /** `canister_status`'s `memory_metrics` (IC interface specification, the management canister's Candid). */

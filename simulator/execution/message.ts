@@ -27,6 +27,8 @@ export interface OutgoingCall {
   /** What `call_perform` withdrew for the largest response's transmission and its callback's execution. */
   prepaidResponseTransmission: bigint;
   prepaidResponseExecution: bigint;
+  /** `ic0.canister_version` when `call_perform` ran: what a `sender_canister_version` must match. */
+  senderVersion?: bigint;
 }
 
 export interface MessageContext {

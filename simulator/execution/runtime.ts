@@ -238,6 +238,22 @@ export class WasmRuntime {
     this.#journal.commit(this.heapSize());
   }
 
+  /** The value of the mutable global exported as `name` (canister snapshots read them by name). */
+  globalValue(name: string): number | bigint | undefined {
+    return this.#global(name)?.value as number | bigint | undefined;
+  }
+
+  /**
+   * Sets the mutable global exported as `name` and makes it part of the
+   * committed state: loading a snapshot restores the globals before any message runs.
+   */
+  setGlobalValue(name: string, value: number | bigint): void {
+    const g = this.#global(name);
+    if (!g) return;
+    g.value = value;
+    this.#committedGlobals = this.#readGlobals();
+  }
+
   /** Grows the heap by `pages` 64 KiB pages. */
   growMemory(pages: number): void {
     try {

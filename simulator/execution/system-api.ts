@@ -477,6 +477,7 @@ export class SystemApi {
         }
         if (!this.#chargeCall(ctx, call)) return RejectCode.SysTransient;
         ctx.requestSlots.set(key, slots - 1);
+        call.senderVersion = env.version();
         ctx.calls.push(call);
         return 0;
       },

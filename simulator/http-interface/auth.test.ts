@@ -4,6 +4,7 @@
  * delegation root), delegation expiry, targets, chain length, anonymous rules
  * and the nonce limit — all against `validateEnvelope` directly.
  */
+import { generateKeyPairSync, sign as nodeSign } from 'node:crypto';
 import { Ed25519KeyIdentity } from '@icp-sdk/core/identity';
 import { Principal } from '@icp-sdk/core/principal';
 import { p256 } from '@noble/curves/nist.js';
@@ -81,6 +82,73 @@ describe('WebAuthn signatures', () => {
     expect(verifySignature(pk, key.sign(message, 'AAAA'), message, ctx.trust)).toMatch(
       /Challenge in client data/,
     );
+  });
+
+  it('accept a COSE RSA (RS256) key, refuse its signature over other data and an RSA key of another algorithm', () => {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const jwk = publicKey.export({ format: 'jwk' });
+    const n = new Uint8Array(Buffer.from(jwk.n!, 'base64url'));
+    const e = new Uint8Array(Buffer.from(jwk.e!, 'base64url'));
+    // COSE_Key {1: 3 (RSA), 3: alg, -1: n, -2: e}, by hand: 0xa4, then the four entries.
+    const coseRsa = (alg: number[]) =>
+      Uint8Array.from([
+        0xa4,
+        0x01,
+        0x03,
+        0x03,
+        ...alg,
+        0x20,
+        0x59,
+        0x01,
+        0x00,
+        ...n,
+        0x21,
+        0x40 | e.length,
+        ...e,
+      ]);
+    const spki = (cose: Uint8Array) => {
+      const bits = concatBytes([
+        Uint8Array.of(0x03, 0x82, (cose.length + 1) >> 8, (cose.length + 1) & 0xff, 0),
+        cose,
+      ]);
+      const alg = fromHex('300c060a2b0601040183b8430101');
+      const body = concatBytes([alg, bits]);
+      return concatBytes([Uint8Array.of(0x30, 0x82, body.length >> 8, body.length & 0xff), body]);
+    };
+    const message = concatBytes([REQUEST_SEP, new Uint8Array(32).fill(2)]);
+    const sign = (signed: (data: Uint8Array) => Uint8Array) => {
+      const authenticatorData = new Uint8Array(37).fill(5);
+      const clientData = JSON.stringify({
+        type: 'webauthn.get',
+        challenge: Buffer.from(message).toString('base64url'),
+      });
+      const data = concatBytes([authenticatorData, sha256(utf8(clientData))]);
+      return encodeTagged({
+        authenticator_data: authenticatorData,
+        client_data_json: clientData,
+        signature: new Uint8Array(nodeSign('sha256', signed(data), privateKey)),
+      });
+    };
+    const pk = parsePublicKey(spki(coseRsa([0x39, 0x01, 0x00])));
+    expect(pk.kind).toBe('webauthn-rsa');
+    expect(
+      verifySignature(
+        pk,
+        sign((d) => d),
+        message,
+        ctx.trust,
+      ),
+    ).toBeUndefined();
+    expect(
+      verifySignature(
+        pk,
+        sign((d) => concatBytes([d, Uint8Array.of(0)])),
+        message,
+        ctx.trust,
+      ),
+    ).toBe('Invalid WebAuthn signature: RSA PKCS#1 v1.5 SHA-256 signature could not be verified');
+    // alg -37 (PS256) is not one the IC accepts.
+    expect(() => parsePublicKey(spki(coseRsa([0x38, 0x24])))).toThrow(/RSA keys only with RS256/);
   });
 
   it('refuse a challenge that is not a string, even an object with its own toString (found by fuzz/)', () => {

@@ -92,7 +92,8 @@ export class IcHttpInterface {
   readonly #views = new Map<SubnetTopology, SubnetView>();
   readonly #delegations = new Map<SubnetTopology, { time: bigint; bytes: Uint8Array }>();
   readonly #dataCertificates = new Map<string, { time: bigint; data: Uint8Array; bytes: Uint8Array }>();
-  #subnetTree: SubTree | undefined;
+  /** The `/subnet` subtree as each subnet certifies it (only its own nodes appear). */
+  readonly #subnetTrees = new Map<SubnetTopology, SubTree>();
 
   private constructor(instance: Instance) {
     this.instance = instance;
@@ -255,13 +256,12 @@ export class IcHttpInterface {
     const tree = buildStateTree(
       {
         time,
-        subnets: [],
         canisters: this.instance.listCanisters(subnet.id).map(canisterView),
         requests: [...this.#calls.values()]
           .filter((r) => r.subnet === subnet)
           .map((r) => ({ id: r.id, status: this.#status(r) })),
       },
-      this.#subnets(),
+      this.#subnets(subnet),
     );
     return signCertificate(
       tree,
@@ -278,7 +278,7 @@ export class IcHttpInterface {
     const view = this.#view(subnet);
     let cached = this.#delegations.get(subnet);
     if (!cached || time - cached.time > 3_600_000_000_000n) {
-      const tree = buildStateTree({ time, subnets: [], canisters: [], requests: [] }, this.#subnets());
+      const tree = buildStateTree({ time, canisters: [], requests: [] }, this.#subnets(root));
       const sid = view.id;
       const bytes = signCertificate(
         tree,
@@ -377,9 +377,16 @@ export class IcHttpInterface {
     return view;
   }
 
-  #subnets(): SubTree {
-    this.#subnetTree ??= subnetSubtree(this.#topology.map((s) => this.#view(s)));
-    return this.#subnetTree;
+  #subnets(own: SubnetTopology): SubTree {
+    let tree = this.#subnetTrees.get(own);
+    if (!tree) {
+      tree = subnetSubtree(
+        this.#topology.map((s) => this.#view(s)),
+        this.#view(own).id,
+      );
+      this.#subnetTrees.set(own, tree);
+    }
+    return tree;
   }
 
   // ---- requests ---------------------------------------------------------------------------

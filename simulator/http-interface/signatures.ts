@@ -7,12 +7,13 @@
  * | Ed25519 (1.3.101.112)                  | 32 bytes                     | 64 bytes, over the message         |
  * | ECDSA P-256 (1.2.840.10045.3.1.7)      | SEC1 point                   | r‖s over SHA-256(message), any S   |
  * | ECDSA secp256k1 (1.3.132.0.10)         | SEC1 point                   | r‖s over SHA-256(message), any S   |
- * | WebAuthn COSE (1.3.6.1.4.1.56387.1.1)  | COSE_Key (EC2 P-256 / ES256) | CBOR {authenticator_data, client_data_json, signature} |
+ * | WebAuthn COSE (1.3.6.1.4.1.56387.1.1)  | COSE_Key (EC2 P-256 / ES256, RSA / RS256) | CBOR {authenticator_data, client_data_json, signature} |
  * | Canister signature (…56387.1.2)        | len ‖ canister id ‖ seed     | CBOR {certificate, tree}           |
  *
  * `message` is always `domain separator ‖ payload`.
  */
 import { bls12_381, ed25519, p256, secp256k1 } from '../curves.ts';
+import { createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { Principal } from '@icp-sdk/core/principal';
 import { CborError, decodeCbor, decodeCborItem, isRecord, mapGetInt, untag } from './cbor.ts';
@@ -25,6 +26,8 @@ export type UserPublicKey =
   | { kind: 'p256'; der: Uint8Array; key: Uint8Array }
   | { kind: 'secp256k1'; der: Uint8Array; key: Uint8Array }
   | { kind: 'webauthn-p256'; der: Uint8Array; key: Uint8Array }
+  /** RSA modulus and public exponent, big-endian (COSE kty 3, alg -257 RS256). */
+  | { kind: 'webauthn-rsa'; der: Uint8Array; n: Uint8Array; e: Uint8Array }
   | { kind: 'canister'; der: Uint8Array; canisterId: Uint8Array; seed: Uint8Array };
 
 const OID = {
@@ -123,7 +126,7 @@ export function parsePublicKey(der: Uint8Array): UserPublicKey {
     }
     return { kind: param === OID.p256 ? 'p256' : 'secp256k1', der, key };
   }
-  if (alg === OID.cose) return { kind: 'webauthn-p256', der, key: coseToSec1(key) };
+  if (alg === OID.cose) return coseKey(der, key);
   if (alg === OID.canisterSig) {
     const n = key[0];
     if (n === undefined || key.length < 1 + n) throw new KeyError('malformed canister signature public key');
@@ -133,8 +136,13 @@ export function parsePublicKey(der: Uint8Array): UserPublicKey {
   throw new KeyError(`unsupported public key algorithm ${alg ?? '(none)'}`);
 }
 
-/** An EC2 P-256 COSE key (kty 2, alg -7, crv 1) as an uncompressed SEC1 point. */
-function coseToSec1(cose: Uint8Array): Uint8Array {
+/**
+ * A WebAuthn COSE key: EC2 P-256 with ES256 (kty 2, alg -7, crv 1) as an
+ * uncompressed SEC1 point, or RSA with RS256 (kty 3, alg -257: RSASSA-PKCS1-v1_5
+ * with SHA-256), the two kinds the replica accepts (dfinity/ic
+ * rs/crypto/internal/crypto_lib/basic_sig/cose, `parse_cose_public_key`).
+ */
+function coseKey(der: Uint8Array, cose: Uint8Array): UserPublicKey {
   let item;
   try {
     item = untag(decodeCborItem(cose));
@@ -149,7 +157,13 @@ function coseToSec1(cose: Uint8Array): Uint8Array {
     const v = mapGetInt(item, k);
     return v?.type === 'bytes' ? v.value : undefined;
   };
-  if (int(1) === 3n) throw new KeyError('RSA WebAuthn keys are not supported by icsim');
+  if (int(1) === 3n) {
+    if (int(3) !== -257n) throw new KeyError('unsupported COSE key: RSA keys only with RS256');
+    const n = bytes(-1);
+    const e = bytes(-2);
+    if (!n || !e || n.length < 256 || e.length === 0) throw new KeyError('malformed COSE RSA key');
+    return { kind: 'webauthn-rsa', der, n, e };
+  }
   if (int(1) !== 2n || int(3) !== -7n || int(-1) !== 1n)
     throw new KeyError('unsupported COSE key: only EC2 P-256 with ES256');
   const x = bytes(-2);
@@ -161,7 +175,7 @@ function coseToSec1(cose: Uint8Array): Uint8Array {
   } catch {
     throw new KeyError('invalid COSE P-256 point');
   }
-  return point;
+  return { kind: 'webauthn-p256', der, key: point };
 }
 
 // ---- verification -----------------------------------------------------------------------
@@ -210,7 +224,8 @@ export function verifySignature(
         : `Invalid basic signature: ${name} signature could not be verified: public key ${toHex(pk.key)}, signature ${toHex(signature)}`;
     }
     case 'webauthn-p256':
-      return verifyWebAuthn(pk.key, signature, message);
+    case 'webauthn-rsa':
+      return verifyWebAuthn(pk, signature, message);
     case 'canister':
       return verifyCanisterSignature(pk, signature, message, trust);
   }
@@ -220,7 +235,11 @@ function base64url(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('base64url');
 }
 
-function verifyWebAuthn(key: Uint8Array, signature: Uint8Array, message: Uint8Array): string | undefined {
+function verifyWebAuthn(
+  pk: Extract<UserPublicKey, { kind: 'webauthn-p256' | 'webauthn-rsa' }>,
+  signature: Uint8Array,
+  message: Uint8Array,
+): string | undefined {
   let envelope;
   try {
     envelope = decodeCbor(signature);
@@ -248,11 +267,23 @@ function verifyWebAuthn(key: Uint8Array, signature: Uint8Array, message: Uint8Ar
   const signed = concatBytes([auth, sha256(new TextEncoder().encode(clientData))]);
   let ok = false;
   try {
-    ok = p256().verify(sig, signed, key, { prehash: true, lowS: false, format: 'der' });
+    ok =
+      pk.kind === 'webauthn-p256'
+        ? p256().verify(sig, signed, pk.key, { prehash: true, lowS: false, format: 'der' })
+        : nodeVerify('sha256', signed, rsaPublicKey(pk.n, pk.e), sig);
   } catch {
     ok = false;
   }
-  return ok ? undefined : 'Invalid WebAuthn signature: ECDSA P-256 signature could not be verified';
+  const scheme = pk.kind === 'webauthn-p256' ? 'ECDSA P-256' : 'RSA PKCS#1 v1.5 SHA-256';
+  return ok ? undefined : `Invalid WebAuthn signature: ${scheme} signature could not be verified`;
+}
+
+/** An RSA public key for node:crypto (PKCS#1 v1.5 is its default padding for `verify`). */
+function rsaPublicKey(n: Uint8Array, e: Uint8Array) {
+  return createPublicKey({
+    key: { kty: 'RSA', n: base64url(n), e: base64url(e) },
+    format: 'jwk',
+  });
 }
 
 function verifyCanisterSignature(

@@ -6,7 +6,7 @@
  *   /time                                   LEB128 ns
  *   /subnet/<sid>/public_key                DER BLS key (133 bytes)
  *   /subnet/<sid>/canister_ranges           tagged CBOR [[start, end], …]
- *   /subnet/<sid>/node/<nid>/public_key     DER Ed25519 key (44 bytes)
+ *   /subnet/<sid>/node/<nid>/public_key     DER Ed25519 key (44 bytes), own subnet only
  *   /canister/<cid>/certified_data          (this subnet's canisters)
  *   /canister/<cid>/controllers             tagged CBOR [principal bytes, …]
  *   /canister/<cid>/module_hash             when a module is installed
@@ -47,23 +47,33 @@ export interface CanisterView {
 
 export interface StateView {
   time: bigint;
-  subnets: readonly SubnetView[];
   canisters: Iterable<CanisterView>;
   requests: Iterable<{ id: Uint8Array; status: RequestStatus }>;
 }
 
 const utf8 = new TextEncoder();
 
-export function subnetSubtree(subnets: readonly SubnetView[]): SubTree {
+/**
+ * `/subnet` as the subnet `ownId` certifies it: every subnet's key and ranges,
+ * but only its own nodes' keys (dfinity/ic
+ * `rs/canonical_state/src/lazy_tree_conversion.rs`, `subnets_as_tree`:
+ * `node` is added `if subnet_id == own_subnet_id`).
+ */
+export function subnetSubtree(subnets: readonly SubnetView[], ownId: Uint8Array): SubTree {
+  const isOwn = (id: Uint8Array) => id.length === ownId.length && id.every((b, i) => b === ownId[i]);
   return subtree(
-    subnets.map((s) => [
-      s.id,
-      subtree([
+    subnets.map((s) => {
+      const entries: [string, LabeledTree][] = [
         ['public_key', s.publicKeyDer],
         ['canister_ranges', encodeTagged(s.ranges)],
-        ['node', subtree(s.nodes.map((n) => [n.id, subtree([['public_key', n.publicKeyDer]])]))],
-      ]),
-    ]),
+      ];
+      if (isOwn(s.id))
+        entries.push([
+          'node',
+          subtree(s.nodes.map((n) => [n.id, subtree([['public_key', n.publicKeyDer]])])),
+        ]);
+      return [s.id, subtree(entries)];
+    }),
   );
 }
 
@@ -89,7 +99,8 @@ function statusSubtree(s: RequestStatus): SubTree {
   return subtree(entries);
 }
 
-export function buildStateTree(view: StateView, subnetTree: SubTree = subnetSubtree(view.subnets)): SubTree {
+/** The state tree; `subnetTree` is the certifying subnet's `/subnet` ({@link subnetSubtree}). */
+export function buildStateTree(view: StateView, subnetTree: SubTree): SubTree {
   return subtree([
     ['time', uleb128(view.time)],
     ['subnet', subnetTree],

@@ -15,6 +15,8 @@ import { rejectDescribed, rejectWith, reply as replied, type CallResult, type Re
 import { type ManagementCall, type ManagementHandler, type Replica } from '../subnet/replica.ts';
 import type { Subnet } from '../subnet/subnet.ts';
 import * as errors from './errors.ts';
+import { CanisterSnapshots, isSnapshotMethod, SNAPSHOT_METHODS } from './snapshots.ts';
+import { canisterMetadata } from './canister-metadata.ts';
 import {
   consume,
   displayCycles,
@@ -73,6 +75,7 @@ const INGRESS_METHODS = new Set<string>([
   'stop_canister',
   'canister_status',
   'delete_canister',
+  ...SNAPSHOT_METHODS,
 ]);
 
 /**
@@ -82,6 +85,20 @@ const INGRESS_METHODS = new Set<string>([
  */
 function isManagementMethod(method: string): method is ManagementMethod {
   return Object.hasOwn(methods, method);
+}
+
+/** The argument's `sender_canister_version`, when the method has one and the argument decodes. */
+function claimedSenderVersion(method: string, arg: Uint8Array): bigint | undefined {
+  if (!isManagementMethod(method)) return undefined;
+  let args: unknown;
+  try {
+    args = decodeArgs(method, arg);
+  } catch {
+    return undefined; // the method itself reports the bad argument
+  }
+  // Methods without an argument record (raw_rand) decode to nothing.
+  if (typeof args !== 'object' || args === null) return undefined;
+  return (args as { sender_canister_version?: Opt<bigint> }).sender_canister_version?.[0];
 }
 
 export interface ManagementHost {
@@ -96,9 +113,21 @@ export interface ManagementHost {
 
 export class ManagementCanister implements ManagementHandler {
   readonly #host: ManagementHost;
+  /** A canister caller's `sender_canister_version`, which its history entries record. */
+  readonly #claimedVersions = new WeakMap<ManagementCall, bigint>();
+  readonly #snapshots: CanisterSnapshots;
 
   constructor(host: ManagementHost) {
     this.#host = host;
+    this.#snapshots = new CanisterSnapshots({
+      get replica() {
+        return host.replica;
+      },
+      controlled: (id, caller) => this.#controlled(id, caller),
+      record: (canister, call, details) => this.#record(canister, call, details),
+      uninstall: (canister, call) => this.#uninstall(canister, call),
+      decode: (method, arg) => this.#decode(method, arg),
+    });
   }
 
   acceptsIngress(method: string): UserError | undefined {
@@ -147,6 +176,14 @@ export class ManagementCanister implements ManagementHandler {
 
   handle(call: ManagementCall): void {
     try {
+      if (call.fromCanister) {
+        const claimed = claimedSenderVersion(call.method, call.arg);
+        if (claimed !== undefined) {
+          if (call.senderVersion !== undefined && claimed !== call.senderVersion)
+            throw errors.senderCanisterVersionMismatch(claimed, call.senderVersion);
+          this.#claimedVersions.set(call, claimed);
+        }
+      }
       const result = this.#dispatch(call);
       if (result !== 'pending') call.respond(replied(result));
     } catch (e) {
@@ -191,9 +228,16 @@ export class ManagementCanister implements ManagementHandler {
     canister.history.push({
       timestamp_nanos: this.#replica.roundTime,
       canister_version: canister.versionNumber,
-      origin: this.#origin(call),
+      origin: this.#origin(call, this.#claimedVersions.has(call) ? [this.#claimedVersions.get(call)!] : []),
       details,
     });
+  }
+
+  /** `uninstall_code`'s effects, with its history entry. */
+  #uninstall(canister: CanisterState, call: ManagementCall): void {
+    uninstallCode(canister);
+    this.#replica.rejectOpenCallContexts(canister, 'Canister has been uninstalled.');
+    this.#record(canister, call, { code_uninstall: null });
   }
 
   #dispatch(call: ManagementCall): Uint8Array | 'pending' {
@@ -205,6 +249,7 @@ export class ManagementCanister implements ManagementHandler {
       return 'pending';
     }
     const reply = (value?: unknown): Uint8Array => this.#encode(m, value);
+    if (isSnapshotMethod(m)) return reply(this.#snapshots.handle(m, call));
     // Each case decodes its own argument (so that its type follows the method) before any check.
     switch (m) {
       case 'provisional_create_canister_with_cycles': {
@@ -293,10 +338,7 @@ export class ManagementCanister implements ManagementHandler {
       }
       case 'uninstall_code': {
         const a = this.#decode(m, call.arg);
-        const canister = this.#controlled(a.canister_id, call.caller);
-        uninstallCode(canister);
-        this.#replica.rejectOpenCallContexts(canister, 'Canister has been uninstalled.');
-        this.#record(canister, call, { code_uninstall: null });
+        this.#uninstall(this.#controlled(a.canister_id, call.caller), call);
         return reply();
       }
       case 'start_canister': {
@@ -342,6 +384,9 @@ export class ManagementCanister implements ManagementHandler {
         const s = canister.settings;
         return reply({
           status: { [canister.status]: null },
+          // Newer spec fields: migration is for the NNS's canister migration, which never readies a canister here.
+          ready_for_migration: false,
+          version: canister.versionNumber,
           settings: {
             controllers: canister.controllers,
             compute_allocation: s.computeAllocation,
@@ -447,6 +492,13 @@ export class ManagementCanister implements ManagementHandler {
           module_hash: canister.moduleHash ? [canister.moduleHash] : [],
           controllers: canister.controllers,
         });
+      }
+      case 'canister_metadata': {
+        const a = this.#decode(m, call.arg);
+        if (!call.fromCanister) throw errors.onlyCanisters(m);
+        const canister = this.#replica.findCanister(a.canister_id);
+        if (!canister) throw errors.canisterNotFound(a.canister_id);
+        return reply(canisterMetadata(canister, call.caller, a.name));
       }
       case 'fetch_canister_logs': {
         this.#decode(m, call.arg); // a malformed argument is reported first

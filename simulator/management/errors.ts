@@ -84,6 +84,17 @@ export const unknownMethod = (method: string): UserError =>
 export const notViaIngress = (method: string): UserError =>
   new UserError('CanisterRejectedMessage', `ic00 method ${method} can not be called via ingress messages`);
 
+/**
+ * A canister's call to aaaaa-aa whose `sender_canister_version` is not the caller's version
+ * (dfinity/ic rs/embedders/src/wasmtime_embedder/system_api/sandbox_safe_system_state.rs,
+ * `validate_sender_canister_version`; the call is rejected back to the caller).
+ */
+export const senderCanisterVersionMismatch = (claimed: bigint, actual: bigint): UserError =>
+  new UserError(
+    'CanisterContractViolation',
+    `Management canister call payload includes sender canister version ${claimed} that does not match the actual sender canister version ${actual}.`,
+  );
+
 export const onlyCanisters = (method: string): UserError =>
   new UserError('CanisterContractViolation', `Only canisters can call ic00 method ${method}`);
 

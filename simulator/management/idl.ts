@@ -12,6 +12,8 @@
  */
 import { IDL } from '@icp-sdk/core/candid';
 import type { Principal } from '@icp-sdk/core/principal';
+import { snapshotMethods, SnapshotSource, type SnapshotMethodArgs } from './snapshot-idl.ts';
+import { CanisterMetadataArgs, CanisterMetadataResult } from './canister-metadata.ts';
 import { thresholdMethods, type ThresholdArgs } from './threshold/idl.ts';
 
 /** Candid `opt T`. */
@@ -99,6 +101,13 @@ export const ChangeDetails = IDL.Variant({
     module_hash: IDL.Vec(IDL.Nat8),
   }),
   controllers_change: IDL.Record({ controllers: IDL.Vec(IDL.Principal) }),
+  load_snapshot: IDL.Record({
+    canister_version: IDL.Nat64,
+    snapshot_id: IDL.Vec(IDL.Nat8),
+    taken_at_timestamp: IDL.Nat64,
+    source: SnapshotSource,
+    from_canister_id: IDL.Opt(IDL.Principal),
+  }),
 });
 
 export const Change = IDL.Record({
@@ -248,7 +257,7 @@ export const CanisterInfoArgs = IDL.Record({
 });
 
 /** What each method's argument decodes to; `undefined` for methods without one. */
-export interface ManagementArgs extends ThresholdArgs {
+export interface ManagementArgs extends ThresholdArgs, SnapshotMethodArgs {
   create_canister: CreateCanisterArgs;
   provisional_create_canister_with_cycles: ProvisionalCreateCanisterWithCyclesArgs;
   install_code: InstallCodeArgs;
@@ -268,6 +277,7 @@ export interface ManagementArgs extends ThresholdArgs {
   provisional_top_up_canister: ProvisionalTopUpCanisterArgs;
   canister_info: CanisterInfoArgs;
   fetch_canister_logs: CanisterIdRecord;
+  canister_metadata: CanisterMetadataArgs;
 }
 
 export type ManagementMethod = keyof ManagementArgs;
@@ -291,6 +301,8 @@ export const methods = {
     arg: CanisterIdRecord,
     ret: IDL.Record({
       status: IDL.Variant({ running: IDL.Null, stopping: IDL.Null, stopped: IDL.Null }),
+      ready_for_migration: IDL.Bool,
+      version: IDL.Nat64,
       settings: DefiniteCanisterSettings,
       module_hash: IDL.Opt(IDL.Vec(IDL.Nat8)),
       memory_size: IDL.Nat,
@@ -337,7 +349,9 @@ export const methods = {
       ),
     }),
   },
+  canister_metadata: { arg: CanisterMetadataArgs, ret: CanisterMetadataResult },
   ...thresholdMethods,
+  ...snapshotMethods,
 } as const satisfies Record<ManagementMethod, { arg: IDL.Type | undefined; ret: IDL.Type | undefined }>;
 
 /**

@@ -162,10 +162,11 @@ export class CallContextManager {
       responseBytes(payload),
     );
     const cc = canister.callContexts.get(callback.callContextId);
-    if (!cc || !canister.runtime) settleUnexecutedResponse(canister, callback.prepaidResponseExecution);
+    const dropped = !cc || !canister.runtime || cc.deleted === true;
+    if (dropped) settleUnexecutedResponse(canister, callback.prepaidResponseExecution);
     if (!cc) return;
     cc.outstandingCalls--;
-    if (!canister.runtime) {
+    if (dropped) {
       this.#finish(canister, cc, undefined, undefined);
       return;
     }
@@ -256,6 +257,7 @@ export class CallContextManager {
         arg: call.arg,
         cycles: call.cycles,
         deadline: callback.deadline,
+        senderVersion: call.senderVersion,
       });
     }
   }
@@ -304,19 +306,19 @@ export class CallContextManager {
   /**
    * Rejects every open call context (uninstall_code, delete_canister) with
    * CANISTER_REJECT and `message` as it is: IC0406 for an ingress sender, the
-   * bare text for a calling canister (canister_manager.rs `uninstall_canister`).
+   * bare text for a calling canister, and marks them deleted
+   * (canister_manager.rs `uninstall_canister`): one still waiting for
+   * responses stays until they arrive, runs none of their callbacks
+   * (`executeCallback` settles what they prepaid), and keeps a stopping
+   * canister stopping (reference suite, "uninstall › deleted call contexts
+   * prevent stopping", "deleted call contexts are not delivered").
    */
   rejectOpenCallContexts(canister: CanisterState, message: string): void {
-    // Their callbacks will not run: what they prepaid returns but the per-message fee.
-    for (const callback of canister.callbacks.values()) {
-      canister.balance += callback.prepaidResponseTransmission;
-      settleUnexecutedResponse(canister, callback.prepaidResponseExecution);
-    }
     for (const cc of canister.callContexts.values()) {
       if (!cc.responded) this.#respond(cc, reject('CanisterReject', message, 'CanisterRejectedMessage'));
+      cc.deleted = true;
+      if (cc.outstandingCalls === 0) canister.callContexts.delete(cc.id);
     }
-    canister.callContexts.clear();
-    canister.callbacks.clear();
   }
 }
 

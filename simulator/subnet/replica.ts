@@ -37,6 +37,8 @@ export interface ManagementCall {
   cycles: bigint;
   /** The subnet the call was routed to: the caller's, or the ingress message's effective subnet. */
   subnet: Subnet | undefined;
+  /** A calling canister's version when it made the call (what `sender_canister_version` must match). */
+  senderVersion?: bigint;
   /**
    * Answers the call, now or later (`stop_canister`), returning `refund` of the
    * attached cycles (by default: none with a reply, all with a reject).

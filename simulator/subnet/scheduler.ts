@@ -42,6 +42,8 @@ export type Message =
       arg: Uint8Array;
       cycles: bigint;
       deadline: bigint;
+      /** The caller's canister version when it made the call. */
+      senderVersion?: bigint;
     }
   | { kind: 'response'; target: Principal; callbackId: number; payload: CallResult; refund: bigint };
 
@@ -130,6 +132,8 @@ export class Scheduler {
     this.#replica.rejectOpenCallContexts(canister, 'Canister has been uninstalled.');
     uninstallCode(canister);
     canister.chunkStore.clear();
+    // A canister that runs out of cycles loses its snapshots too (spec: "IC method delete_canister_snapshot").
+    canister.snapshots.clear();
     canister.settings = { ...canister.settings, computeAllocation: 0n, memoryAllocation: 0n };
     canister.history = [];
     canister.balance = 0n;
@@ -218,6 +222,7 @@ export class Scheduler {
                   (result.status === 'replied' && TAKES_CYCLES.has(message.method) ? 0n : message.cycles),
               });
             },
+            message.senderVersion,
           );
         } else {
           replica.callContexts.executeCall(
@@ -269,6 +274,7 @@ export class Scheduler {
     cycles: bigint,
     subnet: Subnet | undefined,
     respond: (r: CallResult, refund?: bigint) => void,
+    senderVersion?: bigint,
   ): void {
     const management = this.#replica.management;
     if (!management) throw new Error('no management canister');
@@ -280,6 +286,7 @@ export class Scheduler {
       fromCanister,
       cycles,
       subnet,
+      senderVersion,
       respond: (result, refund) => {
         if (answered) return;
         answered = true;
