@@ -269,6 +269,12 @@ describe('errors', () => {
     expect(r.text).toMatch(/error code Some\("IC0503"\)$/);
   });
 
+  it('answers 500 when the canister gives a header HTTP cannot carry', async () => {
+    const r = await get('/bad-header', `${canisterId.toText()}.raw.localhost`);
+    expect(r.status).toBe(500);
+    expect(r.text).toMatch(/^Failed to build response: /);
+  });
+
   it('answers 404 with the reject message for a canister that does not exist', async () => {
     const missing = Principal.fromUint8Array(new Uint8Array([0, 0, 0, 0, 0x0f, 0xff, 0xff, 0xf0, 1, 1]));
     const r = await get('/', `${missing.toText()}.localhost`);

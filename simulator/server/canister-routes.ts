@@ -17,7 +17,17 @@ function send(res: ServerResponse, status: number, headers: [string, string][], 
     return lower !== 'content-length' && lower !== 'transfer-encoding' && lower !== 'connection';
   });
   out.push(['content-length', String(body.byteLength)]);
-  res.writeHead(status, out.flat());
+  try {
+    res.writeHead(status, out.flat());
+  } catch (e) {
+    // A header name or value Node cannot write (a control character): handler.rs answers
+    // `500 Failed to build response: …` when the `http` crate refuses one.
+    if (res.headersSent) throw e;
+    const message = Buffer.from(`Failed to build response: ${(e as Error).message}`, 'utf8');
+    res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8', 'content-length': message.length });
+    res.end(message);
+    return;
+  }
   res.end(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
 }
 
