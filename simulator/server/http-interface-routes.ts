@@ -73,6 +73,30 @@ async function serveApi(
   segments: string[],
   host: () => InstanceHost,
 ): Promise<void> {
+  // PocketIC's HTTP gateway also answers `GET /_/topology`, where tools such as icp-cli and
+  // `pocket_ic::get_default_effective_canister_id` find an effective canister id.
+  if (method === 'GET' && segments.length === 2 && segments[0] === '_' && segments[1] === 'topology') {
+    await readBody(req, 0);
+    let target: InstanceHost;
+    try {
+      target = host();
+    } catch (e) {
+      const answer = errorAnswer(e);
+      if (!answer) throw e;
+      sendAnswer(res, answer);
+      return;
+    }
+    sendWire(
+      res,
+      await target.forward('rest', {
+        method,
+        path: '/_/topology',
+        headers: req.headers,
+        body: new Uint8Array(),
+      }),
+    );
+    return;
+  }
   if (method === 'OPTIONS') {
     await readBody(req, 0);
     res.writeHead(204, { ...CORS_HEADERS, 'access-control-max-age': '7200', 'content-length': 0 });
