@@ -77,6 +77,16 @@ export class Scheduler {
     this.#lastRoundTime = initialTime - 1n;
   }
 
+  /** The messages queued and the last round's time, as an instance snapshot saves them (`snapshot/`). */
+  get queueState(): { queue: readonly Message[]; lastRoundTime: bigint } {
+    return { queue: [...this.#queue], lastRoundTime: this.#lastRoundTime };
+  }
+
+  set queueState(state: { queue: readonly Message[]; lastRoundTime: bigint }) {
+    this.#queue = [...state.queue];
+    this.#lastRoundTime = state.lastRoundTime;
+  }
+
   /** Queues a message for delivery in this round's next wave (or the next round). */
   enqueue(message: Message): void {
     this.#queue.push(message);

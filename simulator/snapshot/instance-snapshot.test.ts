@@ -1,0 +1,204 @@
+/**
+ * Whole-instance snapshot and revert (`Instance.snapshot`/`revert`): after a
+ * revert the instance is the one the snapshot saw — every canister's memories,
+ * globals, settings, cycles and snapshots, the canister list and id
+ * allocation, queued messages, ingress history and clocks — and the revert
+ * copies only the pages written since.
+ */
+import { Principal } from '@icp-sdk/core/principal';
+import { describe, expect, it } from 'vitest';
+import { COUNTER_WAT, fingerprint } from '../../fuzz/instance-state.ts';
+import { InstanceError } from '../errors.ts';
+import { replicaOf } from '../instance.ts';
+import { Harness, emptySettings, replyOf } from '../testing/harness.ts';
+import { wat } from '../wasm/test-support.ts';
+
+/**
+ * `inc` adds 1 to a heap counter and 10 to a mutable global and writes the counter to stable
+ * memory; `grow` grows the heap by 1 MiB; `scribble` writes one byte in each of the 4 KiB pages
+ * 1 to 1023; all reply the state: counter, global, heap pages, stable word.
+ */
+const STATE_WAT = `(module
+  (import "ic0" "msg_reply_data_append" (func $append (param i32 i32)))
+  (import "ic0" "msg_reply" (func $reply))
+  (import "ic0" "stable64_size" (func $ss (result i64)))
+  (import "ic0" "stable64_grow" (func $sg (param i64) (result i64)))
+  (import "ic0" "stable64_write" (func $sw (param i64 i64 i64)))
+  (import "ic0" "stable64_read" (func $sr (param i64 i64 i64)))
+  (memory (export "memory") 64)
+  (global $g (mut i64) (i64.const 0))
+  (func $state
+    (i64.store (i32.const 16) (i64.load (i32.const 0)))
+    (i64.store (i32.const 24) (global.get $g))
+    (i64.store (i32.const 32) (i64.extend_i32_u (memory.size)))
+    (i64.store (i32.const 40) (i64.const 0))
+    (if (i64.ne (call $ss) (i64.const 0))
+      (then (call $sr (i64.const 40) (i64.const 0) (i64.const 8))))
+    (call $append (i32.const 16) (i32.const 32))
+    (call $reply))
+  (func (export "canister_update inc")
+    (i64.store (i32.const 0) (i64.add (i64.load (i32.const 0)) (i64.const 1)))
+    (global.set $g (i64.add (global.get $g) (i64.const 10)))
+    (if (i64.eqz (call $ss)) (then (drop (call $sg (i64.const 1)))))
+    (call $sw (i64.const 0) (i64.const 0) (i64.const 8))
+    (call $state))
+  (func (export "canister_update grow")
+    (drop (memory.grow (i32.const 16)))
+    (call $state))
+  (func (export "canister_update scribble")
+    (local $p i32)
+    (local.set $p (i32.const 1))
+    (loop $next
+      (i32.store8 (i32.mul (local.get $p) (i32.const 4096)) (i32.const 7))
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (br_if $next (i32.lt_u (local.get $p) (i32.const 1024))))
+    (call $state))
+  (func (export "canister_query get") (call $state)))`;
+
+/** The state `STATE_WAT` replies: counter, global, heap pages, stable word. */
+function state(h: Harness, id: Principal): bigint[] {
+  const bytes = replyOf(h.query(id, 'get'));
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return [0, 8, 16, 24].map((at) => view.getBigInt64(at, true));
+}
+
+describe('instance snapshot and revert', () => {
+  it('restores every canister, the canister list, id allocation, cycles, settings and clocks', () => {
+    const h = new Harness();
+    const a = h.deploy(wat(STATE_WAT));
+    const b = h.deploy(wat(COUNTER_WAT));
+    h.update(a, 'inc');
+    const before = fingerprint(h.ic);
+    const stateA = state(h, a);
+    const id = h.ic.snapshot();
+
+    h.update(a, 'inc');
+    h.update(a, 'grow');
+    h.update(b, 'inc');
+    h.ic.addCycles(b, 5n);
+    h.ic.setStableMemory(b, new Uint8Array(70_000).fill(3));
+    h.management('update_settings', {
+      canister_id: a,
+      settings: { ...emptySettings(), freezing_threshold: [7n] },
+      sender_canister_version: [],
+    });
+    h.management('take_canister_snapshot', {
+      canister_id: b,
+      replace_snapshot: [],
+      uninstall_code: [],
+      sender_canister_version: [],
+    });
+    const created = h.createCanister();
+    h.management('stop_canister', { canister_id: b });
+    h.management('delete_canister', { canister_id: b });
+    h.ic.setTime(h.ic.getTime() + 3_600_000_000_000n);
+    expect(fingerprint(h.ic)).not.toBe(before);
+
+    h.ic.revert(id);
+    expect(fingerprint(h.ic)).toBe(before);
+    expect(state(h, a)).toEqual(stateA);
+    // Id allocation went back too: the next canister gets the id it got after the snapshot.
+    expect(h.createCanister().toText()).toBe(created.toText());
+  });
+
+  it('can be reverted to again and again, and a revert to an older snapshot drops the newer ones', () => {
+    const h = new Harness();
+    const a = h.deploy(wat(STATE_WAT));
+    const first = h.ic.snapshot();
+    h.update(a, 'inc');
+    const atSecond = fingerprint(h.ic);
+    const second = h.ic.snapshot();
+    h.update(a, 'inc');
+    h.update(a, 'inc');
+
+    h.ic.revert(second);
+    expect(fingerprint(h.ic)).toBe(atSecond);
+    expect(state(h, a)).toEqual([1n, 10n, 64n, 1n]);
+    h.update(a, 'inc');
+    h.ic.revert(second);
+    expect(state(h, a)).toEqual([1n, 10n, 64n, 1n]);
+
+    h.ic.revert(first);
+    expect(state(h, a)).toEqual([0n, 0n, 64n, 0n]);
+    expect(() => h.ic.revert(second)).toThrow(InstanceError);
+    h.update(a, 'inc');
+    h.update(a, 'inc');
+    h.ic.revert(first);
+    expect(state(h, a)).toEqual([0n, 0n, 64n, 0n]);
+  });
+
+  it('refuses an unknown id and changes nothing', () => {
+    const h = new Harness();
+    const a = h.deploy(wat(STATE_WAT));
+    h.ic.snapshot();
+    h.update(a, 'inc');
+    const before = fingerprint(h.ic);
+    const error = (() => {
+      try {
+        h.ic.revert(42);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(InstanceError);
+    expect((error as InstanceError).kind).toBe('InstanceSnapshotNotFound');
+    expect(fingerprint(h.ic)).toBe(before);
+  });
+
+  it('shrinks a heap that grew since, and keeps the pages written before the growth', () => {
+    const h = new Harness();
+    const a = h.deploy(wat(STATE_WAT));
+    h.update(a, 'inc');
+    const id = h.ic.snapshot();
+    h.update(a, 'grow');
+    h.update(a, 'inc');
+    expect(state(h, a)).toEqual([2n, 20n, 80n, 2n]);
+    h.ic.revert(id);
+    expect(state(h, a)).toEqual([1n, 10n, 64n, 1n]);
+    h.update(a, 'inc');
+    expect(state(h, a)).toEqual([2n, 20n, 64n, 2n]);
+  });
+
+  it('keeps messages queued at the snapshot and forgets those submitted after it', () => {
+    const h = new Harness();
+    const a = h.deploy(wat(STATE_WAT));
+    const call = {
+      sender: Principal.anonymous(),
+      canisterId: a,
+      method: 'inc',
+      arg: new Uint8Array(),
+      effectivePrincipal: { kind: 'none' } as const,
+    };
+    const queued = h.ic.submitIngress(call);
+    if (queued.status !== 'submitted') throw new Error('refused');
+    const id = h.ic.snapshot();
+    const later = h.ic.submitIngress(call);
+    if (later.status !== 'submitted') throw new Error('refused');
+    h.ic.awaitIngress(later.messageId);
+    h.ic.revert(id);
+    expect(h.ic.ingressStatus(queued.messageId)).toBeUndefined();
+    expect(h.ic.ingressStatus(later.messageId)).toBeUndefined();
+    expect(state(h, a)[0]).toBe(0n);
+    h.ic.awaitIngress(queued.messageId);
+    expect(state(h, a)[0]).toBe(1n);
+    // The ingress counter went back: the same message submitted again gets the id it got after the snapshot.
+    const again = h.ic.submitIngress(call);
+    if (again.status !== 'submitted') throw new Error('refused');
+    expect(again.messageId).toEqual(later.messageId);
+  });
+
+  it('copies back only the heap pages written since the snapshot', () => {
+    const h = new Harness();
+    const a = h.deploy(wat(STATE_WAT));
+    h.update(a, 'scribble'); // 1024 pages written before the snapshot: none of them is copied back
+    const runtime = replicaOf(h.ic).findCanister(a)!.runtime!;
+    const id = h.ic.snapshot();
+    h.update(a, 'inc');
+    const copied = runtime.heapBytesCopied;
+    h.ic.revert(id);
+    // `inc` writes the counter page and the reply buffer's (same page): at most 2 pages saved per write.
+    expect(runtime.heapBytesCopied - copied).toBeLessThanOrEqual(2 * 4096);
+    expect(runtime.heapBytesCopied - copied).toBeGreaterThan(0);
+    expect(state(h, a)[0]).toBe(0n);
+  });
+});
