@@ -5,8 +5,12 @@
  * allocation, queued messages, ingress history and clocks — and the revert
  * copies only the pages written since.
  */
+import { IDL } from '@icp-sdk/core/candid';
 import { Principal } from '@icp-sdk/core/principal';
 import { describe, expect, it } from 'vitest';
+import { watToWasm } from '../../fixtures/wat.ts';
+import { cyclesWat } from '../../fixtures/wat/cycles.ts';
+import { HttpRequestArgs } from '../management/idl.ts';
 import { COUNTER_WAT, fingerprint } from '../../fuzz/instance-state.ts';
 import { InstanceError } from '../errors.ts';
 import { replicaOf } from '../instance.ts';
@@ -200,5 +204,58 @@ describe('instance snapshot and revert', () => {
     expect(runtime.heapBytesCopied - copied).toBeLessThanOrEqual(2 * 4096);
     expect(runtime.heapBytesCopied - copied).toBeGreaterThan(0);
     expect(state(h, a)[0]).toBe(0n);
+  });
+
+  it('reopens an HTTPS outcall answered since, so that it can be answered again', async () => {
+    const h = new Harness();
+    const id = h.deploy(await watToWasm(cyclesWat(), { memory64: false }));
+    const request = IDL.encode(
+      [HttpRequestArgs],
+      [
+        {
+          url: 'https://example.com/x',
+          max_response_bytes: [1_000n],
+          method: { get: null },
+          headers: [],
+          body: [],
+          transform: [],
+          is_replicated: [],
+        },
+      ],
+    );
+    // The cycles fixture's `call`: method name, attached cycles, then the argument.
+    const method = new TextEncoder().encode('http_request');
+    const amount = new Uint8Array(8);
+    new DataView(amount.buffer).setBigUint64(0, 100_000_000_000n, true);
+    const sent = h.ic.submitIngress({
+      sender: Principal.anonymous(),
+      canisterId: id,
+      method: 'call',
+      arg: new Uint8Array([0, method.length, ...method, ...amount, ...request]),
+      effectivePrincipal: { kind: 'none' },
+    });
+    if (sent.status !== 'submitted') throw new Error(sent.message);
+    h.ic.tick();
+    const [outcall] = h.ic.getPendingHttpOutcalls();
+    const before = fingerprint(h.ic);
+    const snap = h.ic.snapshot();
+    const answer = (status: number): void =>
+      h.ic.mockHttpOutcall(
+        outcall!.subnetId,
+        outcall!.requestId,
+        { kind: 'reply', status, headers: [], body: new Uint8Array() },
+        [],
+      );
+
+    answer(200);
+    const first = replyOf(h.ic.awaitIngress(sent.messageId));
+    expect(h.ic.getPendingHttpOutcalls()).toHaveLength(0);
+
+    h.ic.revert(snap);
+    expect(fingerprint(h.ic)).toBe(before);
+    expect(h.ic.getPendingHttpOutcalls()).toEqual([outcall]);
+    expect(h.ic.ingressStatus(sent.messageId)).toBeUndefined();
+    answer(200);
+    expect(replyOf(h.ic.awaitIngress(sent.messageId))).toEqual(first);
   });
 });
