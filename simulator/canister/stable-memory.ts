@@ -93,12 +93,6 @@ export class StableMemory {
     this.#journal = undefined;
   }
 
-  /** Forgets the marks of `id` and later ones (their instance snapshots are gone). */
-  dropMarksFrom(id: number): void {
-    const at = this.#layers.findIndex((l) => l.id >= id);
-    if (at >= 0) this.#layers.length = at;
-  }
-
   /** Undo every change since `begin()`: costs the pages touched, not the pages stored. */
   rollback(): void {
     if (!this.#journal) return;

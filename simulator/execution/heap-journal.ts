@@ -176,12 +176,6 @@ export class HeapJournal {
     return pages * HEAP_PAGE_SIZE;
   }
 
-  /** Forgets the marks of `id` and later ones (their instance snapshots are gone). */
-  dropMarksFrom(id: number): void {
-    const at = this.#layers.findIndex((l) => l.id >= id);
-    if (at >= 0) this.#layers.length = at;
-  }
-
   #forget(): void {
     for (const p of this.#marked) this.#bytemap[p] = 0;
     this.#marked.length = 0;

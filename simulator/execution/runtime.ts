@@ -293,12 +293,6 @@ export class WasmRuntime {
     });
   }
 
-  /** Forgets the marks of `id` and later ones (their instance snapshots are gone). */
-  dropMarksFrom(id: number): void {
-    this.#journal.dropMarksFrom(id);
-    for (const later of this.#marks.keys()) if (later >= id) this.#marks.delete(later);
-  }
-
   /** Grows the heap by `pages` 64 KiB pages. */
   growMemory(pages: number): void {
     try {

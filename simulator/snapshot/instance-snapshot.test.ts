@@ -258,4 +258,48 @@ describe('instance snapshot and revert', () => {
     answer(200);
     expect(replyOf(h.ic.awaitIngress(sent.messageId))).toEqual(first);
   });
+
+  it('undoes a canister snapshot load, an upgrade and a reinstall, and keeps canister snapshots taken before', () => {
+    const h = new Harness();
+    const a = h.deploy(wat(STATE_WAT));
+    h.update(a, 'inc');
+    const { id: taken } = h.management('take_canister_snapshot', {
+      canister_id: a,
+      replace_snapshot: [],
+      uninstall_code: [],
+      sender_canister_version: [],
+    }) as { id: Uint8Array };
+    h.update(a, 'inc');
+    const before = fingerprint(h.ic);
+    const stateA = state(h, a);
+    const snap = h.ic.snapshot();
+
+    h.management('load_canister_snapshot', {
+      canister_id: a,
+      snapshot_id: taken,
+      sender_canister_version: [],
+    });
+    expect(state(h, a)).toEqual([1n, 10n, 64n, 1n]);
+    h.update(a, 'inc');
+    h.ic.revert(snap);
+    expect(fingerprint(h.ic)).toBe(before);
+    expect(state(h, a)).toEqual(stateA);
+
+    expect(h.install(a, wat(STATE_WAT), new Uint8Array(), 'upgrade').status).toBe('replied');
+    h.update(a, 'inc');
+    h.ic.revert(snap);
+    expect(fingerprint(h.ic)).toBe(before);
+    expect(state(h, a)).toEqual(stateA);
+
+    expect(h.install(a, wat(STATE_WAT), new Uint8Array(), 'reinstall').status).toBe('replied');
+    h.ic.revert(snap);
+    expect(fingerprint(h.ic)).toBe(before);
+    // The canister snapshot taken before still loads what it held.
+    h.management('load_canister_snapshot', {
+      canister_id: a,
+      snapshot_id: taken,
+      sender_canister_version: [],
+    });
+    expect(state(h, a)).toEqual([1n, 10n, 64n, 1n]);
+  });
 });
