@@ -7,6 +7,7 @@
  */
 import { IDL } from '@icp-sdk/core/candid';
 import { Principal } from '@icp-sdk/core/principal';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { watToWasm } from '../../fixtures/wat.ts';
 import { cyclesWat } from '../../fixtures/wat/cycles.ts';
@@ -301,5 +302,77 @@ describe('instance snapshot and revert', () => {
       sender_canister_version: [],
     });
     expect(state(h, a)).toEqual([1n, 10n, 64n, 1n]);
+  });
+
+  it('after any sequence of operations, snapshots and reverts, a revert gives back the state its snapshot saw', () => {
+    const module = wat(STATE_WAT);
+    type Op =
+      | { kind: 'update'; canister: number; method: 'inc' | 'grow' | 'scribble' }
+      | { kind: 'stable'; canister: number; bytes: number }
+      | { kind: 'cycles'; canister: number }
+      | { kind: 'create' }
+      | { kind: 'time' }
+      | { kind: 'tick' }
+      | { kind: 'snapshot' }
+      | { kind: 'revert'; pick: number };
+    const op: fc.Arbitrary<Op> = fc.oneof(
+      fc.record({
+        kind: fc.constant('update' as const),
+        canister: fc.nat(2),
+        method: fc.constantFrom('inc' as const, 'inc' as const, 'grow' as const, 'scribble' as const),
+      }),
+      fc.record({ kind: fc.constant('stable' as const), canister: fc.nat(2), bytes: fc.nat(200_000) }),
+      fc.record({ kind: fc.constant('cycles' as const), canister: fc.nat(2) }),
+      fc.constant({ kind: 'create' as const }),
+      fc.constant({ kind: 'time' as const }),
+      fc.constant({ kind: 'tick' as const }),
+      fc.constant({ kind: 'snapshot' as const }),
+      fc.record({ kind: fc.constant('revert' as const), pick: fc.nat(10) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { minLength: 1, maxLength: 14 }), (ops) => {
+        const h = new Harness();
+        const canisters = [h.deploy(module), h.deploy(module), h.deploy(module)];
+        const seen = new Map<number, string>();
+        seen.set(h.ic.snapshot(), fingerprint(h.ic));
+        for (const o of ops) {
+          const c = 'canister' in o ? canisters[o.canister]! : canisters[0]!;
+          const alive = h.ic.getCanisterInfo(c) !== undefined;
+          switch (o.kind) {
+            case 'update':
+              if (alive) h.update(c, o.method);
+              break;
+            case 'stable':
+              if (alive) h.ic.setStableMemory(c, new Uint8Array(o.bytes).fill(o.bytes % 251));
+              break;
+            case 'cycles':
+              if (alive) h.ic.addCycles(c, 1_000n);
+              break;
+            case 'create':
+              h.createCanister();
+              break;
+            case 'time':
+              h.ic.setTime(h.ic.getTime() + 1_000_000_000n);
+              break;
+            case 'tick':
+              h.ic.tick();
+              break;
+            case 'snapshot':
+              seen.set(h.ic.snapshot(), fingerprint(h.ic));
+              break;
+            case 'revert': {
+              const ids = [...seen.keys()];
+              const id = ids[o.pick % ids.length]!;
+              h.ic.revert(id);
+              expect(fingerprint(h.ic)).toBe(seen.get(id));
+              for (const later of ids) if (later > id) seen.delete(later);
+              break;
+            }
+          }
+        }
+        h.ic.delete();
+      }),
+      { numRuns: 40 },
+    );
   });
 });
