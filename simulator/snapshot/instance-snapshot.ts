@@ -81,7 +81,9 @@ function isLeaf(value: unknown): boolean {
     value instanceof Promise ||
     value instanceof WebAssembly.Module ||
     value instanceof WebAssembly.Memory ||
-    value instanceof WebAssembly.Instance
+    value instanceof WebAssembly.Instance ||
+    // A frozen object never changes (the fee tables, the System API's tables).
+    Object.isFrozen(value)
   );
 }
 
@@ -142,7 +144,7 @@ function restore(saved: Saved): void {
         const keep = new Set(entries.map(([k]) => k));
         for (const key of keys) if (!keep.has(key) && !skip?.has(key)) delete target[key];
       }
-      for (const [key, value] of entries) target[key] = value;
+      for (const [key, value] of entries) if (target[key] !== value) target[key] = value;
       return;
     }
     case 'array':
