@@ -64,8 +64,10 @@ const REPLICA_HOOKS = new Set([
   'callContexts',
   'scheduler',
 ]);
-/** Arrays whose items are written once and never changed (log records, history entries): copied, not walked. */
-const APPEND_ONLY = new Set(['logs', 'history']);
+/** Arrays whose items are written once and never changed (log records, history entries, trap reports): copied, not walked. */
+const APPEND_ONLY = new Set(['logs', 'history', 'traps']);
+/** Properties whose values are replaced, never changed (an ingress message's outcome): shared, not walked. */
+const REPLACED = new Set(['outcome']);
 
 /** Values shared as they are: immutable, or not state. */
 function isLeaf(value: unknown): boolean {
@@ -130,7 +132,7 @@ class Walker {
         skip,
         keyCount: all.length,
       });
-      for (const [key, v] of entries) this.visit(v, !APPEND_ONLY.has(key));
+      for (const [key, v] of entries) if (!REPLACED.has(key)) this.visit(v, !APPEND_ONLY.has(key));
     }
   }
 }
