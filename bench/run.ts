@@ -3,7 +3,7 @@
  * simulator's own costs and the machine's limits, in one run. Prints a table
  * and writes every figure to bench/results/latest.json.
  *
- * Run one suite: `npm run bench -- upload` (simulator, upload, scale, limits).
+ * Run one suite: `npm run bench -- upload` (simulator, upload, scale, limits, concurrency, snapshot).
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -13,6 +13,7 @@ import { concurrencySuite } from './suites/concurrency.ts';
 import { limitsSuite } from './suites/limits.ts';
 import { scaleSuite } from './suites/scale.ts';
 import { simulatorSuite } from './suites/simulator.ts';
+import { snapshotSuite } from './suites/snapshot.ts';
 import { uploadSuite } from './suites/upload.ts';
 
 const SUITES: Record<string, (r: Results) => Promise<void>> = {
@@ -21,6 +22,7 @@ const SUITES: Record<string, (r: Results) => Promise<void>> = {
   scale: scaleSuite,
   concurrency: concurrencySuite,
   upload: uploadSuite,
+  snapshot: snapshotSuite,
 };
 
 /** The issue's targets: figure → [comparison, bound]. */
@@ -37,6 +39,8 @@ const TARGETS: Record<string, ['>=' | '<=', number]> = {
   'concurrency.speedup': ['>=', 1.6],
   'concurrency.tiny_update_p99_delta_ms': ['<=', 10],
   'concurrency.sigterm_during_loop_ms': ['<=', 1000],
+  'instance.snapshot_ms': ['<=', 1],
+  'instance.revert_ms': ['<=', 5],
 };
 
 const chosen = process.argv.slice(2);

@@ -86,7 +86,7 @@ describe('the packed icsim in a fresh project', () => {
       },
     });
     expect(r.status, describeRun(r)).toBe(0);
-    expect(r.stdout).toMatch(/Tests\s+2 passed/);
+    expect(r.stdout).toMatch(/Tests\s+3 passed/);
   });
 
   it("(b) import { Instance } from 'icsim' runs a canister in process on Node 24", async () => {

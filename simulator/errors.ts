@@ -217,6 +217,11 @@ const INSTANCE_ERRORS = {
   InstanceNotFound: { message: () => 'UpdateError { message: "Instance not found" }' },
   InstanceDeleted: { message: () => 'UpdateError { message: "Instance was deleted" }' },
   BadMessageId: { message: () => 'ConversionError { message: "Bad message id" }' },
+  /** icsim only: `revert` to an id that `snapshot` never returned, or that a revert to an older one dropped. */
+  InstanceSnapshotNotFound: {
+    message: (id: number) =>
+      `icsim: no instance snapshot ${id} (never taken, or dropped by a revert to an older one)`,
+  },
 } satisfies Record<string, { message: (...args: never[]) => string; errorCode?: ErrorCodeName }>;
 
 export type InstanceErrorKind = keyof typeof INSTANCE_ERRORS;

@@ -26,6 +26,7 @@ import type { PendingOutcall } from './subnet/https-outcalls.ts';
 import { HttpRequestResult, TransformArgs } from './management/idl.ts';
 import { defaultSubnet, planSubnets, topologyOf } from './topology.ts';
 import { Subnet } from './subnet/subnet.ts';
+import { InstanceSnapshots } from './snapshot/instance-snapshot.ts';
 import type {
   CanisterCall,
   CanisterInfo,
@@ -67,9 +68,11 @@ export class Instance {
   readonly #replica: Replica;
   #autoProgress: ReturnType<typeof setInterval> | undefined;
   #deleted = false;
+  readonly #snapshots: InstanceSnapshots;
 
   private constructor(replica: Replica) {
     this.#replica = replica;
+    this.#snapshots = new InstanceSnapshots(replica);
     replicas.set(this, replica);
   }
 
@@ -549,6 +552,38 @@ export class Instance {
     if (!pending.transform) return reply(IDL.encode([HttpRequestResult], [result]));
     const arg = IDL.encode([TransformArgs], [{ response: result, context: pending.transform.context }]);
     return this.#replica.transform(pending.canisterId, pending.transform.method, arg);
+  }
+
+  // ---- snapshots (icsim extension) ---------------------------------------------
+
+  /**
+   * Records the whole instance (every canister with its memories, settings,
+   * cycles, call contexts and snapshots; the queues; ingress history; pending
+   * HTTPS outcalls; the clocks; canister id allocation) and returns an id to
+   * `revert` to. Copy-on-write: costs the number of canisters, not the bytes
+   * they store; pages written from then on keep their pre-image until a revert
+   * to an older snapshot drops this one.
+   * @throws InstanceError `InstanceDeleted`.
+   * @example
+   * const fixture = ic.snapshot();
+   * beforeEach(() => ic.revert(fixture));
+   */
+  snapshot(): number {
+    this.#alive();
+    return this.#snapshots.take();
+  }
+
+  /**
+   * Puts the instance back exactly as it was when `snapshot()` returned `id`:
+   * costs the pages written since. `id` stays valid; snapshots taken after it
+   * are dropped. Auto progress is left as it is.
+   * @throws InstanceError `InstanceSnapshotNotFound`, leaving the instance unchanged; `InstanceDeleted`.
+   * @example
+   * ic.revert(fixture);
+   */
+  revert(id: number): void {
+    this.#alive();
+    if (!this.#snapshots.revert(id)) throw new InstanceError('InstanceSnapshotNotFound', id);
   }
 
   // ---- live mode -------------------------------------------------------------

@@ -1,7 +1,7 @@
 // Runs in a fresh project that installed the icsim tarball and @dfinity/pic, on the machine's own
 // Node, exactly as a user's PicJS suite would: POCKET_IC_BIN=node_modules/.bin/icsim.
 import { PocketIc, PocketIcServer } from '@dfinity/pic';
-import { binPath } from 'icsim/pic';
+import { binPath, revert, snapshot } from 'icsim/pic';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const wasm = process.env.SCRATCH_WASM;
@@ -41,6 +41,18 @@ describe("PicJS started with icsim/pic's binPath", () => {
     const server = await PocketIcServer.start({ binPath });
     const pic = await PocketIc.create(server.getUrl());
     const { actor } = await pic.setupCanister({ idlFactory, wasm });
+    expect(await actor.inc()).toBe(1n);
+    await pic.tearDown();
+    await server.stop();
+  });
+
+  it("reverts the instance to icsim/pic's snapshot", async () => {
+    const server = await PocketIcServer.start({ binPath });
+    const pic = await PocketIc.create(server.getUrl());
+    const { actor } = await pic.setupCanister({ idlFactory, wasm });
+    const fixture = await snapshot(pic);
+    expect(await actor.inc()).toBe(1n);
+    await revert(pic, fixture);
     expect(await actor.inc()).toBe(1n);
     await pic.tearDown();
     await server.stop();

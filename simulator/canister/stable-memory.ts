@@ -25,6 +25,12 @@ export class StableMemory {
   /** Page index → its bytes before the message touched it (`undefined`: the page was absent). */
   #journal: Map<number, Uint8Array | undefined> | undefined;
   #sizeAtBegin = 0;
+  /**
+   * Instance snapshots (`snapshot/`), oldest first: each keeps the pre-image of
+   * every page first written while it was the newest, so that reverting costs
+   * the pages written since, not the pages stored.
+   */
+  #layers: { id: number; size: number; pages: Map<number, Uint8Array | undefined> }[] = [];
 
   /** Size in 64 KiB pages. */
   get size(): number {
@@ -52,8 +58,38 @@ export class StableMemory {
     this.#sizeAtBegin = this.#size;
   }
 
-  /** Keep the message's changes. */
+  /** Keep the message's changes (the newest instance snapshot keeps their pre-images). */
   commit(): void {
+    const top = this.#layers.at(-1);
+    if (top && this.#journal) {
+      for (const [index, before] of this.#journal) if (!top.pages.has(index)) top.pages.set(index, before);
+    }
+    this.#journal = undefined;
+  }
+
+  /** Marks the memory as it is for the instance snapshot `id` (between messages). */
+  mark(id: number): void {
+    this.#layers.push({ id, size: this.#size, pages: new Map() });
+  }
+
+  /**
+   * Puts the memory back as it was at `mark(id)`, writing back the pages
+   * written since, and forgets later marks; `id` stays valid.
+   * @throws Error when `id` was never marked or was dropped.
+   */
+  revertTo(id: number): void {
+    const at = this.#layers.findIndex((l) => l.id === id);
+    if (at < 0) throw new Error(`stable memory has no mark ${id}`);
+    for (let i = this.#layers.length - 1; i >= at; i--) {
+      const layer = this.#layers[i]!;
+      for (const [index, before] of layer.pages) {
+        if (before === undefined) this.#pages.delete(index);
+        else this.#pages.set(index, before);
+      }
+      this.#size = layer.size;
+    }
+    this.#layers.length = at + 1;
+    this.#layers[at] = { id, size: this.#size, pages: new Map() };
     this.#journal = undefined;
   }
 
@@ -143,7 +179,7 @@ export class StableMemory {
 
   /** Replaces the whole memory (PocketIC's set_stable_memory); the size is rounded up to pages. */
   replace(bytes: Uint8Array): void {
-    this.#pages.clear();
+    this.clear();
     this.#size = Math.ceil(bytes.length / WASM_PAGE_SIZE);
     this.write(0, bytes);
   }
@@ -163,7 +199,7 @@ export class StableMemory {
 
   /** Empties the memory (reinstall, uninstall). */
   clear(): void {
-    if (this.#journal) {
+    if (this.#journal || this.#layers.length > 0) {
       for (const index of this.#pages.keys()) this.#writablePage(index);
     }
     this.#pages.clear();
@@ -172,8 +208,12 @@ export class StableMemory {
 
   #writablePage(index: number): Uint8Array {
     let page = this.#pages.get(index);
-    if (this.#journal && !this.#journal.has(index)) {
-      this.#journal.set(index, page ? page.slice() : undefined);
+    if (this.#journal) {
+      if (!this.#journal.has(index)) this.#journal.set(index, page ? page.slice() : undefined);
+    } else {
+      // A write outside a message (set_stable_memory, a snapshot load) keeps its pre-image at once.
+      const top = this.#layers.at(-1);
+      if (top && !top.pages.has(index)) top.pages.set(index, page ? page.slice() : undefined);
     }
     if (!page) {
       page = new Uint8Array(WASM_PAGE_SIZE);

@@ -73,6 +73,11 @@ export interface CallContext {
   /** Cycles the caller attached and the canister has not accepted yet. */
   availableCycles: bigint;
   /**
+   * Instructions its executions used so far (`performance_counter(1)`): a property, not a side
+   * table, so that an instance snapshot restores it with the context.
+   */
+  instructionsUsed?: bigint;
+  /**
    * Marked deleted by an uninstall: the responses to its outstanding calls run no code, yet
    * the context stays open until they arrive (a stopping canister waits for them).
    */

@@ -41,6 +41,12 @@ export class HeapJournal {
   /** Byte map entries set since the last commit or rollback. */
   readonly #marked: number[] = [];
   #chunks: Uint8Array[] = [];
+  /**
+   * Instance snapshots (`snapshot/`), oldest first: the heap's size at each and
+   * the pre-image of every page first committed while it was the newest, kept
+   * at commit instead of being forgotten.
+   */
+  #layers: { id: number; pages: number; images: Map<number, Uint8Array> }[] = [];
   /** Heap bytes copied by the journal so far (saves, restores, and a grown heap's move); for tests and diagnostics. */
   copiedBytes = 0;
 
@@ -112,6 +118,8 @@ export class HeapJournal {
 
   /** Keeps the heap as it is: forgets the saved pages; `heapBytes` is the new committed size. */
   commit(heapBytes: number): void {
+    const top = this.#layers.at(-1);
+    if (top) this.#preserve(top);
     this.#forget();
     this.#committedPages = heapBytes / HEAP_PAGE_SIZE;
   }
@@ -125,6 +133,47 @@ export class HeapJournal {
     });
     this.copiedBytes += this.#order.length * HEAP_PAGE_SIZE;
     this.#forget();
+  }
+
+  /** Keeps in `layer` the pre-images of saved pages it has not kept yet (pages grown since it was marked need none). */
+  #preserve(layer: { pages: number; images: Map<number, Uint8Array> }): void {
+    this.#order.forEach((page, slot) => {
+      if (page >= layer.pages || layer.images.has(page)) return;
+      const chunk = this.#chunks[Math.floor(slot / CHUNK_PAGES)] as Uint8Array;
+      const from = (slot % CHUNK_PAGES) * HEAP_PAGE_SIZE;
+      layer.images.set(page, chunk.slice(from, from + HEAP_PAGE_SIZE));
+    });
+  }
+
+  /** Marks the committed heap for the instance snapshot `id` (between messages). */
+  mark(id: number): void {
+    this.#layers.push({ id, pages: this.#committedPages, images: new Map() });
+  }
+
+  /** Whether an instance snapshot is marked: writes outside a message must then be saved first. */
+  get marked(): boolean {
+    return this.#layers.length > 0;
+  }
+
+  /**
+   * Writes back into `heap` the pages committed since `mark(id)` and forgets
+   * later marks; returns the heap's size at the mark in bytes (the caller
+   * shrinks a heap that grew since), which becomes the committed size.
+   * @throws Error when `id` was never marked or was dropped.
+   */
+  revertTo(id: number, heap: Uint8Array): number {
+    const at = this.#layers.findIndex((l) => l.id === id);
+    if (at < 0) throw new Error(`heap has no mark ${id}`);
+    this.#forget();
+    for (let i = this.#layers.length - 1; i >= at; i--) {
+      for (const [page, image] of this.#layers[i]!.images) heap.set(image, page * HEAP_PAGE_SIZE);
+      this.copiedBytes += this.#layers[i]!.images.size * HEAP_PAGE_SIZE;
+    }
+    const pages = this.#layers[at]!.pages;
+    this.#layers.length = at + 1;
+    this.#layers[at] = { id, pages, images: new Map() };
+    this.#committedPages = pages;
+    return pages * HEAP_PAGE_SIZE;
   }
 
   #forget(): void {

@@ -37,6 +37,8 @@ export class WasmRuntime {
   #globalNames: string[];
   #committedGlobals: (number | bigint)[];
   #counter: WebAssembly.Global | undefined;
+  /** The committed globals at each instance snapshot's mark (`mark`). */
+  readonly #marks = new Map<number, (number | bigint)[]>();
 
   /** Instantiates `compiled` for `env`; the (start) function is not run here (the module's is exported as `canister_start`). */
   constructor(compiled: CompiledModule, env: CanisterEnv, onPrint: (text: string) => void) {
@@ -230,6 +232,8 @@ export class WasmRuntime {
    * than the old heap had reads zeros there (the kept page map has no pages past its end).
    */
   replaceHeap(bytes: Uint8Array): void {
+    // Under an instance snapshot, the pages written here keep their pre-images like a message's.
+    if (this.#journal.marked) this.#journal.saveRange(0, this.heapSize());
     const pages = (bytes.length - this.heapSize()) / WASM_PAGE_SIZE;
     if (pages > 0) this.growMemory(pages);
     const heap = this.heap();
@@ -252,6 +256,41 @@ export class WasmRuntime {
     if (!g) return;
     g.value = value;
     this.#committedGlobals = this.#readGlobals();
+  }
+
+  /**
+   * Marks the committed heap and globals for the instance snapshot `id`
+   * (`snapshot/instance-snapshot.ts`): from then on, a commit keeps the
+   * pre-images of the pages it changes for the first time.
+   */
+  mark(id: number): void {
+    this.#journal.mark(id);
+    this.#marks.set(id, this.#committedGlobals);
+  }
+
+  /**
+   * Puts back the heap and globals of `mark(id)` as the committed state: costs
+   * the pages written since, plus a copy of the heap when it grew since (a
+   * memory cannot shrink, so it moves to a new instance as in `rollback`).
+   */
+  revertTo(id: number): void {
+    const globals = this.#marks.get(id);
+    if (!globals) throw new Error(`runtime has no mark ${id}`);
+    const heap = this.heap();
+    const bytes = this.#journal.revertTo(id, heap);
+    if (heap.length !== bytes) {
+      this.#instantiate();
+      const missing = (bytes - this.heapSize()) / WASM_PAGE_SIZE;
+      if (missing > 0) this.growMemory(missing);
+      this.heap().set(heap.subarray(0, bytes));
+      this.#journal.copiedBytes += bytes;
+    }
+    for (const later of this.#marks.keys()) if (later > id) this.#marks.delete(later);
+    this.#committedGlobals = globals;
+    this.#globalNames.forEach((name, i) => {
+      const g = this.#global(name);
+      if (g) g.value = globals[i];
+    });
   }
 
   /** Grows the heap by `pages` 64 KiB pages. */

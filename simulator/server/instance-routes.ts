@@ -29,6 +29,7 @@ import {
 } from './codec.ts';
 import { HttpError, ok, type Route, type RouteContext, type Reply, type SyncRoute } from './http.ts';
 import type { Instance } from '../instance.ts';
+import { extensionRoutes } from './extension-routes.ts';
 
 /**
  * The largest stable memory `get_stable_memory` returns: its base64 (4/3 of it) is one JSON string,
@@ -157,5 +158,8 @@ export function instanceRoutes(instance: () => Instance, blobs: BlobSource): Syn
       i.stopAutoProgress();
       return ok(null);
     }),
+
+    // icsim's own operations (`/icsim/…`, extension-routes.ts).
+    ...extensionRoutes(instance),
   ];
 }

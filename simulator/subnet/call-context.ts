@@ -24,8 +24,6 @@ import { entryName, reportTrap } from './trap-chain.ts';
 
 export class CallContextManager {
   readonly #replica: Replica;
-  /** Instructions used so far by each open call context (`performance_counter(1)`). */
-  readonly #instructions = new WeakMap<CallContext, bigint>();
 
   constructor(replica: Replica) {
     this.#replica = replica;
@@ -84,7 +82,7 @@ export class CallContextManager {
       alreadyResponded: cc.responded,
       deadline: cc.origin.kind === 'canister' ? cc.origin.deadline : 0n,
       instructionLimit: this.#replica.instructionLimit(canister, kind),
-      callContextInstructions: this.#instructions.get(cc) ?? 0n,
+      callContextInstructions: cc.instructionsUsed ?? 0n,
       ...extra,
     });
   }
@@ -227,7 +225,7 @@ export class CallContextManager {
   }
 
   #countInstructions(cc: CallContext, ctx: MessageContext): void {
-    this.#instructions.set(cc, (this.#instructions.get(cc) ?? 0n) + ctx.instructionsUsed);
+    cc.instructionsUsed = (cc.instructionsUsed ?? 0n) + ctx.instructionsUsed;
   }
 
   #applyEffects(canister: CanisterState, cc: CallContext, ctx: MessageContext): void {

@@ -141,6 +141,11 @@ export class Replica {
     return this.#ingressCounter;
   }
 
+  /** Puts the counter back (an instance snapshot's revert, `snapshot/`). */
+  set ingressCounter(value: bigint) {
+    this.#ingressCounter = value;
+  }
+
   // ---- jobs ----------------------------------------------------------------
 
   /** Inducts an ingress message (see ingress.ts). */

@@ -67,14 +67,41 @@ const TAKES_CYCLES = new Set([
   'bitcoin_get_block_headers',
 ]);
 
+/** What an instance snapshot saves of the scheduler (`Scheduler.queueState`). */
+export interface SchedulerState {
+  queue: readonly Message[];
+  lastRoundTime: bigint;
+  unanswered: readonly { answered: boolean }[];
+}
+
 export class Scheduler {
   readonly #replica: Replica;
   #queue: Message[] = [];
   #lastRoundTime: bigint;
+  /** Management calls not answered yet (see `#callManagement`'s guard). */
+  readonly #unanswered = new Set<{ answered: boolean }>();
 
   constructor(replica: Replica, initialTime: bigint) {
     this.#replica = replica;
     this.#lastRoundTime = initialTime - 1n;
+  }
+
+  /**
+   * The messages queued, the last round's time and the management calls not answered yet, as an
+   * instance snapshot saves them (`snapshot/`); setting it reopens those calls.
+   */
+  get queueState(): SchedulerState {
+    return { queue: [...this.#queue], lastRoundTime: this.#lastRoundTime, unanswered: [...this.#unanswered] };
+  }
+
+  set queueState(state: SchedulerState) {
+    this.#queue = [...state.queue];
+    this.#lastRoundTime = state.lastRoundTime;
+    this.#unanswered.clear();
+    for (const guard of state.unanswered) {
+      guard.answered = false;
+      this.#unanswered.add(guard);
+    }
   }
 
   /** Queues a message for delivery in this round's next wave (or the next round). */
@@ -278,7 +305,10 @@ export class Scheduler {
   ): void {
     const management = this.#replica.management;
     if (!management) throw new Error('no management canister');
-    let answered = false;
+    // The guard is an object the scheduler lists while the call is open, so that an instance
+    // snapshot's revert can reopen a call answered since (a mocked outcall, a stop).
+    const guard = { answered: false };
+    this.#unanswered.add(guard);
     management.handle({
       method,
       arg,
@@ -288,8 +318,9 @@ export class Scheduler {
       subnet,
       senderVersion,
       respond: (result, refund) => {
-        if (answered) return;
-        answered = true;
+        if (guard.answered) return;
+        guard.answered = true;
+        this.#unanswered.delete(guard);
         respond(result, refund);
       },
     });

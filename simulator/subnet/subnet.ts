@@ -63,6 +63,15 @@ export class Subnet implements SubnetPlan {
     return this.ranges.some((r) => inRange(id, r));
   }
 
+  /** The allocation index tried next: an instance snapshot saves and restores it (`snapshot/`). */
+  get nextIndex(): bigint {
+    return this.#next;
+  }
+
+  set nextIndex(value: bigint) {
+    this.#next = value;
+  }
+
   /** The next unused id of the allocation range (PocketIC allocates sequentially). */
   allocateId(): Principal | undefined {
     while (this.#next <= this.allocationRange.end) {
