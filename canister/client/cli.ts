@@ -17,6 +17,8 @@ import { basename, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
+import mime from 'mime';
+
 import { Actor, HttpAgent, type Identity } from '@icp-sdk/core/agent';
 import { Ed25519KeyIdentity } from '@icp-sdk/core/identity';
 import { Secp256k1KeyIdentity } from '@icp-sdk/core/identity/secp256k1';
@@ -37,30 +39,9 @@ const USAGE = `usage: npm run upload -- [upload] FILE --canister-id ID [--lanes 
        npm run upload -- upgrade --canister-id ID [--wasm PATH] [--session-ttl-ns NS]
 every command: [--network URL] (default http://127.0.0.1:4943) [--identity PEM]`;
 
-const CONTENT_TYPES: Record<string, string> = {
-  jpg: 'image/jpeg',
-  jpeg: 'image/jpeg',
-  png: 'image/png',
-  gif: 'image/gif',
-  webp: 'image/webp',
-  svg: 'image/svg+xml',
-  mp4: 'video/mp4',
-  webm: 'video/webm',
-  mp3: 'audio/mpeg',
-  pdf: 'application/pdf',
-  json: 'application/json',
-  txt: 'text/plain',
-  html: 'text/html',
-  css: 'text/css',
-  js: 'text/javascript',
-  wasm: 'application/wasm',
-  zip: 'application/zip',
-  gz: 'application/gzip',
-};
-
+/** The MIME type of a file by its extension (the `mime` package's table), else `application/octet-stream`. */
 export function guessContentType(path: string): string {
-  const ext = path.split('.').pop()?.toLowerCase() ?? '';
-  return CONTENT_TYPES[ext] ?? 'application/octet-stream';
+  return mime.getType(path) ?? 'application/octet-stream';
 }
 
 /** Reads a dfx-style PEM: Ed25519 (PKCS#8, with or without public key) or secp256k1. */
