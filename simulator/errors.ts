@@ -217,6 +217,8 @@ const INSTANCE_ERRORS = {
   InstanceNotFound: { message: () => 'UpdateError { message: "Instance not found" }' },
   InstanceDeleted: { message: () => 'UpdateError { message: "Instance was deleted" }' },
   BadMessageId: { message: () => 'ConversionError { message: "Bad message id" }' },
+  /** icsim only: an injected fault that cannot apply (simulator/mocks/). */
+  BadFault: { message: (detail: string) => `icsim: bad fault: ${detail}` },
 } satisfies Record<string, { message: (...args: never[]) => string; errorCode?: ErrorCodeName }>;
 
 export type InstanceErrorKind = keyof typeof INSTANCE_ERRORS;

@@ -11,3 +11,13 @@ export { Instance, type InstanceOptions } from './instance.ts';
 export type { CallResult, MessageLink, Reply, Reject, TrapReport } from './result.ts';
 export * from './types.ts';
 export * from './errors.ts';
+export {
+  MockReject,
+  type Fault,
+  type MockCallResult,
+  type MockContext,
+  type MockHandler,
+  type MockMethod,
+  type MockMethods,
+} from './mocks/types.ts';
+export { candidMethod } from './mocks/candid.ts';

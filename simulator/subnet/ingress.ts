@@ -212,6 +212,8 @@ function checkIngressTarget(
   const unpaid = checkInductionCost(replica, { sender, target, method, arg });
   if (unpaid) return unpaid;
   if (canister.status !== 'running') return statusError(canister);
+  // A JS-function canister has no module and accepts every message (simulator/mocks/).
+  if (replica.mocks.isMock(target)) return undefined;
   const runtime = canister.runtime;
   if (!runtime) return toUserError({ kind: 'WasmModuleNotFound' }, canister.idText);
   if (!runtime.hasExport('canister_inspect_message')) return undefined;
