@@ -46,7 +46,7 @@ describe('reject', () => {
       const r = rejectOf(hello());
       expect([r.rejectCode, r.errorCode, r.message]).toEqual([
         'SysTransient',
-        'SubnetOversubscribed',
+        'CanisterQueueFull',
         'busy',
       ]);
     }
