@@ -13,7 +13,6 @@ export * from './types.ts';
 export * from './errors.ts';
 export {
   MockReject,
-  type Fault,
   type MockCallResult,
   type MockContext,
   type MockHandler,

@@ -27,11 +27,12 @@ import { HttpRequestResult, TransformArgs } from './management/idl.ts';
 import { defaultSubnet, planSubnets, topologyOf } from './topology.ts';
 import { Subnet } from './subnet/subnet.ts';
 import { faultProblem } from './mocks/check-fault.ts';
-import type { Fault, MockMethods } from './mocks/types.ts';
+import type { MockMethods } from './mocks/types.ts';
 import type {
   CanisterCall,
   CanisterInfo,
   EffectivePrincipal,
+  Fault,
   HttpOutcallResponse,
   InstanceConfig,
   PendingHttpOutcall,

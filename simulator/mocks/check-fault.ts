@@ -3,7 +3,7 @@
  * with the reason, and arms nothing.
  */
 import { RejectCode, ErrorCode, rejectCodeOf } from '../errors.ts';
-import type { Fault } from './types.ts';
+import type { Fault } from '../types.ts';
 
 /** Why `fault` cannot be injected, or undefined when it can. */
 export function faultProblem(fault: Fault): string | undefined {

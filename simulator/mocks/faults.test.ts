@@ -44,11 +44,7 @@ describe('reject', () => {
     });
     for (let i = 0; i < 2; i++) {
       const r = rejectOf(hello());
-      expect([r.rejectCode, r.errorCode, r.message]).toEqual([
-        'SysTransient',
-        'CanisterQueueFull',
-        'busy',
-      ]);
+      expect([r.rejectCode, r.errorCode, r.message]).toEqual(['SysTransient', 'CanisterQueueFull', 'busy']);
     }
     expect(dec(replyOf(hello()))).toBe('hello');
   });

@@ -14,9 +14,9 @@ import { ErrorCode, UserError, rejectCodeOf, type ErrorCodeName, type RejectCode
 import { toUserError } from '../execution/trap.ts';
 import { callerMessage, reject, rejectDescribed, rejectWith, reply, type CallResult } from '../result.ts';
 import type { Replica } from '../subnet/replica.ts';
+import type { Fault } from '../types.ts';
 import {
   MockReject,
-  type Fault,
   type MockCallResult,
   type MockContext,
   type MockMethod,

@@ -4,7 +4,7 @@
  * reject, and what a fault is.
  */
 import type { Principal } from '@icp-sdk/core/principal';
-import type { ErrorCodeName, RejectCodeName } from '../errors.ts';
+import type { RejectCodeName } from '../errors.ts';
 
 /** What a mock's `ctx.call` resolves with: the callee's answer as a calling canister reads it, and the refund. */
 export type MockCallResult =
@@ -62,16 +62,4 @@ export class MockReject extends Error {
   }
 }
 
-/**
- * A fault for the next `times` calls (1 by default) of one method of one
- * canister, a mock or a Wasm canister:
- * - `reject`: rejected with `rejectCode` and `message` (`errorCode` is what an
- *   ingress sender reads; by default `CanisterRejectedMessage` for
- *   CANISTER_REJECT, else the first error code of the reject code's class);
- * - `trap`: answered as the replica answers `ic0.trap(message)` (IC0503);
- * - `delay`: executed `rounds` rounds after it arrived, so its answer comes that much later.
- */
-export type Fault =
-  | { kind: 'reject'; rejectCode: RejectCodeName; message: string; errorCode?: ErrorCodeName; times?: number }
-  | { kind: 'trap'; message: string; times?: number }
-  | { kind: 'delay'; rounds: number; times?: number };
+export type { Fault } from '../types.ts';
