@@ -254,6 +254,17 @@ describe('users and queries', () => {
     expect(h.ic.getCycles(LEDGER)).toBe(970n);
   });
 
+  it('is charged nothing: a mock with no cycles on an application subnet answers users and canisters', async () => {
+    const app = h.ic.getTopology().subnets.find((s) => s.kind === 'Application')!;
+    const id = app.canisterRanges[0]!.end;
+    h.ic.mockCanister(id, { echo: (arg) => arg });
+    expect(h.ic.getSubnet(id)?.toText()).toBe(app.id.toText());
+    expect(dec(replyOf(h.update(id, 'echo', enc('hi'))))).toBe('hi');
+    const relayedEcho = relayed(replyOf(await relay(id, 'echo', enc('yo'))));
+    expect([relayedEcho.code, dec(relayedEcho.body)]).toEqual([0, 'yo']);
+    expect(h.ic.getCycles(id)).toBe(0n);
+  });
+
   it('refuses an id that no subnet hosts, and leaves the instance as it was', () => {
     const nowhere = Principal.fromText('2vxsx-fae');
     expect(() => h.ic.mockCanister(nowhere, {})).toThrow(InstanceError);

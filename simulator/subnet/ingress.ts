@@ -159,6 +159,8 @@ export function inductionCost(
     delayed = method === 'update_settings' && arg.length <= 366;
   }
   if (!payer) return undefined;
+  // A JS-function canister is charged nothing (simulator/mocks/).
+  if (replica.mocks.isMock(payer)) return undefined;
   const canister = replica.findCanister(payer);
   if (!canister) return { missing: payer };
   const bytes = BigInt(ingressMessageBytes(message.sender, target, method, arg));
