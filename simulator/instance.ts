@@ -630,6 +630,16 @@ export class Instance {
   }
 
   /**
+   * Ends a mock: the canister stays, and answers with its code (if any) from now on.
+   * Returns false when `canisterId` was no mock.
+   * @example
+   * ic.unmockCanister(ledgerId);
+   */
+  unmockCanister(canisterId: Principal): boolean {
+    return this.#replica.mocks.unregister(canisterId);
+  }
+
+  /**
    * Makes the next `fault.times` calls (default 1) of `method` on `canisterId`
    * (a mock or a Wasm canister) reject, trap or run `rounds` rounds late.
    * @throws InstanceError `BadFault` for a fault that cannot apply (nothing is armed).

@@ -265,6 +265,41 @@ describe('users and queries', () => {
     expect(h.ic.getCycles(id)).toBe(0n);
   });
 
+  it('a mock calls another mock and the management canister', async () => {
+    const index = Principal.fromText('qhbym-qaaaa-aaaaa-aaafq-cai');
+    h.ic.mockCanister(index, { count: candidMethod([IDL.Nat], [IDL.Nat], (n: bigint) => n * 2n) });
+    h.ic.mockCanister(LEDGER, {
+      go: candidMethod([], [IDL.Nat, IDL.Nat], async (ctx: MockContext) => {
+        const counted = await ctx.call(index, 'count', IDL.encode([IDL.Nat], [21n]));
+        const rand = await ctx.call(Principal.managementCanister(), 'raw_rand', IDL.encode([], []));
+        if (counted.status !== 'replied' || rand.status !== 'replied') throw new Error('a call failed');
+        const [n] = IDL.decode([IDL.Nat], counted.reply.slice()) as [bigint];
+        const [bytes] = IDL.decode([IDL.Vec(IDL.Nat8)], rand.reply.slice()) as [Uint8Array];
+        return [n, BigInt(bytes.length)];
+      }),
+    });
+    const sent = h.ic.submitIngress({
+      sender: ANONYMOUS,
+      canisterId: LEDGER,
+      method: 'go',
+      arg: new Uint8Array(IDL.encode([], [])),
+      effectivePrincipal: { kind: 'none' },
+    });
+    if (sent.status !== 'submitted') throw new Error(sent.message);
+    expect(
+      IDL.decode([IDL.Nat, IDL.Nat], replyOf(await h.ic.awaitIngressAsync(sent.messageId)).slice()),
+    ).toEqual([42n, 32n]);
+  });
+
+  it('unmockCanister hands the canister back to its code', async () => {
+    const id = h.deploy(await uc.ucWasm());
+    h.ic.mockCanister(id, { update: () => enc('mocked') });
+    expect(dec(replyOf(h.update(id, 'update', uc.run(uc.replyData('real')))))).toBe('mocked');
+    expect(h.ic.unmockCanister(id)).toBe(true);
+    expect(dec(replyOf(h.update(id, 'update', uc.run(uc.replyData('real')))))).toBe('real');
+    expect(h.ic.unmockCanister(id)).toBe(false);
+  });
+
   it('refuses an id that no subnet hosts, and leaves the instance as it was', () => {
     const nowhere = Principal.fromText('2vxsx-fae');
     expect(() => h.ic.mockCanister(nowhere, {})).toThrow(InstanceError);
