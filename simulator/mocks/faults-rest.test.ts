@@ -6,9 +6,12 @@
  */
 import { PocketIc } from '@dfinity/pic';
 import type { Principal } from '@icp-sdk/core/principal';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mutatedJson, params, type JsonValue } from '../../fuzz/support.ts';
 import { expectCallFailure } from '../../conformance/support/reject.ts';
 import * as uc from '../../conformance/support/uc.ts';
+import { stringifyJson, type Json } from '../server/codec.ts';
 import { createIcsimServer, type IcsimServer } from '../server/server.ts';
 import { WorkerPool } from '../server/worker-pool.ts';
 
@@ -25,7 +28,7 @@ function send(method: 'POST' | 'DELETE', body?: unknown): Promise<Response> {
   return fetch(`${base}${FAULTS}`, {
     method,
     headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
+    body: body === undefined ? undefined : stringifyJson(body as Json),
   });
 }
 const hello = () => uc.call(pic, canisterId, uc.replyData('hello'));
@@ -113,6 +116,32 @@ describe('POST /_/icsim/faults', () => {
       expect(((await res.json()) as { message: string }).message).toBeTruthy();
     }
     expect(dec(await hello())).toBe('hello');
+  });
+});
+
+describe('any body', () => {
+  it('is answered below 500; a refused one arms nothing', async () => {
+    // Bases name another method, so a mutation that stays valid arms nothing `hello` meets.
+    const bases: JsonValue[] = [
+      {
+        canister_id: b64(canisterId),
+        method: 'fuzzed',
+        fault: { kind: 'reject', reject_code: 2, message: 'x', times: 1 },
+      },
+      { canister_id: b64(canisterId), method: 'fuzzed', fault: { kind: 'trap', message: 'x' } },
+      { canister_id: b64(canisterId), method: 'fuzzed', fault: { kind: 'delay', rounds: 3 } },
+    ];
+    await fc.assert(
+      fc.asyncProperty(mutatedJson(bases), async (body) => {
+        const res = await send('POST', body);
+        expect(res.status).toBeLessThan(500);
+        if (res.status !== 200) expect(((await res.json()) as { message: string }).message).toBeTruthy();
+        else expect(await res.json()).toBeNull();
+        expect(dec(await hello())).toBe('hello');
+      }),
+      params(100),
+    );
+    expect((await send('DELETE')).status).toBe(200);
   });
 });
 
