@@ -274,7 +274,7 @@ describe('users and queries', () => {
         const rand = await ctx.call(Principal.managementCanister(), 'raw_rand', IDL.encode([], []));
         if (counted.status !== 'replied' || rand.status !== 'replied') throw new Error('a call failed');
         const [n] = IDL.decode([IDL.Nat], counted.reply.slice()) as [bigint];
-        const [bytes] = IDL.decode([IDL.Vec(IDL.Nat8)], rand.reply.slice()) as [Uint8Array];
+        const [bytes] = IDL.decode([IDL.Vec(IDL.Nat8)], rand.reply.slice()) as unknown as [Uint8Array];
         return [n, BigInt(bytes.length)];
       }),
     });
