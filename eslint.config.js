@@ -55,7 +55,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['simulator/server/**/*.ts', 'simulator/http-interface/**/*.ts'],
+    files: ['simulator/server/**/*.ts', 'simulator/http-interface/**/*.ts', 'simulator/gateway/**/*.ts'],
     ignores: ['**/*.test.ts'],
     rules: { 'no-restricted-imports': ['error', ADAPTER_BOUNDARY] },
   },

@@ -56,8 +56,10 @@ export async function buildPackage(): Promise<void> {
     ...common,
     entryPoints: SERVER_ENTRY_POINTS,
     target: 'node24',
-    // The curves stay a runtime `require` (simulator/curves.ts loads each on first use).
-    external: ['@noble/curves/*'],
+    // The curves stay a runtime `require` (simulator/curves.ts loads each on first use). Only the
+    // simulator's own `.js` specifiers: the agent the canister gateway loads imports its own
+    // `@noble/curves` 1.x without `.js`, which the top-level 2.x does not export, so it is bundled.
+    external: ['@noble/curves/*.js'],
     chunkNames: 'simulator/server/chunks/[name]-[hash]',
     // Bundled CommonJS dependencies `require` Node's modules: give the ES module output a `require`.
     banner: {

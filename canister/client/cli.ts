@@ -21,11 +21,21 @@ import { Actor, HttpAgent, type Identity } from '@icp-sdk/core/agent';
 import { Ed25519KeyIdentity } from '@icp-sdk/core/identity';
 import { Secp256k1KeyIdentity } from '@icp-sdk/core/identity/secp256k1';
 
-import { idlFactory, type UploadActor, UploadClient } from './client.ts';
+import { IDL } from '@icp-sdk/core/candid';
+import { Principal } from '@icp-sdk/core/principal';
+
+import { idlFactory, initArgTypes, type UploadActor, UploadClient } from './client.ts';
+import { createCanister, defaultEffectiveCanisterId, installModule, layoutVersion } from './deploy.ts';
+import { downloadBlob } from './download.ts';
 import { fileSource, MAX_CHUNK_SIZE, type UploadProgress, uploadFile } from './upload.ts';
 
-const USAGE = `usage: npm run upload -- FILE --canister-id ID [--network URL] [--identity PEM]
-       [--lanes N] [--chunk-size BYTES] [--name NAME] [--content-type TYPE] [--retries N] [--no-resume]`;
+const USAGE = `usage: npm run upload -- [upload] FILE --canister-id ID [--lanes N] [--chunk-size BYTES]
+                     [--name NAME] [--content-type TYPE] [--retries N] [--no-resume]
+       npm run upload -- download BLOB_ID [OUT] --canister-id ID [--lanes N]
+       npm run upload -- ls --canister-id ID
+       npm run upload -- deploy [--canister-id ID] [--wasm PATH] [--cycles N] [--session-ttl-ns NS]
+       npm run upload -- upgrade --canister-id ID [--wasm PATH] [--session-ttl-ns NS]
+every command: [--network URL] (default http://127.0.0.1:4943) [--identity PEM]`;
 
 const CONTENT_TYPES: Record<string, string> = {
   jpg: 'image/jpeg',
@@ -78,32 +88,55 @@ function bar(p: UploadProgress, width = 30): string {
   return `${p.phase.padEnd(9)} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(frac * 100).toFixed(0).padStart(3)}% ${mb(done)}/${mb(p.totalBytes)} MB ${p.chunksDone}/${p.chunkCount} chunks${rate}`;
 }
 
+const COMMANDS = ['upload', 'download', 'ls', 'deploy', 'upgrade'] as const;
+type Command = (typeof COMMANDS)[number];
+
+/** What went wrong, in words a user can act on (the agent's own texts name certificates and delegations). */
+export function describeFailure(e: unknown, network: string, canisterId?: string): string {
+  const text =
+    e instanceof Error ? `${e.message} ${String((e as { cause?: unknown }).cause ?? '')}` : String(e);
+  if (/ECONNREFUSED|fetch failed|connect ECONN|ENOTFOUND|EAI_AGAIN/i.test(text))
+    return `cannot connect to ${network}: is a replica listening there (icsim --http-port, dfx start)?`;
+  if (
+    canisterId !== undefined &&
+    /not found|does not belong to any subnet|no route to canister|delegation/i.test(text)
+  )
+    return `canister ${canisterId} does not exist on ${network}`;
+  return e instanceof Error ? e.message : String(e);
+}
+
 export async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      'canister-id': { type: 'string' },
-      network: { type: 'string', default: 'http://127.0.0.1:4943' },
-      identity: { type: 'string' },
-      lanes: { type: 'string', default: '4' },
-      'chunk-size': { type: 'string', default: String(MAX_CHUNK_SIZE) },
-      name: { type: 'string' },
-      'content-type': { type: 'string' },
-      retries: { type: 'string', default: '5' },
-      'no-resume': { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
+  // `npm run upload -- FILE …` stays the upload command; other commands are named first.
+  const command: Command = COMMANDS.includes(argv[0] as Command) ? (argv.shift() as Command) : 'upload';
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        'canister-id': { type: 'string' },
+        network: { type: 'string', default: 'http://127.0.0.1:4943' },
+        identity: { type: 'string' },
+        lanes: { type: 'string', default: '4' },
+        'chunk-size': { type: 'string', default: String(MAX_CHUNK_SIZE) },
+        name: { type: 'string' },
+        'content-type': { type: 'string' },
+        retries: { type: 'string', default: '5' },
+        'no-resume': { type: 'boolean', default: false },
+        wasm: { type: 'string' },
+        cycles: { type: 'string', default: '10000000000000' },
+        'session-ttl-ns': { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (e) {
+    console.error(`${(e as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
   if (values.help) {
     console.log(USAGE);
     return 0;
-  }
-  const file = positionals[0];
-  const canisterId = values['canister-id'];
-  if (file === undefined || canisterId === undefined || positionals.length > 1) {
-    console.error(USAGE);
-    return 2;
   }
   const lanes = Number(values.lanes);
   const chunkSize = Number(values['chunk-size']);
@@ -118,40 +151,71 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
   }
-
-  const host = values.network;
-  const mainnet = /(^|\.)(icp0\.io|ic0\.app|icp-api\.io)(:\d+)?(\/|$)/.test(new URL(host).host);
+  let network: URL;
+  try {
+    network = new URL(values.network);
+  } catch {
+    console.error(`--network must be a URL, got ${values.network}`);
+    return 2;
+  }
+  const host = network.toString().replace(/\/$/, '');
+  const mainnet = /(^|\.)(icp0\.io|ic0\.app|icp-api\.io)$/.test(network.hostname);
+  const canisterId = values['canister-id'];
+  if (canisterId !== undefined) {
+    try {
+      Principal.fromText(canisterId);
+    } catch {
+      console.error(`--canister-id is not a principal: ${canisterId}`);
+      return 2;
+    }
+  }
+  const needsCanister = command !== 'deploy';
+  const wantsPositionals = { upload: [1, 1], download: [1, 2], ls: [0, 0], deploy: [0, 0], upgrade: [0, 0] }[
+    command
+  ];
+  if (
+    (needsCanister && canisterId === undefined) ||
+    positionals.length < wantsPositionals[0] ||
+    positionals.length > wantsPositionals[1]
+  ) {
+    console.error(USAGE);
+    return 2;
+  }
+  const out = (json: unknown): void =>
+    console.log(JSON.stringify(json, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2));
   const tty = process.stderr.isTTY;
   let lastLine = 0;
+  const progress = (line: string, final: boolean): void => {
+    const now = Date.now();
+    if (tty) process.stderr.write(`\r${line}`);
+    else if (now - lastLine > 1000 || final) {
+      process.stderr.write(`${line}\n`);
+      lastLine = now;
+    }
+  };
   let source: Awaited<ReturnType<typeof fileSource>> | undefined;
   try {
-    source = await fileSource(file);
+    // A file to upload is opened first: a missing one is the error, whatever the network.
+    if (command === 'upload') source = await fileSource(positionals[0]!);
     const identity =
       values.identity === undefined ? undefined : identityFromPem(await readFile(values.identity, 'utf8'));
     const agent = await HttpAgent.create({ host, identity, shouldFetchRootKey: !mainnet });
-    const actor = Actor.createActor<UploadActor>(idlFactory, { agent, canisterId });
-    const client = new UploadClient(actor);
-    const result = await uploadFile(client, source, {
-      name: values.name ?? basename(file),
-      contentType: values['content-type'] ?? guessContentType(file),
-      chunkSize,
-      lanes,
-      retries,
-      resume: !values['no-resume'],
-      onProgress: (p) => {
-        const now = Date.now();
-        if (tty) {
-          process.stderr.write(`\r${bar(p)}`);
-        } else if (now - lastLine > 1000 || p.phase === 'done') {
-          process.stderr.write(`${bar(p)}\n`);
-          lastLine = now;
-        }
-      },
-    });
-    if (tty) process.stderr.write('\n');
-    console.log(
-      JSON.stringify(
-        {
+    const actor = (id: string) => Actor.createActor<UploadActor>(idlFactory, { agent, canisterId: id });
+    switch (command) {
+      case 'upload': {
+        const file = positionals[0]!;
+        const client = new UploadClient(actor(canisterId!));
+        const result = await uploadFile(client, source!, {
+          name: values.name ?? basename(file),
+          contentType: values['content-type'] ?? guessContentType(file),
+          chunkSize,
+          lanes,
+          retries,
+          resume: !values['no-resume'],
+          onProgress: (p) => progress(bar(p), p.phase === 'done'),
+        });
+        if (tty) process.stderr.write('\n');
+        out({
           blob_id: Buffer.from(result.blobId).toString('hex'),
           sha256: Buffer.from(result.sha256).toString('hex'),
           size: result.size,
@@ -161,15 +225,107 @@ export async function main(argv: string[]): Promise<number> {
           retries: result.retries,
           upload_seconds: Number(result.uploadSeconds.toFixed(3)),
           mb_per_s: Number(result.mbps.toFixed(3)),
-        },
-        null,
-        2,
-      ),
-    );
-    return 0;
+        });
+        return 0;
+      }
+      case 'download': {
+        const blobHex = positionals[0]!;
+        if (!/^([0-9a-f]{2})+$/i.test(blobHex)) {
+          console.error(`BLOB_ID must be the hex id upload printed, got ${blobHex}`);
+          return 2;
+        }
+        const client = new UploadClient(actor(canisterId!));
+        const result = await downloadBlob(
+          client,
+          Uint8Array.from(Buffer.from(blobHex, 'hex')),
+          positionals[1] ?? blobHex,
+          {
+            lanes,
+            onProgress: (p) =>
+              progress(
+                `download  ${(p.bytesDone / 1e6).toFixed(1)}/${(p.totalBytes / 1e6).toFixed(1)} MB ${p.rangesDone}/${p.rangeCount} ranges ${p.mbps.toFixed(2)} MB/s`,
+                p.rangesDone === p.rangeCount,
+              ),
+          },
+        );
+        if (tty) process.stderr.write('\n');
+        out({
+          path: result.path,
+          size: result.size,
+          sha256: Buffer.from(result.sha256).toString('hex'),
+          resumed_ranges: result.resumedRanges,
+          mb_per_s: Number(result.mbps.toFixed(3)),
+        });
+        return 0;
+      }
+      case 'ls': {
+        const client = new UploadClient(actor(canisterId!));
+        const [blobs, sessions] = await Promise.all([client.listBlobs(), client.listSessions()]);
+        out({
+          blobs: blobs.map((b) => ({
+            blob_id: Buffer.from(b.blob_id).toString('hex'),
+            name: b.name,
+            content_type: b.content_type,
+            size: Number(b.size),
+            sha256: Buffer.from(b.sha256).toString('hex'),
+            created_at: b.created_at,
+          })),
+          sessions: sessions.map((s) => ({
+            session: Buffer.from(s.session).toString('hex'),
+            name: s.name,
+            size: Number(s.size),
+            chunks_received: s.received.length,
+            chunk_count: s.chunk_count,
+            expires_at: s.expires_at,
+          })),
+        });
+        return 0;
+      }
+      case 'deploy':
+      case 'upgrade': {
+        // Without --wasm, the module is built from this checkout's sources (cached by source hash).
+        const wasm =
+          values.wasm === undefined
+            ? (await (await import('../build.ts')).buildUploadCanister()).wasm
+            : await readFile(values.wasm);
+        let id: Principal;
+        if (canisterId !== undefined) id = Principal.fromText(canisterId);
+        else if (command === 'upgrade' || mainnet) {
+          console.error(
+            `${command} needs --canister-id${mainnet ? ' on mainnet (create the canister with dfx or icp first)' : ''}`,
+          );
+          return 2;
+        } else
+          id = await createCanister(agent, await defaultEffectiveCanisterId(host), BigInt(values.cycles));
+        const ttl = values['session-ttl-ns'];
+        const arg = IDL.encode(initArgTypes({ IDL }), [
+          ttl === undefined ? [] : [{ session_ttl_ns: [BigInt(ttl)] }],
+        ]);
+        const before = command === 'upgrade' ? await layoutVersion(agent, id) : undefined;
+        const installed = await installModule(
+          agent,
+          id,
+          wasm,
+          new Uint8Array(arg),
+          command === 'upgrade' ? 'upgrade' : 'install',
+        );
+        const after = await layoutVersion(agent, id);
+        out({
+          canister_id: id.toText(),
+          mode: command === 'upgrade' ? 'upgrade' : 'install',
+          module_hash: Buffer.from(installed.moduleHash).toString('hex'),
+          chunked: installed.chunked,
+          ...(before === undefined
+            ? { layout_version: after }
+            : { layout_version_before: before, layout_version_after: after, migrated: before !== after }),
+        });
+        return 0;
+      }
+    }
+    return 2;
   } catch (e) {
     if (tty) process.stderr.write('\n');
-    console.error(`upload failed: ${e instanceof Error ? e.message : String(e)}`);
+    console.error(`${command} failed: ${describeFailure(e, host, canisterId)}`);
     return 1;
   } finally {
     await source?.close();

@@ -24,6 +24,10 @@ export function simActor(h: Harness, canisterId: Principal, sender: Principal): 
   for (const [name, func] of service._fields) {
     const isQuery = func.annotations.includes('query');
     methods[name] = async (...args: unknown[]) => {
+      // Each call runs the canister synchronously; yielding a macrotask first lets the test
+      // runner's worker answer its RPC between calls (an upload of many chunks would otherwise
+      // block it past Vitest's 60 s "onTaskUpdate" deadline on a loaded machine).
+      await new Promise<void>((resolve) => setImmediate(resolve));
       const arg = IDL.encode(func.argTypes, args);
       const outcome = isQuery
         ? h.query(canisterId, name, arg, sender)

@@ -10,7 +10,7 @@ import { Actor, HttpAgent } from '@icp-sdk/core/agent';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { execFile } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -88,4 +88,136 @@ describe('npm run upload over the IC HTTP interface', () => {
     const back = await client.read(blobId, { rangeSize: 1_000_000 });
     expect(Buffer.compare(back, data)).toBe(0);
   }, 300_000);
+});
+
+describe('the uploader CLI as a product: deploy, upload, download, upgrade, over the IC HTTP interface', () => {
+  let pic: PocketIc;
+  let gateway: string;
+  const dir = mkdtempSync(join(tmpdir(), 'icsim-upload-product-'));
+  const cli = async (...args: string[]): Promise<{ stdout: string; stderr: string }> =>
+    run(
+      process.execPath,
+      ['canister/client/cli.ts', ...args, '--network', gateway, '--identity', join(dir, 'me.pem')],
+      {
+        cwd: repoRoot,
+        timeout: 600_000,
+        maxBuffer: 64 * 1024 * 1024,
+      },
+    );
+
+  beforeAll(async () => {
+    pic = await createPic();
+    gateway = `http://127.0.0.1:${await pic.makeLive()}`;
+    const pem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    writeFileSync(join(dir, 'me.pem'), pem);
+  }, 300_000);
+
+  afterAll(async () => {
+    await pic?.stopLive();
+    await pic?.tearDown();
+  });
+
+  it('the gateway publishes the topology where tools find an effective canister id (GET /_/topology)', async () => {
+    const res = await fetch(`${gateway}/_/topology`);
+    expect(res.status).toBe(200);
+    const topology = (await res.json()) as { default_effective_canister_id: { canister_id: string } };
+    const expected = await pic.getTopology();
+    expect(Object.keys(topology)).toContain('subnet_configs');
+    expect(expected.length).toBeGreaterThan(0);
+    expect(typeof topology.default_effective_canister_id.canister_id).toBe('string');
+  });
+
+  it('deploys the v1 release, uploads 30 MB over 4 lanes, downloads it byte-identical, upgrades to this build and downloads again', async () => {
+    const release = join(repoRoot, 'fixtures', 'releases', 'v1', 'upload.wasm.gz');
+    const deployed = JSON.parse((await cli('deploy', '--wasm', release)).stdout) as {
+      canister_id: string;
+      chunked: boolean;
+      layout_version: number;
+    };
+    expect(deployed.chunked).toBe(false);
+    expect(deployed.layout_version).toBe(1);
+    const canisterId = deployed.canister_id;
+
+    const data = payload(30_000_000, 7);
+    const file = join(dir, 'big.bin');
+    writeFileSync(file, data);
+    const uploaded = JSON.parse(
+      (await cli('upload', file, '--canister-id', canisterId, '--lanes', '4')).stdout,
+    ) as {
+      blob_id: string;
+      sha256: string;
+      size: number;
+    };
+    expect(uploaded.size).toBe(data.length);
+    expect(uploaded.sha256).toBe(Buffer.from(sha256(data)).toString('hex'));
+
+    const listed = JSON.parse((await cli('ls', '--canister-id', canisterId)).stdout) as {
+      blobs: { blob_id: string; name: string; size: number }[];
+      sessions: unknown[];
+    };
+    expect(listed.blobs).toEqual([
+      expect.objectContaining({ blob_id: uploaded.blob_id, name: 'big.bin', size: data.length }),
+    ]);
+    expect(listed.sessions).toEqual([]);
+
+    const out = join(dir, 'back.bin');
+    const downloaded = JSON.parse(
+      (await cli('download', uploaded.blob_id, out, '--canister-id', canisterId)).stdout,
+    ) as {
+      sha256: string;
+      size: number;
+    };
+    expect(downloaded).toMatchObject({ sha256: uploaded.sha256, size: data.length });
+    expect(Buffer.compare(readFileSync(out), data)).toBe(0);
+
+    // This checkout's build is over one message: the upgrade goes through the chunk store.
+    const { wasmPath } = await buildUploadCanister();
+    const upgraded = JSON.parse(
+      (await cli('upgrade', '--canister-id', canisterId, '--wasm', wasmPath)).stdout,
+    ) as {
+      mode: string;
+      chunked: boolean;
+      layout_version_before: number;
+      layout_version_after: number;
+    };
+    expect(upgraded).toMatchObject({
+      mode: 'upgrade',
+      chunked: true,
+      layout_version_before: 1,
+      layout_version_after: 1,
+    });
+    const again = join(dir, 'again.bin');
+    await cli('download', uploaded.blob_id, again, '--canister-id', canisterId);
+    expect(Buffer.compare(readFileSync(again), data)).toBe(0);
+  }, 900_000);
+
+  it('says what went wrong: a canister that does not exist, a network nobody listens on, a bad flag', async () => {
+    const missing = await cli('ls', '--canister-id', 'rdmx6-jaaaa-aaaaa-aaadq-cai').catch(
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect('code' in missing && missing.code).toBe(1);
+    expect((missing as { stderr: string }).stderr).toContain(
+      'canister rdmx6-jaaaa-aaaaa-aaadq-cai does not exist on',
+    );
+    const refused = await run(
+      process.execPath,
+      [
+        'canister/client/cli.ts',
+        'ls',
+        '--canister-id',
+        'rdmx6-jaaaa-aaaaa-aaadq-cai',
+        '--network',
+        'http://127.0.0.1:9',
+      ],
+      {
+        cwd: repoRoot,
+      },
+    ).catch((e: { code: number; stderr: string }) => e);
+    expect((refused as { stderr: string }).stderr).toContain('cannot connect to http://127.0.0.1:9');
+    const bad = await cli('download', 'not-hex', '--canister-id', 'rdmx6-jaaaa-aaaaa-aaadq-cai').catch(
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect((bad as { code: number }).code).toBe(2);
+    expect((bad as { stderr: string }).stderr).toContain('BLOB_ID must be the hex id upload printed');
+  }, 120_000);
 });

@@ -25,6 +25,8 @@ import { readBody, sendWire, type WireRequest } from './http.ts';
 import type { InstanceHost } from './instance-host.ts';
 import { refuseHost, type OriginPolicy } from './origin.ts';
 import type { InstanceRegistry } from './state.ts';
+import { resolveCanister } from '../gateway/canister-id.ts';
+import type { CanisterServer } from './canister-routes.ts';
 
 /** Largest request body the interface reads (the IC's ingress limit is about 2 MiB plus the envelope). */
 export const IC_HTTP_BODY_LIMIT = 5 * 1024 * 1024;
@@ -71,6 +73,30 @@ async function serveApi(
   segments: string[],
   host: () => InstanceHost,
 ): Promise<void> {
+  // PocketIC's HTTP gateway also answers `GET /_/topology`, where tools such as icp-cli and
+  // `pocket_ic::get_default_effective_canister_id` find an effective canister id.
+  if (method === 'GET' && segments.length === 2 && segments[0] === '_' && segments[1] === 'topology') {
+    await readBody(req, 0);
+    let target: InstanceHost;
+    try {
+      target = host();
+    } catch (e) {
+      const answer = errorAnswer(e);
+      if (!answer) throw e;
+      sendAnswer(res, answer);
+      return;
+    }
+    sendWire(
+      res,
+      await target.forward('rest', {
+        method,
+        path: '/_/topology',
+        headers: req.headers,
+        body: new Uint8Array(),
+      }),
+    );
+    return;
+  }
   if (method === 'OPTIONS') {
     await readBody(req, 0);
     res.writeHead(204, { ...CORS_HEADERS, 'access-control-max-age': '7200', 'content-length': 0 });
@@ -139,6 +165,13 @@ export function createHttpInterfaceMount(
     options: { ipAddr?: string; port?: number } = {},
   ): Promise<Gateway> {
     await registry.get(String(instanceId)).goLive();
+    // Browser requests to canisters (`<id>.localhost`, `?canisterId=`) become `http_request` calls;
+    // the agent behind them loads on the first such request.
+    let canisters: Promise<CanisterServer> | undefined;
+    const canisterServer = (): Promise<CanisterServer> =>
+      (canisters ??= import('./canister-routes.ts').then((m) =>
+        m.canisterServer((request) => registry.get(String(instanceId)).forward('api', request)),
+      ));
     const server = createServer((req, res) => {
       activity.inFlight++;
       activity.lastActivityMs = Date.now();
@@ -149,9 +182,15 @@ export function createHttpInterfaceMount(
         path = req.url ?? '/';
       }
       const foreignHost = refuseHost(req.headers, policy);
+      const canister =
+        foreignHost || splitPath(path)[0] === 'api'
+          ? undefined
+          : resolveCanister(req.headers.host, req.url ?? '/', req.headers.referer);
       const served = foreignHost
         ? readBody(req, 0).then(() => sendAnswer(res, { status: 403, text: foreignHost }))
-        : serveApi(req, res, req.method ?? 'GET', splitPath(path), () => registry.get(String(instanceId)));
+        : canister
+          ? canisterServer().then((serve) => serve(req, res, canister))
+          : serveApi(req, res, req.method ?? 'GET', splitPath(path), () => registry.get(String(instanceId)));
       served
         .catch((e: unknown) => internalError(res, path, e))
         .finally(() => {
