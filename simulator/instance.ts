@@ -642,7 +642,7 @@ export class Instance {
   /**
    * Makes the next `fault.times` calls (default 1) of `method` on `canisterId`
    * (a mock or a Wasm canister) reject, trap or run `rounds` rounds late.
-   * @throws InstanceError `BadFault` for a fault that cannot apply (nothing is armed).
+   * @throws InstanceError `CanisterNotFound`; `BadFault` for a fault that cannot apply (nothing is armed).
    * @example
    * ic.injectFault(ledgerId, 'icrc1_transfer', { kind: 'reject', rejectCode: 'SysTransient', message: 'busy', times: 2 });
    * ic.injectFault(canisterId, 'go', { kind: 'trap', message: 'boom' });
@@ -650,6 +650,7 @@ export class Instance {
    */
   injectFault(canisterId: Principal, method: string, fault: Fault): void {
     this.#alive();
+    this.#canister(canisterId);
     const problem = faultProblem(fault);
     if (problem) throw new InstanceError('BadFault', problem);
     this.#replica.mocks.injectFault(canisterId, method, fault);

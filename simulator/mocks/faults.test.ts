@@ -128,6 +128,9 @@ describe('managing faults', () => {
     for (const fault of bad) {
       expect(() => h.ic.injectFault(target, 'update', fault as never)).toThrow(InstanceError);
     }
+    expect(() => h.ic.injectFault(STRANGER, 'update', { kind: 'trap', message: 'x' })).toThrow(
+      expect.objectContaining({ kind: 'CanisterNotFound' }),
+    );
     expect(dec(replyOf(hello()))).toBe('hello');
   });
 
