@@ -109,6 +109,8 @@ describe('POST /_/icsim/faults', () => {
       { canister_id: b64(canisterId), method: 'update', fault: { kind: 'trap', message: 'x', times: 0 } },
       { canister_id: b64(canisterId), fault: { kind: 'trap', message: 'x' } },
       { canister_id: 'not base64!', method: 'update', fault: { kind: 'trap', message: 'x' } },
+      // A canister that does not exist.
+      { canister_id: 'AAAAAAAAAAEBAQ==', method: 'update', fault: { kind: 'trap', message: 'x' } },
     ];
     for (const body of bad) {
       const res = await send('POST', body);
