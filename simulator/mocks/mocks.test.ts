@@ -300,6 +300,23 @@ describe('users and queries', () => {
     expect(h.ic.unmockCanister(id)).toBe(false);
   });
 
+  it("a canister mocked while its own call is in flight still runs that call's callback", async () => {
+    const callee = h.deploy(await uc.ucWasm());
+    h.ic.injectFault(callee, 'update', { kind: 'delay', rounds: 2 });
+    const sent = h.ic.submitIngress({
+      sender: ANONYMOUS,
+      canisterId: caller,
+      method: 'update',
+      arg: uc.run(uc.interUpdate(callee, uc.defArgs)),
+      effectivePrincipal: { kind: 'none' },
+    });
+    if (sent.status !== 'submitted') throw new Error(sent.message);
+    h.ic.tick();
+    h.ic.mockCanister(caller, {});
+    const result = relayed(replyOf(h.ic.awaitIngress(sent.messageId)));
+    expect([result.code, dec(result.body).startsWith('Hello ')]).toEqual([0, true]);
+  });
+
   it('refuses an id that no subnet hosts, and leaves the instance as it was', () => {
     const nowhere = Principal.fromText('2vxsx-fae');
     expect(() => h.ic.mockCanister(nowhere, {})).toThrow(InstanceError);

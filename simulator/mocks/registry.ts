@@ -188,7 +188,9 @@ export class MockRegistry {
 
   /** A response to one of a mock's calls: true when it was one (the mock takes it). */
   deliverResponse(target: Principal, callbackId: number, payload: CallResult, refund: bigint): boolean {
-    if (!this.isMock(target)) return false;
+    // A mock's calls have negative callback ids, so a canister's own never collide with them,
+    // even on a canister mocked or unmocked while calls are in flight.
+    if (callbackId >= 0) return false;
     const key = `${target.toText()} ${callbackId}`;
     const awaiting = this.#awaiting.get(key);
     this.#awaiting.delete(key);
@@ -322,7 +324,7 @@ export class MockRegistry {
       );
     }
     canister.balance -= cycles;
-    const callbackId = this.#nextCallbackId++;
+    const callbackId = -++this.#nextCallbackId;
     const response = new Promise<MockCallResult>((resolve) => {
       this.#awaiting.set(`${canister.idText} ${callbackId}`, resolve);
     });
