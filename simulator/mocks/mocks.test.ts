@@ -317,6 +317,24 @@ describe('users and queries', () => {
     expect([result.code, dec(result.body).startsWith('Hello ')]).toEqual([0, true]);
   });
 
+  it('costs the calling canister what calling a Wasm canister with the same reply costs', async () => {
+    const real = h.deploy(await uc.ucWasm());
+    const app = h.ic.getTopology().subnets.find((s) => s.kind === 'Application')!;
+    const mock = h.ic.mockCanister(app.canisterRanges[0]!.end, { update: () => enc('pong') });
+    const program = uc.run(uc.replyData('pong'));
+    const spent = async (callee: Principal) => {
+      const before = h.ic.getCycles(caller);
+      const result = relayed(replyOf(await relay(callee, 'update', program, 1_000n)));
+      expect([result.code, dec(result.body)]).toEqual([0, 'pong']);
+      return before - h.ic.getCycles(caller);
+    };
+    await spent(real); // warms the caller up (its first calls grow its heap)
+    const toReal = await spent(real);
+    const toMock = await spent(mock);
+    expect(toReal).toBeGreaterThan(0n);
+    expect(toMock).toBe(toReal);
+  });
+
   it('refuses an id that no subnet hosts, and leaves the instance as it was', () => {
     const nowhere = Principal.fromText('2vxsx-fae');
     expect(() => h.ic.mockCanister(nowhere, {})).toThrow(InstanceError);
