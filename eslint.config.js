@@ -25,6 +25,7 @@ const ADAPTER_BOUNDARY = {
         '../management/*',
         '../cycles/*',
         '../testing/*',
+        '../mocks/*',
       ],
       message:
         'Adapters may import ../instance.ts, ../types.ts, ../topology.ts, ../result.ts, ../errors.ts, ../bytes.ts and their own folder (simulator/README.md, "One door").',

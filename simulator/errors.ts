@@ -222,6 +222,8 @@ const INSTANCE_ERRORS = {
     message: (id: number) =>
       `icsim: no instance snapshot ${id} (never taken, or dropped by a revert to an older one)`,
   },
+  /** icsim only: an injected fault that cannot apply (simulator/mocks/). */
+  BadFault: { message: (detail: string) => `icsim: bad fault: ${detail}` },
 } satisfies Record<string, { message: (...args: never[]) => string; errorCode?: ErrorCodeName }>;
 
 export type InstanceErrorKind = keyof typeof INSTANCE_ERRORS;

@@ -11,3 +11,12 @@ export { Instance, type InstanceOptions } from './instance.ts';
 export type { CallResult, MessageLink, Reply, Reject, TrapReport } from './result.ts';
 export * from './types.ts';
 export * from './errors.ts';
+export {
+  MockReject,
+  type MockCallResult,
+  type MockContext,
+  type MockHandler,
+  type MockMethod,
+  type MockMethods,
+} from './mocks/types.ts';
+export { candidMethod } from './mocks/candid.ts';

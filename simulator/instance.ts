@@ -27,10 +27,13 @@ import { HttpRequestResult, TransformArgs } from './management/idl.ts';
 import { defaultSubnet, planSubnets, topologyOf } from './topology.ts';
 import { Subnet } from './subnet/subnet.ts';
 import { InstanceSnapshots } from './snapshot/instance-snapshot.ts';
+import { faultProblem } from './mocks/check-fault.ts';
+import type { MockMethods } from './mocks/types.ts';
 import type {
   CanisterCall,
   CanisterInfo,
   EffectivePrincipal,
+  Fault,
   HttpOutcallResponse,
   InstanceConfig,
   PendingHttpOutcall,
@@ -624,6 +627,96 @@ export class Instance {
    */
   isAutoProgress(): boolean {
     return this.#autoProgress !== undefined;
+  }
+
+  // ---- JS-function canisters and fault injection (simulator/mocks/) ---------
+
+  /**
+   * Makes `canisterId` a JS-function canister: calls to it (ingress, from
+   * canisters, queries) run `methods` instead of Wasm, through the same
+   * queues and rounds. The canister is created on the subnet hosting the id
+   * when it does not exist (no controllers, `cycles` in its balance); an
+   * existing one keeps its state and answers with the mock from now on. A
+   * mock is charged no fees. An `async` method answers when its promise
+   * settles: drive the instance with `awaitIngressAsync`, which lets it run
+   * between rounds.
+   * @throws InstanceError `CanisterRequestRoutingError` when no subnet hosts the id.
+   * @example
+   * ic.mockCanister(ledgerId, {
+   *   icrc1_transfer: candidMethod([TransferArg], [TransferResult], async (arg, ctx) => ({ Ok: 1n })),
+   * });
+   */
+  mockCanister(canisterId: Principal, methods: MockMethods, options: { cycles?: bigint } = {}): Principal {
+    this.#alive();
+    let canister = this.#replica.findCanister(canisterId);
+    if (!canister) {
+      const subnet = this.#replica.subnetHosting(canisterId);
+      if (!subnet) throw new InstanceError('CanisterRequestRoutingError', canisterId);
+      const created = this.#createCanister(subnet, {
+        controllers: [],
+        cycles: options.cycles ?? 0n,
+        specifiedId: canisterId,
+      });
+      if (created instanceof UserError) throw new InstanceError('CanisterRequestRoutingError', canisterId);
+      canister = created;
+    }
+    this.#replica.mocks.register(canister, methods);
+    return canister.id;
+  }
+
+  /**
+   * Ends a mock: the canister stays, and answers with its code (if any) from now on.
+   * Returns false when `canisterId` was no mock.
+   * @example
+   * ic.unmockCanister(ledgerId);
+   */
+  unmockCanister(canisterId: Principal): boolean {
+    return this.#replica.mocks.unregister(canisterId);
+  }
+
+  /**
+   * Makes the next `fault.times` calls (default 1) of `method` on `canisterId`
+   * (a mock or a Wasm canister) reject, trap or run `rounds` rounds late.
+   * @throws InstanceError `CanisterNotFound`; `BadFault` for a fault that cannot apply (nothing is armed).
+   * @example
+   * ic.injectFault(ledgerId, 'icrc1_transfer', { kind: 'reject', rejectCode: 'SysTransient', message: 'busy', times: 2 });
+   * ic.injectFault(canisterId, 'go', { kind: 'trap', message: 'boom' });
+   * ic.injectFault(canisterId, 'go', { kind: 'delay', rounds: 5 });
+   */
+  injectFault(canisterId: Principal, method: string, fault: Fault): void {
+    this.#alive();
+    this.#canister(canisterId);
+    const problem = faultProblem(fault);
+    if (problem) throw new InstanceError('BadFault', problem);
+    this.#replica.mocks.injectFault(canisterId, method, fault);
+  }
+
+  /**
+   * Forgets injected faults not used yet: all, a canister's, or one method's.
+   * @example
+   * afterEach(() => ic.clearFaults());
+   */
+  clearFaults(canisterId?: Principal, method?: string): void {
+    this.#replica.mocks.clearFaults(canisterId, method);
+  }
+
+  /**
+   * `awaitIngress` that lets `async` mock methods run between rounds: a round,
+   * then their continuations, until the message has an outcome (at most 100 rounds).
+   * @throws InstanceError `IngressTimeout`; `BadMessageId`.
+   * @example
+   * const result = await ic.awaitIngressAsync(sent.messageId);
+   */
+  async awaitIngressAsync(messageId: Uint8Array): Promise<CallResult> {
+    this.#alive();
+    const id = messageIdHex(messageId);
+    for (let round = 0; round <= MAX_AWAIT_ROUNDS; round++) {
+      await this.#replica.mocks.settled();
+      const record = this.#replica.ingress.get(id);
+      if (record?.outcome) return withTraps(record.outcome, record.traps);
+      if (round < MAX_AWAIT_ROUNDS) this.#replica.tick();
+    }
+    throw new InstanceError('IngressTimeout', id, MAX_AWAIT_ROUNDS);
   }
 
   /**

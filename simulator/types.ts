@@ -4,6 +4,7 @@
  * translate to and from these types and nothing else.
  */
 import type { Principal } from '@icp-sdk/core/principal';
+import type { ErrorCodeName, RejectCodeName } from './errors.ts';
 
 /** Subnet kinds as PocketIC names them (`SubnetKind` in `packages/pocket-ic/src/common/rest.rs`). */
 export type SubnetKind =
@@ -99,3 +100,17 @@ export interface PendingHttpOutcall {
 export type HttpOutcallResponse =
   | { kind: 'reply'; status: number; headers: HttpHeader[]; body: Uint8Array }
   | { kind: 'reject'; rejectCode: number; message: string };
+
+/**
+ * A fault for the next `times` calls (1 by default) of one method of one
+ * canister, a mock or a Wasm canister (`Instance.injectFault`, simulator/mocks/):
+ * - `reject`: rejected with `rejectCode` and `message` (`errorCode` is what an
+ *   ingress sender reads; by default `CanisterRejectedMessage` for
+ *   CANISTER_REJECT, else the first error code of the reject code's class);
+ * - `trap`: answered as the replica answers `ic0.trap(message)` (IC0503);
+ * - `delay`: executed `rounds` rounds after it arrived, so its answer comes that much later.
+ */
+export type Fault =
+  | { kind: 'reject'; rejectCode: RejectCodeName; message: string; errorCode?: ErrorCodeName; times?: number }
+  | { kind: 'trap'; message: string; times?: number }
+  | { kind: 'delay'; rounds: number; times?: number };

@@ -30,6 +30,7 @@ import {
 import { HttpError, ok, type Route, type RouteContext, type Reply, type SyncRoute } from './http.ts';
 import type { Instance } from '../instance.ts';
 import { extensionRoutes } from './extension-routes.ts';
+import { faultRoutes } from './fault-routes.ts';
 
 /**
  * The largest stable memory `get_stable_memory` returns: its base64 (4/3 of it) is one JSON string,
@@ -59,6 +60,9 @@ export function instanceRoutes(instance: () => Instance, blobs: BlobSource): Syn
     // Topology: `/_/topology` (PicJS) and `/read/topology` (Rust client).
     on('GET', '/_/topology', 'none', (i) => ok(encodeTopology(i.getTopology()))),
     on('GET', '/read/topology', 'none', (i) => ok(encodeTopology(i.getTopology()))),
+
+    // icsim's fault-injection extension (`/icsim/faults`, fault-routes.ts).
+    ...faultRoutes(instance),
 
     // Time (§4.4, §4.5).
     on('GET', '/read/get_time', 'none', (i) => ok({ nanos_since_epoch: i.getTime() })),

@@ -96,6 +96,7 @@ export class CallContextManager {
     arg: Uint8Array,
     cycles: bigint,
     deadline: bigint,
+    withFaults = true,
   ): void {
     const refuse = (error: UserError): void => this.#answerOrigin(origin, rejectWith(error), cycles);
     if (origin.kind === 'canister') {
@@ -105,6 +106,14 @@ export class CallContextManager {
     const canister = this.#replica.findCanister(target);
     if (!canister) return refuse(canisterNotFound(target));
     if (canister.status !== 'running') return refuse(statusError(canister));
+    // A JS-function canister or an injected fault takes the call here (simulator/mocks/).
+    if (this.#replica.mocks.intercepts(target, method, withFaults)) {
+      const resume = (): void =>
+        this.executeCall(target, origin, caller, method, arg, cycles, deadline, false);
+      const answer = (result: CallResult, refund: bigint): void => this.#answerOrigin(origin, result, refund);
+      const arrived = { canister, origin, caller, method, arg, cycles, answer, resume };
+      if (this.#replica.mocks.interceptCall(arrived, withFaults)) return;
+    }
     // The execution is prepaid at the message's instruction limit before the
     // method is looked up (dfinity/ic `rs/execution_environment/src/execution/call_or_task.rs`):
     // a call that fails later still pays the per-message fee.
@@ -151,6 +160,7 @@ export class CallContextManager {
 
   /** Runs the reply or reject callback of the call a response answers, then any cleanup of a trapping callback. */
   executeCallback(target: Principal, callbackId: number, payload: CallResult, refund: bigint): void {
+    if (this.#replica.mocks.deliverResponse(target, callbackId, payload, refund)) return;
     const canister = this.#replica.findCanister(target);
     if (!canister) return;
     const callback = canister.callbacks.get(callbackId);

@@ -159,6 +159,8 @@ export function inductionCost(
     delayed = method === 'update_settings' && arg.length <= 366;
   }
   if (!payer) return undefined;
+  // A JS-function canister is charged nothing (simulator/mocks/).
+  if (replica.mocks.isMock(payer)) return undefined;
   const canister = replica.findCanister(payer);
   if (!canister) return { missing: payer };
   const bytes = BigInt(ingressMessageBytes(message.sender, target, method, arg));
@@ -212,6 +214,8 @@ function checkIngressTarget(
   const unpaid = checkInductionCost(replica, { sender, target, method, arg });
   if (unpaid) return unpaid;
   if (canister.status !== 'running') return statusError(canister);
+  // A JS-function canister has no module and accepts every message (simulator/mocks/).
+  if (replica.mocks.isMock(target)) return undefined;
   const runtime = canister.runtime;
   if (!runtime) return toUserError({ kind: 'WasmModuleNotFound' }, canister.idText);
   if (!runtime.hasExport('canister_inspect_message')) return undefined;

@@ -94,6 +94,9 @@ function runQuery(
   level: 'top' | 'nested',
   depth: number,
 ): CallResult {
+  // A JS-function canister or an injected fault answers here (simulator/mocks/).
+  const intercepted = replica.mocks.interceptQuery(target, caller, method, arg);
+  if (intercepted) return intercepted;
   const found = runnableTarget(replica, target);
   if (found instanceof UserError) return rejectDescribed(found);
   const { canister, runtime } = found;

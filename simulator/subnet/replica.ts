@@ -18,6 +18,7 @@ import type { CanisterState } from '../canister/state.ts';
 import { instructionLimits, limitForContext, type InstructionLimits } from '../execution/limits.ts';
 import type { MessageContext } from '../execution/message.ts';
 import type { CallResult, Reject } from '../result.ts';
+import { MockRegistry } from '../mocks/registry.ts';
 import { CallContextManager } from './call-context.ts';
 import { transform, type PendingOutcall } from './https-outcalls.ts';
 import { inductIngress, type IngressRecord } from './ingress.ts';
@@ -69,6 +70,8 @@ export class Replica {
   nextHttpRequestId = 0;
   readonly scheduler: Scheduler;
   readonly callContexts = new CallContextManager(this);
+  /** JS-function canisters and injected faults, which the call routing asks first (simulator/mocks/). */
+  readonly mocks = new MockRegistry(this);
   #ingressCounter = 0n;
   /**
    * The data certificate a non-replicated query on `canister` sees

@@ -118,6 +118,7 @@ export class Scheduler {
     this.#lastRoundTime = time;
     for (const canister of [...replica.canisters()]) this.#expireBoundedWaitCalls(canister);
     for (const canister of [...replica.canisters()]) this.#runSystemTasks(canister);
+    replica.mocks.startRound();
     for (let i = 0; i < MAX_INNER_ITERATIONS && this.#queue.length > 0; i++) {
       const wave = this.#queue;
       this.#queue = [];
