@@ -579,7 +579,8 @@ export class Instance {
   /**
    * Puts the instance back exactly as it was when `snapshot()` returned `id`:
    * costs the pages written since. `id` stays valid; snapshots taken after it
-   * are dropped. Auto progress is left as it is.
+   * are dropped. Auto progress is left as it is, and so are mock canisters and armed faults
+   * (test configuration); calls a delay fault holds are forgotten with the history they belong to.
    * @throws InstanceError `InstanceSnapshotNotFound`, leaving the instance unchanged; `InstanceDeleted`.
    * @example
    * ic.revert(fixture);
@@ -587,6 +588,7 @@ export class Instance {
   revert(id: number): void {
     this.#alive();
     if (!this.#snapshots.revert(id)) throw new InstanceError('InstanceSnapshotNotFound', id);
+    this.#replica.mocks.forgetInFlight();
   }
 
   // ---- live mode -------------------------------------------------------------

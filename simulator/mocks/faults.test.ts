@@ -116,6 +116,29 @@ describe('delay', () => {
   });
 });
 
+describe('with instance snapshots', () => {
+  it('a revert forgets a call a delay fault held, with the history it belonged to; faults are configuration and stay used up', () => {
+    h.ic.injectFault(target, 'update', { kind: 'delay', rounds: 3 });
+    const fixture = h.ic.snapshot();
+    const sent = h.ic.submitIngress({
+      sender: ANONYMOUS,
+      canisterId: target,
+      method: 'update',
+      arg: uc.run(uc.seq(uc.setGlobal('written late'), uc.replyData('late'))),
+      effectivePrincipal: { kind: 'none' },
+    });
+    if (sent.status !== 'submitted') throw new Error(sent.message);
+    h.ic.tick();
+    h.ic.revert(fixture);
+    for (let round = 0; round < 5; round++) h.ic.tick();
+    // The held call never ran on the reverted instance.
+    expect(h.ic.ingressStatus(sent.messageId)).toBeUndefined();
+    expect(dec(replyOf(h.query(target, 'query', uc.run(uc.replyData(uc.getGlobal)))))).toBe('');
+    // The fault's one use was spent before the revert: the next call answers at once.
+    expect(dec(replyOf(hello()))).toBe('hello');
+  });
+});
+
 describe('managing faults', () => {
   it('refuses a bad fault and arms nothing', () => {
     const bad = [

@@ -56,6 +56,16 @@ export class MockRegistry {
     this.#replica = replica;
   }
 
+  /**
+   * After an instance revert: calls held by a delay fault and responses awaited by mocks belong
+   * to a history the revert undid, so they are forgotten. Mocks and armed faults stay: they are
+   * the test's configuration, not the instance's state.
+   */
+  forgetInFlight(): void {
+    this.#delayed = [];
+    this.#awaiting.clear();
+  }
+
   // ---- registration ------------------------------------------------------------
 
   register(canister: CanisterState, methods: MockMethods): void {
