@@ -5,6 +5,7 @@
  * `base()` + exports + `end()` as WAT, custom-section modules as bytes).
  * Each module is built once per process.
  */
+import { uleb } from './wasm.ts';
 import { watToWasm } from '../../fixtures/wat.ts';
 
 /** The generator's `base()`: ic0 imports and the functions the exports point at. */
@@ -61,16 +62,6 @@ function addLongExportedFunctionNames(n: number): string[] {
 const addFunctions = (n: number) => Array.from({ length: n }, (_, i) => `    (func $m${i})\n`);
 const addGlobals = (n: number) => Array.from({ length: n }, (_, i) => `    (global i32 (i32.const ${i}))\n`);
 
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (n !== 0);
-  return out;
-}
 const enc = (s: string) => new TextEncoder().encode(s);
 
 /** The generator's `with_custom_sections`: an otherwise empty module with these custom sections. */

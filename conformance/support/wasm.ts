@@ -5,7 +5,8 @@
  * specification "Canister module format").
  */
 
-function uleb(n: number): number[] {
+/** Unsigned LEB128, as the Wasm binary format writes sizes and indices. */
+export function uleb(n: number): number[] {
   const out: number[] = [];
   do {
     let byte = n & 0x7f;

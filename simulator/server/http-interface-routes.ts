@@ -66,6 +66,21 @@ function sendJson(res: ServerResponse, status: number, json: unknown): void {
  * Serves one IC HTTP interface request on the main thread: the CORS preflight, unknown paths and
  * methods, and the body limit are answered here; everything else goes to the instance's worker.
  */
+/**
+ * The instance a request goes to, or undefined once a deleted or unknown instance (or a
+ * malformed id) was answered with PocketIC's text and the status of its kind.
+ */
+function resolveHost(host: () => InstanceHost, res: ServerResponse): InstanceHost | undefined {
+  try {
+    return host();
+  } catch (e) {
+    const answer = errorAnswer(e);
+    if (!answer) throw e;
+    sendAnswer(res, answer);
+    return undefined;
+  }
+}
+
 async function serveApi(
   req: IncomingMessage,
   res: ServerResponse,
@@ -77,15 +92,8 @@ async function serveApi(
   // `pocket_ic::get_default_effective_canister_id` find an effective canister id.
   if (method === 'GET' && segments.length === 2 && segments[0] === '_' && segments[1] === 'topology') {
     await readBody(req, 0);
-    let target: InstanceHost;
-    try {
-      target = host();
-    } catch (e) {
-      const answer = errorAnswer(e);
-      if (!answer) throw e;
-      sendAnswer(res, answer);
-      return;
-    }
+    const target = resolveHost(host, res);
+    if (!target) return;
     sendWire(
       res,
       await target.forward('rest', {
@@ -125,16 +133,8 @@ async function serveApi(
     });
     return;
   }
-  let target: InstanceHost;
-  try {
-    target = host();
-  } catch (e) {
-    // A deleted or unknown instance (or a malformed id): PocketIC's text, the status of its kind.
-    const answer = errorAnswer(e);
-    if (!answer) throw e;
-    sendAnswer(res, answer);
-    return;
-  }
+  const target = resolveHost(host, res);
+  if (!target) return;
   const request: WireRequest = {
     method,
     path: '/' + segments.join('/'),
