@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import type { Principal } from '@icp-sdk/core/principal';
 import { toHex } from '../simulator/bytes.ts';
 import { replicaOf, type Instance } from '../simulator/instance.ts';
+import type { StableMemory } from '../simulator/canister/stable-memory.ts';
 
 const hex = (bytes: Uint8Array | undefined): string | null => (bytes ? toHex(bytes) : null);
 const digest = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
@@ -25,6 +26,19 @@ const replacer = (_key: string, v: unknown): unknown => (typeof v === 'bigint' ?
  * whether or not it is refused, as on the IC (`simulator/cycles/README.md`). `ignore`
  * leaves out canisters whose own state the test changes on purpose (a relay's scratch memory).
  */
+/**
+ * A memory's size and the pages that hold data, hashed without materializing the memory: an
+ * uploaded canister snapshot may declare hundreds of GiB that nobody wrote.
+ */
+function memoryDigest(memory: StableMemory): string {
+  if (memory.size === 0) return '';
+  const hash = createHash('sha256').update(`${memory.size}:`);
+  // A stored page of zeros reads as an unstored one.
+  for (const [index, page] of memory.storedPages())
+    if (page.some((b) => b !== 0)) hash.update(`${index}:`).update(page);
+  return hash.digest('hex');
+}
+
 export function fingerprint(
   ic: Instance,
   options: { ingress?: boolean; clock?: boolean; cycles?: boolean; ignore?: readonly Principal[] } = {},
@@ -35,8 +49,6 @@ export function fingerprint(
     [...subnet.canisters.values()]
       .filter((c) => !ignored.has(c.idText))
       .map((c) => {
-        const stable = new Uint8Array(c.stable.size * 65_536);
-        c.stable.read(0, stable);
         return {
           id: c.idText,
           subnet: principalHex(subnet.id),
@@ -47,7 +59,7 @@ export function fingerprint(
           version: c.versionNumber,
           module: hex(c.moduleHash),
           heap: c.runtime ? digest(c.runtime.heap()) : null,
-          stable: stable.length > 0 ? digest(stable) : '',
+          stable: memoryDigest(c.stable),
           certified: hex(c.certifiedData),
           timer: c.globalTimer,
           chunks: [...c.chunkStore.keys()],
@@ -57,7 +69,7 @@ export function fingerprint(
             id: hex(s.id),
             size: s.size,
             module: digest(s.wasmModule),
-            memories: [digest(s.wasmMemory.snapshot()), digest(s.stableMemory.snapshot())],
+            memories: [memoryDigest(s.wasmMemory), memoryDigest(s.stableMemory)],
             chunks: [...s.chunkStore.keys()],
           })),
           nextSnapshot: c.nextSnapshotLocalId,

@@ -168,6 +168,15 @@ export class StableMemory {
     }
   }
 
+  /**
+   * The pages that hold data, by index, in index order: what the memory contains without
+   * materializing its zeros (a memory may be hundreds of GiB, nearly all of it never written).
+   */
+  *storedPages(): Generator<[index: number, page: Uint8Array]> {
+    const indexes = [...this.#pages.keys()].filter((i) => i < this.#size).sort((a, b) => a - b);
+    for (const i of indexes) yield [i, this.#pages.get(i)!];
+  }
+
   /** The whole memory as one buffer (for PocketIC's get_stable_memory). */
   snapshot(): Uint8Array {
     const out = new Uint8Array(this.#size * WASM_PAGE_SIZE);
