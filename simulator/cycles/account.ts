@@ -45,16 +45,51 @@ export function idleCyclesBurnedPerDay(canister: CanisterState): bigint {
   return rate.memory + rate.messageMemory + rate.computeAllocation;
 }
 
+/** What `freeze_threshold_cycles` reads: the allocations, usages, threshold seconds and reserve. */
+interface ThresholdInputs {
+  memoryAllocation: bigint;
+  memoryUsage: bigint;
+  messageMemoryUsage: bigint;
+  computeAllocation: bigint;
+  freezingThreshold: bigint;
+  reservedBalance: bigint;
+}
+
 /**
- * The balance the canister must keep: its idle burn over `freezing_threshold`
- * seconds, less its reserved balance, which pays for storage first.
+ * `freeze_threshold_cycles`: the idle burn of the given allocations and usages over
+ * `freezingThreshold` seconds, less the reserved balance, which pays for storage first.
  */
-export function freezingThreshold(canister: CanisterState): bigint {
-  return canister.fees.freezingThreshold(
-    idleCyclesBurnedPerDay(canister),
-    canister.settings.freezingThreshold,
-    canister.reservedBalance,
+function thresholdOf(fees: CanisterState['fees'], t: ThresholdInputs): bigint {
+  const rate = fees.idleCyclesBurnedPerDay(
+    t.memoryAllocation,
+    t.memoryUsage,
+    t.messageMemoryUsage,
+    t.computeAllocation,
   );
+  return fees.freezingThreshold(
+    rate.memory + rate.messageMemory + rate.computeAllocation,
+    t.freezingThreshold,
+    t.reservedBalance,
+  );
+}
+
+/** The canister's own threshold inputs, with `changes` applied (a new usage or new settings). */
+function thresholdInputs(canister: CanisterState, changes: Partial<ThresholdInputs> = {}): ThresholdInputs {
+  const s = canister.settings;
+  return {
+    memoryAllocation: s.memoryAllocation,
+    memoryUsage: canister.memorySize(),
+    messageMemoryUsage: canister.messageMemoryUsage(),
+    computeAllocation: s.computeAllocation,
+    freezingThreshold: s.freezingThreshold,
+    reservedBalance: canister.reservedBalance,
+    ...changes,
+  };
+}
+
+/** The balance the canister must keep. */
+export function freezingThreshold(canister: CanisterState): bigint {
+  return thresholdOf(canister.fees, thresholdInputs(canister));
 }
 
 /**
@@ -71,18 +106,7 @@ export function displayCycles(amount: bigint): string {
  * (`check_freezing_threshold_for_memory_grow`): what growing memory must leave.
  */
 export function freezingThresholdAtUsage(canister: CanisterState, memoryUsage: bigint): bigint {
-  const s = canister.settings;
-  const rate = canister.fees.idleCyclesBurnedPerDay(
-    s.memoryAllocation,
-    memoryUsage,
-    canister.messageMemoryUsage(),
-    s.computeAllocation,
-  );
-  return canister.fees.freezingThreshold(
-    rate.memory + rate.messageMemory + rate.computeAllocation,
-    s.freezingThreshold,
-    canister.reservedBalance,
-  );
+  return thresholdOf(canister.fees, thresholdInputs(canister, { memoryUsage }));
 }
 
 /**
@@ -231,16 +255,12 @@ export function unaffordableAllocation(
   fees: CanisterState['fees'],
 ): { kind: 'compute' | 'memory'; threshold: bigint } | undefined {
   const current = canister?.settings ?? { computeAllocation: 0n, memoryAllocation: 0n };
-  const rate = fees.idleCyclesBurnedPerDay(
-    next.memoryAllocation,
-    canister?.memorySize() ?? 0n,
-    canister?.messageMemoryUsage() ?? 0n,
-    next.computeAllocation,
-  );
-  const threshold = fees.freezingThreshold(
-    rate.memory + rate.messageMemory + rate.computeAllocation,
-    next.freezingThreshold,
-    canister?.reservedBalance ?? 0n,
+  // A canister about to be created has no usage and no reserve yet.
+  const threshold = thresholdOf(
+    fees,
+    canister
+      ? thresholdInputs(canister, next)
+      : { ...next, memoryUsage: 0n, messageMemoryUsage: 0n, reservedBalance: 0n },
   );
   if (balance >= threshold) return undefined;
   if (next.computeAllocation > current.computeAllocation) return { kind: 'compute', threshold };
