@@ -71,10 +71,24 @@ export function parseDid(src: string): CanonicalService {
     if (t === 'blob') return 'vec nat8';
     if (t === 'opt') return `opt ${parseType()}`;
     if (t === 'vec') return `vec ${parseType()}`;
+    if (t === 'func') {
+      const args = parseArgs();
+      expect('->');
+      const rets = parseArgs();
+      const modes: string[] = [];
+      while (peek() === 'query' || peek() === 'composite_query' || peek() === 'oneway') modes.push(next());
+      return `func (${args.join(', ')}) -> (${rets.join(', ')})${modes.map((x) => ` ${x}`).join('')}`;
+    }
     if (t === 'record' || t === 'variant') {
       expect('{');
       const fields: string[] = [];
       while (peek() !== '}') {
+        // `record { text; text }`: positional fields, named _0_, _1_, … as the IDL's tuples are.
+        if (t === 'record' && toks[p + 1] !== ':') {
+          fields.push(`_${fields.length}_:${parseType()}`);
+          if (peek() === ';') next();
+          continue;
+        }
         const f = name(next());
         let ty = 'null';
         if (peek() === ':') {
@@ -93,7 +107,7 @@ export function parseDid(src: string): CanonicalService {
     return parseDidType(def, defs);
   };
 
-  const parseArgs = (): string[] => {
+  function parseArgs(): string[] {
     expect('(');
     const out: string[] = [];
     while (peek() !== ')') {
@@ -103,7 +117,7 @@ export function parseDid(src: string): CanonicalService {
     }
     expect(')');
     return out;
-  };
+  }
 
   // Collect definitions first.
   while (peek() === 'type') {
@@ -157,6 +171,11 @@ export function canonicalIdl(t: IDL.Type): string {
     const inner = (t as unknown as { _type: IDL.Type | undefined })._type;
     if (inner === undefined) throw new Error('candid: recursive type without definition');
     return canonicalIdl(inner);
+  }
+  if (t instanceof IDL.FuncClass) {
+    const args = t.argTypes.map(canonicalIdl).join(', ');
+    const rets = t.retTypes.map(canonicalIdl).join(', ');
+    return `func (${args}) -> (${rets})${t.annotations.map((a) => ` ${a}`).join('')}`;
   }
   if (t instanceof IDL.VecClass) return `vec ${canonicalIdl((t as unknown as { _type: IDL.Type })._type)}`;
   if (t instanceof IDL.OptClass) return `opt ${canonicalIdl((t as unknown as { _type: IDL.Type })._type)}`;

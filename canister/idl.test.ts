@@ -16,13 +16,20 @@ describe('Candid interface', () => {
       'abort_upload',
       'begin_upload',
       'blob_metadata',
+      'blob_sharing',
+      'create_share_link',
       'finish_upload',
+      'http_request',
+      'http_request_streaming_callback',
       'link_derivative',
       'list_blobs',
       'list_sessions',
+      'publish_blob',
       'put_chunk',
       'read_blob',
+      'revoke_share_link',
       'storage_stats',
+      'unpublish_blob',
     ]);
     expect(did).toEqual(fromIdl);
     expect(did.methods.read_blob).toMatch(/ query$/);

@@ -12,11 +12,17 @@ import type {
   BeginUpload,
   BlobId,
   BlobMetadata,
+  BlobSharing,
+  HttpRequest,
+  HttpResponse,
   PutChunkOk,
   Result,
   SessionId,
   SessionInfo,
+  ShareLink,
   StorageStats,
+  StreamingCallbackHttpResponse,
+  StreamingCallbackToken,
   UploadError,
 } from '../src/types.ts';
 import { LIMITS } from '../src/limits.ts';
@@ -26,12 +32,18 @@ export type {
   BeginUpload,
   BlobId,
   BlobMetadata,
+  BlobSharing,
   DerivativeLink,
+  HttpRequest,
+  HttpResponse,
   PutChunkOk,
   Result,
   SessionId,
   SessionInfo,
+  ShareLink,
   StorageStats,
+  StreamingCallbackHttpResponse,
+  StreamingCallbackToken,
   UploadError,
 } from '../src/types.ts';
 
@@ -50,6 +62,13 @@ export interface UploadActor {
   list_blobs(): Promise<BlobMetadata<Principal>[]>;
   link_derivative(original: BlobId, derivative: BlobId, kind: string): Promise<Result<null>>;
   storage_stats(): Promise<StorageStats>;
+  publish_blob(blobId: BlobId): Promise<Result<null>>;
+  unpublish_blob(blobId: BlobId): Promise<Result<null>>;
+  create_share_link(blobId: BlobId, ttlNs: bigint): Promise<Result<ShareLink>>;
+  revoke_share_link(token: string): Promise<Result<null>>;
+  blob_sharing(blobId: BlobId): Promise<Result<BlobSharing>>;
+  http_request(request: HttpRequest): Promise<HttpResponse<[Principal, string]>>;
+  http_request_streaming_callback(token: StreamingCallbackToken): Promise<StreamingCallbackHttpResponse>;
 }
 
 /** The name of an UploadError variant, e.g. `'ChunkConflict'`. */
@@ -315,5 +334,55 @@ export class UploadClient {
    */
   async stats(): Promise<StorageStats> {
     return this.actor.storage_stats();
+  }
+
+  // -- sharing (publish, share links) --
+
+  /**
+   * Publishes a blob (`publish_blob`): anyone may then read it over HTTP at
+   * `/b/<blob id hex>` on the canister's gateway host, and its derivatives at
+   * `/b/<blob id hex>?kind=<kind>`.
+   *
+   * @throws {UploadCanisterError} `BlobNotFound` or `NotOwner`.
+   */
+  async publish(blobId: BlobId): Promise<void> {
+    unwrap('publish_blob', await this.actor.publish_blob(blobId));
+  }
+
+  /** Makes a blob private again (`unpublish_blob`); its share links stay valid. */
+  async unpublish(blobId: BlobId): Promise<void> {
+    unwrap('unpublish_blob', await this.actor.unpublish_blob(blobId));
+  }
+
+  /**
+   * Mints a share link (`create_share_link`): `path` serves the blob (and
+   * `path?kind=<kind>` its derivatives) to whoever has it, until `expires_at`
+   * or {@link revokeShareLink}.
+   *
+   * @throws {UploadCanisterError} `BlobNotFound`, `NotOwner`, `InvalidShareLinkTtl`, `TooManyShareLinks`
+   * or `RandomnessUnavailable`.
+   *
+   * @example
+   * ```ts
+   * const link = await client.share(blobId, 24n * 3_600_000_000_000n); // one day
+   * const url = `http://${canisterId}.localhost:4943${link.path}`;
+   * ```
+   */
+  async share(blobId: BlobId, ttlNs: bigint): Promise<ShareLink> {
+    return unwrap('create_share_link', await this.actor.create_share_link(blobId, ttlNs));
+  }
+
+  /**
+   * Revokes a share link by its token (`revoke_share_link`); only the blob's owner may.
+   *
+   * @throws {UploadCanisterError} `ShareLinkNotFound` or `NotOwner`.
+   */
+  async revokeShareLink(token: string): Promise<void> {
+    unwrap('revoke_share_link', await this.actor.revoke_share_link(token));
+  }
+
+  /** Whether a blob is public and its live share links (`blob_sharing`). */
+  async sharing(blobId: BlobId): Promise<BlobSharing> {
+    return unwrap('blob_sharing', await this.actor.blob_sharing(blobId));
   }
 }

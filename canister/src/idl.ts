@@ -45,6 +45,10 @@ export function uploadTypes(IDL: Idl) {
     InvalidLink: Reason,
     AlreadyLinked: IDL.Record({ original: BlobId, kind: IDL.Text }),
     TooManyDerivatives: IDL.Record({ max: IDL.Nat32 }),
+    InvalidShareLinkTtl: IDL.Record({ ttl_ns: IDL.Nat64, min: IDL.Nat64, max: IDL.Nat64 }),
+    TooManyShareLinks: IDL.Record({ max: IDL.Nat32 }),
+    ShareLinkNotFound: IDL.Null,
+    RandomnessUnavailable: Reason,
   });
   const result = <T extends CandidIDL.Type>(ok: T) => IDL.Variant({ Ok: ok, Err: UploadError });
   const PutChunkOk = IDL.Record({
@@ -78,6 +82,46 @@ export function uploadTypes(IDL: Idl) {
     derivative_of: IDL.Opt(DerivativeLink),
     derivatives: IDL.Vec(DerivativeLink),
   });
+  const ShareLink = IDL.Record({
+    token: IDL.Text,
+    blob_id: BlobId,
+    path: IDL.Text,
+    created_at: IDL.Nat64,
+    expires_at: IDL.Nat64,
+  });
+  const BlobSharing = IDL.Record({ public: IDL.Bool, share_links: IDL.Vec(ShareLink) });
+  // HTTP gateway protocol (dfinity/portal http-gateway-protocol-spec.md).
+  const HeaderField = IDL.Tuple(IDL.Text, IDL.Text);
+  const HttpRequest = IDL.Record({
+    method: IDL.Text,
+    url: IDL.Text,
+    headers: IDL.Vec(HeaderField),
+    body: IDL.Vec(IDL.Nat8),
+    certificate_version: IDL.Opt(IDL.Nat16),
+  });
+  const StreamingCallbackToken = IDL.Record({
+    key: IDL.Text,
+    content_encoding: IDL.Text,
+    index: IDL.Nat,
+    sha256: IDL.Opt(IDL.Vec(IDL.Nat8)),
+  });
+  const StreamingCallbackHttpResponse = IDL.Record({
+    body: IDL.Vec(IDL.Nat8),
+    token: IDL.Opt(StreamingCallbackToken),
+  });
+  const StreamingStrategy = IDL.Variant({
+    Callback: IDL.Record({
+      callback: IDL.Func([StreamingCallbackToken], [StreamingCallbackHttpResponse], ['query']),
+      token: StreamingCallbackToken,
+    }),
+  });
+  const HttpResponse = IDL.Record({
+    status_code: IDL.Nat16,
+    headers: IDL.Vec(HeaderField),
+    body: IDL.Vec(IDL.Nat8),
+    upgrade: IDL.Opt(IDL.Bool),
+    streaming_strategy: IDL.Opt(StreamingStrategy),
+  });
   const StorageStats = IDL.Record({
     layout_version: IDL.Nat32,
     page_size: IDL.Nat32,
@@ -99,7 +143,15 @@ export function uploadTypes(IDL: Idl) {
     DerivativeLink,
     BlobMetadata,
     StorageStats,
+    ShareLink,
+    HttpRequest,
+    HttpResponse,
+    StreamingCallbackToken,
+    StreamingCallbackHttpResponse,
     InitArgs,
+    ShareLinkResult: result(ShareLink),
+    BlobSharing,
+    SharingResult: result(BlobSharing),
     BeginResult: result(SessionId),
     PutChunkResult: result(PutChunkOk),
     FinishResult: result(BlobId),
@@ -123,6 +175,17 @@ export const idlFactory: CandidIDL.InterfaceFactory = ({ IDL }) => {
     list_blobs: IDL.Func([], [IDL.Vec(T.BlobMetadata)], ['query']),
     link_derivative: IDL.Func([T.BlobId, T.BlobId, IDL.Text], [T.UnitResult], []),
     storage_stats: IDL.Func([], [T.StorageStats], ['query']),
+    publish_blob: IDL.Func([T.BlobId], [T.UnitResult], []),
+    unpublish_blob: IDL.Func([T.BlobId], [T.UnitResult], []),
+    create_share_link: IDL.Func([T.BlobId, IDL.Nat64], [T.ShareLinkResult], []),
+    revoke_share_link: IDL.Func([IDL.Text], [T.UnitResult], []),
+    blob_sharing: IDL.Func([T.BlobId], [T.SharingResult], ['query']),
+    http_request: IDL.Func([T.HttpRequest], [T.HttpResponse], ['query']),
+    http_request_streaming_callback: IDL.Func(
+      [T.StreamingCallbackToken],
+      [T.StreamingCallbackHttpResponse],
+      ['query'],
+    ),
   });
 };
 

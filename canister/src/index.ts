@@ -8,8 +8,11 @@
  * canister/README.md.
  */
 import {
+  call,
   canisterSelf,
+  certifiedDataSet,
   clearTimer,
+  dataCertificate,
   IDL,
   init,
   msgCaller,
@@ -20,9 +23,12 @@ import {
   setTimer,
   StableBTreeMap,
   time,
+  trap,
   update,
 } from 'azle';
 
+import { certificationHeaders, certifiedDataRoot } from './certification.ts';
+import { serve, streamingCallback } from './http.ts';
 import { uploadTypes } from './idl.ts';
 import { type Caller, type Maps, type Scheduler, UploadService } from './service.ts';
 import type { KvMap } from './store.ts';
@@ -30,12 +36,18 @@ import type {
   BeginUpload,
   BlobId,
   BlobMetadata,
+  BlobSharing,
+  HttpRequest,
+  HttpResponse,
   InitArgs,
   PutChunkOk,
   Result,
   SessionId,
   SessionInfo,
+  ShareLink,
   StorageStats,
+  StreamingCallbackHttpResponse,
+  StreamingCallbackToken,
 } from './types.ts';
 
 // The shared IDL module is typed against @icp-sdk/core's IDL; Azle's is the
@@ -52,7 +64,16 @@ const raw: Serializable = {
 };
 
 /** Memory ids of the stable layout (see service.ts); never reuse or renumber. */
-const MEMORY = { meta: 0, sessions: 1, blobs: 2, callers: 3, ownerBlobs: 4, expiry: 5, pages: 6 } as const;
+const MEMORY = {
+  meta: 0,
+  sessions: 1,
+  blobs: 2,
+  callers: 3,
+  ownerBlobs: 4,
+  expiry: 5,
+  pages: 6,
+  links: 7,
+} as const;
 
 function stableMap(memoryId: number): KvMap {
   const map = new StableBTreeMap<Uint8Array, Uint8Array>(memoryId, raw, raw);
@@ -79,6 +100,7 @@ function openMaps(): Maps {
     ownerBlobs: stableMap(MEMORY.ownerBlobs),
     expiry: stableMap(MEMORY.expiry),
     pages: stableMap(MEMORY.pages),
+    links: stableMap(MEMORY.links),
   };
 }
 
@@ -145,11 +167,13 @@ export default class {
   @init([T.InitArgs])
   init(args: InitArgs): void {
     this.svc().install(ttlOf(args));
+    certifiedDataSet(certifiedDataRoot());
   }
 
   @postUpgrade([T.InitArgs])
   postUpgrade(args: InitArgs): void {
     this.svc().upgrade(ttlOf(args));
+    certifiedDataSet(certifiedDataRoot());
   }
 
   @update([T.BeginUpload], T.BeginResult)
@@ -201,5 +225,65 @@ export default class {
   @query([], T.StorageStats)
   storage_stats(): StorageStats {
     return this.svc().stats();
+  }
+
+  @update([T.BlobId], T.UnitResult)
+  publish_blob(blobId: BlobId): Result<null> {
+    return this.svc().publishBlob(this.caller(), blobId, true);
+  }
+
+  @update([T.BlobId], T.UnitResult)
+  unpublish_blob(blobId: BlobId): Result<null> {
+    return this.svc().publishBlob(this.caller(), blobId, false);
+  }
+
+  /** The token is 32 bytes of the management canister's `raw_rand`: unguessable, unlike anything derived from state. */
+  @update([T.BlobId, IDL.Nat64], T.ShareLinkResult)
+  async create_share_link(blobId: BlobId, ttlNs: bigint): Promise<Result<ShareLink>> {
+    const principal = msgCaller().toUint8Array(); // the caller is not readable after an await
+    const checked = this.svc().checkShareLink({ principal, now: time() }, blobId, ttlNs);
+    if ('Err' in checked) return checked;
+    let random: Uint8Array;
+    try {
+      random = await call<undefined, Uint8Array>('aaaaa-aa', 'raw_rand', {
+        returnIdlType: IDL.Vec(IDL.Nat8),
+      });
+    } catch (e) {
+      return { Err: { RandomnessUnavailable: { reason: `raw_rand failed: ${JSON.stringify(e)}` } } };
+    }
+    return this.svc().createShareLink({ principal, now: time() }, blobId, ttlNs, random);
+  }
+
+  @update([IDL.Text], T.UnitResult)
+  revoke_share_link(token: string): Result<null> {
+    return this.svc().revokeShareLink(this.caller(), token);
+  }
+
+  @query([T.BlobId], T.SharingResult)
+  blob_sharing(blobId: BlobId): Result<BlobSharing> {
+    return this.svc().blobSharing(this.caller(), blobId);
+  }
+
+  @query([T.HttpRequest], T.HttpResponse)
+  http_request(req: HttpRequest): HttpResponse<[Principal, string]> {
+    const now = time();
+    const { response, token } = serve(req, (route) => this.svc().resolve(route, now));
+    return {
+      ...response,
+      headers: [...response.headers, ...certificationHeaders(dataCertificate())],
+      streaming_strategy:
+        token === undefined
+          ? []
+          : [{ Callback: { callback: [canisterSelf(), 'http_request_streaming_callback'], token } }],
+    };
+  }
+
+  /** Rejects (traps) when the stream cannot go on, so a gateway reports an error instead of a short body. */
+  @query([T.StreamingCallbackToken], T.StreamingCallbackHttpResponse)
+  http_request_streaming_callback(token: StreamingCallbackToken): StreamingCallbackHttpResponse {
+    const now = time();
+    const next = streamingCallback(token, (route) => this.svc().resolve(route, now));
+    if ('error' in next) trap(next.error);
+    return next;
   }
 }

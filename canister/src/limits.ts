@@ -39,4 +39,17 @@ export const LIMITS = {
   DEFAULT_SESSION_TTL_NS: 3_600_000_000_000n,
   /** Smallest accepted TTL: one second (timers have one-second resolution). */
   MIN_SESSION_TTL_NS: 1_000_000_000n,
+  /** Shortest share link lifetime: one second. */
+  MIN_SHARE_LINK_TTL_NS: 1_000_000_000n,
+  /** Longest share link lifetime: 366 days (a link is a bearer secret; it should end). */
+  MAX_SHARE_LINK_TTL_NS: 31_622_400_000_000_000n,
+  /** Share links one blob may have at once (expired ones are dropped when a new one is made). */
+  MAX_SHARE_LINKS_PER_BLOB: 32,
+  /**
+   * Body bytes one `http_request` reply (or streaming callback) carries: a
+   * larger file streams through `http_request_streaming_callback`, a larger
+   * range is answered with its first part (206, Content-Range says which).
+   * Same bound as `read_blob`, under the replies' size limit with room for headers.
+   */
+  HTTP_CHUNK_BYTES: 1_900_000,
 } as const;

@@ -11,8 +11,10 @@
 //   ownerBlobs principal bytes -> concatenated blob ids (32 B each)
 //   expiry    last_activity (u64 BE) ++ session id -> empty; first entry = next to expire
 //   pages     page number (u32 BE) -> page bytes (see store.ts)
+//   links     share-link token (32 B) -> LinkRecord (layout 2)
 
 import { ByteReader, ByteWriter, bytesEqual, concatBytes } from './codec.ts';
+import { fromHex, linkPath, type Route, type ServedBlob } from './http.ts';
 import { LIMITS } from './limits.ts';
 import {
   allocate,
@@ -40,17 +42,19 @@ import type {
   BeginUpload,
   BlobId,
   BlobMetadata,
+  BlobSharing,
   DerivativeLink,
   PutChunkOk,
   Result,
   SessionId,
   SessionInfo,
+  ShareLink,
   StorageStats,
   UploadError,
 } from './types.ts';
 
 /** Version of the stable layout described at the top of this file. */
-export const LAYOUT_VERSION = 1;
+export const LAYOUT_VERSION = 2;
 
 export interface Maps {
   meta: KvMap;
@@ -60,6 +64,7 @@ export interface Maps {
   ownerBlobs: KvMap;
   expiry: KvMap;
   pages: KvMap;
+  links: KvMap;
 }
 
 /** What the service asks of its host (the canister's timers). */
@@ -107,6 +112,18 @@ interface BlobRecord {
   createdAt: bigint;
   derivativeOf: DerivativeLink | undefined;
   derivatives: DerivativeLink[];
+  /** Served by `http_request` at `/b/<id>` (layout 2; false for blobs of layout 1). */
+  public: boolean;
+  /** Tokens of its share links (layout 2). */
+  links: Uint8Array[];
+}
+
+interface LinkRecord {
+  token: Uint8Array;
+  blobId: BlobId;
+  owner: Uint8Array;
+  createdAt: bigint;
+  expiresAt: bigint;
 }
 
 interface CallerRecord {
@@ -115,6 +132,8 @@ interface CallerRecord {
 }
 
 const RECORD_VERSION = 1;
+/** Blob records: 1 = layout 1, 2 = with `public` and `links` (layout 2). */
+const BLOB_RECORD_VERSION = 2;
 const ANONYMOUS = new Uint8Array([4]);
 const encoder = new TextEncoder();
 
@@ -195,7 +214,7 @@ function encodeLink(w: ByteWriter, link: DerivativeLink): void {
 
 function encodeBlob(b: BlobRecord): Uint8Array {
   const w = new ByteWriter()
-    .u8(RECORD_VERSION)
+    .u8(BLOB_RECORD_VERSION)
     .raw(b.id)
     .bytes(b.owner)
     .text(b.name)
@@ -209,13 +228,16 @@ function encodeBlob(b: BlobRecord): Uint8Array {
   if (b.derivativeOf !== undefined) encodeLink(w, b.derivativeOf);
   w.u32(b.derivatives.length);
   for (const d of b.derivatives) encodeLink(w, d);
+  w.u8(b.public ? 1 : 0).u32(b.links.length);
+  for (const t of b.links) w.raw(t);
   return w.finish();
 }
 
 function decodeBlob(bytes: Uint8Array): BlobRecord {
   const r = new ByteReader(bytes);
   const version = r.u8();
-  if (version !== RECORD_VERSION) throw new Error(`unknown blob record version ${version}`);
+  if (version !== 1 && version !== BLOB_RECORD_VERSION)
+    throw new Error(`unknown blob record version ${version}`);
   const id = r.raw(32);
   const owner = r.bytes();
   const name = r.text();
@@ -228,7 +250,50 @@ function decodeBlob(bytes: Uint8Array): BlobRecord {
   const n = r.u32();
   const derivatives: DerivativeLink[] = [];
   for (let i = 0; i < n; i++) derivatives.push({ blob_id: r.raw(32), kind: r.text() });
-  return { id, owner, name, contentType, size, sha256: sha, region, createdAt, derivativeOf, derivatives };
+  let isPublic = false;
+  const links: Uint8Array[] = [];
+  if (version === BLOB_RECORD_VERSION) {
+    isPublic = r.u8() === 1;
+    const count = r.u32();
+    for (let i = 0; i < count; i++) links.push(r.raw(32));
+  }
+  return {
+    id,
+    owner,
+    name,
+    contentType,
+    size,
+    sha256: sha,
+    region,
+    createdAt,
+    derivativeOf,
+    derivatives,
+    public: isPublic,
+    links,
+  };
+}
+
+function encodeLinkRecord(l: LinkRecord): Uint8Array {
+  return new ByteWriter()
+    .u8(RECORD_VERSION)
+    .raw(l.token)
+    .raw(l.blobId)
+    .bytes(l.owner)
+    .u64(l.createdAt)
+    .u64(l.expiresAt)
+    .finish();
+}
+
+function decodeLinkRecord(bytes: Uint8Array): LinkRecord {
+  const r = new ByteReader(bytes);
+  const version = r.u8();
+  if (version !== RECORD_VERSION) throw new Error(`unknown link record version ${version}`);
+  return { token: r.raw(32), blobId: r.raw(32), owner: r.bytes(), createdAt: r.u64(), expiresAt: r.u64() };
+}
+
+function shareLink(l: LinkRecord): ShareLink {
+  const path = linkPath(l.token);
+  return { token: path.slice(3), blob_id: l.blobId, path, created_at: l.createdAt, expires_at: l.expiresAt };
 }
 
 function encodeCaller(c: CallerRecord): Uint8Array {
@@ -574,6 +639,8 @@ export class UploadService {
       createdAt: caller.now,
       derivativeOf: undefined,
       derivatives: [],
+      public: false,
+      links: [],
     };
     this.maps.blobs.insert(blob.id, encodeBlob(blob));
     this.maps.ownerBlobs.insert(
@@ -761,6 +828,141 @@ export class UploadService {
     return { Ok: null };
   }
 
+  // -- serving --
+
+  /** Makes the blob (and, through `?kind=`, its derivatives) readable by anyone at `/b/<id>`. */
+  publishBlob(caller: Caller, id: BlobId, published: boolean): Result<null> {
+    const b = this.ownedBlob(caller, id);
+    if (!('id' in b)) return err(b);
+    if (b.public !== published) {
+      b.public = published;
+      this.maps.blobs.insert(b.id, encodeBlob(b));
+    }
+    return { Ok: null };
+  }
+
+  private liveLinks(b: BlobRecord, now: bigint): LinkRecord[] {
+    const out: LinkRecord[] = [];
+    for (const t of b.links) {
+      const bytes = this.maps.links.get(t);
+      if (bytes === undefined) continue;
+      const l = decodeLinkRecord(bytes);
+      if (l.expiresAt > now) out.push(l);
+    }
+    return out;
+  }
+
+  /**
+   * Everything `createShareLink` checks before it needs randomness, so that a
+   * refused call does not spend a `raw_rand` round trip.
+   */
+  checkShareLink(caller: Caller, id: BlobId, ttlNs: bigint): Result<null> {
+    const b = this.ownedBlob(caller, id);
+    if (!('id' in b)) return err(b);
+    if (ttlNs < LIMITS.MIN_SHARE_LINK_TTL_NS || ttlNs > LIMITS.MAX_SHARE_LINK_TTL_NS) {
+      return err({
+        InvalidShareLinkTtl: {
+          ttl_ns: ttlNs,
+          min: LIMITS.MIN_SHARE_LINK_TTL_NS,
+          max: LIMITS.MAX_SHARE_LINK_TTL_NS,
+        },
+      });
+    }
+    if (this.liveLinks(b, caller.now).length >= LIMITS.MAX_SHARE_LINKS_PER_BLOB) {
+      return err({ TooManyShareLinks: { max: LIMITS.MAX_SHARE_LINKS_PER_BLOB } });
+    }
+    return { Ok: null };
+  }
+
+  /**
+   * Stores a share link whose token is `random` (32 bytes of `raw_rand`,
+   * drawn by the canister between the check and this call, so it is checked
+   * again). Expired links of the blob are dropped here.
+   */
+  createShareLink(caller: Caller, id: BlobId, ttlNs: bigint, random: Uint8Array): Result<ShareLink> {
+    const ok = this.checkShareLink(caller, id, ttlNs);
+    if ('Err' in ok) return ok;
+    if (random.length !== 32 || this.maps.links.containsKey(random)) {
+      return err({
+        RandomnessUnavailable: { reason: `raw_rand gave ${random.length} bytes already in use or not 32` },
+      });
+    }
+    const b = decodeBlob(this.maps.blobs.get(id)!);
+    const live = this.liveLinks(b, caller.now);
+    for (const t of b.links) {
+      if (!live.some((l) => bytesEqual(l.token, t))) this.maps.links.remove(t);
+    }
+    const link: LinkRecord = {
+      token: random,
+      blobId: b.id,
+      owner: b.owner,
+      createdAt: caller.now,
+      expiresAt: caller.now + ttlNs,
+    };
+    this.maps.links.insert(link.token, encodeLinkRecord(link));
+    b.links = [...live.map((l) => l.token), link.token];
+    this.maps.blobs.insert(b.id, encodeBlob(b));
+    return { Ok: shareLink(link) };
+  }
+
+  /** Revokes a link by its token (hex, as in its path); only the blob's owner may. */
+  revokeShareLink(caller: Caller, tokenHex: string): Result<null> {
+    const t = fromHex(tokenHex);
+    const bytes = t === undefined ? undefined : this.maps.links.get(t);
+    if (t === undefined || bytes === undefined) return err({ ShareLinkNotFound: null });
+    const l = decodeLinkRecord(bytes);
+    if (!bytesEqual(l.owner, caller.principal)) return err({ NotOwner: null });
+    this.maps.links.remove(t);
+    const blobBytes = this.maps.blobs.get(l.blobId);
+    if (blobBytes !== undefined) {
+      const b = decodeBlob(blobBytes);
+      b.links = b.links.filter((x) => !bytesEqual(x, t));
+      this.maps.blobs.insert(b.id, encodeBlob(b));
+    }
+    return { Ok: null };
+  }
+
+  /** Whether the blob is public, and its links that have not expired. */
+  blobSharing(caller: Caller, id: BlobId): Result<BlobSharing> {
+    const b = this.ownedBlob(caller, id);
+    if (!('id' in b)) return err(b);
+    return { Ok: { public: b.public, share_links: this.liveLinks(b, caller.now).map(shareLink) } };
+  }
+
+  /**
+   * What a route shows at `now`: a public blob, or the blob of a link that
+   * has not expired; `derivative` picks the original's derivative of that
+   * kind under the original's visibility. Undefined for everything else.
+   */
+  resolve(route: Route, now: bigint): ServedBlob | undefined {
+    let b: BlobRecord | undefined;
+    if (route.kind === 'blob') {
+      const bytes = this.maps.blobs.get(route.id);
+      b = bytes === undefined ? undefined : decodeBlob(bytes);
+      if (b === undefined || !b.public) return undefined;
+    } else {
+      const bytes = this.maps.links.get(route.token);
+      const link = bytes === undefined ? undefined : decodeLinkRecord(bytes);
+      if (link === undefined || link.expiresAt <= now) return undefined;
+      const blobBytes = this.maps.blobs.get(link.blobId);
+      b = blobBytes === undefined ? undefined : decodeBlob(blobBytes);
+      if (b === undefined) return undefined;
+    }
+    if (route.derivative !== undefined) {
+      const d = b.derivatives.find((x) => x.kind === route.derivative);
+      const bytes = d === undefined ? undefined : this.maps.blobs.get(d.blob_id);
+      if (bytes === undefined) return undefined;
+      b = decodeBlob(bytes);
+    }
+    const region = b.region;
+    return {
+      contentType: b.contentType,
+      size: b.size,
+      sha256: b.sha256,
+      read: (offset, length) => this.space.read(region, offset, length),
+    };
+  }
+
   stats(): StorageStats {
     const a = this.allocator();
     return {
@@ -812,5 +1014,10 @@ const MIGRATIONS: ((maps: Maps) => void)[] = [
       const b = decodeBlob(value);
       maps.ownerBlobs.insert(b.owner, concatBytes(maps.ownerBlobs.get(b.owner) ?? new Uint8Array(0), b.id));
     }
+  },
+  // v1 -> v2: blob records gain `public` (false: nothing becomes visible by
+  // an upgrade) and `links`; memory 7 (share links) starts empty.
+  (maps) => {
+    for (const [key, value] of maps.blobs.items()) maps.blobs.insert(key, encodeBlob(decodeBlob(value)));
   },
 ];

@@ -41,7 +41,11 @@ export type UploadError =
   | { InvalidKind: { reason: string } }
   | { InvalidLink: { reason: string } }
   | { AlreadyLinked: { original: BlobId; kind: string } }
-  | { TooManyDerivatives: { max: number } };
+  | { TooManyDerivatives: { max: number } }
+  | { InvalidShareLinkTtl: { ttl_ns: bigint; min: bigint; max: bigint } }
+  | { TooManyShareLinks: { max: number } }
+  | { ShareLinkNotFound: null }
+  | { RandomnessUnavailable: { reason: string } };
 
 export type Result<T> = { Ok: T } | { Err: UploadError };
 
@@ -92,3 +96,50 @@ export type StorageStats = {
 };
 
 export type InitArgs = [] | [{ session_ttl_ns: [] | [bigint] }];
+
+/** Who may read a blob over `http_request`: anyone (`public`), or whoever has one of its live links. */
+export type BlobSharing = { public: boolean; share_links: ShareLink[] };
+
+/** A share link: `path` (`/s/<token>`) serves the blob over `http_request` until `expires_at` or revocation. */
+export type ShareLink = {
+  token: string;
+  blob_id: BlobId;
+  path: string;
+  created_at: bigint;
+  expires_at: bigint;
+};
+
+// The HTTP gateway protocol's types (dfinity/portal
+// docs/references/http-gateway-protocol-spec.md, "Canister HTTP Interface");
+// the token is the asset canister's `StreamingCallbackToken`.
+
+export type HeaderField = [string, string];
+
+export type HttpRequest = {
+  method: string;
+  url: string;
+  headers: HeaderField[];
+  body: Uint8Array;
+  certificate_version: [] | [number];
+};
+
+export type StreamingCallbackToken = {
+  key: string;
+  content_encoding: string;
+  index: bigint;
+  sha256: [] | [Uint8Array];
+};
+
+export type StreamingCallbackHttpResponse = {
+  body: Uint8Array;
+  token: [] | [StreamingCallbackToken];
+};
+
+/** `F` is the callback reference: `[canister, method]` at the Candid edge. */
+export type HttpResponse<F = never> = {
+  status_code: number;
+  headers: HeaderField[];
+  body: Uint8Array;
+  upgrade: [] | [boolean];
+  streaming_strategy: [] | [{ Callback: { callback: F; token: StreamingCallbackToken } }];
+};

@@ -7,8 +7,9 @@
  * A new release adds a folder there and is rehearsed from then on; the
  * latest release must always be present (fixtures/releases/README.md).
  *
- * The current build is v1, the same stable layout as the only release, so
- * today this rehearses v1 → current across one layout. The layout steps of
+ * The current build has stable layout 2 (share links, publication), one step
+ * past v1's layout 1: every blob of a v1 installation comes through private,
+ * with no links, and can then be published. The layout steps of
  * `postUpgrade` are reached through an upgrade too: the header value in the
  * canister's stable memory is set with PocketIC's `setStableMemory` (the only
  * way to hold a layout no release wrote), then the current build is installed
@@ -30,6 +31,7 @@ import {
   type BlobId,
   chunkOf,
   finishWhenHashed,
+  hex,
   initArg,
   installUpload,
   observe,
@@ -55,6 +57,12 @@ const releaseWasm = (name: string): Uint8Array<ArrayBuffer> =>
 function didMethods(did: string): string[] {
   const service = did.slice(did.indexOf('service'));
   return [...service.matchAll(/^\s+"?([A-Za-z_][A-Za-z0-9_]*)"?\s*:/gm)].map((m) => m[1]!).sort();
+}
+
+/** An observation with the layout version left out: upgrades across layouts change only that. */
+async function observeData(client: UploadClient): Promise<unknown> {
+  const o = await observe(client);
+  return { ...o, stats: { ...(o.stats as object), layout_version: undefined } };
 }
 
 let pic: PocketIc;
@@ -161,7 +169,7 @@ describe.each(releases)('release %s → current build', (release) => {
       sessionTtlNs: 900_000_000_000n,
     });
     const filled = await fill(canister, release);
-    const before = { alice: await observe(filled.alice), bob: await observe(filled.bob) };
+    const before = { alice: await observeData(filled.alice), bob: await observeData(filled.bob) };
     await pic.upgradeCanister({
       canisterId: canister.canisterId,
       wasm: current,
@@ -171,9 +179,35 @@ describe.each(releases)('release %s → current build', (release) => {
     expect(Buffer.from(status.moduleHash!).toString('hex')).toBe(
       Buffer.from(sha256(current)).toString('hex'),
     );
-    expect({ alice: await observe(filled.alice), bob: await observe(filled.bob) }).toEqual(before);
+    expect({ alice: await observeData(filled.alice), bob: await observeData(filled.bob) }).toEqual(before);
     expect((await filled.alice.stats()).session_ttl_ns).toBe(900_000_000_000n);
+    expect((await filled.alice.stats()).layout_version).toBe(2);
     await verify(filled);
+
+    // 1 → 2: an upgrade publishes nothing; the migrated records take publication and links.
+    const [photo, thumb] = filled.blobs.alice;
+    const get = (url: string) =>
+      filled.alice.actor.http_request({
+        method: 'GET',
+        url,
+        headers: [],
+        body: new Uint8Array(0),
+        certificate_version: [],
+      });
+    for (const id of [...filled.blobs.alice, ...filled.blobs.bob]) {
+      expect(await filled.alice.actor.blob_sharing(id)).toEqual(
+        filled.blobs.alice.includes(id)
+          ? { Ok: { public: false, share_links: [] } }
+          : { Err: { NotOwner: null } },
+      );
+      expect((await get(`/b/${hex(id)}`)).status_code).toBe(404);
+    }
+    await filled.alice.publish(photo!);
+    const served = await get(`/b/${hex(photo!)}?kind=thumbnail`);
+    expect(served.status_code).toBe(200);
+    expect(sameBytes(served.body, filled.files.get('thumb.raw')!)).toBe(true);
+    const link = await filled.alice.share(thumb!, 60_000_000_000n);
+    expect((await get(link.path)).status_code).toBe(200);
   });
 });
 
@@ -221,7 +255,7 @@ async function setLayoutVersion(canister: UploadCanister, version: number): Prom
 }
 
 describe('layout steps through an upgrade', () => {
-  it('0 → 1: a store whose header says 0 gets its indexes rebuilt from the records and the header written; nothing is lost', async () => {
+  it('0 → 1 → 2: a store whose header says 0 gets its indexes rebuilt from the records and the header written; nothing is lost', async () => {
     const canister = await installUpload(pic, {
       wasm: releaseWasm(releases.at(-1)!),
       sessionTtlNs: 900_000_000_000n,
@@ -239,6 +273,7 @@ describe('layout steps through an upgrade', () => {
     // than upload order (list_blobs promises no order): compare the lists as sets.
     const byId = (o: Awaited<ReturnType<typeof observe>>) => ({
       ...o,
+      stats: { ...(o.stats as object), layout_version: undefined },
       blobs: [...(o.blobs as { blob_id: Uint8Array }[])].sort((a, b) => Buffer.compare(a.blob_id, b.blob_id)),
     });
     const after = { alice: await observe(filled.alice), bob: await observe(filled.bob) };
@@ -246,7 +281,7 @@ describe('layout steps through an upgrade', () => {
       alice: byId(before.alice),
       bob: byId(before.bob),
     });
-    expect((await filled.alice.stats()).layout_version).toBe(1);
+    expect((await filled.alice.stats()).layout_version).toBe(2);
     // The rebuilt expiry index drives the sweep: an idle session still expires on time.
     const idle = await filled.alice.begin(beginArgs(5, 5, { name: 'idle' }));
     await pic.advanceTime(901_000);
@@ -263,8 +298,8 @@ describe('layout steps through an upgrade', () => {
 
   it('a layout newer than the code is refused: post_upgrade traps, the upgrade is rolled back, the installation keeps serving', async () => {
     const canister = await installUpload(pic, { wasm: releaseWasm(releases.at(-1)!) });
-    const filled = await fill(canister, 'v2');
-    await setLayoutVersion(canister, 2);
+    const filled = await fill(canister, 'v3');
+    await setLayoutVersion(canister, 3);
     const before = { alice: await observe(filled.alice), bob: await observe(filled.bob) };
     const hash = (await pic.canisterStatus({ canisterId: canister.canisterId })).moduleHash;
     const failure = await pic
@@ -279,11 +314,11 @@ describe('layout steps through an upgrade', () => {
       errorCode: 'CanisterCalledTrap',
     });
     expect(parsed!.message).toContain(
-      'stable layout version 2 is newer than this code (1); refusing to downgrade',
+      'stable layout version 3 is newer than this code (2); refusing to downgrade',
     );
     expect((await pic.canisterStatus({ canisterId: canister.canisterId })).moduleHash).toEqual(hash);
     expect({ alice: await observe(filled.alice), bob: await observe(filled.bob) }).toEqual(before);
-    expect((await filled.alice.stats()).layout_version).toBe(2);
+    expect((await filled.alice.stats()).layout_version).toBe(3);
     await verify(filled);
   });
 });
