@@ -4,7 +4,7 @@ import { Ed25519KeyIdentity } from '@icp-sdk/core/identity';
 import { Secp256k1KeyIdentity } from '@icp-sdk/core/identity/secp256k1';
 import { describe, expect, it, vi } from 'vitest';
 
-import { guessContentType, identityFromPem, main } from './cli.ts';
+import { guessContentType, httpUrl, identityFromPem, main, shareToken } from './cli.ts';
 
 describe('upload CLI', () => {
   it('reads Ed25519 PKCS#8 PEMs (as dfx writes them) into the same principal', () => {
@@ -51,6 +51,41 @@ describe('upload CLI', () => {
     try {
       expect(await main(['/nonexistent/file', '--canister-id', 'aaaaa-aa'])).toBe(1);
       expect(String(errors.mock.calls[0][0])).toMatch(/^upload failed: ENOENT/);
+    } finally {
+      errors.mockRestore();
+    }
+  });
+
+  it('prints the URL a browser opens: <id>.localhost locally, <id>.icp0.io on mainnet, ?canisterId= elsewhere', () => {
+    const id = 'rdmx6-jaaaa-aaaaa-aaadq-cai';
+    expect(httpUrl(new URL('http://127.0.0.1:4943'), id, '/b/ab')).toBe(`http://${id}.localhost:4943/b/ab`);
+    expect(httpUrl(new URL('https://icp-api.io'), id, '/s/cd')).toBe(`https://${id}.icp0.io/s/cd`);
+    expect(httpUrl(new URL('http://replica.lan:8080/'), id, '/b/ab')).toBe(
+      `http://replica.lan:8080/b/ab?canisterId=${id}`,
+    );
+  });
+
+  it('takes a share link as its token, its path or its URL', () => {
+    const t = 'ab'.repeat(32);
+    expect(shareToken(t)).toBe(t);
+    expect(shareToken(`/s/${t}`)).toBe(t);
+    expect(shareToken(`http://x.localhost:4943/s/${t.toUpperCase()}?kind=thumbnail`)).toBe(t);
+    expect(shareToken('ab'.repeat(31))).toBeUndefined();
+    expect(shareToken(`/b/${t}x`)).toBeUndefined();
+  });
+
+  it('refuses bad sharing arguments with exit code 2', async () => {
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      const id = ['--canister-id', 'aaaaa-aa'];
+      expect(await main(['publish', 'abc', ...id])).toBe(2);
+      expect(await main(['share', 'ab'.repeat(32), ...id, '--expires-in', '0'])).toBe(2);
+      expect(await main(['revoke', 'nope', ...id])).toBe(2);
+      expect(await main(['unpublish', ...id])).toBe(2);
+      const said = errors.mock.calls.map((c) => String(c[0]));
+      expect(said).toContain('BLOB_ID must be the 64-hex id upload printed, got abc');
+      expect(said.some((l) => l.startsWith('--expires-in must be a whole number of seconds'))).toBe(true);
+      expect(said.some((l) => l.startsWith("revoke needs a share link's token or URL"))).toBe(true);
     } finally {
       errors.mockRestore();
     }

@@ -37,6 +37,10 @@ const USAGE = `usage: npm run upload -- [upload] FILE --canister-id ID [--lanes 
        npm run upload -- ls --canister-id ID
        npm run upload -- deploy [--canister-id ID] [--wasm PATH] [--cycles N] [--session-ttl-ns NS]
        npm run upload -- upgrade --canister-id ID [--wasm PATH] [--session-ttl-ns NS]
+       npm run upload -- publish BLOB_ID --canister-id ID
+       npm run upload -- unpublish BLOB_ID --canister-id ID
+       npm run upload -- share BLOB_ID --canister-id ID [--expires-in SECONDS] (default 86400)
+       npm run upload -- revoke TOKEN|URL --canister-id ID
 every command: [--network URL] (default http://127.0.0.1:4943) [--identity PEM]`;
 
 /** The MIME type of a file by its extension (the `mime` package's table), else `application/octet-stream`. */
@@ -69,7 +73,17 @@ function bar(p: UploadProgress, width = 30): string {
   return `${p.phase.padEnd(9)} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(frac * 100).toFixed(0).padStart(3)}% ${mb(done)}/${mb(p.totalBytes)} MB ${p.chunksDone}/${p.chunkCount} chunks${rate}`;
 }
 
-const COMMANDS = ['upload', 'download', 'ls', 'deploy', 'upgrade'] as const;
+const COMMANDS = [
+  'upload',
+  'download',
+  'ls',
+  'deploy',
+  'upgrade',
+  'publish',
+  'unpublish',
+  'share',
+  'revoke',
+] as const;
 type Command = (typeof COMMANDS)[number];
 
 /** What went wrong, in words a user can act on (the agent's own texts name certificates and delegations). */
@@ -84,6 +98,28 @@ export function describeFailure(e: unknown, network: string, canisterId?: string
   )
     return `canister ${canisterId} does not exist on ${network}`;
   return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * Where a browser reaches `path` of the canister's `http_request` on `network`:
+ * `https://<id>.icp0.io` on mainnet, `http://<id>.localhost:<port>` on a local
+ * replica or icsim (browsers resolve `*.localhost` to loopback), else the
+ * gateway's `?canisterId=` form.
+ */
+export function httpUrl(network: URL, canisterId: string, path: string): string {
+  if (/(^|\.)(icp0\.io|ic0\.app|icp-api\.io)$/.test(network.hostname))
+    return `https://${canisterId}.icp0.io${path}`;
+  if (['127.0.0.1', 'localhost', '[::1]'].includes(network.hostname)) {
+    return `${network.protocol}//${canisterId}.localhost${network.port === '' ? '' : `:${network.port}`}${path}`;
+  }
+  const base = network.toString().replace(/\/$/, '');
+  return `${base}${path}${path.includes('?') ? '&' : '?'}canisterId=${canisterId}`;
+}
+
+/** The 64-hex token of a share link given as the token itself, its path or its URL. */
+export function shareToken(text: string): string | undefined {
+  const m = /^(?:.*\/s\/)?([0-9a-f]{64})(?:[?#].*)?$/i.exec(text.trim());
+  return m === null ? undefined : m[1]!.toLowerCase();
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -107,6 +143,7 @@ export async function main(argv: string[]): Promise<number> {
         wasm: { type: 'string' },
         cycles: { type: 'string', default: '10000000000000' },
         'session-ttl-ns': { type: 'string' },
+        'expires-in': { type: 'string', default: '86400' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -151,15 +188,40 @@ export async function main(argv: string[]): Promise<number> {
     }
   }
   const needsCanister = command !== 'deploy';
-  const wantsPositionals = { upload: [1, 1], download: [1, 2], ls: [0, 0], deploy: [0, 0], upgrade: [0, 0] }[
-    command
-  ];
+  const wantsPositionals = {
+    upload: [1, 1],
+    download: [1, 2],
+    ls: [0, 0],
+    deploy: [0, 0],
+    upgrade: [0, 0],
+    publish: [1, 1],
+    unpublish: [1, 1],
+    share: [1, 1],
+    revoke: [1, 1],
+  }[command];
   if (
     (needsCanister && canisterId === undefined) ||
     positionals.length < wantsPositionals[0] ||
     positionals.length > wantsPositionals[1]
   ) {
     console.error(USAGE);
+    return 2;
+  }
+  const expiresIn = Number(values['expires-in']);
+  if (!Number.isInteger(expiresIn) || expiresIn < 1 || expiresIn > 366 * 86_400) {
+    console.error(
+      `--expires-in must be a whole number of seconds from 1 to ${366 * 86_400}, got ${values['expires-in']}`,
+    );
+    return 2;
+  }
+  const blobArg = positionals[0];
+  if (['publish', 'unpublish', 'share'].includes(command) && !/^[0-9a-f]{64}$/i.test(blobArg ?? '')) {
+    console.error(`BLOB_ID must be the 64-hex id upload printed, got ${blobArg}`);
+    return 2;
+  }
+  const token = command === 'revoke' ? shareToken(blobArg ?? '') : undefined;
+  if (command === 'revoke' && token === undefined) {
+    console.error(`revoke needs a share link's token or URL (…/s/<64 hex>), got ${blobArg}`);
     return 2;
   }
   const out = (json: unknown): void =>
@@ -260,6 +322,39 @@ export async function main(argv: string[]): Promise<number> {
             expires_at: s.expires_at,
           })),
         });
+        return 0;
+      }
+      case 'publish':
+      case 'unpublish': {
+        const client = new UploadClient(actor(canisterId!));
+        const id = Uint8Array.from(Buffer.from(blobArg!, 'hex'));
+        if (command === 'publish') await client.publish(id);
+        else await client.unpublish(id);
+        const path = `/b/${blobArg!.toLowerCase()}`;
+        out({
+          blob_id: blobArg!.toLowerCase(),
+          public: command === 'publish',
+          url: httpUrl(network, canisterId!, path),
+        });
+        return 0;
+      }
+      case 'share': {
+        const client = new UploadClient(actor(canisterId!));
+        const link = await client.share(
+          Uint8Array.from(Buffer.from(blobArg!, 'hex')),
+          BigInt(expiresIn) * 1_000_000_000n,
+        );
+        out({
+          blob_id: blobArg!.toLowerCase(),
+          token: link.token,
+          url: httpUrl(network, canisterId!, link.path),
+          expires_at: new Date(Number(link.expires_at / 1_000_000n)).toISOString(),
+        });
+        return 0;
+      }
+      case 'revoke': {
+        await new UploadClient(actor(canisterId!)).revokeShareLink(token!);
+        out({ revoked: token });
         return 0;
       }
       case 'deploy':

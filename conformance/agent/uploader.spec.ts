@@ -138,7 +138,7 @@ describe('the uploader CLI as a product: deploy, upload, download, upgrade, over
       chunked: boolean;
       layout_version: number;
     };
-    expect(deployed).toMatchObject({ chunked: true, layout_version: 1 });
+    expect(deployed).toMatchObject({ chunked: true, layout_version: 2 });
     const canisterId = deployed.canister_id;
 
     const data = payload(30_000_000, 7);
@@ -185,8 +185,8 @@ describe('the uploader CLI as a product: deploy, upload, download, upgrade, over
     expect(upgraded).toMatchObject({
       mode: 'upgrade',
       chunked: true,
-      layout_version_before: 1,
-      layout_version_after: 1,
+      layout_version_before: 2,
+      layout_version_after: 2,
       migrated: false,
     });
     const again = join(dir, 'again.bin');
@@ -223,4 +223,59 @@ describe('the uploader CLI as a product: deploy, upload, download, upgrade, over
     expect((bad as { code: number }).code).toBe(2);
     expect((bad as { stderr: string }).stderr).toContain('BLOB_ID must be the hex id upload printed');
   }, 120_000);
+
+  it('publish, unpublish, share and revoke: the printed URLs serve the file through the gateway until withdrawn', async () => {
+    const { wasmPath } = await buildUploadCanister();
+    const { canister_id: canisterId } = JSON.parse((await cli('deploy', '--wasm', wasmPath)).stdout) as {
+      canister_id: string;
+    };
+    const data = new TextEncoder().encode('<p>hello from the upload canister</p>');
+    const file = join(dir, 'hello.html');
+    writeFileSync(file, data);
+    const { blob_id: blobId } = JSON.parse(
+      (await cli('upload', file, '--canister-id', canisterId)).stdout,
+    ) as {
+      blob_id: string;
+    };
+    const port = new URL(gateway).port;
+    // The printed URLs are the browser's `<id>.localhost` form; fetch resolves them through the
+    // gateway's `?canisterId=` form, which serves the same verified answer.
+    const viaGateway = (url: string) => {
+      const u = new URL(url);
+      expect(u.host).toBe(`${canisterId}.localhost:${port}`);
+      return fetch(`${gateway}${u.pathname}?canisterId=${canisterId}`);
+    };
+
+    const published = JSON.parse((await cli('publish', blobId, '--canister-id', canisterId)).stdout) as {
+      public: boolean;
+      url: string;
+    };
+    expect(published).toEqual({
+      blob_id: blobId,
+      public: true,
+      url: `http://${canisterId}.localhost:${port}/b/${blobId}`,
+    });
+    const page = await viaGateway(published.url);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toBe('text/html');
+    expect(Buffer.compare(Buffer.from(await page.arrayBuffer()), data)).toBe(0);
+    await cli('unpublish', blobId, '--canister-id', canisterId);
+    expect((await viaGateway(published.url)).status).toBe(404);
+
+    const shared = JSON.parse(
+      (await cli('share', blobId, '--canister-id', canisterId, '--expires-in', '3600')).stdout,
+    ) as { token: string; url: string; expires_at: string };
+    expect(shared.url).toBe(`http://${canisterId}.localhost:${port}/s/${shared.token}`);
+    expect(Date.parse(shared.expires_at) - Date.now()).toBeGreaterThan(3_500_000);
+    expect((await viaGateway(shared.url)).status).toBe(200);
+    expect(JSON.parse((await cli('revoke', shared.url, '--canister-id', canisterId)).stdout)).toEqual({
+      revoked: shared.token,
+    });
+    expect((await viaGateway(shared.url)).status).toBe(404);
+    const again = await cli('revoke', shared.token, '--canister-id', canisterId).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect((again as { code: number }).code).toBe(1);
+    expect((again as { stderr: string }).stderr).toContain('ShareLinkNotFound');
+  }, 300_000);
 });
