@@ -43,6 +43,39 @@ const upgrade = (c: UploadCanister, arg: Uint8Array<ArrayBuffer> = initArg({ non
   pic.upgradeCanister({ canisterId: c.canisterId, wasm, arg });
 
 describe('upgrade keeps state', () => {
+  it('publication and share links survive upgrades; a link still expires on time and a revoked one stays revoked', async () => {
+    const canister = await installUpload(pic);
+    const client = canister.client(newUser());
+    const data = payload(5000, 9);
+    const blob = await uploadBytes(client, pic, data, 5000, { name: 'kept.txt', contentType: 'text/plain' });
+    await client.publish(blob);
+    const live = await client.share(blob, 120_000_000_000n);
+    const revoked = await client.share(blob, 120_000_000_000n);
+    await client.revokeShareLink(revoked.token);
+    const get = (url: string) =>
+      canister
+        .actor(newUser())
+        .http_request({ method: 'GET', url, headers: [], body: new Uint8Array(0), certificate_version: [] });
+    const status = async () =>
+      [
+        (await get(`/b/${Buffer.from(blob).toString('hex')}`)).status_code,
+        (await get(live.path)).status_code,
+        (await get(revoked.path)).status_code,
+      ] as const;
+    expect(await status()).toEqual([200, 200, 404]);
+
+    await upgrade(canister);
+    await upgrade(canister);
+    expect(await status()).toEqual([200, 200, 404]);
+    expect(await client.sharing(blob)).toEqual({ public: true, share_links: [live] });
+    const served = await get(live.path);
+    expect(sameBytes(served.body, data)).toBe(true);
+
+    await pic.advanceTime(121_000);
+    await pic.tick();
+    expect(await status()).toEqual([200, 404, 404]);
+  });
+
   it('finished blobs and an in-flight session (with an early chunk waiting) survive; the upload then completes', async () => {
     const canister = await installUpload(pic, { sessionTtlNs: 600_000_000_000n });
     const client = canister.client(newUser());
@@ -126,7 +159,7 @@ it('reinstall wipes every session, blob and page', async () => {
   await expectUploadError(client.readRange(blob, 0n, 1n), { BlobNotFound: null });
   await expectUploadError(client.putChunk(session, 0, new Uint8Array(10)), { SessionNotFound: null });
   expect(await client.stats()).toEqual({
-    layout_version: 1,
+    layout_version: 2,
     page_size: 65_536,
     page_high_water: 0,
     pages_free: 0,
