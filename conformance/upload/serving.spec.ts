@@ -319,6 +319,19 @@ describe('large files stream through the callback', () => {
     expect(parts.length).toBe(3);
     expect(sameBytes(Buffer.concat(parts), big)).toBe(true);
 
+    // HEAD answers the headers alone, with nothing to stream.
+    const head = await httpGet(anonymous, `/b/${hex(bigId)}`, [], 'HEAD');
+    expect(head.status_code).toBe(200);
+    expect(head.body.length).toBe(0);
+    expect(head.streaming_strategy).toEqual([]);
+    expect(header(head, 'content-type')).toBe('video/mp4');
+
+    // A range longer than one reply carries: its first part, and the Content-Range says which.
+    const long = await httpGet(anonymous, `/b/${hex(bigId)}`, [['Range', 'bytes=10-']]);
+    expect(long.status_code).toBe(206);
+    expect(header(long, 'content-range')).toBe(`bytes 10-${10 + MAX_CHUNK - 1}/${big.length}`);
+    expect(sameBytes(long.body, big.subarray(10, 10 + MAX_CHUNK))).toBe(true);
+
     // Unpublished mid-stream: the next callback is refused instead of serving a hidden blob.
     await alice.unpublish(bigId);
     await expect(anonymous.http_request_streaming_callback(strategy.token)).rejects.toThrow(/no such stream/);
