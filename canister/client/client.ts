@@ -6,28 +6,24 @@
  * `UploadCanisterError`s; transport errors pass through unchanged, which is
  * how the uploader tells what is worth retrying.
  */
-import type { Principal } from '@icp-sdk/core/principal';
-
 import type {
+  _SERVICE,
   BeginUpload,
   BlobId,
   BlobMetadata,
   BlobSharing,
-  HttpRequest,
-  HttpResponse,
   PutChunkOk,
-  Result,
   SessionId,
   SessionInfo,
   ShareLink,
   StorageStats,
-  StreamingCallbackHttpResponse,
-  StreamingCallbackToken,
   UploadError,
-} from '../src/types.ts';
+} from '../declarations/upload.did.ts';
 import { LIMITS } from '../src/limits.ts';
 
-export { idlFactory, initArgTypes } from '../src/idl.ts';
+// The Candid interface and its types are generated from canister/upload.did
+// (`npm run generate`, canister/declarations/); nothing here restates them.
+export { idlFactory, init as initArgTypes } from '../declarations/upload.did.ts';
 export type {
   BeginUpload,
   BlobId,
@@ -36,8 +32,8 @@ export type {
   DerivativeLink,
   HttpRequest,
   HttpResponse,
+  InitArgs,
   PutChunkOk,
-  Result,
   SessionId,
   SessionInfo,
   ShareLink,
@@ -45,50 +41,49 @@ export type {
   StreamingCallbackHttpResponse,
   StreamingCallbackToken,
   UploadError,
-} from '../src/types.ts';
+} from '../declarations/upload.did.ts';
+
+/** What every update answers: `variant { Ok : T; Err : UploadError }`. */
+export type Result<T> = { Ok: T } | { Err: UploadError };
 
 /**
- * The canister's service as an actor exposes it (see canister/upload.did).
- * PicJS 0.23 and @icp-sdk/core 5 both decode `blob` (vec nat8) to Uint8Array.
+ * The canister's service as an actor exposes it: the generated `_SERVICE`
+ * (canister/upload.did) as plain methods, so that any object with these
+ * methods serves (a PicJS or @icp-sdk/core actor, a test double) and a
+ * method added to the .did appears here on `npm run generate`.
  */
-export interface UploadActor {
-  begin_upload(args: BeginUpload): Promise<Result<SessionId>>;
-  put_chunk(session: SessionId, index: number, bytes: Uint8Array): Promise<Result<PutChunkOk>>;
-  finish_upload(session: SessionId, sha256: Uint8Array): Promise<Result<BlobId>>;
-  abort_upload(session: SessionId): Promise<Result<null>>;
-  read_blob(blobId: BlobId, offset: bigint, length: bigint): Promise<Result<Uint8Array>>;
-  blob_metadata(blobId: BlobId): Promise<Result<BlobMetadata<Principal>>>;
-  list_sessions(): Promise<SessionInfo[]>;
-  list_blobs(): Promise<BlobMetadata<Principal>[]>;
-  link_derivative(original: BlobId, derivative: BlobId, kind: string): Promise<Result<null>>;
-  storage_stats(): Promise<StorageStats>;
-  publish_blob(blobId: BlobId): Promise<Result<null>>;
-  unpublish_blob(blobId: BlobId): Promise<Result<null>>;
-  create_share_link(blobId: BlobId, ttlNs: bigint): Promise<Result<ShareLink>>;
-  revoke_share_link(token: string): Promise<Result<null>>;
-  blob_sharing(blobId: BlobId): Promise<Result<BlobSharing>>;
-  http_request(request: HttpRequest): Promise<HttpResponse<[Principal, string]>>;
-  http_request_streaming_callback(token: StreamingCallbackToken): Promise<StreamingCallbackHttpResponse>;
-}
+export type UploadActor = {
+  [M in keyof _SERVICE]: (...args: Parameters<_SERVICE[M]>) => ReturnType<_SERVICE[M]>;
+};
 
 /** The name of an UploadError variant, e.g. `'ChunkConflict'`. */
 export type UploadErrorKind = UploadError extends infer E ? (E extends unknown ? keyof E : never) : never;
 
+/**
+ * An UploadError as {@link UploadCanisterError} carries it: `first_missing`
+ * as a plain `number[]` (the agent decodes `vec nat32` to a Uint32Array),
+ * so that it compares and prints as a list.
+ */
+export type UploadErrorValue =
+  | Exclude<UploadError, { MissingChunks: unknown }>
+  | { MissingChunks: { missing_count: number; first_missing: number[] } };
+
 /** A canister answer `Err : UploadError`. */
 export class UploadCanisterError extends Error {
-  readonly error: UploadError;
+  readonly error: UploadErrorValue;
   readonly kind: UploadErrorKind;
   readonly method: string;
 
-  constructor(method: string, error: UploadError) {
-    if ('MissingChunks' in error) {
-      error = {
-        MissingChunks: {
-          ...error.MissingChunks,
-          first_missing: Array.from(error.MissingChunks.first_missing),
-        },
-      };
-    }
+  constructor(method: string, answer: UploadError) {
+    const error: UploadErrorValue =
+      'MissingChunks' in answer
+        ? {
+            MissingChunks: {
+              ...answer.MissingChunks,
+              first_missing: Array.from(answer.MissingChunks.first_missing),
+            },
+          }
+        : answer;
     const kind = Object.keys(error)[0] as UploadErrorKind;
     super(`${method}: ${describeUploadError(error)}`);
     this.name = 'UploadCanisterError';
@@ -106,7 +101,7 @@ export class UploadCanisterError extends Error {
  * describeUploadError({ ChunkConflict: { index: 3 } }); // 'ChunkConflict (index=3)'
  * ```
  */
-export function describeUploadError(error: UploadError): string {
+export function describeUploadError(error: UploadError | UploadErrorValue): string {
   const [kind, detail] = Object.entries(error)[0] as [string, unknown];
   if (detail === null || detail === undefined) return kind;
   const parts = Object.entries(detail as Record<string, unknown>).map(([k, v]) => {
@@ -277,7 +272,7 @@ export class UploadClient {
    * const { size, sha256, content_type } = await client.metadata(blobId);
    * ```
    */
-  async metadata(blobId: BlobId): Promise<BlobMetadata<Principal>> {
+  async metadata(blobId: BlobId): Promise<BlobMetadata> {
     return unwrap('blob_metadata', await this.actor.blob_metadata(blobId));
   }
 
@@ -291,7 +286,7 @@ export class UploadClient {
    * const mine = open.find((s) => s.name === 'photo.jpg');
    * ```
    */
-  async listSessions(): Promise<(SessionInfo & { received: number[] })[]> {
+  async listSessions(): Promise<(Omit<SessionInfo, 'received'> & { received: number[] })[]> {
     return (await this.actor.list_sessions()).map((s) => ({ ...s, received: Array.from(s.received) }));
   }
 
@@ -303,7 +298,7 @@ export class UploadClient {
    * const names = (await client.listBlobs()).map((b) => b.name);
    * ```
    */
-  async listBlobs(): Promise<BlobMetadata<Principal>[]> {
+  async listBlobs(): Promise<BlobMetadata[]> {
     return this.actor.list_blobs();
   }
 

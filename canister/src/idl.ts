@@ -1,7 +1,7 @@
-// The Candid interface of the upload canister, written once and used by both
-// sides: the canister entry (index.ts) passes Azle's IDL, clients pass the IDL
-// of @icp-sdk/core or @dfinity/candid (PicJS). canister/upload.did is the same
-// interface as text; canister/idl.test.ts keeps them in step.
+// The Candid types of the upload canister as its entry (index.ts) declares its
+// methods with them, through Azle's IDL. Clients do not use this module: their
+// declarations are generated from canister/upload.did (canister/declarations/);
+// canister/idl.test.ts checks that the built Wasm's interface is upload.did.
 
 import type { IDL as CandidIDL } from '@icp-sdk/core/candid';
 
@@ -160,34 +160,3 @@ export function uploadTypes(IDL: Idl) {
     MetadataResult: result(BlobMetadata),
   };
 }
-
-/** Standard interface factory (`({ IDL }) => IDL.Service(...)`) for agents and PicJS. */
-export const idlFactory: CandidIDL.InterfaceFactory = ({ IDL }) => {
-  const T = uploadTypes(IDL);
-  return IDL.Service({
-    begin_upload: IDL.Func([T.BeginUpload], [T.BeginResult], []),
-    put_chunk: IDL.Func([T.SessionId, IDL.Nat32, IDL.Vec(IDL.Nat8)], [T.PutChunkResult], []),
-    finish_upload: IDL.Func([T.SessionId, IDL.Vec(IDL.Nat8)], [T.FinishResult], []),
-    abort_upload: IDL.Func([T.SessionId], [T.UnitResult], []),
-    read_blob: IDL.Func([T.BlobId, IDL.Nat64, IDL.Nat64], [T.ReadResult], ['query']),
-    blob_metadata: IDL.Func([T.BlobId], [T.MetadataResult], ['query']),
-    list_sessions: IDL.Func([], [IDL.Vec(T.SessionInfo)], ['query']),
-    list_blobs: IDL.Func([], [IDL.Vec(T.BlobMetadata)], ['query']),
-    link_derivative: IDL.Func([T.BlobId, T.BlobId, IDL.Text], [T.UnitResult], []),
-    storage_stats: IDL.Func([], [T.StorageStats], ['query']),
-    publish_blob: IDL.Func([T.BlobId], [T.UnitResult], []),
-    unpublish_blob: IDL.Func([T.BlobId], [T.UnitResult], []),
-    create_share_link: IDL.Func([T.BlobId, IDL.Nat64], [T.ShareLinkResult], []),
-    revoke_share_link: IDL.Func([IDL.Text], [T.UnitResult], []),
-    blob_sharing: IDL.Func([T.BlobId], [T.SharingResult], ['query']),
-    http_request: IDL.Func([T.HttpRequest], [T.HttpResponse], ['query']),
-    http_request_streaming_callback: IDL.Func(
-      [T.StreamingCallbackToken],
-      [T.StreamingCallbackHttpResponse],
-      ['query'],
-    ),
-  });
-};
-
-/** Install and upgrade argument: `(opt record { session_ttl_ns : opt nat64 })`. */
-export const initArgTypes = ({ IDL }: { IDL: Idl }): CandidIDL.Type[] => [uploadTypes(IDL).InitArgs];

@@ -1,6 +1,6 @@
 /**
  * An UploadActor over the in-process simulator (simulator/testing/harness.ts):
- * Candid-encodes each call with the shared IDL factory, sends it as ingress
+ * Candid-encodes each call with the client's (generated) IDL factory, sends it as ingress
  * (update) or query, and decodes the reply. Lets the canister's own tests and
  * benchmarks drive the real Wasm in-process (the PicJS specs are in
  * conformance/upload/).
@@ -9,8 +9,7 @@ import { IDL } from '@icp-sdk/core/candid';
 import type { Principal } from '@icp-sdk/core/principal';
 
 import { type Harness, replyOf } from '../../simulator/testing/harness.ts';
-import type { UploadActor } from '../client/client.ts';
-import { idlFactory, initArgTypes } from '../src/idl.ts';
+import { idlFactory, initArgTypes, type UploadActor } from '../client/client.ts';
 
 const service = idlFactory({ IDL }) as IDL.ServiceClass;
 

@@ -24,6 +24,7 @@ import {
   UploadClient,
   type UploadError,
   type UploadErrorKind,
+  type UploadErrorValue,
 } from '../../canister/client/client.ts';
 
 export { idlFactory, UploadCanisterError, UploadClient };
@@ -167,7 +168,7 @@ export async function finishWhenHashed(
 /** Awaits `call`, which must fail with exactly this `UploadError` (numbers included); returns the error. */
 export async function expectUploadError(
   call: Promise<unknown>,
-  expected: UploadError | UploadErrorKind,
+  expected: UploadErrorValue | UploadErrorKind,
 ): Promise<UploadCanisterError> {
   let thrown: unknown;
   try {
