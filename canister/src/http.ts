@@ -126,6 +126,15 @@ export function parseRange(value: string | undefined, size: number): RangeAsk {
 
 const CHUNK = LIMITS.HTTP_CHUNK_BYTES;
 
+/**
+ * The stored type when HTTP can carry it as a header value (visible ASCII and
+ * spaces: begin_upload checks only its length), else `application/octet-stream`,
+ * so a type with a line break can neither inject a header nor make the gateway fail.
+ */
+function contentType(stored: string): string {
+  return stored !== '' && /^[\x20-\x7e]+$/.test(stored) ? stored : 'application/octet-stream';
+}
+
 function token(key: string, blob: ServedBlob, index: number): StreamingCallbackToken {
   return { key, content_encoding: 'identity', index: BigInt(index), sha256: [blob.sha256] };
 }
@@ -150,7 +159,7 @@ export function serve(
 
   const etag = `"${toHex(blob.sha256)}"`;
   const headers: HeaderField[] = [
-    ['content-type', blob.contentType === '' ? 'application/octet-stream' : blob.contentType],
+    ['content-type', contentType(blob.contentType)],
     ['etag', etag],
     ['accept-ranges', 'bytes'],
     // Revalidate every time: publication and links can be withdrawn.

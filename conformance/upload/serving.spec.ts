@@ -157,6 +157,18 @@ describe('visibility', () => {
     expect((await httpGet(anonymous, `/b/${hex(photoId)}`)).status_code).toBe(200);
   });
 
+  it('a stored content type HTTP cannot carry (a line break) is served as application/octet-stream', async () => {
+    const odd = await uploadBytes(alice, pic, payload(10, 15), 10, {
+      name: 'odd.txt',
+      contentType: 'text/plain\r\nx-injected: 1',
+    });
+    await alice.publish(odd);
+    const r = await httpGet(anonymous, `/b/${hex(odd)}`);
+    expect(r.status_code).toBe(200);
+    expect(header(r, 'content-type')).toBe('application/octet-stream');
+    expect(header(r, 'x-injected')).toBeUndefined();
+  });
+
   it('other methods answer 405 whatever the path', async () => {
     for (const url of [`/b/${hex(photoId)}`, `/b/${hex(privateId)}`]) {
       const r = await httpGet(anonymous, url, [], 'POST');
