@@ -48,7 +48,6 @@ const fromTape = (tape: readonly bigint[]): (() => bigint) => {
   return () => tape[next++] ?? systemClock();
 };
 
-
 export interface PersistedEndpointOptions {
   onCanisterLog?: (line: string) => void;
   runtimeLog?: (line: string) => void;
@@ -82,8 +81,7 @@ export class PersistedEndpoint {
     const created = rest[0]?.kind === 'created' ? rest.shift() : undefined;
     // The creation's own inputs (the first step of auto progress): replayed from the `created`
     // record, or recorded into a new one when the instance is new.
-    const tapes: Tapes =
-      created?.kind === 'created' ? created : { clock: [], entropy: [] };
+    const tapes: Tapes = created?.kind === 'created' ? created : { clock: [], entropy: [] };
     const replayCreation = created !== undefined;
     const clock = fromTape(tapes.clock);
     let endpoint: InstanceEndpoint;
@@ -99,7 +97,8 @@ export class PersistedEndpoint {
           tapes.clock.push(now);
           return now;
         };
-        if (create.autoProgressDelayMs !== undefined) e.instance.startAutoProgress(create.autoProgressDelayMs);
+        if (create.autoProgressDelayMs !== undefined)
+          e.instance.startAutoProgress(create.autoProgressDelayMs);
         return e;
       });
     } catch (e) {
@@ -118,7 +117,9 @@ export class PersistedEndpoint {
     const instance = this.endpoint.instance;
     records.forEach((record, i) => {
       if (record.kind !== 'request' && record.kind !== 'progress')
-        throw new StateError(`${file}: record ${i + 2} is not an operation (${String((record as { kind?: unknown }).kind)})`);
+        throw new StateError(
+          `${file}: record ${i + 2} is not an operation (${String((record as { kind?: unknown }).kind)})`,
+        );
       this.#replayClock = fromTape(record.clock);
       try {
         withEntropy(replaying(record.entropy), () => {

@@ -73,7 +73,9 @@ export function parseLog(bytes: Uint8Array, file: string): LogContents {
     try {
       records.push(deserialize(payload));
     } catch (e) {
-      throw new StateError(`${file} is damaged: the record at byte ${at} does not decode (${(e as Error).message})`);
+      throw new StateError(
+        `${file} is damaged: the record at byte ${at} does not decode (${(e as Error).message})`,
+      );
     }
     at = end;
   }

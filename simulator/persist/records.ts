@@ -21,7 +21,12 @@ export interface CreateRecord {
 export function isCreate(value: unknown): value is CreateRecord {
   if (typeof value !== 'object' || value === null) return false;
   const r = value as Partial<CreateRecord>;
-  return r.kind === 'create' && typeof r.config === 'object' && r.config !== null && Array.isArray(r.config.subnets);
+  return (
+    r.kind === 'create' &&
+    typeof r.config === 'object' &&
+    r.config !== null &&
+    Array.isArray(r.config.subnets)
+  );
 }
 
 /**
@@ -45,4 +50,3 @@ export function readCreateRecord(file: string): CreateRecord {
   if (!isCreate(first)) throw new StateError(`${file} does not begin with the instance's configuration`);
   return first;
 }
-

@@ -36,7 +36,8 @@ export const INSTANCE_LOG = 'icsim-instance.log';
  * @throws StateError saying which condition fails.
  */
 export function instanceLogIn(stateDir: string): { log: string; exists: boolean } {
-  if (!isAbsolute(stateDir)) throw new StateError(`state_dir must be an absolute path, got ${JSON.stringify(stateDir)}`);
+  if (!isAbsolute(stateDir))
+    throw new StateError(`state_dir must be an absolute path, got ${JSON.stringify(stateDir)}`);
   let entries: string[];
   try {
     if (!statSync(stateDir).isDirectory()) throw new StateError(`state_dir ${stateDir} is not a directory`);
@@ -48,7 +49,9 @@ export function instanceLogIn(stateDir: string): { log: string; exists: boolean 
   const log = join(resolve(stateDir), INSTANCE_LOG);
   if (entries.includes(INSTANCE_LOG)) return { log, exists: true };
   if (entries.length > 0)
-    throw new StateError(`state_dir ${stateDir} is neither empty nor an icsim instance's state (no ${INSTANCE_LOG})`);
+    throw new StateError(
+      `state_dir ${stateDir} is neither empty nor an icsim instance's state (no ${INSTANCE_LOG})`,
+    );
   return { log, exists: false };
 }
 
