@@ -59,6 +59,8 @@ export class PersistedEndpoint {
   readonly #writer: LogWriter;
   /** The tapes of the operation being recorded, if one is. */
   #tapes: Tapes | undefined;
+  /** A round auto progress ran on its timer, recorded once it is over. */
+  #pending: Tapes | undefined;
   /** While replaying: where the wall clock reads. */
   #replayClock: (() => bigint) | undefined;
 
@@ -145,17 +147,25 @@ export class PersistedEndpoint {
     // runs right after the timer's synchronous callback), with the randomness it drew.
     const tapes: Tapes = { clock: [now], entropy: [] };
     this.#tapes = tapes;
+    this.#pending = tapes;
     setEntropySource(recordingTo(tapes.entropy));
-    queueMicrotask(() => {
-      setEntropySource(undefined);
-      this.#tapes = undefined;
-      this.#writer.append({ kind: 'progress', ...tapes } satisfies LogRecord);
-    });
+    queueMicrotask(() => this.#flush());
     return now;
+  }
+
+  /** Appends the round auto progress ran on its timer, if one is waiting (see `#readClock`). */
+  #flush(): void {
+    const tapes = this.#pending;
+    if (!tapes) return;
+    this.#pending = undefined;
+    this.#tapes = undefined;
+    setEntropySource(undefined);
+    this.#writer.append({ kind: 'progress', ...tapes } satisfies LogRecord);
   }
 
   /** Answers one request; one that can change the instance is in the log before the answer is returned. */
   handle(surface: Surface, request: WireRequest, blobs: BlobEntry[] = []): WireResponse {
+    this.#flush();
     if (!changesState(surface, request)) return this.endpoint.handle(surface, request, blobs);
     const tapes: Tapes = { clock: [], entropy: [] };
     this.#tapes = tapes;
@@ -171,6 +181,7 @@ export class PersistedEndpoint {
 
   /** Deletes the instance; its log stays as it is (a state dir keeps it, PocketIC's semantics). */
   delete(): void {
+    this.#flush();
     this.endpoint.delete();
     this.#writer.close();
   }
