@@ -441,6 +441,12 @@ export async function runCli(
   try {
     icsim = await ready;
   } catch (e) {
+    // A --state-dir that cannot be used says so in one line (simulator/persist/state-dir.ts).
+    if (e instanceof Error && e.name === 'StateError') {
+      process.stderr.write(`icsim: ${e.message}\n`);
+      shutdown('the state dir cannot be used', 1);
+      return;
+    }
     process.stderr.write(
       `icsim: cannot load the simulator core: ${(e as Error).stack ?? (e as Error).message}\n`,
     );
