@@ -75,7 +75,11 @@ function body(response: WireResponse): unknown {
 
 /** Drives a persisted instance through the PocketIC routes, as the server forwards them. */
 class Driver {
-  constructor(readonly p: PersistedEndpoint) {}
+  readonly p: PersistedEndpoint;
+
+  constructor(p: PersistedEndpoint) {
+    this.p = p;
+  }
 
   update(canister: Principal, method: string, arg: Uint8Array = new Uint8Array()): Uint8Array {
     const call = {
@@ -116,7 +120,9 @@ class Driver {
       Err?: unknown;
     };
     if (awaited.Ok === undefined) throw new Error(`${method}: ${JSON.stringify(awaited.Err)}`);
-    return spec.ret ? IDL.decode([spec.ret], new Uint8Array(Buffer.from(awaited.Ok, 'base64')))[0] : undefined;
+    return spec.ret
+      ? IDL.decode([spec.ret], new Uint8Array(Buffer.from(awaited.Ok, 'base64')))[0]
+      : undefined;
   }
 
   deploy(wasm: Uint8Array): Principal {

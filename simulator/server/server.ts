@@ -170,7 +170,10 @@ export function createIcsimServer(options: IcsimServerOptions): IcsimServer {
       if (!resumed) writeNewLog(log, create);
       if (stateDir && log !== stateDir.logFor(id)) stateDir.link(id, log);
     } catch (e) {
-      throw new InstanceError('BadConfig', `cannot write the instance's state to ${log}: ${(e as Error).message}`);
+      throw new InstanceError(
+        'BadConfig',
+        `cannot write the instance's state to ${log}: ${(e as Error).message}`,
+      );
     }
     registry.add(WorkerHost.open(pool, log));
     openLogs.set(id, log);
