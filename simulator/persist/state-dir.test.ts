@@ -112,6 +112,30 @@ describe('a restarted server resumes its --state-dir', () => {
 });
 
 describe('REST state_dir', () => {
+  it('under --state-dir, an instance kept in its own state_dir comes back after a restart too', async () => {
+    const serverDir = tempDir();
+    const own = tempDir();
+    const first = await start(serverDir);
+    expect((await request(`${first.url}/instances`, 'POST', { ...CREATE, state_dir: own })).status).toBe(201);
+    const time = { nanos_since_epoch: 1_800_000_000_000_000_000 };
+    expect((await request(`${first.url}/instances/0/update/set_time`, 'POST', time)).status).toBe(200);
+    stop(first.icsim);
+
+    const second = await start(serverDir);
+    expect((await request(`${second.url}/instances/0/read/get_time`, 'GET')).json).toEqual(time);
+    // Deleted, it leaves its state in its dir (PocketIC's semantics) and its id stays taken.
+    expect((await request(`${second.url}/instances/0`, 'DELETE')).status).toBe(200);
+    stop(second.icsim);
+    const third = await start(serverDir);
+    expect((await request(`${third.url}/instances`, 'GET')).json).toEqual(['Deleted']);
+    const resumed = (await request(`${third.url}/instances`, 'POST', { ...CREATE, state_dir: own })).json as {
+      Created: { instance_id: number };
+    };
+    expect(resumed.Created.instance_id).toBe(1);
+    expect((await request(`${third.url}/instances/1/read/get_time`, 'GET')).json).toEqual(time);
+    stop(third.icsim);
+  });
+
   it('refuses a relative path, a directory of other files, and a dir another instance uses', async () => {
     const { icsim, url } = await start();
     const create = (stateDir: string) =>
