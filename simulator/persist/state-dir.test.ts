@@ -4,7 +4,7 @@
  * cannot read answers a clear error for that instance while the others run, and a `state_dir`
  * the server must not write into is refused with the reason.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -100,6 +100,20 @@ describe('a restarted server resumes its --state-dir', () => {
     expect((await request(`${third.url}/instances/1/read/get_time`, 'GET')).json).toEqual(time);
     expect((await request(`${third.url}/instances/3/read/get_time`, 'GET')).status).toBe(200);
     stop(third.icsim);
+  });
+
+  it('refuses a state dir another live process holds, and takes over one a killed process left', () => {
+    const root = tempDir();
+    // This test's parent (vitest's main process) is alive and is not this process.
+    writeFileSync(join(root, 'lock'), String(process.ppid));
+    expect(() => createIcsimServer({ pool: new WorkerPool(WORKER), stateDir: root })).toThrow(
+      `--state-dir ${root} is in use by another icsim (process ${process.ppid})`,
+    );
+    // A pid no process has (beyond the kernel's pid_max).
+    writeFileSync(join(root, 'lock'), String(2 ** 30));
+    const icsim = createIcsimServer({ pool: new WorkerPool(WORKER), stateDir: root });
+    expect(readFileSync(join(root, 'lock'), 'utf8')).toBe(String(process.pid));
+    stop(icsim);
   });
 
   it('refuses a state dir path it cannot use, with the reason', () => {

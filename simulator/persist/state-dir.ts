@@ -101,6 +101,31 @@ export class ServerStateDir {
     } catch (e) {
       throw new StateError(`--state-dir ${root} cannot be used: ${(e as Error).message}`);
     }
+    this.#claim(root);
+  }
+
+  /**
+   * Writes this process's id to `DIR/lock`: two servers appending to the same logs would
+   * interleave their records. A lock whose process is gone (killed) is taken over.
+   */
+  #claim(root: string): void {
+    const lock = join(this.root, 'lock');
+    let holder: number | undefined;
+    try {
+      holder = Number(readFileSync(lock, 'utf8'));
+    } catch {
+      // no lock yet
+    }
+    if (holder !== undefined && Number.isSafeInteger(holder) && holder > 0 && holder !== process.pid) {
+      let alive = true;
+      try {
+        process.kill(holder, 0);
+      } catch (e) {
+        alive = (e as NodeJS.ErrnoException).code === 'EPERM';
+      }
+      if (alive) throw new StateError(`--state-dir ${root} is in use by another icsim (process ${holder})`);
+    }
+    writeAtomically(lock, String(process.pid));
   }
 
   /** Where the server keeps the log of instance `id`. */
