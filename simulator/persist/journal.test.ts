@@ -194,8 +194,11 @@ describe('a persisted instance replays to the instance that wrote it', () => {
     const before = fingerprint(first.p.endpoint.instance);
     first.p.delete();
 
-    const second = new Driver(PersistedEndpoint.open(log));
+    const lines: string[] = [];
+    const second = new Driver(PersistedEndpoint.open(log, { runtimeLog: (l) => lines.push(l) }));
     expect(fingerprint(second.p.endpoint.instance)).toBe(before);
+    // Every replayed operation answered exactly what it answered the first time.
+    expect(lines).toEqual([]);
     // The random bytes the canister kept are those it drew, not new ones.
     expect(Buffer.from(second.query(rand, 'get'))).toEqual(Buffer.from(drawn));
     // The queued message runs after the restart; the next canister gets the next id.
@@ -259,6 +262,34 @@ describe('a damaged or cut-short log', () => {
       expect(readFileSync(log).length).toBe(whole);
     }
     expect(readLog(log).droppedBytes).toBe(0);
+  });
+
+  it('a replay that answers otherwise than the original is reported, and the instance still loads', () => {
+    const log = join(tempDir(), 'instance.log');
+    writeNewLog(log, { kind: 'create', config: APPLICATION });
+    const tick = post('/update/tick', {});
+    appendFileSync(
+      log,
+      Buffer.concat([
+        encodeRecord({ kind: 'created', clock: [], entropy: [] }),
+        encodeRecord({
+          kind: 'request',
+          surface: 'rest',
+          request: tick,
+          blobs: [],
+          answer: [500, 0],
+          clock: [],
+          entropy: [],
+        }),
+      ]),
+    );
+    const lines: string[] = [];
+    const p = PersistedEndpoint.open(log, { runtimeLog: (l) => lines.push(l) });
+    expect(lines).toEqual([
+      `icsim: ${log}: record 3 (POST /update/tick) answers 200 where it answered 500: ` +
+        'the instance may differ from the one that wrote the log (another icsim version?)',
+    ]);
+    p.delete();
   });
 
   it('damage before the last record is refused with the file and the offset', () => {

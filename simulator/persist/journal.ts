@@ -17,6 +17,7 @@
  * - `progress`: a round auto progress ran on its timer, with its tapes.
  * Reads (`GET`, `/read/…`, queries, `read_state`) change nothing and are not recorded.
  */
+import { crc32 } from 'node:zlib';
 import { recordingTo, replaying, setEntropySource, withEntropy } from '../entropy.ts';
 import type { WireRequest, WireResponse } from '../server/http.ts';
 import { InstanceEndpoint, type BlobEntry, type Surface } from '../server/instance-endpoint.ts';
@@ -32,7 +33,14 @@ interface Tapes {
 type LogRecord =
   | CreateRecord
   | ({ kind: 'created' } & Tapes)
-  | ({ kind: 'request'; surface: Surface; request: WireRequest; blobs: BlobEntry[] } & Tapes)
+  | ({
+      kind: 'request';
+      surface: Surface;
+      request: WireRequest;
+      blobs: BlobEntry[];
+      /** The answer's status and the CRC-32 of its body: a replay that answers otherwise diverged. */
+      answer?: [number, number];
+    } & Tapes)
   | ({ kind: 'progress' } & Tapes);
 
 /** Whether an operation can change the instance (reads are not recorded). */
@@ -40,6 +48,9 @@ export function changesState(surface: Surface, request: WireRequest): boolean {
   if (surface === 'api') return /\/call$/.test(request.path);
   return request.method !== 'GET' && !request.path.startsWith('/read/');
 }
+
+/** What a record keeps of an answer to tell a faithful replay from a diverging one. */
+const answerOf = (response: WireResponse): [number, number] => [response.status, crc32(response.body)];
 
 const systemClock = (): bigint => BigInt(Date.now()) * 1_000_000n;
 
@@ -61,12 +72,16 @@ export class PersistedEndpoint {
   #tapes: Tapes | undefined;
   /** A round auto progress ran on its timer, recorded once it is over. */
   #pending: Tapes | undefined;
+  /** Whether a replayed record answered otherwise than when it was recorded (reported once). */
+  #diverged = false;
+  readonly #log: (line: string) => void;
   /** While replaying: where the wall clock reads. */
   #replayClock: (() => bigint) | undefined;
 
-  private constructor(endpoint: InstanceEndpoint, writer: LogWriter) {
+  private constructor(endpoint: InstanceEndpoint, writer: LogWriter, log: (line: string) => void) {
     this.endpoint = endpoint;
     this.#writer = writer;
+    this.#log = log;
     endpoint.instance.wallClock = () => this.#readClock();
   }
 
@@ -81,6 +96,8 @@ export class PersistedEndpoint {
     const [create, ...rest] = records as LogRecord[];
     if (!isCreate(create)) throw new StateError(`${file} does not begin with the instance's configuration`);
     const created = rest[0]?.kind === 'created' ? rest.shift() : undefined;
+    if (created === undefined && rest.length > 0)
+      throw new StateError(`${file}: record 2 is not the instance's creation (${String(rest[0]?.kind)})`);
     // The creation's own inputs (the first step of auto progress): replayed from the `created`
     // record, or recorded into a new one when the instance is new.
     const tapes: Tapes = created?.kind === 'created' ? created : { clock: [], entropy: [] };
@@ -109,27 +126,48 @@ export class PersistedEndpoint {
       );
     }
     const writer = LogWriter.open(file, validBytes);
-    const persisted = new PersistedEndpoint(endpoint, writer);
+    const persisted = new PersistedEndpoint(endpoint, writer, options.runtimeLog ?? (() => {}));
     if (!replayCreation) writer.append({ kind: 'created', ...tapes } satisfies LogRecord);
-    persisted.#replay(rest, file);
+    try {
+      persisted.#replay(rest, file, 3);
+    } catch (e) {
+      // Nothing of a log that does not replay stays running (auto progress's timer, the file).
+      endpoint.delete();
+      writer.close();
+      throw e;
+    }
     return persisted;
   }
 
-  #replay(records: LogRecord[], file: string): void {
+  /** Replays `records`, the first of which is record number `first` of the file (for errors). */
+  #replay(records: LogRecord[], file: string, first: number): void {
     const instance = this.endpoint.instance;
     records.forEach((record, i) => {
       if (record.kind !== 'request' && record.kind !== 'progress')
         throw new StateError(
-          `${file}: record ${i + 2} is not an operation (${String((record as { kind?: unknown }).kind)})`,
+          `${file}: record ${i + first} is not an operation (${String((record as { kind?: unknown }).kind)})`,
         );
       this.#replayClock = fromTape(record.clock);
       try {
         withEntropy(replaying(record.entropy), () => {
-          if (record.kind === 'progress') instance.progressStep();
-          else this.endpoint.handle(record.surface, record.request, record.blobs);
+          if (record.kind === 'progress') {
+            instance.progressStep();
+            return;
+          }
+          const [status, crc] = answerOf(this.endpoint.handle(record.surface, record.request, record.blobs));
+          const [wasStatus, wasCrc] = record.answer ?? [status, crc];
+          // Not fatal: the instance is still the best state there is, but the user is told.
+          if (!this.#diverged && (status !== wasStatus || crc !== wasCrc)) {
+            this.#diverged = true;
+            this.#log(
+              `icsim: ${file}: record ${i + first} (${record.request.method} ${record.request.path}) ` +
+                `answers ${status} where it answered ${wasStatus}${status === wasStatus ? ' (another body)' : ''}: ` +
+                'the instance may differ from the one that wrote the log (another icsim version?)',
+            );
+          }
         });
       } catch (e) {
-        throw new StateError(`${file}: record ${i + 2} does not replay: ${(e as Error).message}`);
+        throw new StateError(`${file}: record ${i + first} does not replay: ${(e as Error).message}`);
       } finally {
         this.#replayClock = undefined;
       }
@@ -175,7 +213,14 @@ export class PersistedEndpoint {
     } finally {
       this.#tapes = undefined;
     }
-    this.#writer.append({ kind: 'request', surface, request, blobs, ...tapes } satisfies LogRecord);
+    this.#writer.append({
+      kind: 'request',
+      surface,
+      request,
+      blobs,
+      answer: answerOf(response),
+      ...tapes,
+    } satisfies LogRecord);
     return response;
   }
 
