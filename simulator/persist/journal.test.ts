@@ -218,7 +218,10 @@ describe('a persisted instance replays to the instance that wrote it', () => {
     const log = join(tempDir(), 'instance.log');
     writeNewLog(log, { kind: 'create', config: APPLICATION, autoProgressDelayMs: 0 });
     const first = PersistedEndpoint.open(log);
-    first.endpoint.instance.progressStep(); // as the timer does
+    // As the timer does, three rounds; called back to back, each is its own record still.
+    first.endpoint.instance.progressStep();
+    first.endpoint.instance.progressStep();
+    first.endpoint.instance.progressStep();
     const time = first.endpoint.instance.getTime();
     const before = fingerprint(first.endpoint.instance);
     first.delete();
@@ -229,6 +232,10 @@ describe('a persisted instance replays to the instance that wrote it', () => {
           const second = PersistedEndpoint.open(log);
           second.endpoint.instance.stopAutoProgress();
           expect(second.endpoint.instance.getTime()).toBe(time);
+          // The three rounds above, one record each (the creation's own round is in `created`).
+          expect(
+            readLog(log).records.filter((r) => (r as { kind: string }).kind === 'progress'),
+          ).toHaveLength(3);
           expect(fingerprint(second.endpoint.instance)).toBe(
             before.replace('"autoProgress":true', '"autoProgress":false'),
           );

@@ -177,10 +177,12 @@ export class PersistedEndpoint {
   #readClock(): bigint {
     if (this.#replayClock) return this.#replayClock();
     const now = systemClock();
-    if (this.#tapes) {
+    if (this.#tapes && this.#tapes !== this.#pending) {
       this.#tapes.clock.push(now);
       return now;
     }
+    // The previous timer round is over (each round reads the clock once, first): record it.
+    this.#flush();
     // A round auto progress runs on its timer: recorded once the round is over (the microtask
     // runs right after the timer's synchronous callback), with the randomness it drew.
     const tapes: Tapes = { clock: [now], entropy: [] };
