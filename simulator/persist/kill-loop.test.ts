@@ -8,11 +8,17 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:net';
 import { PocketIc } from '@dfinity/pic';
+import { Actor, HttpAgent } from '@icp-sdk/core/agent';
+import { IDL } from '@icp-sdk/core/candid';
+import { Principal } from '@icp-sdk/core/principal';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { watToWasm } from '../../fixtures/wat.ts';
 import { buildServer } from '../../packaging/build.ts';
+import { counterIdl, counterWasm } from '../../conformance/support/counter.ts';
+import { methods } from '../management/idl.ts';
 
 const ITERATIONS = 100;
 /** The server bundled as the package ships it: it starts several times faster than the sources. */
@@ -56,11 +62,11 @@ interface Server {
   url: string;
 }
 
-async function start(stateDir: string): Promise<Server> {
+async function start(stateDir: string, extra: string[] = []): Promise<Server> {
   const portFile = join(stateDir, `port-${Math.random().toString(36).slice(2)}`);
   const child = spawn(
     process.execPath,
-    [MAIN, '--port-file', portFile, '--state-dir', stateDir, '--ttl', '120'],
+    [MAIN, '--port-file', portFile, '--state-dir', stateDir, '--ttl', '120', ...extra],
     {
       stdio: ['ignore', 'ignore', 'pipe'],
     },
@@ -147,6 +153,102 @@ describe('icsim --state-dir under kill -9', () => {
     ]);
   }, 180_000);
 });
+
+describe('icsim --http-port --state-dir: a development replica an agent uses', () => {
+  it('keeps what an agent did over the IC HTTP interface through kill -9', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'icsim-live-'));
+    dirs.push(stateDir);
+    const httpPort = await freePort();
+    let server = await start(stateDir, ['--http-port', String(httpPort)]);
+    // The live instance is instance 0; deploy the counter there through the REST routes.
+    const canisterId = await deployCounter(server.url);
+    const host = `http://127.0.0.1:${httpPort}`;
+    const connect = async () =>
+      Actor.createActor<{ inc: () => Promise<bigint>; get: () => Promise<bigint> }>(counterIdl, {
+        agent: await HttpAgent.create({ host, shouldFetchRootKey: true }),
+        canisterId,
+      });
+    const before = await connect();
+    expect(await before.inc()).toBe(1n);
+    expect(await before.inc()).toBe(2n);
+    await kill(server);
+
+    server = await start(stateDir, ['--http-port', String(httpPort)]);
+    const after = await connect();
+    expect(await after.get()).toBe(2n);
+    expect(await after.inc()).toBe(3n);
+    await kill(server);
+  });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/** An ingress call to the management canister of instance 0 over REST; the reply's bytes. */
+async function management(
+  url: string,
+  method: string,
+  arg: Uint8Array,
+  effective: unknown,
+): Promise<Uint8Array> {
+  const body = {
+    sender: b64(Principal.anonymous().toUint8Array()),
+    canister_id: b64(Principal.managementCanister().toUint8Array()),
+    effective_principal: effective,
+    method,
+    payload: b64(arg),
+  };
+  const submitted = await post(`${url}/instances/0/update/submit_ingress_message`, body);
+  const awaited = await post(
+    `${url}/instances/0/update/await_ingress_message`,
+    (submitted.json as { Ok: unknown }).Ok,
+  );
+  const reply = (awaited.json as { Ok?: string }).Ok;
+  if (reply === undefined) throw new Error(`${method}: ${JSON.stringify(awaited.json)}`);
+  return new Uint8Array(Buffer.from(reply, 'base64'));
+}
+
+async function deployCounter(url: string): Promise<Principal> {
+  const created = await management(
+    url,
+    'provisional_create_canister_with_cycles',
+    IDL.encode(
+      [methods.provisional_create_canister_with_cycles.arg!],
+      [{ amount: [], settings: [], specified_id: [], sender_canister_version: [] }],
+    ),
+    'None',
+  );
+  const [{ canister_id }] = IDL.decode(
+    [methods.provisional_create_canister_with_cycles.ret!],
+    created,
+  ) as unknown as [{ canister_id: Principal }];
+  await management(
+    url,
+    'install_code',
+    IDL.encode(
+      [methods.install_code.arg!],
+      [
+        {
+          mode: { install: null },
+          canister_id,
+          wasm_module: await counterWasm(),
+          arg: new Uint8Array(),
+          sender_canister_version: [],
+        },
+      ],
+    ),
+    { CanisterId: b64(canister_id.toUint8Array()) },
+  );
+  return canister_id;
+}
 
 /** Drives one server, killing it once per entry of `rng` (the delay of each kill), and checks each restart. */
 async function killLoop(rng: number[]): Promise<void> {
