@@ -85,7 +85,7 @@ async function start(stateDir: string, extra: string[] = []): Promise<Server> {
       return { child, url: `http://127.0.0.1:${port.trim()}` };
     }
     if (child.exitCode !== null) throw new Error(`icsim exited ${child.exitCode}: ${stderr}`);
-    await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 4));
   }
   throw new Error(`icsim did not start: ${stderr}`);
 }
