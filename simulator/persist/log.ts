@@ -10,7 +10,7 @@
  * `readLog` drops that tail (and `openLog` cuts it off the file); damage anywhere before the
  * tail is refused with an error that names the file and the offset.
  */
-import { closeSync, fstatSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { deserialize, serialize } from 'node:v8';
 import { crc32 } from 'node:zlib';
 
@@ -80,6 +80,35 @@ export function parseLog(bytes: Uint8Array, file: string): LogContents {
     at = end;
   }
   return { records, validBytes: at, droppedBytes: 0 };
+}
+
+/**
+ * The first record of a log file, reading only its bytes: what the server's main thread needs
+ * (the instance's configuration) without reading a history of any length.
+ * @throws StateError for a file that is not a log, or whose first record is missing or damaged.
+ */
+export function readFirstRecord(file: string): unknown {
+  const fd = openSync(file, 'r');
+  try {
+    const head = Buffer.alloc(LOG_MAGIC.length + 8);
+    const got = readSync(fd, head, 0, head.length, 0);
+    if (got < LOG_MAGIC.length || !head.subarray(0, LOG_MAGIC.length).equals(LOG_MAGIC))
+      throw new StateError(`${file} is not an icsim state log (it does not start with "icsim-log v1")`);
+    if (got < head.length) throw new StateError(`${file} holds no record`);
+    const length = head.readUInt32LE(LOG_MAGIC.length);
+    const payload = Buffer.alloc(length);
+    if (readSync(fd, payload, 0, length, head.length) !== length)
+      throw new StateError(`${file} is damaged: its first record is cut short`);
+    if (crc32(payload) !== head.readUInt32LE(LOG_MAGIC.length + 4))
+      throw new StateError(`${file} is damaged: the record at byte ${LOG_MAGIC.length} fails its checksum`);
+    try {
+      return deserialize(payload);
+    } catch (e) {
+      throw new StateError(`${file} is damaged: its first record does not decode (${(e as Error).message})`);
+    }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Reads a log file (see `parseLog`). */

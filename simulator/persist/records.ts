@@ -1,13 +1,12 @@
 /**
- * The first record of every instance log, and what the server's main thread does with logs: it
- * writes a new one before answering `POST /instances`, and reads the configuration of an existing
- * one to register the instance and answer its topology. Kept apart from `journal.ts` so that the
- * main thread never loads the simulator core.
+ * The first record of every instance log, and writing a new log: the server's main thread writes
+ * one before answering `POST /instances` (and reads an existing one's configuration through
+ * `state-dir.ts`). Kept apart from `journal.ts` so that the main thread never loads the core.
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { InstanceConfig } from '../types.ts';
-import { encodeRecord, LOG_MAGIC, readLog, StateError } from './log.ts';
+import { encodeRecord, LOG_MAGIC } from './log.ts';
 
 /** The first record of a log: what the instance was created with. */
 export interface CreateRecord {
@@ -38,15 +37,4 @@ export function writeNewLog(file: string, create: CreateRecord): void {
   const tmp = `${file}.tmp-${process.pid}`;
   writeFileSync(tmp, Buffer.concat([LOG_MAGIC, encodeRecord(create)]));
   renameSync(tmp, file);
-}
-
-/**
- * The `create` record of the log at `file`: what the server's main thread needs to register the
- * instance and answer its topology without replaying it.
- * @throws StateError for a file that is no log, is damaged, or holds no `create` record.
- */
-export function readCreateRecord(file: string): CreateRecord {
-  const first = readLog(file).records[0];
-  if (!isCreate(first)) throw new StateError(`${file} does not begin with the instance's configuration`);
-  return first;
 }

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createIcsimServer, type IcsimServer } from '../server/server.ts';
 import { WorkerPool } from '../server/worker-pool.ts';
+import { LOG_MAGIC } from './log.ts';
 
 const WORKER = new URL('../server/instance-worker.ts', import.meta.url);
 const CREATE = {
@@ -100,6 +101,22 @@ describe('a restarted server resumes its --state-dir', () => {
     expect((await request(`${third.url}/instances/1/read/get_time`, 'GET')).json).toEqual(time);
     expect((await request(`${third.url}/instances/3/read/get_time`, 'GET')).status).toBe(200);
     stop(third.icsim);
+
+    // Instance 1's log damaged in its second record (not its tail): its worker says where.
+    const log1 = join(stateDir, 'instances', '1.log');
+    const bytes = readFileSync(log1);
+    const secondRecord = LOG_MAGIC.length + 8 + bytes.readUInt32LE(LOG_MAGIC.length);
+    bytes[secondRecord + 10] ^= 0xff;
+    writeFileSync(log1, bytes);
+    const fourth = await start(stateDir);
+    expect(await request(`${fourth.url}/instances/1/read/get_time`, 'GET')).toEqual({
+      status: 400,
+      json: {
+        message: `the instance's state could not be restored: ${log1} is damaged: the record at byte ${secondRecord} fails its checksum`,
+      },
+    });
+    expect((await request(`${fourth.url}/instances/3/read/get_time`, 'GET')).status).toBe(200);
+    stop(fourth.icsim);
   });
 
   it('refuses a state dir another live process holds, and takes over one a killed process left', () => {

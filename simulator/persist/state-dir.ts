@@ -21,7 +21,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { readLog, StateError } from './log.ts';
+import { readFirstRecord, StateError } from './log.ts';
 import { isCreate, type CreateRecord } from './records.ts';
 
 /** The log's name inside a REST `state_dir`. */
@@ -63,18 +63,18 @@ export type RestoredSlot =
   | { id: number; state: 'broken'; message: string };
 
 /**
- * The `create` record of a complete, readable log.
+ * The `create` record of a log, read without the rest: a log damaged further on is reported by
+ * the instance's worker when it replays it (each request then answers why).
  * @throws StateError naming the file and what is wrong.
  */
 export function checkLog(log: string): CreateRecord {
-  let records: unknown[];
+  let first: unknown;
   try {
-    records = readLog(log).records;
+    first = readFirstRecord(log);
   } catch (e) {
     if (e instanceof StateError) throw e;
     throw new StateError(`${log} cannot be read: ${(e as Error).message}`);
   }
-  const first = records[0];
   if (!isCreate(first)) throw new StateError(`${log} does not begin with the instance's configuration`);
   return first;
 }
