@@ -49,6 +49,14 @@ export function changesState(surface: Surface, request: WireRequest): boolean {
   return request.method !== 'GET' && !request.path.startsWith('/read/');
 }
 
+const KEPT_HEADERS = ['content-type', 'content-encoding'];
+
+function pickHeaders(headers: WireRequest['headers']): WireRequest['headers'] {
+  const kept: WireRequest['headers'] = {};
+  for (const name of KEPT_HEADERS) if (headers[name] !== undefined) kept[name] = headers[name];
+  return kept;
+}
+
 /** What a record keeps of an answer to tell a faithful replay from a diverging one. */
 const answerOf = (response: WireResponse): [number, number] => [response.status, crc32(response.body)];
 
@@ -218,7 +226,9 @@ export class PersistedEndpoint {
     this.#writer.append({
       kind: 'request',
       surface,
-      request,
+      // Of the headers, an instance reads only the content type (`InstanceEndpoint`): the rest
+      // (user agent, host, lengths) would only grow the log.
+      request: { ...request, headers: pickHeaders(request.headers) },
       blobs,
       answer: answerOf(response),
       ...tapes,
