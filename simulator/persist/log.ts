@@ -116,14 +116,16 @@ export function readLog(file: string): LogContents {
   return parseLog(readFileSync(file), file);
 }
 
-/** A log open for appending. */
+/**
+ * A log open for appending. It holds no file descriptor between appends: a worker ended in the
+ * middle of an operation (a busy instance deleted) leaves nothing open behind.
+ */
 export class LogWriter {
-  #fd: number | undefined;
+  #open = true;
   readonly file: string;
 
-  private constructor(file: string, fd: number) {
+  private constructor(file: string) {
     this.file = file;
-    this.#fd = fd;
   }
 
   /**
@@ -132,23 +134,31 @@ export class LogWriter {
    */
   static open(file: string, validBytes: number): LogWriter {
     const fd = openSync(file, 'a+');
-    if (validBytes < LOG_MAGIC.length) {
-      ftruncateSync(fd, 0);
-      writeSync(fd, LOG_MAGIC);
-    } else if (fstatSync(fd).size !== validBytes) ftruncateSync(fd, validBytes);
-    return new LogWriter(file, fd);
+    try {
+      if (validBytes < LOG_MAGIC.length) {
+        ftruncateSync(fd, 0);
+        writeSync(fd, LOG_MAGIC);
+      } else if (fstatSync(fd).size !== validBytes) ftruncateSync(fd, validBytes);
+    } finally {
+      closeSync(fd);
+    }
+    return new LogWriter(file);
   }
 
-  /** Appends one record with a single synchronous write. */
+  /** Appends one record with a single synchronous write (`O_APPEND`). */
   append(value: unknown): void {
-    if (this.#fd === undefined) throw new Error(`${this.file} is closed`);
+    if (!this.#open) throw new Error(`${this.file} is closed`);
     const record = encodeRecord(value);
-    let written = 0;
-    while (written < record.length) written += writeSync(this.#fd, record, written);
+    const fd = openSync(this.file, 'a');
+    try {
+      let written = 0;
+      while (written < record.length) written += writeSync(fd, record, written);
+    } finally {
+      closeSync(fd);
+    }
   }
 
   close(): void {
-    if (this.#fd !== undefined) closeSync(this.#fd);
-    this.#fd = undefined;
+    this.#open = false;
   }
 }
