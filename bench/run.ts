@@ -3,7 +3,7 @@
  * simulator's own costs and the machine's limits, in one run. Prints a table
  * and writes every figure to bench/results/latest.json.
  *
- * Run one suite: `npm run bench -- upload` (simulator, upload, scale, limits, concurrency, snapshot).
+ * Run one suite: `npm run bench -- upload` (simulator, upload, scale, limits, concurrency, snapshot, persist).
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -11,6 +11,7 @@ import { buildPackage } from '../packaging/build.ts';
 import type { Results } from './measure.ts';
 import { concurrencySuite } from './suites/concurrency.ts';
 import { limitsSuite } from './suites/limits.ts';
+import { persistSuite } from './suites/persist.ts';
 import { scaleSuite } from './suites/scale.ts';
 import { simulatorSuite } from './suites/simulator.ts';
 import { snapshotSuite } from './suites/snapshot.ts';
@@ -23,6 +24,7 @@ const SUITES: Record<string, (r: Results) => Promise<void>> = {
   concurrency: concurrencySuite,
   upload: uploadSuite,
   snapshot: snapshotSuite,
+  persist: persistSuite,
 };
 
 /** The issue's targets: figure → [comparison, bound]. */

@@ -603,13 +603,29 @@ export class Instance {
   startAutoProgress(artificialDelayMs = 0): void {
     if (this.#autoProgress) throw new InstanceError('AutoProgressEnabled');
     checkAutoProgressDelay(artificialDelayMs);
-    const step = (): void => {
-      const now = BigInt(Date.now()) * 1_000_000n;
-      if (now > this.#replica.time) this.#replica.time = now;
-      this.#replica.tick();
-    };
+    const step = (): void => this.progressStep();
     step();
     this.#autoProgress = setInterval(step, Math.max(artificialDelayMs, 100));
+  }
+
+  /**
+   * Where auto progress reads the wall clock (ns since the epoch). A persisted instance
+   * (`simulator/persist/`) records each reading and replays it.
+   * @example
+   * ic.wallClock = () => 1_700_000_000_000_000_000n; // a fixed clock for auto progress
+   */
+  wallClock: () => bigint = () => BigInt(Date.now()) * 1_000_000n;
+
+  /**
+   * One step of auto progress: the time moves to the wall clock (never back), then a round runs.
+   * @example
+   * ic.progressStep(); // what auto progress does every 100 ms
+   */
+  progressStep(): void {
+    this.#alive();
+    const now = this.wallClock();
+    if (now > this.#replica.time) this.#replica.time = now;
+    this.#replica.tick();
   }
 
   /**

@@ -6,7 +6,7 @@
 import { IDL } from '@icp-sdk/core/candid';
 import { Principal } from '@icp-sdk/core/principal';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { randomBytes } from 'node:crypto';
+import { randomBytes } from '../entropy.ts';
 import { concatBytes, fromHex, toHex } from '../bytes.ts';
 import { UserError } from '../errors.ts';
 import { defaultSettings, type CanisterChange, type CanisterState } from '../canister/state.ts';
@@ -426,7 +426,7 @@ export class ManagementCanister implements ManagementHandler {
       }
       case 'raw_rand': {
         if (!call.fromCanister) throw errors.onlyCanisters(m);
-        return reply(new Uint8Array(randomBytes(32)));
+        return reply(randomBytes(32));
       }
       case 'http_request': {
         const a = this.#decode(m, call.arg);

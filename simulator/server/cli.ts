@@ -19,6 +19,8 @@
  *   --http-port <n>      icsim only: create a default instance (one application subnet) in live
  *                        mode and serve its IC HTTP interface (/api/v2/status, …) at the root of
  *                        that port, like `dfx start`; the idle TTL is then off unless --ttl is given
+ *   --state-dir <dir>    icsim only: keep every instance in <dir> and resume those it holds
+ *                        (simulator/persist/); with --http-port the live instance is resumed too
  *
  * Process contract for PicJS: docs/reference/picjs-protocol.md §1.
  */
@@ -51,6 +53,8 @@ export interface CliOptions {
   hardTtlSecs?: number;
   /** Serve a default live instance's IC HTTP interface at the root of this port. */
   httpPort?: number;
+  /** Where instances are kept across restarts (`--state-dir`). */
+  stateDir?: string;
   /** True when --ttl was given (with --http-port, no idle TTL applies otherwise). */
   ttlGiven?: boolean;
   /** Host names served besides loopback ones (`--allowed-host`, repeatable). */
@@ -85,6 +89,8 @@ Options:
                                  mode and serve its IC HTTP interface (/api/v2/status, /api/v3/…)
                                  at the root of this port, for agents (HttpAgent host); no idle
                                  TTL applies then unless --ttl is given
+      --state-dir <DIR>          icsim only: keep every instance in DIR (written before each answer)
+                                 and resume the instances DIR holds: ids, canisters, time, queues
   -h, --help                     Print help
   -V, --version                  Print version (stdout: "pocket-ic-server ${POCKET_IC_SERVER_VERSION}")
 `;
@@ -165,6 +171,12 @@ export function parseArgs(argv: string[]): ParsedArgs {
           options.ttlSecs = n;
           options.ttlGiven = true;
         } else options.hardTtlSecs = n;
+        break;
+      }
+      case '--state-dir': {
+        const v = need(arg);
+        if (typeof v !== 'string') return { kind: 'error', message: v.error };
+        options.stateDir = v;
         break;
       }
       case '--allowed-host': {
@@ -348,7 +360,13 @@ export async function runCli(
   // The address the user bound is a name clients may use; loopback names are always served.
   const allowedHosts = [...options.allowedHosts, options.ipAddr.replace(/^\[|\]$/g, '').toLowerCase()];
   const ready: Promise<IcsimServer> = adapter.then((create) =>
-    create({ pool, logs, allowedHosts, legacyServer: options.readyFile !== undefined }),
+    create({
+      pool,
+      logs,
+      allowedHosts,
+      legacyServer: options.readyFile !== undefined,
+      stateDir: options.stateDir,
+    }),
   );
   // HTTP/1.1 and h2c on one port, as PocketIC's hyper server (`@hadronous/pic` 0.8 speaks HTTP/2).
   const dual = createDualServer((req, res) => {
@@ -423,6 +441,12 @@ export async function runCli(
   try {
     icsim = await ready;
   } catch (e) {
+    // A --state-dir that cannot be used says so in one line (simulator/persist/state-dir.ts).
+    if (e instanceof Error && e.name === 'StateError') {
+      process.stderr.write(`icsim: ${e.message}\n`);
+      shutdown('the state dir cannot be used', 1);
+      return;
+    }
     process.stderr.write(
       `icsim: cannot load the simulator core: ${(e as Error).stack ?? (e as Error).message}\n`,
     );
@@ -439,7 +463,9 @@ export async function runCli(
   // 3b. --http-port: a default live instance, its IC HTTP interface at the root of that port.
   if (options.httpPort !== undefined) {
     try {
-      const { instanceId } = icsim.createInstance({ subnets: [{ kind: 'Application' }] });
+      // With --state-dir, the live instance of the previous run (the first one it kept) comes back.
+      const instanceId =
+        icsim.restoredIds[0] ?? icsim.createInstance({ subnets: [{ kind: 'Application' }] }).instanceId;
       const gateway = await icsim.httpInterface.startGateway(instanceId, {
         ipAddr: options.ipAddr,
         port: options.httpPort,

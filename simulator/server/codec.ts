@@ -478,6 +478,8 @@ export interface DecodedInstanceConfig {
   config: InstanceConfig;
   /** `initial_time: {"AutoProgress": {...}}`: start auto progress after creation. */
   autoProgress?: { artificialDelayMs?: number };
+  /** `state_dir`: where the instance is kept, and resumed from. */
+  stateDir?: string;
 }
 
 const NAMED_SUBNETS: readonly [string, SubnetKind][] = [
@@ -550,7 +552,6 @@ export function decodeInstanceConfig(body: Json): DecodedInstanceConfig {
     if (optional(o, key) !== undefined)
       throw new UnsupportedConfig(`icsim does not support ${what} (${key})`);
   };
-  unsupported('state_dir', 'persisting instance state to a directory');
   unsupported('http_gateway_config', 'an HTTP gateway created with the instance');
   for (const key of ['bitcoind_addr', 'dogecoind_addr']) {
     const v = optional(o, key);
@@ -573,6 +574,13 @@ export function decodeInstanceConfig(body: Json): DecodedInstanceConfig {
 
   const config: InstanceConfig = { subnets };
   const result: DecodedInstanceConfig = { config };
+  // PocketIC's `state_dir` (a `PathBuf`): the instance is kept there (`simulator/persist/`).
+  const stateDir = optional(o, 'state_dir');
+  if (stateDir !== undefined) {
+    if (typeof stateDir !== 'string' || stateDir === '')
+      throw new UnsupportedConfig('state_dir must be a non-empty path');
+    result.stateDir = stateDir;
+  }
   const initial = optional(o, 'initial_time');
   if (initial !== undefined) {
     const [tag, value] = variant(initial, 'initial_time', ['Timestamp', 'AutoProgress']);

@@ -20,9 +20,10 @@
  * kept for `GET /read_graph/{state_label}/{op_id}`.
  */
 import { InstanceError } from '../errors.ts';
-import { instanceErrorStatus, type WireRequest, type WireResponse } from './http.ts';
+import { HttpError, instanceErrorStatus, type WireRequest, type WireResponse } from './http.ts';
 import type { InstanceConfig } from '../types.ts';
 import type { BlobEntry, Surface } from './instance-endpoint.ts';
+import type { FromWorker } from './instance-worker.ts';
 import type { InstanceWorker, WorkerPool } from './worker-pool.ts';
 
 /** PocketIC's `DEFAULT_SYNC_WAIT_DURATION` (`rs/pocket_ic_server/src/state_api/state.rs`). */
@@ -192,13 +193,23 @@ export abstract class InstanceHost {
  */
 export class WorkerHost extends InstanceHost {
   readonly #pool: WorkerPool;
-  readonly #worker: Promise<InstanceWorker>;
+  readonly #launchWorker: () => Promise<InstanceWorker>;
+  #launched: Promise<InstanceWorker> | undefined;
 
-  private constructor(pool: WorkerPool, worker: Promise<InstanceWorker>) {
+  private constructor(pool: WorkerPool, launch: () => Promise<InstanceWorker>, lazy: boolean) {
     super();
     this.#pool = pool;
-    this.#worker = worker;
-    worker.catch(() => {}); // a failed creation answers each request instead
+    this.#launchWorker = launch;
+    if (!lazy) void this.#worker;
+  }
+
+  /** The instance's worker, started on first use. */
+  get #worker(): Promise<InstanceWorker> {
+    if (!this.#launched) {
+      this.#launched = this.#launchWorker();
+      this.#launched.catch(() => {}); // a failed creation answers each request instead
+    }
+    return this.#launched;
   }
 
   /**
@@ -206,17 +217,43 @@ export class WorkerHost extends InstanceHost {
    * (`planSubnets`, `checkAutoProgressDelay`): what the worker refuses later is an icsim fault.
    */
   static start(pool: WorkerPool, config: InstanceConfig, autoProgressDelayMs?: number): WorkerHost {
+    return WorkerHost.#launch(pool, (worker) =>
+      worker.send<'create'>({ kind: 'create', config, autoProgressDelayMs }),
+    );
+  }
+
+  /**
+   * Rebuilds a persisted instance from its log (`simulator/persist/`) in a pooled worker: at once,
+   * or (`lazy`, the instances a restarted server resumes) on its first operation, so that a state
+   * dir of many instances costs no worker until each is used.
+   */
+  static open(pool: WorkerPool, log: string, lazy = false): WorkerHost {
+    // A log that does not replay is the user's state dir, not an icsim fault: a clear 400 on each request.
+    return WorkerHost.#launch(
+      pool,
+      (worker) => worker.send<'open'>({ kind: 'open', log }),
+      (message) => new HttpError(400, `the instance's state could not be restored: ${message}`),
+      lazy,
+    );
+  }
+
+  static #launch(
+    pool: WorkerPool,
+    create: (worker: InstanceWorker) => Promise<FromWorker>,
+    failure: (message: string) => Error = (message) =>
+      new Error(`the instance's worker could not create it: ${message}`),
+    lazy = false,
+  ): WorkerHost {
     return new WorkerHost(
       pool,
-      (async () => {
+      async () => {
         const worker = await pool.acquire();
-        const answer = await worker.send<'create'>({ kind: 'create', config, autoProgressDelayMs });
+        const answer = await create(worker);
         if (answer.kind === 'created') return worker;
         pool.release(worker);
-        throw new Error(
-          `the instance's worker could not create it: ${answer.kind === 'error' ? answer.message : answer.kind}`,
-        );
-      })(),
+        throw failure(answer.kind === 'error' ? answer.message : answer.kind);
+      },
+      lazy,
     );
   }
 
@@ -229,6 +266,7 @@ export class WorkerHost extends InstanceHost {
 
   /** An idle worker deletes its instance and goes back to the pool; a computing one is ended. */
   protected async dispose(running: boolean): Promise<void> {
+    if (!this.#launched) return; // never used: no worker holds it
     let worker: InstanceWorker;
     try {
       worker = await this.#worker;

@@ -12,11 +12,14 @@
 import { parentPort } from 'node:worker_threads';
 import type { InstanceConfig } from '../types.ts';
 import type { WireRequest, WireResponse } from './http.ts';
+import { PersistedEndpoint } from '../persist/journal.ts';
 import { InstanceEndpoint, type BlobEntry, type Surface } from './instance-endpoint.ts';
 
 /** Messages from the main thread. */
 export type ToWorker =
   | { seq: number; kind: 'create'; config: InstanceConfig; autoProgressDelayMs?: number }
+  /** A persisted instance (`simulator/persist/`): rebuilt from its log, and recorded in it. */
+  | { seq: number; kind: 'open'; log: string }
   | { seq: number; kind: 'request'; surface: Surface; request: WireRequest; blobs: BlobEntry[] }
   | { seq: number; kind: 'delete' };
 
@@ -37,7 +40,7 @@ const line = (stream: NodeJS.WriteStream) => (text: string) =>
 const canisterLog = line(process.stderr);
 const runtimeLog = line(process.stdout);
 
-let endpoint: InstanceEndpoint | undefined;
+let endpoint: InstanceEndpoint | PersistedEndpoint | undefined;
 
 function handle(msg: ToWorker): FromWorker {
   switch (msg.kind) {
@@ -48,6 +51,13 @@ function handle(msg: ToWorker): FromWorker {
           onCanisterLog: canisterLog,
           runtimeLog,
         });
+        return { seq: msg.seq, kind: 'created' };
+      } catch (e) {
+        return { seq: msg.seq, kind: 'error', message: e instanceof Error ? e.message : String(e) };
+      }
+    case 'open':
+      try {
+        endpoint = PersistedEndpoint.open(msg.log, { onCanisterLog: canisterLog, runtimeLog });
         return { seq: msg.seq, kind: 'created' };
       } catch (e) {
         return { seq: msg.seq, kind: 'error', message: e instanceof Error ? e.message : String(e) };

@@ -10,6 +10,7 @@ import { InstanceError } from '../errors.ts';
 import type { InstanceConfig, Topology } from '../types.ts';
 import { decodeInstanceConfig, UnsupportedConfig } from './codec.ts';
 import type { Dialects } from './dialects/index.ts';
+import type { CreateOptions } from './server.ts';
 import { messageReply, ok, type Reply, type Route } from './http.ts';
 import type { BlobStore, InstanceRegistry } from './state.ts';
 
@@ -22,7 +23,7 @@ export interface CreatedInstance {
 export function serverRoutes(
   registry: InstanceRegistry,
   blobs: BlobStore,
-  createInstance: (config: InstanceConfig, autoProgressDelayMs?: number) => CreatedInstance,
+  createInstance: (config: InstanceConfig, options: CreateOptions) => CreatedInstance,
   dialects: Dialects,
 ): Route[] {
   return [
@@ -49,7 +50,11 @@ export function serverRoutes(
         }
         let created: CreatedInstance;
         try {
-          created = createInstance(decoded.config, decoded.autoProgress?.artificialDelayMs);
+          created = createInstance(decoded.config, {
+            autoProgressDelayMs: decoded.autoProgress?.artificialDelayMs,
+            stateDir: decoded.stateDir,
+            dialect: plan.dialect,
+          });
         } catch (e) {
           if (e instanceof InstanceError) return { status: 400, json: { Error: { message: e.message } } };
           throw e;

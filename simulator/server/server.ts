@@ -8,7 +8,9 @@
  */
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import type { InstanceConfig } from '../types.ts';
-import { checkAutoProgressDelay } from '../errors.ts';
+import { checkAutoProgressDelay, InstanceError } from '../errors.ts';
+import { writeNewLog, type CreateRecord } from '../persist/records.ts';
+import { checkLog, instanceLogIn, ServerStateDir } from '../persist/state-dir.ts';
 import { planSubnets, topologyOf } from '../topology.ts';
 import { decodeSetStableMemory, parseJsonText, stringifyJson } from './codec.ts';
 import { Dialects } from './dialects/index.ts';
@@ -57,6 +59,17 @@ export interface IcsimServerOptions {
   legacyServer?: boolean;
   jsonBodyLimit?: number;
   blobBodyLimit?: number;
+  /** `--state-dir`: every instance is kept there, and those it holds are resumed (`simulator/persist/`). */
+  stateDir?: string;
+}
+
+/** How `createInstance` creates an instance besides its config. */
+export interface CreateOptions {
+  autoProgressDelayMs?: number;
+  /** PocketIC's `state_dir`: the instance's state is kept there, and resumed from it when it holds one. */
+  stateDir?: string;
+  /** The REST protocol generation of its client, kept with a persisted instance. */
+  dialect?: string;
 }
 
 export interface IcsimServer {
@@ -70,9 +83,12 @@ export interface IcsimServer {
   httpInterface: HttpInterfaceMount;
   /**
    * Registers a new instance and starts creating it in a worker.
-   * @throws InstanceError `BadConfig` or `InvalidAutoProgressDelay` for a config the core refuses.
+   * @throws InstanceError `BadConfig` or `InvalidAutoProgressDelay` for a config the core refuses,
+   *   or a `state_dir` that cannot be used.
    */
-  createInstance(config: InstanceConfig, autoProgressDelayMs?: number): CreatedInstance;
+  createInstance(config: InstanceConfig, options?: CreateOptions): CreatedInstance;
+  /** The ids a `--state-dir` held and the server resumed, in order. */
+  restoredIds: number[];
   /** Ends every worker (server shutdown). */
   close(): void;
 }
@@ -96,15 +112,74 @@ export function createIcsimServer(options: IcsimServerOptions): IcsimServer {
   const policy: OriginPolicy = { allowedHosts: (options.allowedHosts ?? []).map((h) => h.toLowerCase()) };
   const httpInterface = createHttpInterfaceMount(registry, activity, logs, policy);
 
-  function createInstance(config: InstanceConfig, autoProgressDelayMs?: number): CreatedInstance {
-    // Validated and laid out here, so that the answer does not wait for the instance's worker.
-    const topology = topologyOf(planSubnets(config));
-    if (autoProgressDelayMs !== undefined) checkAutoProgressDelay(autoProgressDelayMs);
-    const host = WorkerHost.start(pool, config, autoProgressDelayMs);
-    return { instanceId: registry.add(host), topology };
+  const dialects = new Dialects(options.legacyServer);
+  /** The logs of the persisted instances that exist, by id: one instance per log. */
+  const openLogs = new Map<number, string>();
+  const stateDir = options.stateDir !== undefined ? new ServerStateDir(options.stateDir) : undefined;
+  const restoredIds: number[] = [];
+  for (const slot of stateDir?.restore() ?? []) {
+    if (slot.state === 'deleted') registry.addDeleted();
+    else if (slot.state === 'broken') {
+      const message = `instance ${slot.id} could not be restored from ${stateDir!.root}: ${slot.message}`;
+      logs.runtime(`icsim: ${message}`);
+      registry.addBroken(message);
+    } else {
+      const id = registry.add(WorkerHost.open(pool, slot.log, true));
+      openLogs.set(id, slot.log);
+      if (slot.create.dialect !== undefined)
+        dialects.register(id, slot.create.dialect as Parameters<Dialects['register']>[1]);
+      restoredIds.push(id);
+    }
   }
 
-  const dialects = new Dialects(options.legacyServer);
+  function createInstance(config: InstanceConfig, opts: CreateOptions = {}): CreatedInstance {
+    let create: CreateRecord = {
+      kind: 'create',
+      config,
+      autoProgressDelayMs: opts.autoProgressDelayMs,
+      dialect: opts.dialect,
+    };
+    let log: string | undefined;
+    let resumed = false;
+    if (opts.stateDir !== undefined) {
+      // PocketIC resumes an instance whose state_dir holds a state, with that state's topology.
+      try {
+        const found = instanceLogIn(opts.stateDir);
+        log = found.log;
+        for (const [id, open] of openLogs)
+          if (open === log) throw new Error(`state_dir ${opts.stateDir} is in use by instance ${id}`);
+        if (found.exists) {
+          create = { ...checkLog(log), dialect: opts.dialect };
+          resumed = true;
+        }
+      } catch (e) {
+        throw new InstanceError('BadConfig', (e as Error).message);
+      }
+    }
+    // Validated and laid out here, so that the answer does not wait for the instance's worker.
+    const topology = topologyOf(planSubnets(create.config));
+    if (create.autoProgressDelayMs !== undefined) checkAutoProgressDelay(create.autoProgressDelayMs);
+    const id = registry.nextId;
+    log ??= stateDir?.logFor(id);
+    if (log === undefined) {
+      registry.add(WorkerHost.start(pool, config, opts.autoProgressDelayMs));
+      return { instanceId: id, topology };
+    }
+    try {
+      // On disk before the answer: an acknowledged instance survives a crash.
+      if (!resumed) writeNewLog(log, create);
+      if (stateDir && log !== stateDir.logFor(id)) stateDir.link(id, log);
+    } catch (e) {
+      throw new InstanceError(
+        'BadConfig',
+        `cannot write the instance's state to ${log}: ${(e as Error).message}`,
+      );
+    }
+    registry.add(WorkerHost.open(pool, log));
+    openLogs.set(id, log);
+    return { instanceId: id, topology };
+  }
+
   for (const route of serverRoutes(registry, blobs, createInstance, dialects)) router.add(route);
   router.add({
     method: 'DELETE',
@@ -113,6 +188,10 @@ export function createIcsimServer(options: IcsimServerOptions): IcsimServer {
     handler: async (ctx) => {
       await registry.delete(ctx.params.id!);
       dialects.forget(ctx.params.id!);
+      const id = registry.parseId(ctx.params.id!);
+      openLogs.delete(id);
+      // The id stays taken after a restart; a REST state_dir keeps its state (PocketIC's semantics).
+      stateDir?.markDeleted(id);
       return { status: 200 };
     },
   });
@@ -302,6 +381,7 @@ export function createIcsimServer(options: IcsimServerOptions): IcsimServer {
     activity,
     httpInterface,
     createInstance,
+    restoredIds,
     close() {
       httpInterface.closeAll();
       pool.terminateAll();

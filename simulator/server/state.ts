@@ -11,13 +11,34 @@ import { conversionError } from './codec.ts';
 import { HttpError, type WireResponse } from './http.ts';
 import type { InstanceHost } from './instance-host.ts';
 
-type Slot = { state: 'available'; instance: InstanceHost } | { state: 'deleted' };
+type Slot =
+  | { state: 'available'; instance: InstanceHost }
+  | { state: 'deleted' }
+  /** A persisted instance whose state could not be read (`simulator/persist/`): answers why. */
+  | { state: 'broken'; message: string };
 
 export class InstanceRegistry {
   private readonly slots: Slot[] = [];
 
   add(instance: InstanceHost): number {
     this.slots.push({ state: 'available', instance });
+    return this.slots.length - 1;
+  }
+
+  /** The id the next `add` gets. */
+  get nextId(): number {
+    return this.slots.length;
+  }
+
+  /** Takes an id for an instance that no longer exists (a restarted server's deleted ones). */
+  addDeleted(): number {
+    this.slots.push({ state: 'deleted' });
+    return this.slots.length - 1;
+  }
+
+  /** Takes an id for a persisted instance whose state could not be restored: each request answers `message`. */
+  addBroken(message: string): number {
+    this.slots.push({ state: 'broken', message });
     return this.slots.length - 1;
   }
 
@@ -34,6 +55,7 @@ export class InstanceRegistry {
     // PocketIC's lookup errors (`update_with_timeout` in state.rs): `UpdateError { message }`.
     if (!slot) throw new InstanceError('InstanceNotFound');
     if (slot.state === 'deleted') throw new InstanceError('InstanceDeleted');
+    if (slot.state === 'broken') throw new HttpError(400, slot.message);
     return slot.instance;
   }
 
@@ -48,7 +70,7 @@ export class InstanceRegistry {
     if (!slot) throw new InstanceError('InstanceNotFound');
     if (slot.state === 'deleted') return;
     this.slots[id] = { state: 'deleted' };
-    await slot.instance.delete();
+    if (slot.state === 'available') await slot.instance.delete();
   }
 
   /** The stored result of an operation answered 202, on whichever instance ran it. */
@@ -67,7 +89,7 @@ export class InstanceRegistry {
   /** `GET /instances`: `"Available"`, `"Busy"` (an operation is running) or `"Deleted"` per slot. */
   states(): string[] {
     return this.slots.map((s) =>
-      s.state === 'deleted' ? 'Deleted' : s.instance.busy ? 'Busy' : 'Available',
+      s.state !== 'available' ? 'Deleted' : s.instance.busy ? 'Busy' : 'Available',
     );
   }
 }

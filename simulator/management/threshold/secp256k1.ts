@@ -13,7 +13,7 @@
 import { bytesToNumberBE, numberToBytesBE } from '@noble/curves/utils.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha512 } from '@noble/hashes/sha2.js';
-import { randomBytes } from 'node:crypto';
+import { randomBytes } from '../../entropy.ts';
 import { concatBytes } from '../../bytes.ts';
 import { schnorr, secp256k1 } from '../../curves.ts';
 

@@ -19,7 +19,7 @@
 import { hash_to_field } from '@noble/curves/abstract/hash-to-curve.js';
 import { bytesToNumberBE, numberToBytesBE } from '@noble/curves/utils.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { randomBytes } from 'node:crypto';
+import { randomBytes } from '../../entropy.ts';
 import { concatBytes } from '../../bytes.ts';
 import { bls12_381 } from '../../curves.ts';
 
