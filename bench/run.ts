@@ -3,7 +3,7 @@
  * simulator's own costs and the machine's limits, in one run. Prints a table
  * and writes every figure to bench/results/latest.json.
  *
- * Run one suite: `npm run bench -- upload` (simulator, upload, costs, scale, limits, concurrency, snapshot).
+ * Run one suite: `npm run bench -- upload` (simulator, upload, costs, ingress, scale, limits, concurrency, snapshot).
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -11,6 +11,7 @@ import { buildPackage } from '../packaging/build.ts';
 import type { Results } from './measure.ts';
 import { concurrencySuite } from './suites/concurrency.ts';
 import { costsSuite } from './suites/costs.ts';
+import { ingressSuite } from './suites/ingress.ts';
 import { limitsSuite } from './suites/limits.ts';
 import { scaleSuite } from './suites/scale.ts';
 import { simulatorSuite } from './suites/simulator.ts';
@@ -24,6 +25,7 @@ const SUITES: Record<string, (r: Results) => Promise<void>> = {
   concurrency: concurrencySuite,
   upload: uploadSuite,
   costs: costsSuite,
+  ingress: ingressSuite,
   snapshot: snapshotSuite,
 };
 
@@ -41,6 +43,8 @@ const TARGETS: Record<string, ['>=' | '<=', number]> = {
   'concurrency.speedup': ['>=', 1.6],
   'concurrency.tiny_update_p99_delta_ms': ['<=', 10],
   'concurrency.sigterm_during_loop_ms': ['<=', 1000],
+  'ingress.picjs.mb_per_s': ['>=', 200],
+  'ingress.server_mb_per_cpu_s': ['>=', 200],
   // The fee model over icsim's metered instructions against the cycles icsim charged (suites/costs.ts).
   'costs.cycles_charged_vs_model': ['<=', 0.1],
   'instance.snapshot_ms': ['<=', 1],

@@ -16,6 +16,7 @@
 import { Principal } from '@icp-sdk/core/principal';
 import { JSONParse, JSONStringify } from 'json-with-bigint';
 import { compareBytes } from '../bytes.ts';
+import { parseWithLargeLiterals } from './large-literals.ts';
 import type { CallResult, Reject } from '../result.ts';
 import type {
   CanisterCall,
@@ -65,6 +66,14 @@ export function conversionError(message: string): BadRequest {
 // JSON text
 
 export function parseJsonText(bytes: Uint8Array): Json {
+  // A body with large base64 literals skips the text decoding and scanning of those (large-literals.ts).
+  let fast: Json | undefined;
+  try {
+    fast = parseWithLargeLiterals(bytes);
+  } catch {
+    throw new BadRequest('Failed to parse the request body as JSON: the body is not valid UTF-8');
+  }
+  if (fast !== undefined && !hasUnsafeNumber(fast)) return fast;
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
