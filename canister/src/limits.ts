@@ -25,9 +25,11 @@ export const LIMITS = {
   /** Derivatives linked to one original. */
   MAX_DERIVATIVES_PER_BLOB: 64,
   /**
-   * Bytes one message may hash in all, its own chunk included. QuickJS hashes
-   * at ~9 instructions per byte, so a 1.9 MB put_chunk costs ~17.6 B
-   * instructions (measured on icsim's IC-style metering): twice that would sit
+   * Bytes one message may hash in all, its own chunk included. A put_chunk
+   * costs ~9,300 instructions per byte, nearly all of it SHA-256 interpreted
+   * by QuickJS, so a 1.9 MB put_chunk costs ~17.6 B instructions (icsim's
+   * IC-style metering; `npm run bench -- costs`,
+   * `costs.put_chunk.instructions_per_byte`): twice that would sit
    * too close to the 40 B limit for one message. Chunks that arrived early are
    * caught up (read back from the page space) while they fit in what is left;
    * the rest by the catch-up timer, one budget per run.

@@ -11,7 +11,7 @@
  *   hash(map)   = H(concat(sort(H(key) ‖ hash(value))))   (absent fields skipped)
  */
 import { compareBytes, concatBytes } from '../bytes.ts';
-import { sha256 } from '@noble/hashes/sha2.js';
+import { sha256 } from '../sha256.ts';
 import type { CborData, CborRecord } from './cbor.ts';
 
 export class HashError extends Error {

@@ -1,4 +1,5 @@
 import { Principal } from '@icp-sdk/core/principal';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   BadRequest,
@@ -90,6 +91,39 @@ describe('RawCanisterCall', () => {
         /payload: invalid base64/,
       );
     }
+  });
+
+  it('accepts exactly the padded standard base64 the regular expression describes, with its bytes', () => {
+    // The definition the fast check replaces: base64 characters, at most two `=`, length % 4 = 0.
+    const standard = (s: string) => s.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(s);
+    const decode = (payload: string) => decodeCanisterCall(json(JSON.stringify({ ...call, payload }))).arg;
+    // Near-misses: base64url, whitespace, padding anywhere, non-ASCII.
+    const chars = fc.constantFrom(...'AQZaqz09+/=-_ \n.!é😀'.split(''), 'A', 'b', '7');
+    fc.assert(
+      fc.property(fc.array(chars, { maxLength: 24 }), (parts) => {
+        const s = parts.join('');
+        if (standard(s)) expect(Buffer.compare(decode(s), Buffer.from(s, 'base64'))).toBe(0);
+        else expect(() => decode(s)).toThrow(/payload: invalid base64/);
+      }),
+      { numRuns: 3000 },
+    );
+    // Valid bodies with one character swapped for each kind of near-miss, at the start, middle and end.
+    const valid = Buffer.from(new Uint8Array(300).map((_, i) => (i * 37) % 256)).toString('base64');
+    for (const c of ['-', '_', ' ', '\n', '=', '.', 'é', '\u0000'])
+      for (const at of [0, 150, valid.length - 1]) {
+        const s = valid.slice(0, at) + c + valid.slice(at + 1);
+        if (!standard(s)) expect(() => decode(s)).toThrow(/payload: invalid base64/);
+      }
+  });
+
+  it('reads integers beyond 2^53 exactly, also beside a large argument', () => {
+    const payload = Buffer.alloc(100_000, 3).toString('base64');
+    const body = `{"nanos_since_epoch": 18446744073709551615, "payload": "${payload}"}`;
+    const parsed = json(body) as { nanos_since_epoch: unknown; payload: unknown };
+    expect(parsed.nanos_since_epoch).toBe(18446744073709551615n);
+    expect(parsed.payload).toBe(payload);
+    expect(json('{"a": [1, 2.5, 9007199254740991]}')).toEqual({ a: [1, 2.5, 9007199254740991] });
+    expect(json('{"a": [9007199254740993]}')).toEqual({ a: [9007199254740993n] });
   });
 
   it('decodes a 5 MiB argument (7 M base64 characters) instead of overflowing the stack', () => {

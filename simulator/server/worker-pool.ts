@@ -38,12 +38,16 @@ export class InstanceWorker {
     this.ready.catch(() => {});
   }
 
-  send<K extends ToWorker['kind']>(msg: Omit<Extract<ToWorker, { kind: K }>, 'seq'>): Promise<FromWorker> {
+  /** Posts a message; the buffers in `transfer` move to the worker (detached here) instead of being copied. */
+  send<K extends ToWorker['kind']>(
+    msg: Omit<Extract<ToWorker, { kind: K }>, 'seq'>,
+    transfer: ArrayBuffer[] = [],
+  ): Promise<FromWorker> {
     if (this.#failure) return Promise.reject(this.#failure);
     const seq = this.#seq++;
     return new Promise<FromWorker>((resolve, reject) => {
       this.#pending.set(seq, { resolve, reject });
-      this.worker.postMessage({ ...msg, seq });
+      this.worker.postMessage({ ...msg, seq }, transfer);
     });
   }
 

@@ -6,8 +6,8 @@
  */
 import { IDL } from '@icp-sdk/core/candid';
 import { Principal } from '@icp-sdk/core/principal';
-import { sha256 } from '@noble/hashes/sha2.js';
-import { concatBytes, toHex } from '../bytes.ts';
+import { toHex } from '../bytes.ts';
+import { sha256 } from '../sha256.ts';
 import { InstanceError, UserError, canisterNotFound } from '../errors.ts';
 import { execute } from '../execution/executor.ts';
 import { newMessageContext } from '../execution/message.ts';
@@ -75,15 +75,7 @@ function messageId(
 ): Uint8Array {
   const prefix = new Uint8Array(8);
   new DataView(prefix.buffer).setBigUint64(0, counter);
-  return sha256(
-    concatBytes([
-      prefix,
-      sender.toUint8Array(),
-      target.toUint8Array(),
-      new TextEncoder().encode(method),
-      arg,
-    ]),
-  );
+  return sha256(prefix, sender.toUint8Array(), target.toUint8Array(), new TextEncoder().encode(method), arg);
 }
 
 /** Bytes of a CBOR head (major type and length or value) for `n`. */
