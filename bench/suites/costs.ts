@@ -11,7 +11,7 @@ import { Principal } from '@icp-sdk/core/principal';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { buildUploadCanister } from '../../canister/build.ts';
 import { LIMITS } from '../../canister/src/limits.ts';
-import { idlFactory } from '../../canister/src/idl.ts';
+import { idlFactory } from '../../canister/declarations/upload.did.ts';
 import { encodeInitArg } from '../../canister/testing/sim-actor.ts';
 import { payload } from '../../fixtures/payload.ts';
 import { Fees } from '../../simulator/cycles/fees.ts';
