@@ -3,20 +3,25 @@
  *
  * esbuild bundles the entry points with code splitting (shared code in
  * content-hashed chunks), in two builds:
- * - the library (`icsim`, `icsim/pic`, `icsim/upload-client`) leaves its
+ * - the library (`icsim`, `icsim/pic`, `icsim/upload-client`, and the
+ *   uploader CLI `icsim-upload`) leaves its
  *   dependencies as imports, so that a `Principal` or `IDL` type is the same
  *   class in the user's code and in icsim's;
  * - the server (`main`, `instance-worker`) bundles them: it shares no object
  *   with user code, and resolving `@icp-sdk/core`'s many files costs ~30 ms
  *   of every thread's start, bundled ~3 ms (packaging/README.md).
- * tsc writes the `.d.ts` files. Both are deterministic and name no absolute
+ * The upload canister the CLI deploys is built from `canister/src` and
+ * shipped gzipped (`dist/canister/upload.wasm.gz`, `gzip -n`-style: no name,
+ * no time). tsc writes the `.d.ts` files. All are deterministic and name no absolute
  * path, so the same sources give the same bytes in any checkout.
  */
 import { build } from 'esbuild';
 import { execFile } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { constants, gzipSync } from 'node:zlib';
+import { buildUploadCanister } from '../canister/build.ts';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
@@ -27,6 +32,7 @@ export const LIBRARY_ENTRY_POINTS = [
   'simulator/index.ts',
   'simulator/pic/index.ts',
   'canister/client/index.ts',
+  'canister/bin/icsim-upload.ts',
 ];
 /** The server the launcher starts, and its instance worker. */
 export const SERVER_ENTRY_POINTS = ['simulator/server/main.ts', 'simulator/server/instance-worker.ts'];
@@ -80,6 +86,13 @@ export async function buildPackage(): Promise<void> {
   mkdirSync(join(dist, 'simulator', 'bin'), { recursive: true });
   copyFileSync(join(root, 'simulator', 'bin', 'icsim.js'), bin);
   chmodSync(bin, 0o755);
+  chmodSync(join(dist, 'canister', 'bin', 'icsim-upload.js'), 0o755);
+  const { wasm } = await buildUploadCanister();
+  // zlib writes no file name and a zero time: the same module gives the same bytes.
+  writeFileSync(
+    join(dist, 'canister', 'upload.wasm.gz'),
+    gzipSync(wasm, { level: constants.Z_BEST_COMPRESSION }),
+  );
   // `icsim link` / `icsim unlink`, loaded by the launcher.
   copyFileSync(join(root, 'simulator', 'bin', 'link.js'), join(dist, 'simulator', 'bin', 'link.js'));
   // Asynchronous, so that a caller inside a test runner keeps its event loop (and RPC) alive.

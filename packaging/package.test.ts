@@ -5,14 +5,19 @@
  * default Node (not the Node 24 that `npm test` puts first on PATH):
  * (a) a PicJS Vitest file with POCKET_IC_BIN=node_modules/.bin/icsim installs
  * a canister, calls it and advances time; (b) `import { Instance } from
- * 'icsim'` runs a canister in process, on Node 24; (c) `npx icsim --version`.
+ * 'icsim'` runs a canister in process, on Node 24; (c) `npx icsim --version`;
+ * (d) `npx icsim-upload` deploys the upload canister the package ships to
+ * `icsim --http-port`, uploads a file and downloads it byte-identical.
  */
+import { spawn } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { counterWat } from '../conformance/support/counter.ts';
+import { payload } from '../fixtures/payload.ts';
 import { watToWasm } from '../fixtures/wat.ts';
 import { buildPackage } from './build.ts';
 import { describeRun, run as runIn } from './run.ts';
@@ -110,12 +115,62 @@ describe('the packed icsim in a fresh project', () => {
     );
   });
 
+  it('(d) npx icsim-upload deploys the shipped upload canister to icsim --http-port, uploads and downloads a file', async () => {
+    const server = spawn(join(project, 'node_modules', '.bin', 'icsim'), ['--http-port', '0'], {
+      cwd: project,
+      env: userEnv,
+    });
+    try {
+      // The runtime log (stdout) names the live instance's IC HTTP interface once it listens.
+      const network = await new Promise<string>((resolve, reject) => {
+        let log = '';
+        const timer = setTimeout(() => reject(new Error(`icsim did not listen in 60 s:\n${log}`)), 60_000);
+        const read = (d: string): void => {
+          log += d;
+          const m = /IC HTTP interface of instance \S+ \(live\) at (http:\/\/\S+)/.exec(log);
+          if (m) {
+            clearTimeout(timer);
+            resolve(m[1]!);
+          }
+        };
+        server.stdout.setEncoding('utf8').on('data', read);
+        server.stderr.setEncoding('utf8').on('data', read);
+        server.on('exit', (code) => reject(new Error(`icsim exited (${code}) before listening:\n${log}`)));
+      });
+      writeFileSync(
+        join(project, 'me.pem'),
+        generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      );
+      const cli = async (...args: string[]): Promise<Record<string, unknown>> => {
+        const r = await run('npx', ['icsim-upload', ...args, '--network', network, '--identity', 'me.pem']);
+        expect(r.status, describeRun(r)).toBe(0);
+        return JSON.parse(r.stdout) as Record<string, unknown>;
+      };
+      const deployed = await cli('deploy');
+      expect(deployed).toMatchObject({ mode: 'install', layout_version: 2 });
+      const canisterId = String(deployed.canister_id);
+      const data = payload(2_500_000, 7);
+      writeFileSync(join(project, 'file.bin'), data);
+      const uploaded = await cli('file.bin', '--canister-id', canisterId, '--lanes', '2');
+      expect(uploaded.size).toBe(data.length);
+      await cli('download', String(uploaded.blob_id), 'back.bin', '--canister-id', canisterId);
+      expect(Buffer.compare(readFileSync(join(project, 'back.bin')), data)).toBe(0);
+    } finally {
+      server.kill('SIGTERM');
+    }
+  }, 300_000);
+
   it('ships only the built package: no sources, tests or configs', async () => {
     const tar = await run('tar', ['-tzf', readdirSync(project).find((f) => f.endsWith('.tgz'))!]);
     const files = tar.stdout.trim().split('\n');
     expect(files).toContain('package/dist/simulator/bin/icsim.js');
     expect(
-      files.filter((f) => !/^package\/(dist\/.*\.(js|d\.ts)|package\.json|README\.md)$/.test(f)),
+      files.filter(
+        (f) =>
+          !/^package\/(dist\/.*\.(js|d\.ts)|dist\/canister\/upload\.wasm\.gz|package\.json|README\.md)$/.test(
+            f,
+          ),
+      ),
     ).toEqual([]);
   });
 });

@@ -6,6 +6,12 @@ import { describe, expect, it, vi } from 'vitest';
 
 import { guessContentType, httpUrl, identityFromPem, main, shareToken } from './cli.ts';
 
+/** A module source that fails the test if a command that should not deploy asks for it. */
+const OPTIONS = {
+  program: 'icsim-upload',
+  defaultModule: () => Promise.reject(new Error('no command here deploys')),
+};
+
 describe('upload CLI', () => {
   it('reads Ed25519 PKCS#8 PEMs (as dfx writes them) into the same principal', () => {
     const { privateKey } = generateKeyPairSync('ed25519');
@@ -34,10 +40,10 @@ describe('upload CLI', () => {
   it('rejects bad arguments with exit code 2 before touching the network', async () => {
     const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
     try {
-      expect(await main([])).toBe(2);
-      expect(await main(['f.bin'])).toBe(2);
-      expect(await main(['f.bin', '--canister-id', 'aaaaa-aa', '--lanes', '0'])).toBe(2);
-      expect(await main(['f.bin', '--canister-id', 'aaaaa-aa', '--chunk-size', '1900001'])).toBe(2);
+      expect(await main([], OPTIONS)).toBe(2);
+      expect(await main(['f.bin'], OPTIONS)).toBe(2);
+      expect(await main(['f.bin', '--canister-id', 'aaaaa-aa', '--lanes', '0'], OPTIONS)).toBe(2);
+      expect(await main(['f.bin', '--canister-id', 'aaaaa-aa', '--chunk-size', '1900001'], OPTIONS)).toBe(2);
       expect(errors.mock.calls.map((c) => String(c[0]))).toContain(
         '--chunk-size must be an integer up to 1900000, got 1900001',
       );
@@ -49,7 +55,7 @@ describe('upload CLI', () => {
   it('reports a missing file as a failed upload (exit code 1)', async () => {
     const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
     try {
-      expect(await main(['/nonexistent/file', '--canister-id', 'aaaaa-aa'])).toBe(1);
+      expect(await main(['/nonexistent/file', '--canister-id', 'aaaaa-aa'], OPTIONS)).toBe(1);
       expect(String(errors.mock.calls[0][0])).toMatch(/^upload failed: ENOENT/);
     } finally {
       errors.mockRestore();
@@ -78,10 +84,10 @@ describe('upload CLI', () => {
     const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
     try {
       const id = ['--canister-id', 'aaaaa-aa'];
-      expect(await main(['publish', 'abc', ...id])).toBe(2);
-      expect(await main(['share', 'ab'.repeat(32), ...id, '--expires-in', '0'])).toBe(2);
-      expect(await main(['revoke', 'nope', ...id])).toBe(2);
-      expect(await main(['unpublish', ...id])).toBe(2);
+      expect(await main(['publish', 'abc', ...id], OPTIONS)).toBe(2);
+      expect(await main(['share', 'ab'.repeat(32), ...id, '--expires-in', '0'], OPTIONS)).toBe(2);
+      expect(await main(['revoke', 'nope', ...id], OPTIONS)).toBe(2);
+      expect(await main(['unpublish', ...id], OPTIONS)).toBe(2);
       const said = errors.mock.calls.map((c) => String(c[0]));
       expect(said).toContain('BLOB_ID must be the 64-hex id upload printed, got abc');
       expect(said.some((l) => l.startsWith('--expires-in must be a whole number of seconds'))).toBe(true);

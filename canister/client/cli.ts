@@ -13,8 +13,7 @@
  * size, MB/s) to stdout as JSON.
  */
 import { readFile } from 'node:fs/promises';
-import { basename, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import mime from 'mime';
@@ -31,17 +30,21 @@ import { createCanister, defaultEffectiveCanisterId, installModule, layoutVersio
 import { downloadBlob } from './download.ts';
 import { fileSource, MAX_CHUNK_SIZE, type UploadProgress, uploadFile } from './upload.ts';
 
-const USAGE = `usage: npm run upload -- [upload] FILE --canister-id ID [--lanes N] [--chunk-size BYTES]
+const usage = (program: string): string =>
+  `usage: PROGRAM [upload] FILE --canister-id ID [--lanes N] [--chunk-size BYTES]
                      [--name NAME] [--content-type TYPE] [--retries N] [--no-resume]
-       npm run upload -- download BLOB_ID [OUT] --canister-id ID [--lanes N]
-       npm run upload -- ls --canister-id ID
-       npm run upload -- deploy [--canister-id ID] [--wasm PATH] [--cycles N] [--session-ttl-ns NS]
-       npm run upload -- upgrade --canister-id ID [--wasm PATH] [--session-ttl-ns NS]
-       npm run upload -- publish BLOB_ID --canister-id ID
-       npm run upload -- unpublish BLOB_ID --canister-id ID
-       npm run upload -- share BLOB_ID --canister-id ID [--expires-in SECONDS] (default 86400)
-       npm run upload -- revoke TOKEN|URL --canister-id ID
-every command: [--network URL] (default http://127.0.0.1:4943) [--identity PEM]`;
+       PROGRAM download BLOB_ID [OUT] --canister-id ID [--lanes N]
+       PROGRAM ls --canister-id ID
+       PROGRAM deploy [--canister-id ID] [--wasm PATH] [--cycles N] [--session-ttl-ns NS]
+       PROGRAM upgrade --canister-id ID [--wasm PATH] [--session-ttl-ns NS]
+       PROGRAM publish BLOB_ID --canister-id ID
+       PROGRAM unpublish BLOB_ID --canister-id ID
+       PROGRAM share BLOB_ID --canister-id ID [--expires-in SECONDS] (default 86400)
+       PROGRAM revoke TOKEN|URL --canister-id ID
+every command: [--network URL] (default http://127.0.0.1:4943) [--identity PEM]`.replaceAll(
+    'PROGRAM',
+    program,
+  );
 
 /** The MIME type of a file by its extension (the `mime` package's table), else `application/octet-stream`. */
 export function guessContentType(path: string): string {
@@ -122,7 +125,16 @@ export function shareToken(text: string): string | undefined {
   return m === null ? undefined : m[1]!.toLowerCase();
 }
 
-export async function main(argv: string[]): Promise<number> {
+/** How the CLI is started, and where `deploy` / `upgrade` take the module from without `--wasm`. */
+export interface CliOptions {
+  /** The command line the usage text shows: `npm run upload --` in a checkout, `icsim-upload` installed. */
+  program: string;
+  /** The upload canister's module (raw or gzipped): built from the checkout, or the one the package ships. */
+  defaultModule: () => Promise<Uint8Array>;
+}
+
+export async function main(argv: string[], options: CliOptions): Promise<number> {
+  const USAGE = usage(options.program);
   // `npm run upload -- FILE …` stays the upload command; other commands are named first.
   const command: Command = COMMANDS.includes(argv[0] as Command) ? (argv.shift() as Command) : 'upload';
   let parsed;
@@ -359,11 +371,7 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'deploy':
       case 'upgrade': {
-        // Without --wasm, the module is built from this checkout's sources (cached by source hash).
-        const wasm =
-          values.wasm === undefined
-            ? (await (await import('../build.ts')).buildUploadCanister()).wasm
-            : await readFile(values.wasm);
+        const wasm = values.wasm === undefined ? await options.defaultModule() : await readFile(values.wasm);
         let id: Principal;
         if (canisterId !== undefined) id = Principal.fromText(canisterId);
         else if (command === 'upgrade' || mainnet) {
@@ -406,8 +414,4 @@ export async function main(argv: string[]): Promise<number> {
   } finally {
     await source?.close();
   }
-}
-
-if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
-  process.exitCode = await main(process.argv.slice(2));
 }

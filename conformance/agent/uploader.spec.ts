@@ -56,7 +56,7 @@ describe('npm run upload over the IC HTTP interface', () => {
     const { stdout } = await run(
       process.execPath,
       [
-        'canister/client/cli.ts',
+        'canister/bin/upload.ts',
         file,
         '--canister-id',
         canisterId,
@@ -97,7 +97,7 @@ describe('the uploader CLI as a product: deploy, upload, download, upgrade, over
   const cli = async (...args: string[]): Promise<{ stdout: string; stderr: string }> =>
     run(
       process.execPath,
-      ['canister/client/cli.ts', ...args, '--network', gateway, '--identity', join(dir, 'me.pem')],
+      ['canister/bin/upload.ts', ...args, '--network', gateway, '--identity', join(dir, 'me.pem')],
       {
         cwd: repoRoot,
         timeout: 600_000,
@@ -205,7 +205,7 @@ describe('the uploader CLI as a product: deploy, upload, download, upgrade, over
     const refused = await run(
       process.execPath,
       [
-        'canister/client/cli.ts',
+        'canister/bin/upload.ts',
         'ls',
         '--canister-id',
         'rdmx6-jaaaa-aaaaa-aaadq-cai',
