@@ -68,13 +68,8 @@ async function timedUpload(
   return result.uploadSeconds * 1000;
 }
 
-/**
- * The ceiling: put_chunk on the canister's instance, called directly (no queues, rollback,
- * Candid or HTTP around it). Warmed up first: V8 runs Wasm with its baseline compiler and
- * optimizes hot functions later, so the instance hashes a few chunks before it is timed.
- * `time(n)` times the next `n` chunks of one session.
- */
-async function bareCeiling(wasm: Uint8Array): Promise<{ time: (n: number) => number[] }> {
+/** The upload canister in process, warmed up by one session of `chunks` chunks (V8 tiers up hot Wasm later). */
+async function warmedCanister(wasm: Uint8Array) {
   const h = new Harness();
   const id = h.deploy(wasm, encodeInitArg());
   const alice = Principal.fromUint8Array(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]));
@@ -91,6 +86,17 @@ async function bareCeiling(wasm: Uint8Array): Promise<{ time: (n: number) => num
     });
   const warm = await begin();
   for (let i = 0; i < chunks; i++) await client.putChunk(warm, i, data.subarray(i * CHUNK, (i + 1) * CHUNK));
+  return { h, id, alice, client, chunks, data, begin };
+}
+
+/**
+ * The ceiling: put_chunk on the canister's instance, called directly (no queues, rollback,
+ * Candid or HTTP around it). Warmed up first: V8 runs Wasm with its baseline compiler and
+ * optimizes hot functions later, so the instance hashes a few chunks before it is timed.
+ * `time(n)` times the next `n` chunks of one session.
+ */
+async function bareCeiling(wasm: Uint8Array): Promise<{ time: (n: number) => number[] }> {
+  const { h, id, alice, chunks, data, begin } = await warmedCanister(wasm);
 
   const bare = await begin();
   const canister = replicaOf(h.ic).findCanister(id)!;
@@ -178,22 +184,7 @@ export async function uploadSuite(results: Results): Promise<void> {
   }
 
   // The same put_chunk through the in-process simulator (queues, rollback journals, Candid).
-  const h = new Harness();
-  const id = h.deploy(wasm, encodeInitArg());
-  const alice = Principal.fromUint8Array(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]));
-  const client = new UploadClient(simActor(h, id, alice));
-  const chunks = 4;
-  const data = payload(chunks * CHUNK, 7);
-  const begin = () =>
-    client.begin({
-      name: 'x',
-      size: BigInt(data.length),
-      chunk_size: CHUNK,
-      content_type: '',
-      expected_sha256: [],
-    });
-  const warm = await begin();
-  for (let i = 0; i < chunks; i++) await client.putChunk(warm, i, data.subarray(i * CHUNK, (i + 1) * CHUNK));
+  const { chunks, data, client, begin } = await warmedCanister(wasm);
   const viaSim = await begin();
   const simTimes: number[] = [];
   for (let i = 0; i < chunks; i++) {

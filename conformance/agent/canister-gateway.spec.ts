@@ -22,9 +22,9 @@ import { IDL } from '@icp-sdk/core/candid';
 import { Principal } from '@icp-sdk/core/principal';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { readFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileMotokoCanister } from '../../fixtures/motoko.ts';
+import { gatewayRequest } from '../support/gateway-http.ts';
 import { createPic } from '../support/pic.ts';
 
 const HeaderField = IDL.Tuple(IDL.Text, IDL.Text);
@@ -57,35 +57,9 @@ const expression =
 const assetBody = 'certified hello';
 
 /** A GET over real HTTP. `host` names the server the way a browser resolves `*.localhost`: to loopback. */
-function get(path: string, host = '127.0.0.1', method = 'GET'): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host,
-        port,
-        path,
-        method,
-        lookup: (_name, options, callback) => {
-          // `<id>.localhost` is loopback (RFC 6761); the system resolver may not know it.
-          if (options.all) callback(null, [{ address: '127.0.0.1', family: 4 }]);
-          else (callback as (e: null, a: string, f: number) => void)(null, '127.0.0.1', 4);
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode!,
-            headers: res.headers,
-            text: Buffer.concat(chunks).toString('utf8'),
-          }),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
+async function get(path: string, host = '127.0.0.1', method = 'GET'): Promise<Answer> {
+  const r = await gatewayRequest(port, host, path, method);
+  return { status: r.status, headers: r.headers, text: r.body.toString('utf8') };
 }
 
 const labeled = (label: string | Uint8Array, sub: HashTree): HashTree =>

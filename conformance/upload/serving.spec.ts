@@ -14,10 +14,10 @@
 import type { Actor, PocketIc } from '@dfinity/pic';
 import type { Identity } from '@icp-sdk/core/agent';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { payload } from '../../fixtures/payload.ts';
+import { gatewayRequest } from '../support/gateway-http.ts';
 import { createPic } from '../support/pic.ts';
 import {
   expectUploadError,
@@ -275,36 +275,6 @@ describe('share links', () => {
   });
 });
 
-/** A GET over real HTTP to the gateway; `*.localhost` resolves to loopback as a browser resolves it. */
-function fetchGateway(
-  port: number,
-  host: string,
-  path: string,
-): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host,
-        port,
-        path,
-        lookup: (_name, options, callback) => {
-          if (options.all) callback(null, [{ address: '127.0.0.1', family: 4 }]);
-          else (callback as (e: null, a: string, f: number) => void)(null, '127.0.0.1', 4);
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
-}
-
 describe('large files stream through the callback', () => {
   const big = payload(2 * MAX_CHUNK + 123_456, 14);
   let bigId: Uint8Array;
@@ -354,15 +324,15 @@ describe('large files stream through the callback', () => {
     const port = await pic.makeLive();
     try {
       const host = `${canister.canisterId.toText()}.localhost`;
-      const r = await fetchGateway(port, host, `/b/${hex(bigId)}`);
+      const r = await gatewayRequest(port, host, `/b/${hex(bigId)}`);
       expect(r.status).toBe(200);
       expect(r.headers['content-type']).toBe('video/mp4');
       expect(r.headers['etag']).toBe(`"${hex(sha256(big))}"`);
       expect(r.body.length).toBe(big.length);
       expect(sameBytes(r.body, big)).toBe(true);
 
-      const missing = await fetchGateway(port, host, `/b/${'ab'.repeat(32)}`);
-      const secret = await fetchGateway(port, host, `/b/${hex(privateId)}`);
+      const missing = await gatewayRequest(port, host, `/b/${'ab'.repeat(32)}`);
+      const secret = await gatewayRequest(port, host, `/b/${hex(privateId)}`);
       expect(missing.status).toBe(404);
       expect(secret.status).toBe(404);
       expect(secret.body).toEqual(missing.body);
