@@ -89,6 +89,11 @@ class Driver {
       method,
       payload: b64(arg),
     };
+    return this.#ingress(method, call);
+  }
+
+  /** Submits an ingress message through the REST routes and awaits its reply. */
+  #ingress(method: string, call: Record<string, unknown>): Uint8Array {
     const submitted = body(this.p.handle('rest', post('/update/submit_ingress_message', call))) as {
       Ok: unknown;
     };
@@ -112,17 +117,8 @@ class Driver {
       method,
       payload: b64(spec.arg ? IDL.encode([spec.arg], [arg]) : IDL.encode([], [])),
     };
-    const submitted = body(this.p.handle('rest', post('/update/submit_ingress_message', call))) as {
-      Ok: unknown;
-    };
-    const awaited = body(this.p.handle('rest', post('/update/await_ingress_message', submitted.Ok))) as {
-      Ok?: string;
-      Err?: unknown;
-    };
-    if (awaited.Ok === undefined) throw new Error(`${method}: ${JSON.stringify(awaited.Err)}`);
-    return spec.ret
-      ? IDL.decode([spec.ret], new Uint8Array(Buffer.from(awaited.Ok, 'base64')))[0]
-      : undefined;
+    const reply = this.#ingress(method, call);
+    return spec.ret ? IDL.decode([spec.ret], reply)[0] : undefined;
   }
 
   deploy(wasm: Uint8Array): Principal {
