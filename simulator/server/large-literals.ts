@@ -6,13 +6,42 @@
  * parsed, and the literal comes back as a string copied straight from its bytes (latin1, which
  * is ASCII here), so the value is the one JSON.parse gives for the whole text.
  *
+ * A literal that is standard base64 (nearly all of them: arguments, modules) is decoded at
+ * once, and its decoding is what proves it plain; its bytes stay with the parsed object for
+ * the codec to take (`takeDecodedBase64`) instead of decoding the string a second time.
+ *
  * Whatever this cannot do exactly it leaves to the caller (`undefined`): a body without large
  * plain literals, one whose remainder does not parse (so that the error names positions in the
  * real text), and a large literal used as an object key.
  */
 import { isAscii } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
+import { decodeStandardBase64 } from './base64.ts';
 import type { Json } from './codec.ts';
+
+/** A large plain literal: its content range in the body, its text, and its bytes when it is standard base64. */
+interface Literal {
+  start: number;
+  end: number;
+  text: string;
+  bytes?: Uint8Array;
+}
+
+/** Per parsed object, the base64 literals among its fields with their bytes (`takeDecodedBase64`). */
+const decoded = new WeakMap<object, Map<string, { text: string; bytes: Uint8Array }>>();
+
+/**
+ * The bytes of the standard base64 literal that `parseWithLargeLiterals` placed at
+ * `holder[key]`, decoded while parsing, or `undefined` (another value, or already taken).
+ * Handed out once, so that no two callers share the buffer.
+ */
+export function takeDecodedBase64(holder: object, key: string): Uint8Array | undefined {
+  const fields = decoded.get(holder);
+  const entry = fields?.get(key);
+  if (!entry || (holder as Record<string, unknown>)[key] !== entry.text) return undefined;
+  fields!.delete(key);
+  return entry.bytes;
+}
 
 /** String literals at least this long (bytes) are cut out. */
 export const LARGE_LITERAL = 64 * 1024;
@@ -40,9 +69,29 @@ function hasControl(buf: Buffer, start: number, end: number): boolean {
   return false;
 }
 
-/** The content ranges of the body's large plain literals: no escapes, printable ASCII. */
-function largeLiterals(buf: Buffer): [number, number][] {
-  const ranges: [number, number][] = [];
+/**
+ * The literal at `[start, end)` when JSON.parse would read its bytes as they are: standard
+ * base64 (whose alphabet has no escape, control or non-ASCII character), or else no
+ * backslash and printable ASCII.
+ */
+function plainLiteral(buf: Buffer, start: number, end: number): Literal | undefined {
+  // latin1 maps each byte to one character: a non-ASCII byte is a character base64 refuses.
+  const text = buf.toString('latin1', start, end);
+  const bytes = decodeStandardBase64(text);
+  if (bytes) return { start, end, text, bytes };
+  const backslash = buf.indexOf(0x5c, start);
+  if (
+    (backslash === -1 || backslash >= end) &&
+    isAscii(buf.subarray(start, end)) &&
+    !hasControl(buf, start, end)
+  )
+    return { start, end, text };
+  return undefined;
+}
+
+/** The body's large plain literals (see `plainLiteral`). */
+function largeLiterals(buf: Buffer): Literal[] {
+  const ranges: Literal[] = [];
   // Outside strings JSON has no `"`; a string ends at its first unescaped `"`.
   let open = buf.indexOf(0x22);
   while (open !== -1) {
@@ -51,13 +100,8 @@ function largeLiterals(buf: Buffer): [number, number][] {
     if (close === -1) break;
     const start = open + 1;
     if (close - start >= LARGE_LITERAL) {
-      const backslash = buf.indexOf(0x5c, start);
-      if (
-        (backslash === -1 || backslash >= close) &&
-        isAscii(buf.subarray(start, close)) &&
-        !hasControl(buf, start, close)
-      )
-        ranges.push([start, close]);
+      const literal = plainLiteral(buf, start, close);
+      if (literal) ranges.push(literal);
     }
     open = buf.indexOf(0x22, close + 1);
   }
@@ -78,7 +122,7 @@ export function parseWithLargeLiterals(bytes: Uint8Array): Json | undefined {
   const decoder = new TextDecoder('utf-8', { fatal: true });
   let text = '';
   let at = 0;
-  ranges.forEach(([start, end], k) => {
+  ranges.forEach(({ start, end }, k) => {
     text += decoder.decode(buf.subarray(at, start)) + JSON.stringify(prefix + k).slice(1, -1);
     at = end;
   });
@@ -89,14 +133,11 @@ export function parseWithLargeLiterals(bytes: Uint8Array): Json | undefined {
   } catch {
     return undefined;
   }
-  const literal = (s: string): string | undefined => {
-    if (!s.startsWith(prefix)) return undefined;
-    const range = ranges[Number(s.slice(prefix.length))];
-    return range && buf.toString('latin1', range[0], range[1]);
-  };
+  const literal = (s: string): Literal | undefined =>
+    s.startsWith(prefix) ? ranges[Number(s.slice(prefix.length))] : undefined;
   let keyed = false;
   const restore = (v: Json): Json => {
-    if (typeof v === 'string') return literal(v) ?? v;
+    if (typeof v === 'string') return literal(v)?.text ?? v;
     if (v === null || typeof v !== 'object') return v;
     if (Array.isArray(v)) {
       for (let i = 0; i < v.length; i++) v[i] = restore(v[i]!);
@@ -104,7 +145,14 @@ export function parseWithLargeLiterals(bytes: Uint8Array): Json | undefined {
     }
     for (const key of Object.keys(v)) {
       if (literal(key) !== undefined) keyed = true;
-      v[key] = restore(v[key]!);
+      const child = v[key]!;
+      const found = typeof child === 'string' ? literal(child) : undefined;
+      v[key] = found ? found.text : restore(child);
+      if (found?.bytes) {
+        let fields = decoded.get(v);
+        if (!fields) decoded.set(v, (fields = new Map()));
+        fields.set(key, { text: found.text, bytes: found.bytes });
+      }
     }
     return v;
   };
