@@ -70,11 +70,12 @@ export function parseJsonText(bytes: Uint8Array): Json {
   // A body with large base64 literals skips the text decoding and scanning of those (large-literals.ts).
   let fast: Json | undefined;
   try {
-    fast = parseWithLargeLiterals(bytes);
+    // A number beyond 2^53 sends the body the JSONParse way below.
+    fast = parseWithLargeLiterals(bytes, hasUnsafeNumber);
   } catch {
     throw new BadRequest('Failed to parse the request body as JSON: the body is not valid UTF-8');
   }
-  if (fast !== undefined && !hasUnsafeNumber(fast)) return fast;
+  if (fast !== undefined) return fast;
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
@@ -186,8 +187,8 @@ export function asBase64(v: Json, path: string): Uint8Array {
 
 /** The required field `key` as standard base64: bytes the body's parser already decoded (a large literal), or decoded here. */
 function base64Field(obj: JsonObject, key: string, path: string): Uint8Array {
-  const v = field(obj, key);
-  return takeDecodedBase64(obj, key) ?? asBase64(v, path);
+  // Taken before the field is read: reading it would make the text of the literal.
+  return takeDecodedBase64(obj, key) ?? asBase64(field(obj, key), path);
 }
 
 export function toBase64(bytes: Uint8Array): string {

@@ -7,8 +7,9 @@
  * is ASCII here), so the value is the one JSON.parse gives for the whole text.
  *
  * A literal that is standard base64 (nearly all of them: arguments, modules) is decoded at
- * once, and its decoding is what proves it plain; its bytes stay with the parsed object for
- * the codec to take (`takeDecodedBase64`) instead of decoding the string a second time.
+ * once, straight from the bytes, and its decoding is what proves it plain; its bytes stay with
+ * the parsed object for the codec to take (`takeDecodedBase64`), and as an object's field its
+ * text is made only if something reads it (an accessor that then becomes the plain value).
  *
  * Whatever this cannot do exactly it leaves to the caller (`undefined`): a body without large
  * plain literals, one whose remainder does not parse (so that the error names positions in the
@@ -16,19 +17,18 @@
  */
 import { isAscii } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
-import { decodeStandardBase64 } from './base64.ts';
+import { decodeStandardBase64Range } from './base64.ts';
 import type { Json } from './codec.ts';
 
-/** A large plain literal: its content range in the body, its text, and its bytes when it is standard base64. */
+/** A large plain literal: its content range in the body, and its bytes when it is standard base64. */
 interface Literal {
   start: number;
   end: number;
-  text: string;
   bytes?: Uint8Array;
 }
 
-/** Per parsed object, the base64 literals among its fields with their bytes (`takeDecodedBase64`). */
-const decoded = new WeakMap<object, Map<string, { text: string; bytes: Uint8Array }>>();
+/** Per parsed object, its base64 fields: their bytes, and the accessor that makes their text. */
+const decoded = new WeakMap<object, Map<string, { bytes: Uint8Array; get: () => string }>>();
 
 /**
  * The bytes of the standard base64 literal that `parseWithLargeLiterals` placed at
@@ -38,9 +38,33 @@ const decoded = new WeakMap<object, Map<string, { text: string; bytes: Uint8Arra
 export function takeDecodedBase64(holder: object, key: string): Uint8Array | undefined {
   const fields = decoded.get(holder);
   const entry = fields?.get(key);
-  if (!entry || (holder as Record<string, unknown>)[key] !== entry.text) return undefined;
+  if (!entry || Object.getOwnPropertyDescriptor(holder, key)?.get !== entry.get) return undefined;
   fields!.delete(key);
   return entry.bytes;
+}
+
+/**
+ * Makes `holder[key]` the literal's text on first read (then a plain data property, as
+ * JSON.parse makes it), or whatever is assigned first; records the literal's bytes.
+ */
+function lazyField(
+  holder: { [key: string]: Json },
+  key: string,
+  bytes: Uint8Array,
+  text: () => string,
+): void {
+  const settle = (value: Json): void => {
+    Object.defineProperty(holder, key, { value, writable: true, enumerable: true, configurable: true });
+  };
+  const get = (): string => {
+    const value = text();
+    settle(value);
+    return value;
+  };
+  Object.defineProperty(holder, key, { get, set: settle, enumerable: true, configurable: true });
+  let fields = decoded.get(holder);
+  if (!fields) decoded.set(holder, (fields = new Map()));
+  fields.set(key, { bytes, get });
 }
 
 /** String literals at least this long (bytes) are cut out. */
@@ -75,17 +99,16 @@ function hasControl(buf: Buffer, start: number, end: number): boolean {
  * backslash and printable ASCII.
  */
 function plainLiteral(buf: Buffer, start: number, end: number): Literal | undefined {
-  // latin1 maps each byte to one character: a non-ASCII byte is a character base64 refuses.
-  const text = buf.toString('latin1', start, end);
-  const bytes = decodeStandardBase64(text);
-  if (bytes) return { start, end, text, bytes };
+  // Read as latin1, one character per byte: a non-ASCII byte is a character base64 refuses.
+  const bytes = decodeStandardBase64Range(buf, start, end);
+  if (bytes) return { start, end, bytes };
   const backslash = buf.indexOf(0x5c, start);
   if (
     (backslash === -1 || backslash >= end) &&
     isAscii(buf.subarray(start, end)) &&
     !hasControl(buf, start, end)
   )
-    return { start, end, text };
+    return { start, end };
   return undefined;
 }
 
@@ -112,7 +135,10 @@ function largeLiterals(buf: Buffer): Literal[] {
  * The body parsed as JSON.parse would parse its UTF-8 text, or `undefined` when the caller
  * should parse it the ordinary way. Throws `TypeError` for a body that is not valid UTF-8.
  */
-export function parseWithLargeLiterals(bytes: Uint8Array): Json | undefined {
+export function parseWithLargeLiterals(
+  bytes: Uint8Array,
+  refuse?: (value: Json) => boolean,
+): Json | undefined {
   if (bytes.byteLength < LARGE_LITERAL) return undefined;
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const ranges = largeLiterals(buf);
@@ -133,11 +159,17 @@ export function parseWithLargeLiterals(bytes: Uint8Array): Json | undefined {
   } catch {
     return undefined;
   }
+  // Before the literals come back (strings either way), so that no lazy text is read.
+  if (refuse?.(value)) return undefined;
   const literal = (s: string): Literal | undefined =>
     s.startsWith(prefix) ? ranges[Number(s.slice(prefix.length))] : undefined;
+  const textOf = (l: Literal): string => buf.toString('latin1', l.start, l.end);
   let keyed = false;
   const restore = (v: Json): Json => {
-    if (typeof v === 'string') return literal(v)?.text ?? v;
+    if (typeof v === 'string') {
+      const found = literal(v);
+      return found ? textOf(found) : v;
+    }
     if (v === null || typeof v !== 'object') return v;
     if (Array.isArray(v)) {
       for (let i = 0; i < v.length; i++) v[i] = restore(v[i]!);
@@ -147,12 +179,8 @@ export function parseWithLargeLiterals(bytes: Uint8Array): Json | undefined {
       if (literal(key) !== undefined) keyed = true;
       const child = v[key]!;
       const found = typeof child === 'string' ? literal(child) : undefined;
-      v[key] = found ? found.text : restore(child);
-      if (found?.bytes) {
-        let fields = decoded.get(v);
-        if (!fields) decoded.set(v, (fields = new Map()));
-        fields.set(key, { text: found.text, bytes: found.bytes });
-      }
+      if (found?.bytes) lazyField(v, key, found.bytes, () => textOf(found));
+      else v[key] = restore(child);
     }
     return v;
   };
