@@ -28,6 +28,15 @@ const unsigned = (x: number | bigint): number =>
 /** Pages per storage chunk (64 KiB); the first chunk is kept between messages. */
 const CHUNK_PAGES = 16;
 
+/**
+ * Chunks a commit or rollback released, for the next message's journal (of any canister in
+ * this thread) to fill again: a message that overwrites megabytes of heap (an upload copying
+ * its argument) then allocates no new buffers, whose external memory would otherwise bring
+ * V8's next full garbage collection closer. At most 4 MiB is kept.
+ */
+const spareChunks: Uint8Array[] = [];
+const MAX_SPARE_CHUNKS = 64;
+
 export class HeapJournal {
   /** The byte map of the current instance (`wasm/dirty-pages.ts`). */
   #bytemap: Uint8Array = new Uint8Array(0);
@@ -107,7 +116,8 @@ export class HeapJournal {
     const slot = this.#order.length;
     this.#order.push(page);
     const chunk = Math.floor(slot / CHUNK_PAGES);
-    while (this.#chunks.length <= chunk) this.#chunks.push(new Uint8Array(CHUNK_PAGES * HEAP_PAGE_SIZE));
+    while (this.#chunks.length <= chunk)
+      this.#chunks.push(spareChunks.pop() ?? new Uint8Array(CHUNK_PAGES * HEAP_PAGE_SIZE));
     const from = page * HEAP_PAGE_SIZE;
     (this.#chunks[chunk] as Uint8Array).set(
       heap.subarray(from, from + HEAP_PAGE_SIZE),
@@ -181,7 +191,10 @@ export class HeapJournal {
     this.#marked.length = 0;
     for (const p of this.#order) this.#saved[p] = 0;
     this.#order.length = 0;
-    // A large journal goes back to the system at once; a small one is reused.
+    // The first chunk stays with this journal, the others go to the spares up to their bound
+    // (a slot is always written before it is read, so a chunk needs no clearing).
+    for (let i = this.#chunks.length - 1; i >= 1 && spareChunks.length < MAX_SPARE_CHUNKS; i--)
+      spareChunks.push(this.#chunks[i]!);
     if (this.#chunks.length > 1) this.#chunks.length = 1;
   }
 }

@@ -162,26 +162,39 @@ export class SystemApi {
   }
 
   #read(src: Num, size: Num, what: string): Uint8Array {
+    return this.#view(src, size, what).slice();
+  }
+
+  /**
+   * The heap bytes a call reads, without copying them: only for a consumer that copies them
+   * at once and runs no Wasm meanwhile (the heap may move when it grows).
+   */
+  #view(src: Num, size: Num, what: string): Uint8Array {
     const mem = this.#heap();
     const s = num(src);
     const n = num(size);
     if (s < 0 || n < 0 || s + n > mem.length) {
       throw contractViolation(`${what}: src=${s} + length=${n} exceeds the slice size=${mem.length}`, true);
     }
-    return mem.slice(s, s + n);
+    return mem.subarray(s, s + n);
   }
 
   #write(dst: Num, data: Uint8Array, what: string): void {
+    this.#writable(dst, data.length, what).set(data);
+  }
+
+  /** The heap bytes a call is about to write, checked and journaled: the caller fills them at once. */
+  #writable(dst: Num, length: number, what: string): Uint8Array {
     const mem = this.#heap();
     const d = num(dst);
-    if (d < 0 || d + data.length > mem.length) {
+    if (d < 0 || d + length > mem.length) {
       throw contractViolation(
-        `${what}: dst=${d} + length=${data.length} exceeds the slice size=${mem.length}`,
+        `${what}: dst=${d} + length=${length} exceeds the slice size=${mem.length}`,
         true,
       );
     }
-    this.#memory.willWrite(d, data.length);
-    mem.set(data, d);
+    this.#memory.willWrite(d, length);
+    return mem.subarray(d, d + length);
   }
 
   /** The `*_copy(dst, offset, size)` pattern: copy `size` bytes of `data` from `offset`. */
@@ -311,12 +324,12 @@ export class SystemApi {
     const stableRead = (dst: Num, offset: bigint, size: Num): void => {
       const n = num(size);
       this.#stableCheck(offset, BigInt(n));
-      const buf = new Uint8Array(n);
-      stable.read(Number(offset), buf);
-      this.#write(dst, buf, 'ic0.stable64_read');
+      // Straight from the pages into the heap, without a buffer between.
+      stable.read(Number(offset), this.#writable(dst, n, 'ic0.stable64_read'));
     };
     const stableWrite = (offset: bigint, src: Num, size: Num): void => {
-      const data = this.#read(src, size, 'ic0.stable64_write');
+      // Straight from the heap into the pages: stable.write copies, and the heap is not written meanwhile.
+      const data = this.#view(src, size, 'ic0.stable64_write');
       this.#stableCheck(offset, BigInt(data.length));
       stable.write(Number(offset), data);
     };

@@ -16,7 +16,8 @@
 import { Principal } from '@icp-sdk/core/principal';
 import { JSONParse, JSONStringify } from 'json-with-bigint';
 import { compareBytes } from '../bytes.ts';
-import { parseWithLargeLiterals } from './large-literals.ts';
+import { decodeStandardBase64 } from './base64.ts';
+import { parseWithLargeLiterals, takeDecodedBase64 } from './large-literals.ts';
 import type { CallResult, Reject } from '../result.ts';
 import type {
   CanisterCall,
@@ -69,11 +70,12 @@ export function parseJsonText(bytes: Uint8Array): Json {
   // A body with large base64 literals skips the text decoding and scanning of those (large-literals.ts).
   let fast: Json | undefined;
   try {
-    fast = parseWithLargeLiterals(bytes);
+    // A number beyond 2^53 sends the body the JSONParse way below.
+    fast = parseWithLargeLiterals(bytes, hasUnsafeNumber);
   } catch {
     throw new BadRequest('Failed to parse the request body as JSON: the body is not valid UTF-8');
   }
-  if (fast !== undefined && !hasUnsafeNumber(fast)) return fast;
+  if (fast !== undefined) return fast;
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
@@ -176,36 +178,17 @@ export function asUint(v: Json, path: string, width: 'u16' | 'u64' | 'u128' | 'u
   return n;
 }
 
-/**
- * Standard padded base64: base64 characters (`A–Z a–z 0–9 + /`), then at most two `=`, the
- * length a multiple of 4 (the regular expression `^[A-Za-z0-9+/]*={0,2}$` with that length,
- * which `codec.test.ts` checks this against). Decoded with Node's native decoder and checked
- * without a per-character pass in JavaScript or a regular expression (24 ms for a 1.9 MB
- * argument): Node's decoder skips every character outside its alphabet, so the body decodes
- * to exactly ⌊3·length/4⌋ bytes only when all of its characters are in the alphabet; its
- * alphabet adds base64url's `-` and `_`, which are refused by search.
- */
-function decodeStandardBase64(s: string): Uint8Array | undefined {
-  if (s.length % 4 !== 0) return undefined;
-  const firstPad = s.indexOf('=');
-  const body = firstPad === -1 ? s.length : firstPad;
-  // At most two `=`, and nothing after them.
-  if (s.length - body > 2) return undefined;
-  for (let i = body; i < s.length; i++) if (s.charCodeAt(i) !== 0x3d) return undefined;
-  if (s.indexOf('-') !== -1 || s.indexOf('_') !== -1) return undefined;
-  const bytes = Buffer.from(body === s.length ? s : s.slice(0, body), 'base64');
-  if (bytes.length !== Math.floor((body * 3) / 4)) return undefined;
-  // A Buffer this small may share Node's pool: copy it out; a large one owns its memory.
-  return bytes.byteLength === bytes.buffer.byteLength
-    ? new Uint8Array(bytes.buffer, 0, bytes.byteLength)
-    : new Uint8Array(bytes);
-}
-
 /** Standard base64 with padding, as the `base64` crate's `decode` accepts. */
 export function asBase64(v: Json, path: string): Uint8Array {
   const bytes = decodeStandardBase64(asString(v, path));
   if (bytes === undefined) throw fieldError(path, 'invalid base64 (expected standard base64 with padding)');
   return bytes;
+}
+
+/** The required field `key` as standard base64: bytes the body's parser already decoded (a large literal), or decoded here. */
+function base64Field(obj: JsonObject, key: string, path: string): Uint8Array {
+  // Taken before the field is read: reading it would make the text of the literal.
+  return takeDecodedBase64(obj, key) ?? asBase64(field(obj, key), path);
 }
 
 export function toBase64(bytes: Uint8Array): string {
@@ -285,7 +268,7 @@ export function decodeCanisterCall(body: Json): CanisterCall {
     sender: asPrincipal(field(o, 'sender'), 'sender', 'Bad sender principal'),
     canisterId: asPrincipal(field(o, 'canister_id'), 'canister_id', 'Bad canister id'),
     method: asString(field(o, 'method'), 'method'),
-    arg: asBase64(field(o, 'payload'), 'payload'),
+    arg: base64Field(o, 'payload', 'payload'),
     effectivePrincipal: decodeEffectivePrincipal(field(o, 'effective_principal'), 'effective_principal'),
   };
 }

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { JSONParse } from 'json-with-bigint';
 import { describe, expect, it } from 'vitest';
-import { parseJsonText } from './codec.ts';
-import { LARGE_LITERAL, parseWithLargeLiterals } from './large-literals.ts';
+import { decodeCanisterCall, parseJsonText } from './codec.ts';
+import { LARGE_LITERAL, parseWithLargeLiterals, takeDecodedBase64 } from './large-literals.ts';
 
 /** What parseJsonText answered before the fast path: the whole text decoded, then JSONParse. */
 function reference(bytes: Uint8Array): { value: unknown } | { error: string } {
@@ -42,6 +42,10 @@ const LITERALS: Record<string, string> = {
   'raw tab': `"${base64}\t"`,
   'invalid escape': `"${base64}\\x"`,
   'marker-like text': `"\\u0000icsim-literal-${base64}"`,
+  // Near-misses of standard base64, which are still plain text to JSON.
+  base64url: `"${base64.replace(/\+/g, '-').replace(/\//g, '_')}-_"`,
+  'padding inside': `"${base64.slice(0, 400)}==${base64.slice(400)}"`,
+  'space inside': `"${base64.slice(0, 400)} ${base64.slice(400)}"`,
 };
 
 describe('large string literals in request bodies', () => {
@@ -89,6 +93,30 @@ describe('large string literals in request bodies', () => {
     // Without the text of the argument going through JSON.parse.
     expect(parseWithLargeLiterals(utf8(text))).toEqual(value);
     expect(value.payload.length).toBe(payload.length);
+  });
+
+  it('hands the bytes of a base64 literal, decoded while parsing, to the codec once', () => {
+    const arg = new Uint8Array(300_000).map((_, i) => (i * 7919) % 251);
+    const text = JSON.stringify({
+      sender: 'BA==',
+      canister_id: 'gAAAAAAQAAEBAQ==',
+      method: 'store',
+      payload: Buffer.from(arg).toString('base64'),
+      effective_principal: 'None',
+    });
+    const value = parseJsonText(utf8(text)) as { payload: string };
+    const call = decodeCanisterCall(value);
+    expect(Buffer.compare(call.arg, arg)).toBe(0);
+    // Taken: a second reader decodes the string itself and gets its own buffer.
+    expect(takeDecodedBase64(value, 'payload')).toBeUndefined();
+    const again = decodeCanisterCall(value);
+    expect(Buffer.compare(again.arg, arg)).toBe(0);
+    expect(again.arg.buffer).not.toBe(call.arg.buffer);
+    // A field changed after parsing is decoded from its new value.
+    const changed = parseJsonText(utf8(text)) as { payload: string };
+    changed.payload = 'AAEC';
+    expect(takeDecodedBase64(changed, 'payload')).toBeUndefined();
+    expect([...decodeCanisterCall(changed).arg]).toEqual([0, 1, 2]);
   });
 
   it('refuses a body that is not UTF-8 outside its large literal', () => {

@@ -6,13 +6,66 @@
  * parsed, and the literal comes back as a string copied straight from its bytes (latin1, which
  * is ASCII here), so the value is the one JSON.parse gives for the whole text.
  *
+ * A literal that is standard base64 (nearly all of them: arguments, modules) is decoded at
+ * once, straight from the bytes, and its decoding is what proves it plain; its bytes stay with
+ * the parsed object for the codec to take (`takeDecodedBase64`), and as an object's field its
+ * text is made only if something reads it (an accessor that then becomes the plain value).
+ *
  * Whatever this cannot do exactly it leaves to the caller (`undefined`): a body without large
  * plain literals, one whose remainder does not parse (so that the error names positions in the
  * real text), and a large literal used as an object key.
  */
 import { isAscii } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
+import { decodeStandardBase64Range } from './base64.ts';
 import type { Json } from './codec.ts';
+
+/** A large plain literal: its content range in the body, and its bytes when it is standard base64. */
+interface Literal {
+  start: number;
+  end: number;
+  bytes?: Uint8Array;
+}
+
+/** Per parsed object, its base64 fields: their bytes, and the accessor that makes their text. */
+const decoded = new WeakMap<object, Map<string, { bytes: Uint8Array; get: () => string }>>();
+
+/**
+ * The bytes of the standard base64 literal that `parseWithLargeLiterals` placed at
+ * `holder[key]`, decoded while parsing, or `undefined` (another value, or already taken).
+ * Handed out once, so that no two callers share the buffer.
+ */
+export function takeDecodedBase64(holder: object, key: string): Uint8Array | undefined {
+  const fields = decoded.get(holder);
+  const entry = fields?.get(key);
+  if (!entry || Object.getOwnPropertyDescriptor(holder, key)?.get !== entry.get) return undefined;
+  fields!.delete(key);
+  return entry.bytes;
+}
+
+/**
+ * Makes `holder[key]` the literal's text on first read (then a plain data property, as
+ * JSON.parse makes it), or whatever is assigned first; records the literal's bytes.
+ */
+function lazyField(
+  holder: { [key: string]: Json },
+  key: string,
+  bytes: Uint8Array,
+  text: () => string,
+): void {
+  const settle = (value: Json): void => {
+    Object.defineProperty(holder, key, { value, writable: true, enumerable: true, configurable: true });
+  };
+  const get = (): string => {
+    const value = text();
+    settle(value);
+    return value;
+  };
+  Object.defineProperty(holder, key, { get, set: settle, enumerable: true, configurable: true });
+  let fields = decoded.get(holder);
+  if (!fields) decoded.set(holder, (fields = new Map()));
+  fields.set(key, { bytes, get });
+}
 
 /** String literals at least this long (bytes) are cut out. */
 export const LARGE_LITERAL = 64 * 1024;
@@ -40,9 +93,28 @@ function hasControl(buf: Buffer, start: number, end: number): boolean {
   return false;
 }
 
-/** The content ranges of the body's large plain literals: no escapes, printable ASCII. */
-function largeLiterals(buf: Buffer): [number, number][] {
-  const ranges: [number, number][] = [];
+/**
+ * The literal at `[start, end)` when JSON.parse would read its bytes as they are: standard
+ * base64 (whose alphabet has no escape, control or non-ASCII character), or else no
+ * backslash and printable ASCII.
+ */
+function plainLiteral(buf: Buffer, start: number, end: number): Literal | undefined {
+  // Read as latin1, one character per byte: a non-ASCII byte is a character base64 refuses.
+  const bytes = decodeStandardBase64Range(buf, start, end);
+  if (bytes) return { start, end, bytes };
+  const backslash = buf.indexOf(0x5c, start);
+  if (
+    (backslash === -1 || backslash >= end) &&
+    isAscii(buf.subarray(start, end)) &&
+    !hasControl(buf, start, end)
+  )
+    return { start, end };
+  return undefined;
+}
+
+/** The body's large plain literals (see `plainLiteral`). */
+function largeLiterals(buf: Buffer): Literal[] {
+  const ranges: Literal[] = [];
   // Outside strings JSON has no `"`; a string ends at its first unescaped `"`.
   let open = buf.indexOf(0x22);
   while (open !== -1) {
@@ -51,13 +123,8 @@ function largeLiterals(buf: Buffer): [number, number][] {
     if (close === -1) break;
     const start = open + 1;
     if (close - start >= LARGE_LITERAL) {
-      const backslash = buf.indexOf(0x5c, start);
-      if (
-        (backslash === -1 || backslash >= close) &&
-        isAscii(buf.subarray(start, close)) &&
-        !hasControl(buf, start, close)
-      )
-        ranges.push([start, close]);
+      const literal = plainLiteral(buf, start, close);
+      if (literal) ranges.push(literal);
     }
     open = buf.indexOf(0x22, close + 1);
   }
@@ -68,7 +135,10 @@ function largeLiterals(buf: Buffer): [number, number][] {
  * The body parsed as JSON.parse would parse its UTF-8 text, or `undefined` when the caller
  * should parse it the ordinary way. Throws `TypeError` for a body that is not valid UTF-8.
  */
-export function parseWithLargeLiterals(bytes: Uint8Array): Json | undefined {
+export function parseWithLargeLiterals(
+  bytes: Uint8Array,
+  refuse?: (value: Json) => boolean,
+): Json | undefined {
   if (bytes.byteLength < LARGE_LITERAL) return undefined;
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const ranges = largeLiterals(buf);
@@ -78,7 +148,7 @@ export function parseWithLargeLiterals(bytes: Uint8Array): Json | undefined {
   const decoder = new TextDecoder('utf-8', { fatal: true });
   let text = '';
   let at = 0;
-  ranges.forEach(([start, end], k) => {
+  ranges.forEach(({ start, end }, k) => {
     text += decoder.decode(buf.subarray(at, start)) + JSON.stringify(prefix + k).slice(1, -1);
     at = end;
   });
@@ -89,14 +159,17 @@ export function parseWithLargeLiterals(bytes: Uint8Array): Json | undefined {
   } catch {
     return undefined;
   }
-  const literal = (s: string): string | undefined => {
-    if (!s.startsWith(prefix)) return undefined;
-    const range = ranges[Number(s.slice(prefix.length))];
-    return range && buf.toString('latin1', range[0], range[1]);
-  };
+  // Before the literals come back (strings either way), so that no lazy text is read.
+  if (refuse?.(value)) return undefined;
+  const literal = (s: string): Literal | undefined =>
+    s.startsWith(prefix) ? ranges[Number(s.slice(prefix.length))] : undefined;
+  const textOf = (l: Literal): string => buf.toString('latin1', l.start, l.end);
   let keyed = false;
   const restore = (v: Json): Json => {
-    if (typeof v === 'string') return literal(v) ?? v;
+    if (typeof v === 'string') {
+      const found = literal(v);
+      return found ? textOf(found) : v;
+    }
     if (v === null || typeof v !== 'object') return v;
     if (Array.isArray(v)) {
       for (let i = 0; i < v.length; i++) v[i] = restore(v[i]!);
@@ -104,7 +177,10 @@ export function parseWithLargeLiterals(bytes: Uint8Array): Json | undefined {
     }
     for (const key of Object.keys(v)) {
       if (literal(key) !== undefined) keyed = true;
-      v[key] = restore(v[key]!);
+      const child = v[key]!;
+      const found = typeof child === 'string' ? literal(child) : undefined;
+      if (found?.bytes) lazyField(v, key, found.bytes, () => textOf(found));
+      else v[key] = restore(child);
     }
     return v;
   };

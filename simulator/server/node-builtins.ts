@@ -8,4 +8,5 @@
  */
 export const { createServer, request } = process.getBuiltinModule('node:http');
 export const { Worker } = process.getBuiltinModule('node:worker_threads');
+export const { setFlagsFromString } = process.getBuiltinModule('node:v8');
 export type Worker = import('node:worker_threads').Worker;
