@@ -38,6 +38,7 @@ import {
   seq,
   setCertifiedData,
 } from '../support/uc.ts';
+import { der } from '../support/der.ts';
 
 let pic: PocketIc;
 let host: string;
@@ -58,15 +59,6 @@ afterAll(async () => {
 const cbor = (value: unknown): Uint8Array<ArrayBuffer> =>
   new Uint8Array(encodeWithSelfDescribedTag(value as Parameters<typeof encodeWithSelfDescribedTag>[0]));
 
-/** DER length octets. */
-function derLength(n: number): number[] {
-  if (n < 0x80) return [n];
-  const out: number[] = [];
-  for (let m = n; m > 0; m >>= 8) out.unshift(m & 0xff);
-  return [0x80 | out.length, ...out];
-}
-const der = (tag: number, content: Uint8Array) =>
-  Uint8Array.from([tag, ...derLength(content.length), ...content]);
 /** OID 1.3.6.1.4.1.56387.1.2, the canister signature algorithm. */
 const CANISTER_SIG_OID = Uint8Array.from([
   0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01, 0x83, 0xb8, 0x43, 0x01, 0x02,

@@ -13,18 +13,11 @@ import { SignIdentity, type DerEncodedPublicKey, type PublicKey, type Signature 
 import { p256 } from '@noble/curves/nist.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { generateKeyPairSync, sign as nodeSign, type KeyObject } from 'node:crypto';
+import { der } from './der.ts';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const concat = (...parts: Uint8Array[]) => new Uint8Array(parts.flatMap((p) => [...p]));
 
-function derLength(n: number): number[] {
-  if (n < 0x80) return [n];
-  const out: number[] = [];
-  for (let m = n; m > 0; m >>= 8) out.unshift(m & 0xff);
-  return [0x80 | out.length, ...out];
-}
-const der = (tag: number, content: Uint8Array) =>
-  Uint8Array.from([tag, ...derLength(content.length), ...content]);
 /** OID 1.3.6.1.4.1.56387.1.1: a COSE-encoded WebAuthn key. */
 const COSE_OID = Uint8Array.from([0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01, 0x83, 0xb8, 0x43, 0x01, 0x01]);
 

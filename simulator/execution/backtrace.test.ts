@@ -15,7 +15,7 @@ import {
   GO_TRAP_INDEX,
 } from '../../fixtures/wat/backtrace.ts';
 import { EXECUTION_ERRORS_DOCS } from '../errors.ts';
-import { ANONYMOUS, Harness, MANAGEMENT, rejectOf, replyOf } from '../testing/harness.ts';
+import { ANONYMOUS, emptySettings, Harness, MANAGEMENT, rejectOf, replyOf } from '../testing/harness.ts';
 
 const TRAP_HELP =
   'Consider gracefully handling failures from this canister or altering the canister to handle exceptions.';
@@ -66,7 +66,7 @@ describe('canister backtraces', async () => {
     expect(lastLog(h, id)).toContain(BACKTRACE);
     h.management('update_settings', {
       canister_id: id,
-      settings: { ...settingsWith('log_visibility', { public: null }) },
+      settings: { ...emptySettings(), log_visibility: [{ public: null }] },
       sender_canister_version: [],
     });
     expect(rejectOf(h.update(id, 'go', new Uint8Array(), STRANGER)).message).toContain(BACKTRACE);
@@ -144,19 +144,4 @@ function lastLog(h: Harness, id: Principal): string {
     replyOf(h.query(MANAGEMENT, 'fetch_canister_logs', new Uint8Array(arg))),
   ) as unknown as [{ canister_log_records: { content: Uint8Array }[] }];
   return new TextDecoder().decode(logs.canister_log_records.at(-1)?.content);
-}
-
-function settingsWith(name: string, value: unknown): Record<string, unknown> {
-  return {
-    controllers: [],
-    compute_allocation: [],
-    memory_allocation: [],
-    freezing_threshold: [],
-    reserved_cycles_limit: [],
-    log_visibility: [],
-    wasm_memory_limit: [],
-    wasm_memory_threshold: [],
-    environment_variables: [],
-    [name]: [value],
-  };
 }
