@@ -8,15 +8,13 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { IDL } from '@icp-sdk/core/candid';
 import { Principal } from '@icp-sdk/core/principal';
 import { watToWasm } from '../../fixtures/wat.ts';
 import { payload } from '../../fixtures/payload.ts';
-import { methods } from '../../simulator/management/idl.ts';
 import { PersistedEndpoint } from '../../simulator/persist/journal.ts';
 import { writeNewLog } from '../../simulator/persist/records.ts';
-import type { WireRequest, WireResponse } from '../../simulator/server/http.ts';
 import { InstanceEndpoint } from '../../simulator/server/instance-endpoint.ts';
+import { RestDriver } from '../../simulator/testing/rest-driver.ts';
 import { median, type Results } from '../measure.ts';
 import { BENCH_CANISTER } from '../wat.ts';
 
@@ -24,79 +22,12 @@ const RUNS = 300;
 const REPLAYED = 1000;
 const IDLE_ROUNDS = 10_000;
 
-type Handler = (request: WireRequest) => WireResponse;
-
-const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64');
-const post = (path: string, json: unknown): WireRequest => ({
-  method: 'POST',
-  path,
-  headers: { 'content-type': 'application/json' },
-  body: Buffer.from(JSON.stringify(json)),
-});
-
-/** An ingress message submitted and awaited through the REST routes; the reply's bytes. */
-function update(handle: Handler, canister: Principal, method: string, arg: Uint8Array): Uint8Array {
-  const call = {
-    sender: b64(Principal.anonymous().toUint8Array()),
-    canister_id: b64(canister.toUint8Array()),
-    effective_principal:
-      canister.toText() === 'aaaaa-aa' ? 'None' : { CanisterId: b64(canister.toUint8Array()) },
-    method,
-    payload: b64(arg),
-  };
-  const submitted = JSON.parse(
-    Buffer.from(handle(post('/update/submit_ingress_message', call)).body).toString(),
-  ) as {
-    Ok: unknown;
-  };
-  const awaited = JSON.parse(
-    Buffer.from(handle(post('/update/await_ingress_message', submitted.Ok)).body).toString(),
-  ) as { Ok?: string; Err?: unknown };
-  if (awaited.Ok === undefined) throw new Error(`${method}: ${JSON.stringify(awaited.Err)}`);
-  return new Uint8Array(Buffer.from(awaited.Ok, 'base64'));
-}
-
-function deploy(handle: Handler, wasm: Uint8Array): Principal {
-  const management = Principal.managementCanister();
-  const created = update(
-    handle,
-    management,
-    'provisional_create_canister_with_cycles',
-    IDL.encode(
-      [methods.provisional_create_canister_with_cycles.arg!],
-      [{ amount: [], settings: [], specified_id: [], sender_canister_version: [] }],
-    ),
-  );
-  const [{ canister_id }] = IDL.decode(
-    [methods.provisional_create_canister_with_cycles.ret!],
-    created,
-  ) as unknown as [{ canister_id: Principal }];
-  update(
-    handle,
-    management,
-    'install_code',
-    IDL.encode(
-      [methods.install_code.arg!],
-      [
-        {
-          mode: { install: null },
-          canister_id,
-          wasm_module: wasm,
-          arg: new Uint8Array(),
-          sender_canister_version: [],
-        },
-      ],
-    ),
-  );
-  return canister_id;
-}
-
-function timeUpdates(handle: Handler, canister: Principal, method: string, arg: Uint8Array): number {
-  for (let i = 0; i < 20; i++) update(handle, canister, method, arg);
+function timeUpdates(rest: RestDriver, canister: Principal, method: string, arg: Uint8Array): number {
+  for (let i = 0; i < 20; i++) rest.update(canister, method, arg);
   const ms: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     const t = performance.now();
-    update(handle, canister, method, arg);
+    rest.update(canister, method, arg);
     ms.push(performance.now() - t);
   }
   return median(ms);
@@ -107,13 +38,13 @@ export async function persistSuite(results: Results): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'icsim-bench-persist-'));
   try {
     const memory = InstanceEndpoint.create({ subnets: [{ kind: 'Application' }] }, {});
-    const inMemory: Handler = (r) => memory.handle('rest', r);
+    const inMemory = new RestDriver((r) => memory.handle('rest', r));
     const log = join(dir, 'instance.log');
     writeNewLog(log, { kind: 'create', config: { subnets: [{ kind: 'Application' }] } });
     const persisted = PersistedEndpoint.open(log);
-    const onDisk: Handler = (r) => persisted.handle('rest', r);
-    const a = deploy(inMemory, wasm);
-    const b = deploy(onDisk, wasm);
+    const onDisk = new RestDriver((r) => persisted.handle('rest', r));
+    const a = inMemory.deploy(wasm);
+    const b = onDisk.deploy(wasm);
 
     const empty = new Uint8Array();
     const chunk = payload(64 * 1024, 3);
@@ -145,7 +76,7 @@ export async function persistSuite(results: Results): Promise<void> {
 
     // A restart: the log now holds the deploy and every update above; bring it to REPLAYED updates.
     const logged = 2 * 20 + 2 * RUNS;
-    for (let i = logged; i < REPLAYED; i++) update(onDisk, b, 'noop', empty);
+    for (let i = logged; i < REPLAYED; i++) onDisk.update(b, 'noop', empty);
     persisted.delete();
     const t = performance.now();
     const reopened = PersistedEndpoint.open(log);
@@ -160,8 +91,8 @@ export async function persistSuite(results: Results): Promise<void> {
     const live = join(dir, 'live.log');
     writeNewLog(live, { kind: 'create', config: { subnets: [{ kind: 'Application' }] } });
     const idle = PersistedEndpoint.open(live);
-    const liveHandle: Handler = (r) => idle.handle('rest', r);
-    for (let i = 0; i < 3; i++) deploy(liveHandle, wasm);
+    const liveRest = new RestDriver((r) => idle.handle('rest', r));
+    for (let i = 0; i < 3; i++) liveRest.deploy(wasm);
     for (let i = 0; i < IDLE_ROUNDS; i++) idle.endpoint.instance.progressStep();
     await new Promise((resolve) => setImmediate(resolve)); // the last round's record is written after it
     idle.delete();

@@ -8,17 +8,15 @@
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { IDL } from '@icp-sdk/core/candid';
 import { Principal } from '@icp-sdk/core/principal';
 import { afterAll, describe, expect, it } from 'vitest';
 import { COUNTER_WAT, fingerprint } from '../../fuzz/instance-state.ts';
 import { watToWasm } from '../../fixtures/wat.ts';
-import { methods } from '../management/idl.ts';
-import type { WireRequest, WireResponse } from '../server/http.ts';
 import { PersistedEndpoint } from './journal.ts';
 import { LOG_MAGIC, encodeRecord, parseLog, readLog, StateError } from './log.ts';
 import { writeNewLog } from './records.ts';
 import { ServerStateDir } from './state-dir.ts';
+import { b64, body, post, RestDriver } from '../testing/rest-driver.ts';
 
 /** `rand` calls `raw_rand` and keeps the 32 bytes in its heap; `get` replies them. */
 const RAND_WAT = `(module
@@ -56,98 +54,13 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64');
-
-function post(path: string, json: unknown): WireRequest {
-  return {
-    method: 'POST',
-    path,
-    headers: { 'content-type': 'application/json' },
-    body: Buffer.from(JSON.stringify(json)),
-  };
-}
-
-function body(response: WireResponse): unknown {
-  const text = Buffer.from(response.body).toString('utf8');
-  if (response.status !== 200) throw new Error(`${response.status}: ${text}`);
-  return text ? JSON.parse(text) : null;
-}
-
-/** Drives a persisted instance through the PocketIC routes, as the server forwards them. */
-class Driver {
+/** A persisted instance driven through the PocketIC routes, as the server forwards them. */
+class Driver extends RestDriver {
   readonly p: PersistedEndpoint;
 
   constructor(p: PersistedEndpoint) {
+    super((request) => p.handle('rest', request));
     this.p = p;
-  }
-
-  update(canister: Principal, method: string, arg: Uint8Array = new Uint8Array()): Uint8Array {
-    const call = {
-      sender: b64(Principal.anonymous().toUint8Array()),
-      canister_id: b64(canister.toUint8Array()),
-      effective_principal: canister.isAnonymous() ? 'None' : { CanisterId: b64(canister.toUint8Array()) },
-      method,
-      payload: b64(arg),
-    };
-    return this.#ingress(method, call);
-  }
-
-  /** Submits an ingress message through the REST routes and awaits its reply. */
-  #ingress(method: string, call: Record<string, unknown>): Uint8Array {
-    const submitted = body(this.p.handle('rest', post('/update/submit_ingress_message', call))) as {
-      Ok: unknown;
-    };
-    const awaited = body(this.p.handle('rest', post('/update/await_ingress_message', submitted.Ok))) as {
-      Ok?: string;
-      Err?: unknown;
-    };
-    if (awaited.Ok === undefined) throw new Error(`${method}: ${JSON.stringify(awaited.Err)}`);
-    return new Uint8Array(Buffer.from(awaited.Ok, 'base64'));
-  }
-
-  management(method: keyof typeof methods, arg: Record<string, unknown>): unknown {
-    const spec = methods[method];
-    const call = {
-      sender: b64(Principal.anonymous().toUint8Array()),
-      canister_id: b64(Principal.managementCanister().toUint8Array()),
-      effective_principal:
-        'canister_id' in arg && arg.canister_id instanceof Principal
-          ? { CanisterId: b64(arg.canister_id.toUint8Array()) }
-          : 'None',
-      method,
-      payload: b64(spec.arg ? IDL.encode([spec.arg], [arg]) : IDL.encode([], [])),
-    };
-    const reply = this.#ingress(method, call);
-    return spec.ret ? IDL.decode([spec.ret], reply)[0] : undefined;
-  }
-
-  deploy(wasm: Uint8Array): Principal {
-    const { canister_id } = this.management('provisional_create_canister_with_cycles', {
-      amount: [],
-      settings: [],
-      specified_id: [],
-      sender_canister_version: [],
-    }) as { canister_id: Principal };
-    this.management('install_code', {
-      mode: { install: null },
-      canister_id,
-      wasm_module: wasm,
-      arg: new Uint8Array(),
-      sender_canister_version: [],
-    });
-    return canister_id;
-  }
-
-  query(canister: Principal, method: string): Uint8Array {
-    const call = {
-      sender: b64(Principal.anonymous().toUint8Array()),
-      canister_id: b64(canister.toUint8Array()),
-      effective_principal: { CanisterId: b64(canister.toUint8Array()) },
-      method,
-      payload: '',
-    };
-    const answer = body(this.p.handle('rest', post('/read/query', call))) as { Ok: string };
-    return new Uint8Array(Buffer.from(answer.Ok, 'base64'));
   }
 }
 
