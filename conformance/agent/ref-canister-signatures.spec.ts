@@ -23,8 +23,8 @@ import {
 import { Principal } from '@icp-sdk/core/principal';
 import { bls12_381 } from '@noble/curves/bls12-381.js';
 import { sha256, sha384 } from '@noble/hashes/sha2.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPic } from '../support/pic.ts';
+import { describe, expect, it } from 'vitest';
+import { liveInstance } from '../support/pic.ts';
 import { otherSK } from '../support/ref-identities.ts';
 import {
   bytes,
@@ -47,13 +47,9 @@ const concat = (...parts: Uint8Array[]) => new Uint8Array(parts.flatMap((p) => [
 /** The reference's `doesn'tExist`: a canister id no subnet hosts. */
 const doesntExist = Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe, 1, 1]);
 
-beforeAll(async () => {
-  pic = await createPic();
-  host = `http://127.0.0.1:${await pic.makeLive()}`;
-});
-afterAll(async () => {
-  await pic?.stopLive();
-  await pic?.tearDown();
+liveInstance((p, h) => {
+  pic = p;
+  host = h;
 });
 
 const cbor = (value: unknown): Uint8Array<ArrayBuffer> =>

@@ -23,8 +23,8 @@ import { IDL } from '@icp-sdk/core/candid';
 import { ECDSAKeyIdentity, Ed25519KeyIdentity } from '@icp-sdk/core/identity';
 import { Secp256k1KeyIdentity } from '@icp-sdk/core/identity/secp256k1';
 import { Principal } from '@icp-sdk/core/principal';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPic } from '../support/pic.ts';
+import { describe, expect, it } from 'vitest';
+import { liveInstance } from '../support/pic.ts';
 import { defaultSK, defaultUser, otherSK } from '../support/ref-identities.ts';
 import { install, reply, run } from '../support/uc.ts';
 import { WebAuthnEcdsaIdentity, WebAuthnRsaIdentity } from '../support/webauthn.ts';
@@ -37,13 +37,9 @@ const doesntExist = Principal.fromUint8Array(
 const enc = (s: string) => new TextEncoder().encode(s);
 const edKey = (n: number) => Ed25519KeyIdentity.generate(new Uint8Array(32).fill(n + 10));
 
-beforeAll(async () => {
-  pic = await createPic();
-  host = `http://127.0.0.1:${await pic.makeLive()}`;
-});
-afterAll(async () => {
-  await pic?.stopLive();
-  await pic?.tearDown();
+liveInstance((p, h) => {
+  pic = p;
+  host = h;
 });
 
 type Content = Record<string, unknown>;

@@ -20,8 +20,8 @@ import {
 import { IDL } from '@icp-sdk/core/candid';
 import { Ed25519KeyIdentity } from '@icp-sdk/core/identity';
 import { Principal } from '@icp-sdk/core/principal';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPic } from '../support/pic.ts';
+import { describe, expect, it } from 'vitest';
+import { liveInstance } from '../support/pic.ts';
 import { defaultSK, defaultUser, otherSK } from '../support/ref-identities.ts';
 import {
   caller,
@@ -42,13 +42,9 @@ let pic: PocketIc;
 let host: string;
 const ANONYMOUS = Principal.anonymous();
 
-beforeAll(async () => {
-  pic = await createPic();
-  host = `http://127.0.0.1:${await pic.makeLive()}`;
-});
-afterAll(async () => {
-  await pic?.stopLive();
-  await pic?.tearDown();
+liveInstance((p, h) => {
+  pic = p;
+  host = h;
 });
 
 type Content = Record<string, unknown>;

@@ -23,8 +23,8 @@ import { encodeWithSelfDescribedTag } from '@dfinity/cbor';
 import { IC_REQUEST_DOMAIN_SEPARATOR } from '@icp-sdk/core/agent';
 import { Ed25519KeyIdentity } from '@icp-sdk/core/identity';
 import { Principal } from '@icp-sdk/core/principal';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPic } from '../support/pic.ts';
+import { describe, expect, it } from 'vitest';
+import { liveInstance } from '../support/pic.ts';
 import { defaultSK, defaultUser, otherSK } from '../support/ref-identities.ts';
 import { install, replyData, run, ucWasm } from '../support/uc.ts';
 import { testWasm } from '../support/validation-wasm.ts';
@@ -33,13 +33,9 @@ let pic: PocketIc;
 let host: string;
 const enc = (s: string) => new TextEncoder().encode(s);
 
-beforeAll(async () => {
-  pic = await createPic();
-  host = `http://127.0.0.1:${await pic.makeLive()}`;
-});
-afterAll(async () => {
-  await pic?.stopLive();
-  await pic?.tearDown();
+liveInstance((p, h) => {
+  pic = p;
+  host = h;
 });
 
 type Content = Record<string, unknown>;

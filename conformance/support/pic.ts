@@ -4,7 +4,7 @@
  * `global-setup.ts`, which provides its URL as `PIC_URL`).
  */
 import { PocketIc, type CreateInstanceOptions } from '@dfinity/pic';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -21,4 +21,24 @@ export function picUrl(): string {
 /** A new instance on the shared server; the caller tears it down. */
 export function createPic(options?: CreateInstanceOptions): Promise<PocketIc> {
   return PocketIc.create(picUrl(), options);
+}
+
+/**
+ * For a spec file: a fresh instance in live mode before its tests (`makeLive`, so agents reach
+ * it over the IC HTTP interface at `host`), stopped and torn down after them.
+ * @example
+ * let pic: PocketIc;
+ * let host: string;
+ * liveInstance((p, h) => ((pic = p), (host = h)));
+ */
+export function liveInstance(ready: (pic: PocketIc, host: string) => void): void {
+  let pic: PocketIc | undefined;
+  beforeAll(async () => {
+    pic = await createPic();
+    ready(pic, `http://127.0.0.1:${await pic.makeLive()}`);
+  });
+  afterAll(async () => {
+    await pic?.stopLive();
+    await pic?.tearDown();
+  });
 }
