@@ -266,20 +266,26 @@ async function killLoop(rng: number[]): Promise<void> {
   let attempted = 0n;
 
   for (let i = 0; i < rng.length; i++) {
-    // Updates back to back until the kill, which lands 0–30 ms after they start.
+    // Updates back to back until the kill, which lands 0–30 ms after they start, or, every
+    // other time, after the first of them is acknowledged: a restarted instance's worker takes
+    // longer than that to boot on a loaded machine, and kills must also land among updates.
     const delayMs = rng[i]! % 30;
     const url = server.url;
+    let firstAck: () => void = () => {};
+    const acked = new Promise<void>((resolve) => (firstAck = resolve));
     const driving = (async () => {
       for (;;) {
         attempted++;
         try {
           const counter = await inc(url, canister);
           if (counter > acknowledged) acknowledged = counter;
+          firstAck();
         } catch {
           return; // the server died under the request: not acknowledged
         }
       }
     })();
+    if (i % 2 === 1) await acked;
     await new Promise((r) => setTimeout(r, delayMs));
     await kill(server);
     await driving;
@@ -292,7 +298,7 @@ async function killLoop(rng: number[]): Promise<void> {
       `after kill ${i}: ${heap}, acknowledged ${acknowledged}, attempted ${attempted}`,
     ).toBe(true);
   }
-  // The loop did drive the canister: updates were acknowledged between kills.
-  expect(acknowledged).toBeGreaterThan(BigInt(Math.floor(rng.length / 4)));
+  // The loop did drive the canister: every other kill came after an acknowledged update.
+  expect(acknowledged).toBeGreaterThanOrEqual(BigInt(Math.floor(rng.length / 2)));
   await kill(server);
 }
