@@ -378,20 +378,31 @@ export async function runCli(
   const { server } = dual;
 
   let stopping = false;
-  const shutdown = (why: string, code = 0): void => {
+  /**
+   * Ends the process once the port file is gone and the sockets are closed: with an exit code, or
+   * with a signal, by that signal's default action, as a process without a handler ends (PocketIC's does, and PicJS's
+   * `stop()` sends SIGTERM). Why not `process.exit` there: Node's exit joins V8's compiler threads,
+   * and one that waits for a garbage collection on this thread never returns (nodejs/node#54918,
+   * open): `stop()` then waited forever, about one server in twenty on the ingress bench.
+   */
+  const shutdown = (why: string, end: number | NodeJS.Signals = 0): void => {
     if (stopping) return;
     stopping = true;
     removePortFile();
     logs.runtime(`icsim: shutting down (${why})`);
     server.close();
     dual.closeAllConnections();
-    process.exit(code);
+    if (typeof end === 'number') process.exit(end);
+    process.removeAllListeners(end);
+    process.kill(process.pid, end);
   };
-  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => shutdown(signal));
-  // Started by the JavaScript launcher on another Node: stop when the launcher goes away, however it died.
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const)
+    process.on(signal, () => shutdown(signal, signal));
+  // Started by the JavaScript launcher on another Node: stop when the launcher goes away, however it
+  // died. Nobody reads the status then, so the end is SIGTERM's, which cannot hang as an exit can.
   if (process.channel) {
     process.channel.unref();
-    process.on('disconnect', () => shutdown('the icsim launcher exited'));
+    process.on('disconnect', () => shutdown('the icsim launcher exited', 'SIGTERM'));
   }
   process.on('uncaughtException', (e) => {
     process.stderr.write(`icsim: fatal: ${e.stack ?? e.message}\n`);
