@@ -46,7 +46,7 @@ const TARGETS: Record<string, ['>=' | '<=', number]> = {
   'concurrency.tiny_update_p99_delta_ms': ['<=', 10],
   'concurrency.sigterm_during_loop_ms': ['<=', 1000],
   'ingress.picjs.mb_per_s': ['>=', 200],
-  'ingress.server_mb_per_cpu_s': ['>=', 200],
+  'ingress.replay.mb_per_s': ['>=', 200],
   // The fee model over icsim's metered instructions against the cycles icsim charged (suites/costs.ts).
   'costs.cycles_charged_vs_model': ['<=', 0.1],
   'instance.snapshot_ms': ['<=', 1],
