@@ -4,13 +4,8 @@
  * and writes every figure to bench/results/latest.json.
  *
  * Run one suite: `npm run bench -- upload` (simulator, upload, costs, ingress, scale, limits, concurrency, snapshot, persist).
- * Each suite runs in a Node process of its own (`--suite NAME` prints its figures as JSON): a
- * suite measured in a process that earlier suites had filled ran slower (its garbage collector's
- * threads compete for the cores), and ran differently depending on the order.
  */
-import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { cpus, totalmem } from 'node:os';
 import { buildPackage } from '../packaging/build.ts';
 import type { Results } from './measure.ts';
@@ -58,85 +53,63 @@ const TARGETS: Record<string, ['>=' | '<=', number]> = {
   'instance.revert_ms': ['<=', 5],
 };
 
-if (process.argv[2] === '--suite') {
-  const suite = SUITES[process.argv[3] ?? ''];
-  if (!suite) throw new Error(`no bench suite ${process.argv[3]}`);
-  const figures: Results = {};
-  await suite(figures);
-  process.stdout.write(JSON.stringify(figures) + '\n');
-} else {
-  await runAll(process.argv.slice(2));
+const chosen = process.argv.slice(2);
+// The suites start the server users get: the built package's launcher (bench/pic.ts).
+process.stderr.write('bench: building the package…\n');
+await buildPackage();
+const results: Results = {};
+const started = performance.now();
+for (const [name, suite] of Object.entries(SUITES)) {
+  if (chosen.length > 0 && !chosen.includes(name)) continue;
+  const t = performance.now();
+  process.stderr.write(`bench: ${name}…\n`);
+  await suite(results);
+  process.stderr.write(`bench: ${name} done in ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
 }
 
-async function runAll(chosen: string[]): Promise<void> {
-  const unknown = chosen.filter((name) => !(name in SUITES));
-  if (unknown.length > 0)
-    throw new Error(`no bench suite ${unknown.join(', ')}: ${Object.keys(SUITES).join(', ')}`);
-  // The suites start the server users get: the built package's launcher (bench/pic.ts).
-  process.stderr.write('bench: building the package…\n');
-  await buildPackage();
-  const results: Results = {};
-  const started = performance.now();
-  for (const name of Object.keys(SUITES)) {
-    if (chosen.length > 0 && !chosen.includes(name)) continue;
-    const t = performance.now();
-    process.stderr.write(`bench: ${name}…\n`);
-    const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--suite', name], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    Object.assign(results, JSON.parse(out.trim().split('\n').at(-1)!) as Results);
-    process.stderr.write(`bench: ${name} done in ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
-  }
-  report(results, started, chosen);
-}
-
-function report(results: Results, started: number, chosen: string[]): void {
-  const fmt = (v: number): string =>
-    Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2);
-  const rows = Object.entries(results).map(([key, f]) => {
-    const target = TARGETS[key];
-    const met = target ? (target[0] === '>=' ? f.value >= target[1] : f.value <= target[1]) : undefined;
-    return {
-      key,
-      value: fmt(f.value),
-      unit: f.unit,
-      target: target ? `${target[0]} ${target[1]}` : '',
-      met: met === undefined ? '' : met ? 'yes' : 'NO',
-      note: f.note ?? '',
-    };
-  });
-  const width = (k: keyof (typeof rows)[number]) => Math.max(k.length, ...rows.map((r) => r[k].length));
-  const cols = ['key', 'value', 'unit', 'target', 'met', 'note'] as const;
-  const line = (r: Record<(typeof cols)[number], string>) =>
-    cols
-      .map((c) => r[c].padEnd(width(c)))
-      .join('  ')
-      .trimEnd();
-  console.log(
-    line({ key: 'figure', value: 'value', unit: 'unit', target: 'target', met: 'met', note: 'note' }),
-  );
-  for (const r of rows) console.log(line(r));
-
-  const out = {
-    date: new Date().toISOString(),
-    durationSeconds: (performance.now() - started) / 1000,
-    machine: {
-      cpus: cpus().length,
-      cpuModel: cpus()[0]?.model,
-      memoryGiB: Math.round(totalmem() / 1024 ** 3),
-      node: process.version,
-      platform: `${process.platform}-${process.arch}`,
-    },
-    figures: Object.fromEntries(
-      Object.entries(results).map(([k, f]) => [
-        k,
-        { ...f, ...(TARGETS[k] ? { target: `${TARGETS[k][0]} ${TARGETS[k][1]}` } : {}) },
-      ]),
-    ),
+const fmt = (v: number): string =>
+  Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2);
+const rows = Object.entries(results).map(([key, f]) => {
+  const target = TARGETS[key];
+  const met = target ? (target[0] === '>=' ? f.value >= target[1] : f.value <= target[1]) : undefined;
+  return {
+    key,
+    value: fmt(f.value),
+    unit: f.unit,
+    target: target ? `${target[0]} ${target[1]}` : '',
+    met: met === undefined ? '' : met ? 'yes' : 'NO',
+    note: f.note ?? '',
   };
-  if (chosen.length === 0)
-    writeFileSync(new URL('./results/latest.json', import.meta.url), JSON.stringify(out, null, 2) + '\n');
-  else writeFileSync(new URL('./results/partial.tmp', import.meta.url), JSON.stringify(out, null, 2) + '\n');
-}
+});
+const width = (k: keyof (typeof rows)[number]) => Math.max(k.length, ...rows.map((r) => r[k].length));
+const cols = ['key', 'value', 'unit', 'target', 'met', 'note'] as const;
+const line = (r: Record<(typeof cols)[number], string>) =>
+  cols
+    .map((c) => r[c].padEnd(width(c)))
+    .join('  ')
+    .trimEnd();
+console.log(
+  line({ key: 'figure', value: 'value', unit: 'unit', target: 'target', met: 'met', note: 'note' }),
+);
+for (const r of rows) console.log(line(r));
+
+const out = {
+  date: new Date().toISOString(),
+  durationSeconds: (performance.now() - started) / 1000,
+  machine: {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    memoryGiB: Math.round(totalmem() / 1024 ** 3),
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+  },
+  figures: Object.fromEntries(
+    Object.entries(results).map(([k, f]) => [
+      k,
+      { ...f, ...(TARGETS[k] ? { target: `${TARGETS[k][0]} ${TARGETS[k][1]}` } : {}) },
+    ]),
+  ),
+};
+if (chosen.length === 0)
+  writeFileSync(new URL('./results/latest.json', import.meta.url), JSON.stringify(out, null, 2) + '\n');
+else writeFileSync(new URL('./results/partial.tmp', import.meta.url), JSON.stringify(out, null, 2) + '\n');
