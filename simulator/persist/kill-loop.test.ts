@@ -5,8 +5,7 @@
  * acknowledged before the kill (and at most the one in flight besides).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { PocketIc } from '@dfinity/pic';
@@ -14,7 +13,8 @@ import { Actor, HttpAgent } from '@icp-sdk/core/agent';
 import { IDL } from '@icp-sdk/core/candid';
 import { Principal } from '@icp-sdk/core/principal';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { tempDirs } from '../testing/temp-dirs.ts';
 import { watToWasm } from '../../fixtures/wat.ts';
 import { buildServer } from '../../packaging/build.ts';
 import { counterIdl, counterWasm } from '../../conformance/support/counter.ts';
@@ -51,11 +51,8 @@ const COUNTER_WAT = `(module
 /** A fixed seed under CI, a new one otherwise (printed, to reproduce a failure with KILL_SEED). */
 const seed = Number(process.env.KILL_SEED) || (process.env.CI ? 20_261_202 : Date.now() % 2 ** 31);
 
-const dirs: string[] = [];
+const tempDir = tempDirs();
 beforeAll(() => buildServer(BUNDLE));
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
 
 interface Server {
   child: ChildProcess;
@@ -156,8 +153,7 @@ describe('icsim --state-dir under kill -9', () => {
 
 describe('icsim --http-port --state-dir: a development replica an agent uses', () => {
   it('keeps what an agent did over the IC HTTP interface through kill -9', async () => {
-    const stateDir = mkdtempSync(join(tmpdir(), 'icsim-live-'));
-    dirs.push(stateDir);
+    const stateDir = tempDir('icsim-live-');
     const httpPort = await freePort();
     let server = await start(stateDir, ['--http-port', String(httpPort)]);
     // The live instance is instance 0; deploy the counter there through the REST routes.
@@ -252,8 +248,7 @@ async function deployCounter(url: string): Promise<Principal> {
 
 /** Drives one server, killing it once per entry of `rng` (the delay of each kill), and checks each restart. */
 async function killLoop(rng: number[]): Promise<void> {
-  const stateDir = mkdtempSync(join(tmpdir(), 'icsim-kill-'));
-  dirs.push(stateDir);
+  const stateDir = tempDir('icsim-kill-');
 
   let server = await start(stateDir);
   const pic = await PocketIc.create(server.url);

@@ -4,10 +4,10 @@
  * cannot read answers a clear error for that instance while the others run, and a `state_dir`
  * the server must not write into is refused with the reason.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { tempDirs } from '../testing/temp-dirs.ts';
 import { createIcsimServer, type IcsimServer } from '../server/server.ts';
 import { WorkerPool } from '../server/worker-pool.ts';
 import { LOG_MAGIC } from './log.ts';
@@ -21,16 +21,12 @@ const CREATE = {
   },
 };
 
-const dirs: string[] = [];
+// Registered first, so removed last: Vitest runs after-hooks in reverse (the servers stop first).
+const temp = tempDirs();
+const tempDir = (): string => temp('icsim-state-dir-');
 const servers: IcsimServer[] = [];
-const tempDir = (): string => {
-  const dir = mkdtempSync(join(tmpdir(), 'icsim-state-dir-'));
-  dirs.push(dir);
-  return dir;
-};
 afterAll(() => {
   for (const s of servers) stop(s);
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
 async function start(stateDir?: string): Promise<{ icsim: IcsimServer; url: string }> {
