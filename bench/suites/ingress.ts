@@ -156,36 +156,36 @@ export async function ingressSuite(results: Results): Promise<void> {
     for (let i = 0; i < 5; i++) await actor.store(chunk);
     let sent = 5;
 
-    const measure = async (lanes: number): Promise<{ ms: number; client: number }> => {
+    /** `CALLS` calls over `lanes` lanes at once: wall time, and the CPU time of each side. */
+    const measure = async (
+      lanes: number,
+      call: () => Promise<unknown>,
+    ): Promise<{ ms: number; client: number; server: number }> => {
       const client0 = processCpuSeconds();
+      const server0 = serverPid ? treeCpuSeconds(serverPid) : 0;
       const t = performance.now();
       await Promise.all(
         Array.from({ length: lanes }, async () => {
-          for (let i = 0; i < CALLS / lanes; i++) await actor.store(chunk);
+          for (let i = 0; i < CALLS / lanes; i++) await call();
         }),
       );
       const ms = performance.now() - t;
       sent += CALLS;
-      return { ms, client: processCpuSeconds() - client0 };
+      return {
+        ms,
+        client: processCpuSeconds() - client0,
+        server: serverPid ? treeCpuSeconds(serverPid) - server0 : 0,
+      };
     };
-    const one = await measure(1);
-    const many = await measure(LANES);
+    const store = (): Promise<unknown> => actor.store(chunk);
+    const one = await measure(1, store);
+    const many = await measure(LANES, store);
 
-    const submit = await capturePicjsSubmit(() => actor.store(chunk));
+    const submit = await capturePicjsSubmit(store);
     sent += 1;
     const replay = replayer(submit);
-    const rounds: { ms: number; server: number }[] = [];
-    for (let round = 0; round < REPLAY_ROUNDS; round++) {
-      const server0 = serverPid ? treeCpuSeconds(serverPid) : 0;
-      const t = performance.now();
-      await Promise.all(
-        Array.from({ length: LANES }, async () => {
-          for (let i = 0; i < CALLS / LANES; i++) await replay();
-        }),
-      );
-      rounds.push({ ms: performance.now() - t, server: serverPid ? treeCpuSeconds(serverPid) - server0 : 0 });
-      sent += CALLS;
-    }
+    const rounds = [];
+    for (let round = 0; round < REPLAY_ROUNDS; round++) rounds.push(await measure(LANES, replay));
 
     // Every byte arrived: the canister stored each call's whole Candid argument.
     const argBytes = IDL.encode([IDL.Vec(IDL.Nat8)], [chunk]).byteLength;
