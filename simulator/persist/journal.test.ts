@@ -59,10 +59,16 @@ class Driver extends RestDriver {
 
 const APPLICATION = { subnets: [{ kind: 'Application' as const }] };
 
+/** A fresh log holding only the creation of an instance with one application subnet. */
+function newLog(): string {
+  const log = join(tempDir(), 'instance.log');
+  writeNewLog(log, { kind: 'create', config: APPLICATION });
+  return log;
+}
+
 describe('a persisted instance replays to the instance that wrote it', () => {
   it('canisters, memories, raw_rand bytes, cycles, settings, snapshots, time and id allocation', async () => {
-    const log = join(tempDir(), 'instance.log');
-    writeNewLog(log, { kind: 'create', config: APPLICATION });
+    const log = newLog();
     const first = new Driver(PersistedEndpoint.open(log));
     const counter = first.deploy(await watToWasm(COUNTER_WAT));
     const rand = first.deploy(await watToWasm(RAND_WAT));
@@ -153,8 +159,7 @@ describe('a persisted instance replays to the instance that wrote it', () => {
 
 describe('a damaged or cut-short log', () => {
   it('an append cut short by a crash is dropped and cut off: the state before it loads', async () => {
-    const log = join(tempDir(), 'instance.log');
-    writeNewLog(log, { kind: 'create', config: APPLICATION });
+    const log = newLog();
     const p = new Driver(PersistedEndpoint.open(log));
     const id = p.deploy(await watToWasm(COUNTER_WAT));
     p.update(id, 'inc');
@@ -174,8 +179,7 @@ describe('a damaged or cut-short log', () => {
   });
 
   it('a replay that answers otherwise than the original is reported, and the instance still loads', () => {
-    const log = join(tempDir(), 'instance.log');
-    writeNewLog(log, { kind: 'create', config: APPLICATION });
+    const log = newLog();
     const tick = post('/update/tick', {});
     appendFileSync(
       log,
@@ -202,8 +206,7 @@ describe('a damaged or cut-short log', () => {
   });
 
   it('damage before the last record is refused with the file and the offset', () => {
-    const log = join(tempDir(), 'instance.log');
-    writeNewLog(log, { kind: 'create', config: APPLICATION });
+    const log = newLog();
     const p = PersistedEndpoint.open(log);
     p.handle('rest', post('/update/tick', {}));
     p.delete();
