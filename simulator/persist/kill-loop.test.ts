@@ -97,14 +97,23 @@ function kill(server: Server): Promise<void> {
 
 const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64');
 
+/**
+ * A REST POST, sent again while the instance answers 409 (busy), as PicJS does every 10 ms: the
+ * live instance's auto-progress rounds, or a restored instance's worker still booting on a
+ * loaded machine, hold it past the server's 250 ms wait.
+ */
 async function post(url: string, body: unknown): Promise<{ status: number; json: unknown }> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : null };
+  for (const deadline = Date.now() + 10_000; ;) {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (res.status !== 409 || Date.now() > deadline)
+      return { status: res.status, json: text ? JSON.parse(text) : null };
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 function call(canister: Uint8Array, method: string) {
@@ -203,10 +212,9 @@ async function management(
     payload: b64(arg),
   };
   const submitted = await post(`${url}/instances/0/update/submit_ingress_message`, body);
-  const awaited = await post(
-    `${url}/instances/0/update/await_ingress_message`,
-    (submitted.json as { Ok: unknown }).Ok,
-  );
+  const ok = (submitted.json as { Ok?: unknown }).Ok;
+  if (ok === undefined) throw new Error(`${method}: submit: ${JSON.stringify(submitted.json)}`);
+  const awaited = await post(`${url}/instances/0/update/await_ingress_message`, ok);
   const reply = (awaited.json as { Ok?: string }).Ok;
   if (reply === undefined) throw new Error(`${method}: ${JSON.stringify(awaited.json)}`);
   return new Uint8Array(Buffer.from(reply, 'base64'));
